@@ -1,0 +1,34 @@
+"""SQLAlchemy models of the service. Imports nothing from web/, jobs/ or matcher/."""
+
+from .audit import AuditLog
+from .base import Base, utcnow
+from .households import GovAid, Household, Member, Need, Station
+from .jobs import JobRun, ModelVersion
+from .ledgers import LedgerEdition, LedgerEntry
+from .projects import Organization, Project, ProjectArea
+from .referrals import Referral, ReferralEvent
+from .regions import Region
+from .users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "GovAid",
+    "Household",
+    "JobRun",
+    "LedgerEdition",
+    "LedgerEntry",
+    "Member",
+    "ModelVersion",
+    "Need",
+    "Organization",
+    "Project",
+    "ProjectArea",
+    "Referral",
+    "ReferralEvent",
+    "Region",
+    "Station",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,258 @@
+"""Vocabulary of the service: codes are stored, Chinese labels are shown.
+
+Every enum here is a ``str`` enum whose value is the stored code; ``label`` is the
+Chinese text users see (pages translate it further when English is chosen).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members carry a Chinese label."""
+
+    def __new__(cls, code: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.label = label  # type: ignore[attr-defined]
+        return member
+
+    label: str
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def codes(cls) -> list[str]:
+        return [m.value for m in cls]
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        return {m.value: m.label for m in cls}
+
+
+class RegionLevel(LabelledEnum):
+    PROVINCE = "province", "省"
+    CITY = "city", "市"
+    COUNTY = "county", "县（区）"
+    TOWNSHIP = "township", "乡镇（街道）"
+    VILLAGE = "village", "村（社区）"
+
+
+#: Number of leading code digits that identify a region at each level; the rest are zero.
+REGION_PREFIX_DIGITS = {
+    RegionLevel.PROVINCE: 2,
+    RegionLevel.CITY: 4,
+    RegionLevel.COUNTY: 6,
+    RegionLevel.TOWNSHIP: 9,
+    RegionLevel.VILLAGE: 12,
+}
+
+#: Levels whose civil-affairs departments keep a supply ledger.
+LEDGER_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
+
+
+class Role(LabelledEnum):
+    STATION_STAFF = "station_staff", "救助服务站工作人员"
+    CHARITY_STAFF = "charity_staff", "慈善组织工作人员"
+    CIVIL_AFFAIRS = "civil_affairs", "民政部门工作人员"
+    ADMIN = "admin", "系统管理员"
+
+
+class HouseholdCategory(LabelledEnum):
+    DIBAO = "dibao", "低保对象"
+    TEKUN = "tekun", "特困人员"
+    DIBAO_EDGE = "dibao_edge", "低保边缘"
+    RIGID_EXPENSE = "rigid_expense", "刚性支出困难"
+    RELAPSE_WATCH = "relapse_watch", "防止返贫监测对象"
+    TEMP_AID = "temp_aid", "临时救助对象"
+    OTHER = "other", "其他困难人员"
+
+
+class Domain(LabelledEnum):
+    EDUCATION = "education", "教育助学"
+    MEDICAL = "medical", "医疗/大病"
+    DISABILITY = "disability", "助残"
+    ELDERLY = "elderly", "养老/失能照护"
+    CHILDREN = "children", "儿童关爱"
+    HOUSING = "housing", "住房"
+    EMPLOYMENT = "employment", "就业/能力提升"
+    PSYCHOLOGICAL = "psychological", "心理慰藉"
+    EMERGENCY = "emergency", "急难救助"
+    LIVING = "living", "生活物资"
+    HEATING = "heating", "取暖过冬"
+    RURAL = "rural", "乡村振兴"
+
+
+class ServiceForm(LabelledEnum):
+    CASH = "cash", "资金"
+    GOODS = "goods", "物资"
+    SERVICE = "service", "服务"
+
+
+class ServiceType(LabelledEnum):
+    VISITING_CARE = "visiting_care", "访视照料"
+    PSYCHOLOGICAL_COMFORT = "psychological_comfort", "心理慰藉"
+    REHABILITATION = "rehabilitation", "康复训练"
+    CAPACITY_BUILDING = "capacity_building", "能力提升"
+    SCHOOL_AID = "school_aid", "助学"
+    MEDICAL_AID = "medical_aid", "医疗费用资助"
+    DAY_CARE = "day_care", "托管照护"
+    HOUSING_REPAIR = "housing_repair", "住房改造"
+    JOB_TRAINING = "job_training", "就业培训"
+    GOODS_DELIVERY = "goods_delivery", "物资发放"
+    EMERGENCY_RELIEF = "emergency_relief", "应急救助"
+
+
+class TargetGroup(LabelledEnum):
+    """Groups a project serves; derived for a household from its members."""
+
+    DISABLED_ELDERLY = "disabled_elderly", "失能老人"
+    MINOR = "minor", "未成年人"
+    DISABLED = "disabled", "残疾人"
+    SERIOUS_ILLNESS = "serious_illness", "重病患者"
+    ELDERLY = "elderly", "老年人"
+    STUDENT = "student", "在校学生"
+
+
+#: The guidance's four priority groups.
+PRIORITY_GROUPS = (
+    TargetGroup.DISABLED_ELDERLY,
+    TargetGroup.MINOR,
+    TargetGroup.DISABLED,
+    TargetGroup.SERIOUS_ILLNESS,
+)
+
+
+class Relation(LabelledEnum):
+    HEAD = "head", "户主"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    GRANDCHILD = "grandchild", "孙子女"
+    GRANDPARENT = "grandparent", "祖父母"
+    SIBLING = "sibling", "兄弟姐妹"
+    OTHER = "other", "其他"
+
+
+class Sex(LabelledEnum):
+    MALE = "male", "男"
+    FEMALE = "female", "女"
+
+
+class DisabilityType(LabelledEnum):
+    VISUAL = "visual", "视力残疾"
+    HEARING = "hearing", "听力残疾"
+    SPEECH = "speech", "言语残疾"
+    PHYSICAL = "physical", "肢体残疾"
+    INTELLECTUAL = "intellectual", "智力残疾"
+    MENTAL = "mental", "精神残疾"
+    MULTIPLE = "multiple", "多重残疾"
+
+
+class IllnessKind(LabelledEnum):
+    SERIOUS = "serious", "重特大疾病"
+    CHRONIC = "chronic", "慢性病"
+    RARE = "rare", "罕见病"
+
+
+class SelfCare(LabelledEnum):
+    INDEPENDENT = "independent", "自理"
+    PARTIAL = "partial", "半失能"
+    DEPENDENT = "dependent", "失能"
+
+
+class SchoolStage(LabelledEnum):
+    PRESCHOOL = "preschool", "学前"
+    PRIMARY = "primary", "小学"
+    JUNIOR = "junior", "初中"
+    SENIOR = "senior", "高中"
+    VOCATIONAL = "vocational", "中职"
+    COLLEGE = "college", "大学（大专）"
+
+
+class Urgency(LabelledEnum):
+    URGENT = "urgent", "急难"
+    NORMAL = "normal", "一般"
+
+
+class GovAidType(LabelledEnum):
+    DIBAO_ALLOWANCE = "dibao_allowance", "低保金"
+    TEKUN_SUPPORT = "tekun_support", "特困供养金"
+    TEMPORARY_ASSISTANCE = "temporary_assistance", "临时救助"
+    MEDICAL_ASSISTANCE = "medical_assistance", "医疗救助"
+    EDUCATION_ASSISTANCE = "education_assistance", "教育救助"
+    DISABILITY_SUBSIDY = "disability_subsidy", "残疾人两项补贴"
+    HEATING_SUBSIDY = "heating_subsidy", "取暖补贴"
+    HOUSING_ASSISTANCE = "housing_assistance", "住房救助"
+    EMPLOYMENT_ASSISTANCE = "employment_assistance", "就业救助"
+    OTHER = "other", "其他"
+
+
+class StationKind(LabelledEnum):
+    TOWNSHIP = "township", "乡镇（街道）综合救助服务站"
+    VILLAGE = "village", "村（社区）救助服务点"
+
+
+class OrganizationStatus(LabelledEnum):
+    PENDING = "pending", "待审核"
+    VERIFIED = "verified", "已认证"
+    REJECTED = "rejected", "已驳回"
+    SUSPENDED = "suspended", "已暂停"
+
+
+class ProjectStatus(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待审核"
+    VERIFIED = "verified", "已审核"
+    REJECTED = "rejected", "已驳回"
+    EXPIRED = "expired", "已到期"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class LedgerEditionStatus(LabelledEnum):
+    PUBLISHED = "published", "已发布"
+    SUPERSEDED = "superseded", "已被新版本替代"
+
+
+class HouseholdStatus(LabelledEnum):
+    ACTIVE = "active", "在册"
+    ARCHIVED = "archived", "已销档"
+
+
+class NeedStatus(LabelledEnum):
+    OPEN = "open", "待对接"
+    REFERRED = "referred", "已转介"
+    IN_SERVICE = "in_service", "帮扶中"
+    FULFILLED = "fulfilled", "已满足"
+    CLOSED = "closed", "已关闭"
+
+
+class ReferralStatus(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待审批"
+    APPROVED = "approved", "已批准"
+    RETURNED = "returned", "已退回"
+    ACCEPTED = "accepted", "已接收"
+    DECLINED = "declined", "已婉拒"
+    IN_SERVICE = "in_service", "服务中"
+    COMPLETED = "completed", "已完成"
+    CANCELLED = "cancelled", "已取消"
+    EXPIRED = "expired", "已超时"
+
+
+class DeclineReason(LabelledEnum):
+    NO_CAPACITY = "no_capacity", "名额已满"
+    NOT_ELIGIBLE = "not_eligible", "不符合条件"
+    COULDNT_CONTACT = "couldnt_contact", "无法联系"
+    HOUSEHOLD_DECLINED = "household_declined", "家庭拒绝"
+    DUPLICATE_AID = "duplicate_aid", "已获同类帮扶"
+    OUT_OF_AREA = "out_of_area", "超出服务区域"
+    OTHER = "other", "其他"
+
+
+class JobRunStatus(LabelledEnum):
+    RUNNING = "running", "运行中"
+    SUCCEEDED = "succeeded", "成功"
+    FAILED = "failed", "失败"

@@ -1,0 +1,180 @@
+"""The local needs ledger (社会救助需求台账): stations, households, members, aid, needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, enum_column
+from .enums import (
+    DisabilityType,
+    Domain,
+    GovAidType,
+    HouseholdStatus,
+    IllnessKind,
+    NeedStatus,
+    Relation,
+    SchoolStage,
+    SelfCare,
+    Sex,
+    StationKind,
+    Urgency,
+)
+
+
+class Station(TimestampMixin, Base):
+    """A township comprehensive-assistance station or a village assistance point."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[StationKind] = mapped_column(enum_column(StationKind))
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    phone: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    address: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Station {self.id} {self.name}>"
+
+
+class Household(TimestampMixin, Base):
+    """A household in hardship (困难家庭) kept by one station."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    head_name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    phone_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    phone_masked: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    categories: Mapped[list[str]] = mapped_column(default=list)
+    income_per_head_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    medical_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    education_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    consent_on: Mapped[dt.date | None] = mapped_column(default=None)
+    consent_scope: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id"), default=None
+    )
+    consent_withdrawn_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    status: Mapped[HouseholdStatus] = mapped_column(
+        enum_column(HouseholdStatus), default=HouseholdStatus.ACTIVE
+    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+
+    station: Mapped[Station] = relationship()
+    members: Mapped[list[Member]] = relationship(
+        back_populates="household", cascade="all, delete-orphan", order_by="Member.id"
+    )
+    gov_aid: Mapped[list[GovAid]] = relationship(
+        back_populates="household", cascade="all, delete-orphan", order_by="GovAid.id"
+    )
+    needs: Mapped[list[Need]] = relationship(
+        back_populates="household", cascade="all, delete-orphan", order_by="Need.id"
+    )
+
+    @property
+    def has_consent(self) -> bool:
+        return self.consent_on is not None and self.consent_withdrawn_at is None
+
+    def __repr__(self) -> str:
+        return f"<Household {self.id}>"
+
+
+class Member(Base):
+    """A household member; the head is the member whose relation is ``head``."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(64))
+    relation: Mapped[Relation] = mapped_column(enum_column(Relation))
+    id_number_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    #: Keyed hash (HMAC) of the ID number, for duplicate checks without decrypting.
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
+    id_number_masked: Mapped[str | None] = mapped_column(sa.String(18), default=None)
+    birth_on: Mapped[dt.date | None] = mapped_column(default=None)
+    sex: Mapped[Sex | None] = mapped_column(enum_column(Sex), default=None)
+    disability_type: Mapped[DisabilityType | None] = mapped_column(
+        enum_column(DisabilityType), default=None
+    )
+    disability_grade: Mapped[int | None] = mapped_column(default=None)
+    illness: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    illness_kind: Mapped[IllnessKind | None] = mapped_column(
+        enum_column(IllnessKind), default=None
+    )
+    self_care: Mapped[SelfCare] = mapped_column(
+        enum_column(SelfCare), default=SelfCare.INDEPENDENT
+    )
+    school_stage: Mapped[SchoolStage | None] = mapped_column(
+        enum_column(SchoolStage), default=None
+    )
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "disability_grade IS NULL OR (disability_grade BETWEEN 1 AND 4)",
+            name="disability_grade_range",
+        ),
+    )
+
+    def age_on(self, day: dt.date) -> int | None:
+        if self.birth_on is None:
+            return None
+        had_birthday = (day.month, day.day) >= (self.birth_on.month, self.birth_on.day)
+        return day.year - self.birth_on.year - (0 if had_birthday else 1)
+
+
+class GovAid(Base):
+    """A government assistance record (政府救助记录) a household receives."""
+
+    __tablename__ = "gov_aid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    aid_type: Mapped[GovAidType] = mapped_column(enum_column(GovAidType))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    period_start_on: Mapped[dt.date] = mapped_column()
+    period_end_on: Mapped[dt.date | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+
+    household: Mapped[Household] = relationship(back_populates="gov_aid")
+
+
+class Need(TimestampMixin, Base):
+    """A help need (帮扶需求) that government aid leaves uncovered."""
+
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    domain: Mapped[Domain] = mapped_column(enum_column(Domain), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    amount_gap_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency), default=Urgency.NORMAL)
+    status: Mapped[NeedStatus] = mapped_column(
+        enum_column(NeedStatus), default=NeedStatus.OPEN, index=True
+    )
+    close_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+
+    household: Mapped[Household] = relationship(back_populates="needs")
+    member: Mapped[Member | None] = relationship()

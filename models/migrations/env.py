@@ -1,0 +1,49 @@
+"""Alembic environment: takes a connection from the caller, or DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from models import Base
+from models.session import create_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    return True
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.attributes.get("url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+        conn.commit()
+    engine.dispose()
+
+
+def _run(connection) -> None:  # noqa: ANN001
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        include_object=_include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run against a database")
+run_migrations_online()

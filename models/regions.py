@@ -1,0 +1,61 @@
+"""Administrative divisions (统计用区划代码), 12-digit codes; a region covers its descendants."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, enum_column
+from .enums import REGION_PREFIX_DIGITS, RegionLevel
+
+CODE_LENGTH = 12
+
+
+def region_prefix(code: str, level: RegionLevel | str) -> str:
+    """The significant leading digits of ``code`` at ``level`` (e.g. ``4401`` for a city)."""
+    return code[: REGION_PREFIX_DIGITS[RegionLevel(level)]]
+
+
+def code_range(prefix: str) -> tuple[str, str]:
+    """The inclusive range of 12-digit codes that start with ``prefix``.
+
+    A range comparison uses a plain B-tree index on every backend, unlike ``LIKE 'x%'``.
+    """
+    return prefix.ljust(CODE_LENGTH, "0"), prefix.ljust(CODE_LENGTH, "9")
+
+
+def guess_level(code: str) -> RegionLevel:
+    """The level a well-formed code implies by its trailing zeros."""
+    if code[2:] == "0" * 10:
+        return RegionLevel.PROVINCE
+    if code[4:] == "0" * 8:
+        return RegionLevel.CITY
+    if code[6:] == "0" * 6:
+        return RegionLevel.COUNTY
+    if code[9:] == "000":
+        return RegionLevel.TOWNSHIP
+    return RegionLevel.VILLAGE
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(sa.String(CODE_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel), index=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("regions.code"), index=True, default=None
+    )
+    longitude: Mapped[float | None] = mapped_column(default=None)
+    latitude: Mapped[float | None] = mapped_column(default=None)
+
+    @property
+    def prefix(self) -> str:
+        return region_prefix(self.code, self.level)
+
+    def covers(self, code: str) -> bool:
+        """Whether the region with ``code`` is this region or lies below it."""
+        return code.startswith(self.prefix)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name}>"

@@ -1,0 +1,52 @@
+"""Engine and session factory, shared by the web app, the scheduler, seeds and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the settings this service relies on.
+
+    PostgreSQL connections are checked before use, so a restarted server costs one failed
+    request at most. SQLite gets foreign keys, a busy timeout, and real transactions: pysqlite
+    otherwise begins them lazily and ignores SAVEPOINT semantics.
+    """
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {}).update({"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, **kwargs)
+        _make_sqlite_transactional(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(bind: Engine | Connection, **info: Any) -> sessionmaker[Session]:
+    """A session factory; ``info`` lands in every session's ``info`` (e.g. the data cipher).
+
+    When ``bind`` is a connection already in a transaction (tests), sessions join it through
+    savepoints, so code under test may commit and the outer transaction still rolls back.
+    """
+    kwargs: dict[str, Any] = {"expire_on_commit": False, "info": info}
+    if isinstance(bind, Connection):
+        kwargs["join_transaction_mode"] = "create_savepoint"
+    return sessionmaker(bind=bind, **kwargs)

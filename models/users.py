@@ -1,0 +1,70 @@
+"""Users, their role and region scope, and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, enum_column
+from .enums import Role
+from .households import Station
+from .projects import Organization
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    #: The region the user acts for; civil-affairs users see it and everything below it.
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), default=None)
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id"), default=None
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped at sign-out, password change and disabling; sessions carrying an older one end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    locale: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+
+    station: Mapped[Station | None] = relationship()
+    organization: Mapped[Organization | None] = relationship(foreign_keys=[organization_id])
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role <> 'station_staff' OR station_id IS NOT NULL", name="station_staff_has_station"
+        ),
+        sa.CheckConstraint(
+            "role <> 'charity_staff' OR organization_id IS NOT NULL",
+            name="charity_staff_has_organization",
+        ),
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.value}>"
+
+
+class ApiToken(Base):
+    """A Bearer token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column()
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: The user's session version when issued: sign-out everywhere also ends tokens.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    user: Mapped[User] = relationship()

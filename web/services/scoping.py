@@ -1,0 +1,214 @@
+"""What each user may see: one predicate per model, applied through :func:`scoped`.
+
+Every service query that returns records to a user goes through ``scoped(stmt, actor)``, so
+a station's worker never reaches another station's household by changing an id in a URL:
+the row is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from models import (
+    AuditLog,
+    Household,
+    JobRun,
+    LedgerEdition,
+    Member,
+    Need,
+    Organization,
+    Project,
+    Referral,
+    Region,
+    Station,
+    User,
+)
+from models.enums import OrganizationStatus, ProjectStatus, ReferralStatus, Role
+from models.regions import code_range, guess_level, region_prefix
+
+from .errors import Forbidden
+
+S = TypeVar("S", bound=sa.Select[Any])
+Rule = Callable[[User], ColumnElement[bool]]
+
+_RULES: dict[type, Rule] = {}
+
+#: Referral states in which a charity has taken the household on and may see its contact.
+CHARITY_ENGAGED = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE, ReferralStatus.COMPLETED)
+
+
+def rule(model: type) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES[model] = fn
+        return fn
+
+    return register
+
+
+def actor_prefix(actor: User) -> str:
+    """The code prefix of the user's region (``4401`` for a 广州市 user)."""
+    return region_prefix(actor.region_code, guess_level(actor.region_code))
+
+
+def in_region(column: Any, actor: User) -> ColumnElement[bool]:
+    """``column`` holds a region code at or below the user's region."""
+    low, high = code_range(actor_prefix(actor))
+    return column.between(low, high)
+
+
+def visibility(model: type, actor: User) -> ColumnElement[bool]:
+    """The predicate limiting ``model`` rows to what ``actor`` may see."""
+    if not actor.is_active:
+        return sa.false()
+    if actor.role == Role.ADMIN:
+        return sa.true()
+    try:
+        return _RULES[model](actor)
+    except KeyError:
+        raise LookupError(f"no visibility rule for {model.__name__}") from None
+
+
+def scoped(stmt: S, actor: User) -> S:
+    """Restrict a ``select()`` of a model to the rows ``actor`` may see.
+
+    The model is the statement's first entity; joins and extra criteria are the caller's.
+    """
+    entity = stmt.column_descriptions[0]["entity"]
+    return stmt.where(visibility(entity, actor))
+
+
+def require_role(actor: User, *roles: Role) -> None:
+    """Refuse (403) a user whose role may not use a capability at all."""
+    if actor.role != Role.ADMIN and actor.role not in roles:
+        raise Forbidden()
+
+
+@rule(Region)
+def _regions(actor: User) -> ColumnElement[bool]:
+    return sa.true()
+
+
+@rule(Station)
+def _stations(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.STATION_STAFF:
+        return Station.id == actor.station_id
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(Station.region_code, actor)
+    return sa.false()
+
+
+def _charity_household_ids(actor: User) -> sa.Select[Any]:
+    return (
+        sa.select(Need.household_id)
+        .join(Referral, Referral.need_id == Need.id)
+        .join(Project, Project.id == Referral.project_id)
+        .where(
+            Project.organization_id == actor.organization_id,
+            Referral.status.in_(CHARITY_ENGAGED),
+        )
+    )
+
+
+@rule(Household)
+def _households(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.STATION_STAFF:
+        return Household.station_id == actor.station_id
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(Household.region_code, actor)
+    if actor.role == Role.CHARITY_STAFF:
+        return sa.and_(
+            Household.consent_withdrawn_at.is_(None),
+            Household.id.in_(_charity_household_ids(actor)),
+        )
+    return sa.false()
+
+
+def _visible_household_ids(actor: User) -> sa.Select[Any]:
+    return sa.select(Household.id).where(visibility(Household, actor))
+
+
+@rule(Member)
+def _members(actor: User) -> ColumnElement[bool]:
+    return Member.household_id.in_(_visible_household_ids(actor))
+
+
+@rule(Need)
+def _needs(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.CHARITY_STAFF:
+        # A charity sees the needs referred to its projects (details limited by the referral).
+        referred = (
+            sa.select(Referral.need_id)
+            .join(Project, Project.id == Referral.project_id)
+            .where(
+                Project.organization_id == actor.organization_id,
+                Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
+            )
+        )
+        return Need.id.in_(referred)
+    return Need.household_id.in_(_visible_household_ids(actor))
+
+
+@rule(Organization)
+def _organizations(actor: User) -> ColumnElement[bool]:
+    public = Organization.status == OrganizationStatus.VERIFIED
+    if actor.role == Role.CHARITY_STAFF:
+        return sa.or_(public, Organization.id == actor.organization_id)
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return sa.or_(public, in_region(Organization.registered_region_code, actor))
+    return public
+
+
+@rule(Project)
+def _projects(actor: User) -> ColumnElement[bool]:
+    public = Project.status == ProjectStatus.VERIFIED
+    if actor.role == Role.CHARITY_STAFF:
+        return sa.or_(public, Project.organization_id == actor.organization_id)
+    if actor.role == Role.CIVIL_AFFAIRS:
+        registered_here = sa.select(Organization.id).where(
+            in_region(Organization.registered_region_code, actor)
+        )
+        return sa.or_(public, Project.organization_id.in_(registered_here))
+    return public
+
+
+@rule(LedgerEdition)
+def _editions(actor: User) -> ColumnElement[bool]:
+    # Ledgers are handed down to every station; any signed-in user may read them.
+    return sa.true()
+
+
+@rule(Referral)
+def _referrals(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.CHARITY_STAFF:
+        own_projects = sa.select(Project.id).where(
+            Project.organization_id == actor.organization_id
+        )
+        return sa.and_(
+            Referral.project_id.in_(own_projects),
+            Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
+        )
+    visible_needs = sa.select(Need.id).where(Need.household_id.in_(_visible_household_ids(actor)))
+    return Referral.need_id.in_(visible_needs)
+
+
+@rule(User)
+def _users(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(User.region_code, actor)
+    return User.id == actor.id
+
+
+@rule(AuditLog)
+def _audit(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return sa.or_(AuditLog.actor_id == actor.id, in_region(AuditLog.region_code, actor))
+    return AuditLog.actor_id == actor.id
+
+
+@rule(JobRun)
+def _job_runs(actor: User) -> ColumnElement[bool]:
+    return sa.true() if actor.role == Role.CIVIL_AFFAIRS else sa.false()

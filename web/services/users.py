@@ -1,0 +1,241 @@
+"""Accounts, sign-in with throttling, sessions that can be ended, and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from models import ApiToken, Organization, Region, Station, User
+from models.enums import Role
+
+from .audit import write_audit
+from .errors import Conflict, NotFound, Throttled, Unauthorized, ValidationFailed
+from .scoping import scoped
+
+_hasher = PasswordHasher()
+
+#: Shortest password accepted.
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """Consecutive failures allowed before an account is locked, and for how long."""
+
+    max_failures: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            fields={"password": [f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。"]}
+        )
+
+
+def create_user(
+    db: Session,
+    actor: User | None,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    region_code: str,
+    station_id: int | None = None,
+    organization_id: int | None = None,
+) -> User:
+    """Create an account bound to a region (and a station or organization where the role needs).
+
+    ``actor`` is None for command-line administration.
+
+    :raise ValidationFailed: bad password, unknown region, missing station/organization.
+    :raise Conflict: the username is taken.
+    """
+    _validate_password(password)
+    errors: dict[str, list[str]] = {}
+    if db.get(Region, region_code) is None:
+        errors["region_code"] = ["行政区划代码不存在。"]
+    if role == Role.STATION_STAFF:
+        station = db.get(Station, station_id) if station_id else None
+        if station is None:
+            errors["station_id"] = ["救助服务站工作人员必须指定所属服务站。"]
+        else:
+            region_code = station.region_code
+    if role == Role.CHARITY_STAFF and (
+        not organization_id or db.get(Organization, organization_id) is None
+    ):
+        errors["organization_id"] = ["慈善组织工作人员必须指定所属组织。"]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise Conflict("用户名已被使用。", fields={"username": ["用户名已被使用。"]})
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        region_code=region_code,
+        station_id=station_id if role == Role.STATION_STAFF else None,
+        organization_id=organization_id if role == Role.CHARITY_STAFF else None,
+    )
+    db.add(user)
+    db.flush()
+    write_audit(db, actor, "user.create", user, detail={"username": username, "role": role.value})
+    return user
+
+
+def authenticate(
+    db: Session, username: str, password: str, now: dt.datetime, policy: LoginPolicy
+) -> User:
+    """Check a username and password, counting failures and locking after too many.
+
+    A locked account is refused even with the right password until the lock ends. Every
+    failure is audited. The caller must commit even when this raises, so the count sticks.
+
+    :raise Throttled: the account is locked.
+    :raise Unauthorized: wrong name or password, or a disabled account (one message for all,
+        so names cannot be probed).
+    """
+    user = db.scalar(sa.select(User).where(User.username == username))
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        write_audit(db, user, "auth.login_throttled", user, region_code=user.region_code)
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise Throttled(f"连续登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。")
+    if user is None or not user.is_active or not _check_password(user, password):
+        if user is not None:
+            user.failed_logins += 1
+            detail = {"failed_logins": user.failed_logins}
+            if user.failed_logins >= policy.max_failures:
+                user.locked_until = now + policy.lockout
+                detail["locked_until"] = user.locked_until.isoformat()
+            write_audit(
+                db, user, "auth.login_failed", user, region_code=user.region_code, detail=detail
+            )
+        else:
+            write_audit(db, None, "auth.login_failed", actor_name=username[:64])
+        raise Unauthorized("用户名或密码错误。")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    write_audit(db, user, "auth.login", user, region_code=user.region_code)
+    return user
+
+
+def session_id_of(user: User) -> str:
+    """What the session cookie carries: the id and the session version it was issued under."""
+    return f"{user.id}:{user.session_version}"
+
+
+def load_session_user(db: Session, session_id: str) -> User | None:
+    """The user behind a session id, or None when it was ended (sign-out, password, disable)."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def sign_out(db: Session, user: User) -> None:
+    """End every session and token of the user."""
+    user.session_version += 1
+    write_audit(db, user, "auth.logout", user, region_code=user.region_code)
+    db.flush()
+
+
+def change_password(db: Session, user: User, current: str, new: str) -> None:
+    """Change the user's own password; ends all their other sessions and tokens.
+
+    :raise ValidationFailed: the current password is wrong or the new one too short.
+    """
+    if not _check_password(user, current):
+        raise ValidationFailed(fields={"current_password": ["当前密码不正确。"]})
+    _validate_password(new)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    write_audit(db, user, "auth.password_changed", user, region_code=user.region_code)
+    db.flush()
+
+
+def set_user_active(db: Session, actor: User | None, username: str, active: bool) -> User:
+    """Disable (ending its sessions) or re-enable an account.
+
+    :raise NotFound: no such user visible to ``actor``.
+    """
+    stmt = sa.select(User).where(User.username == username)
+    user = db.scalar(stmt if actor is None else scoped(stmt, actor))
+    if user is None:
+        raise NotFound("用户不存在。")
+    user.is_active = active
+    if not active:
+        user.session_version += 1
+    write_audit(db, actor, "user.enable" if active else "user.disable", user)
+    db.flush()
+    return user
+
+
+def list_users(db: Session, actor: User | None) -> list[User]:
+    stmt = sa.select(User).order_by(User.username)
+    return list(db.scalars(stmt if actor is None else scoped(stmt, actor)))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db: Session, user: User, now: dt.datetime, ttl: dt.timedelta) -> tuple[str, ApiToken]:
+    """A new Bearer token for ``user``; the clear token is returned once and never stored."""
+    token = secrets.token_urlsafe(32)
+    record = ApiToken(
+        user_id=user.id,
+        token_hash=_digest(token),
+        created_at=now,
+        expires_at=now + ttl,
+        session_version=user.session_version,
+    )
+    db.add(record)
+    write_audit(db, user, "auth.token_issued", user, region_code=user.region_code)
+    db.flush()
+    return token, record
+
+
+def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
+    """The user a Bearer token acts for, or None if unknown, expired, revoked or ended."""
+    record = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        return None
+    user = record.user
+    if not user.is_active or user.session_version != record.session_version:
+        return None
+    if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
+        record.last_used_at = now
+    return user
+
+
+def revoke_token(db: Session, token: str, now: dt.datetime) -> None:
+    record = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = now
+        write_audit(db, record.user, "auth.token_revoked", record.user)
+        db.flush()
