@@ -48,6 +48,17 @@ class User(TimestampMixin, Base):
         ),
     )
 
+    # The user protocol Flask-Login expects, kept here as plain attributes (no Flask import).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The session id: the user id and the session version it was issued under.
+
+        Raising ``session_version`` (sign-out, password change, disabling) ends every session.
+        """
+        return f"{self.id}:{self.session_version}"
+
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
 

@@ -20,7 +20,8 @@ class PersonalDataCipher:
     def __init__(self, key: str | bytes) -> None:
         raw = key.encode() if isinstance(key, str) else key
         self._fernet = Fernet(raw)
-        self._hash_key = hashlib.sha256(b"cishan-lookup-hash:" + base64.urlsafe_b64decode(raw)).digest()
+        secret = base64.urlsafe_b64decode(raw)
+        self._hash_key = hashlib.sha256(b"cishan-lookup-hash:" + secret).digest()
 
     def encrypt(self, value: str) -> bytes:
         return self._fernet.encrypt(value.encode("utf-8"))

@@ -68,7 +68,8 @@ def get_region(db: Session, code: str) -> Region:
 
 
 def list_children(db: Session, code: str) -> list[Region]:
-    return list(db.scalars(sa.select(Region).where(Region.parent_code == code).order_by(Region.code)))
+    stmt = sa.select(Region).where(Region.parent_code == code).order_by(Region.code)
+    return list(db.scalars(stmt))
 
 
 def ancestors(db: Session, code: str) -> list[Region]:

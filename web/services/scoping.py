@@ -184,9 +184,7 @@ def _editions(actor: User) -> ColumnElement[bool]:
 @rule(Referral)
 def _referrals(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.CHARITY_STAFF:
-        own_projects = sa.select(Project.id).where(
-            Project.organization_id == actor.organization_id
-        )
+        own_projects = sa.select(Project.id).where(Project.organization_id == actor.organization_id)
         return sa.and_(
             Referral.project_id.in_(own_projects),
             Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),

@@ -204,7 +204,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(db: Session, user: User, now: dt.datetime, ttl: dt.timedelta) -> tuple[str, ApiToken]:
+def issue_token(
+    db: Session, user: User, now: dt.datetime, ttl: dt.timedelta
+) -> tuple[str, ApiToken]:
     """A new Bearer token for ``user``; the clear token is returned once and never stored."""
     token = secrets.token_urlsafe(32)
     record = ApiToken(

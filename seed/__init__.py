@@ -1,0 +1,1 @@
+"""Reference data (Guangdong's divisions), the demo data set and data generators."""

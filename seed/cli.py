@@ -1,0 +1,39 @@
+"""``flask seed regions`` and ``flask seed demo``."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from web.cli import cli_session
+
+from .demo import DEMO_PASSWORD, load_all_regions, load_demo
+
+seed_cli = AppGroup("seed", help="载入行政区划和演示数据。")
+
+
+@seed_cli.command("regions")
+def seed_regions() -> None:
+    """Load Guangdong's divisions (province, cities, counties) and the demo townships."""
+    with cli_session() as db:
+        inserted, updated = load_all_regions(db)
+    click.echo(f"行政区划：新增 {inserted} 条，更新 {updated} 条。")
+
+
+@seed_cli.command("demo")
+@click.option(
+    "--password",
+    default=DEMO_PASSWORD,
+    show_default=True,
+    help="演示账号的密码（仅新建账号时使用）",
+)
+def seed_demo(password: str) -> None:
+    """Load the demo charities, projects, stations, households and users (idempotent)."""
+    with cli_session() as db:
+        load_all_regions(db)
+        counts = load_demo(db, password=password)
+    if counts.created:
+        summary = "，".join(f"{kind} {n}" for kind, n in counts.created.items())
+        click.echo(f"演示数据已载入：{summary}。")
+    else:
+        click.echo("演示数据已存在，未做改动。")

@@ -1,0 +1,42 @@
+"""The JSON API under ``/api/v1``: flask-smorest blueprints with marshmallow schemas."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api as SmorestApi
+
+from web.schemas.base import ErrorSchema
+
+
+class Api(SmorestApi):
+    """flask-smorest, with our error envelope in the spec and our own error handlers."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        # web.errors renders every error (JSON envelope under /api/, pages elsewhere).
+        pass
+
+
+api = Api()
+
+
+def register_api(app: Flask) -> None:
+    from . import auth, households, me
+
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "政府救助与慈善帮扶衔接：慈善资源台账、需求台账、匹配与转介。"
+                "除获取令牌外，所有接口需 `Authorization: Bearer <令牌>`。"
+            },
+            "servers": [{"url": "/"}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    api.init_app(app)
+    for module in (auth, me, households):
+        api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
+    app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).add("auth.Token")

@@ -1,0 +1,161 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, request, session
+from flask_login import current_user
+
+from models.session import create_engine, make_session_factory
+from web.services.audit import set_origin
+from web.services.crypto import PersonalDataCipher
+
+from .config import load_config
+from .db import close_db, commit_if_open
+from .extensions import babel, csrf, login_manager
+
+log = logging.getLogger(__name__)
+
+#: Content Security Policy: everything from this origin, nothing inline, nothing remote.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding any setting.
+
+    ``config`` may carry ``SESSION_FACTORY`` (a SQLAlchemy sessionmaker) to run against an
+    existing connection, as the tests do.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config())
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    register_database(app)
+    register_auth(app)
+    register_i18n(app)
+    register_request_hooks(app)
+    register_errors(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_database(app: Flask) -> None:
+    cipher = PersonalDataCipher(app.config["DATA_KEY"])
+    factory = app.config.get("SESSION_FACTORY")
+    if factory is None:
+        engine = create_engine(app.config["DATABASE_URL"])
+        app.extensions["engine"] = engine
+        factory = make_session_factory(engine, cipher=cipher)
+    else:
+        factory.kw.setdefault("info", {})["cipher"] = cipher
+    app.extensions["sessionmaker"] = factory
+    app.extensions["cipher"] = cipher
+    app.teardown_appcontext(close_db)
+
+
+def register_auth(app: Flask) -> None:
+    from . import auth
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    login_manager.login_view = "pages.login"
+    login_manager.user_loader(auth.load_user)
+    login_manager.request_loader(auth.load_user_from_bearer)
+    login_manager.unauthorized_handler(auth.unauthorized)
+    csrf.init_app(app)
+
+
+def register_i18n(app: Flask) -> None:
+    from .i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .auth import is_bearer_request
+
+    @app.before_request
+    def _begin() -> None:
+        set_origin(request.remote_addr)
+        unsafe = request.method not in {"GET", "HEAD", "OPTIONS"}
+        exempt = request.endpoint in app.config.get("CSRF_EXEMPT_ENDPOINTS", set())
+        if unsafe and not exempt and not is_bearer_request():
+            csrf.protect()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        if response.status_code < 400:
+            response = commit_or_conflict(response)
+        for header, value in {
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+            "Cross-Origin-Opener-Policy": "same-origin",
+        }.items():
+            response.headers.setdefault(header, value)
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.path.startswith("/api/") or current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def commit_or_conflict(response: Response) -> Response:
+        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.orm.exc import StaleDataError
+
+        from .errors import render_error
+        from .services.errors import Conflict
+
+        try:
+            commit_if_open()
+        except (IntegrityError, StaleDataError):
+            g.db.rollback()
+            log.info("conflict at commit for %s %s", request.method, request.path)
+            return render_error(Conflict())
+        return response
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        from .i18n import current_language
+        from .navigation import navigation_for
+
+        return {
+            "nav_items": navigation_for(current_user) if current_user.is_authenticated else [],
+            "languages": app.config["LANGUAGES"],
+            "current_language": current_language(),
+            "session_lang": session.get("lang"),
+        }
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import register_api
+    from .pages import pages
+
+    app.register_blueprint(pages)
+    register_api(app)
+
+
+def register_cli(app: Flask) -> None:
+    from seed.cli import seed_cli
+
+    from .cli import db_cli, users_cli
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_cli)

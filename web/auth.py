@@ -1,0 +1,57 @@
+"""Who is asking: session cookies for pages, Bearer tokens for API clients."""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from models import User
+from models.base import utcnow
+from web.services.errors import Unauthorized
+from web.services.users import load_session_user, load_token_user
+
+from .db import get_db
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def is_bearer_request() -> bool:
+    return bearer_token() is not None
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the cookie is honoured only while its session version holds."""
+    if is_bearer_request():
+        # An explicit token wins over any cookie the client also sends.
+        return None
+    return load_session_user(get_db(), session_id)
+
+
+def load_user_from_bearer(_request: object) -> User | None:
+    token = bearer_token()
+    if token is None:
+        return None
+    return load_token_user(get_db(), token, utcnow())
+
+
+def unauthorized() -> Response:
+    if request.path.startswith("/api/"):
+        if is_bearer_request():
+            raise Unauthorized("访问令牌无效或已过期，请重新获取。")
+        raise Unauthorized()
+    return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+
+
+def actor() -> User:
+    """The signed-in user (views behind ``login_required`` only)."""
+    user = current_user._get_current_object()  # noqa: SLF001 - unwrap the proxy for services
+    if not isinstance(user, User):
+        raise Unauthorized()
+    return user

@@ -1,0 +1,115 @@
+"""``flask db ...`` and ``flask users ...``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from models import migrate
+from models.enums import Role
+from web.services.errors import ServiceError
+from web.services.users import create_user, list_users, set_user_active
+
+db_cli = AppGroup("db", help="数据库结构迁移。")
+users_cli = AppGroup("users", help="管理用户账号。")
+
+
+@contextlib.contextmanager
+def cli_session() -> Iterator[Session]:
+    """A session committed when the block succeeds; service errors exit with their message."""
+    db = current_app.extensions["sessionmaker"]()
+    try:
+        yield db
+        db.commit()
+    except ServiceError as error:
+        db.rollback()
+        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error.fields.items())
+        raise click.ClickException(error.message + (f" ({details})" if details else "")) from None
+    finally:
+        db.close()
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], rev=revision)
+    click.echo("数据库已升级到最新结构。")
+
+
+@db_cli.command("downgrade")
+@click.option("--revision", required=True)
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` empties the database)."""
+    migrate.downgrade(current_app.config["DATABASE_URL"], rev=revision)
+    click.echo(f"数据库已回退到 {revision}。")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(Role.codes()), required=True)
+@click.option("--region", "region_code", required=True, help="12 位行政区划代码")
+@click.option("--name", "display_name", required=True, help="显示名")
+@click.option("--station-id", type=int)
+@click.option("--organization-id", type=int)
+@click.password_option(help="至少 8 个字符；不给则提示输入")
+def users_create(
+    username: str,
+    role: str,
+    region_code: str,
+    display_name: str,
+    station_id: int | None,
+    organization_id: int | None,
+    password: str,
+) -> None:
+    """Create an account."""
+    with cli_session() as db:
+        user = create_user(
+            db,
+            None,
+            username=username,
+            password=password,
+            display_name=display_name,
+            role=Role(role),
+            region_code=region_code,
+            station_id=station_id,
+            organization_id=organization_id,
+        )
+        click.echo(f"已创建用户 {user.username}（{user.role.label}，{user.region_code}）。")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List accounts."""
+    with cli_session() as db:
+        rows = list_users(db, None)
+        click.echo(f"{'用户名':<16}{'角色':<14}{'区划':<14}{'状态':<6}显示名")
+        for user in rows:
+            state = "启用" if user.is_active else "停用"
+            click.echo(
+                f"{user.username:<19}{user.role.value:<16}{user.region_code:<14}"
+                f"{state:<6}{user.display_name}"
+            )
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account; its sessions and tokens stop working at once."""
+    with cli_session() as db:
+        set_user_active(db, None, username, False)
+        click.echo(f"已停用用户 {username}，其登录会话和令牌已失效。")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Re-enable a disabled account."""
+    with cli_session() as db:
+        set_user_active(db, None, username, True)
+        click.echo(f"已启用用户 {username}。")

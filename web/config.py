@@ -1,0 +1,94 @@
+"""Configuration from environment variables, with safe defaults for a single-machine setup.
+
+``DATABASE_URL``     SQLAlchemy URL; default a SQLite file ``instance/cishan.db``.
+``SECRET_KEY``       signs session cookies; generated into ``instance/secret_key`` if absent.
+``DATA_KEY``         encrypts personal data (Fernet key); generated into ``instance/data_key``.
+``CISHAN_ENV``       ``production`` refuses to start without the two keys given explicitly
+                     and marks cookies Secure.
+``SESSION_COOKIE_SECURE``  ``1`` to send cookies over HTTPS only (default in production).
+``API_TOKEN_HOURS``  lifetime of Bearer tokens (default 12).
+
+Keys are never logged or printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+#: Where generated keys and the default database live (the repository's ``instance/``).
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The service cannot start safely with this configuration."""
+
+
+def _key_from_file(path: Path, make: Any) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The app configuration read from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("CISHAN_INSTANCE_PATH") or DEFAULT_INSTANCE)
+    production = env.get("CISHAN_ENV", "development") == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    data_key = env.get("DATA_KEY")
+    if production and not (secret_key and data_key):
+        raise ConfigError("生产环境必须通过环境变量设置 SECRET_KEY 和 DATA_KEY。")
+    if not secret_key:
+        secret_key = _key_from_file(instance / "secret_key", lambda: secrets.token_hex(32))
+    if not data_key:
+        data_key = _key_from_file(instance / "data_key", lambda: Fernet.generate_key().decode())
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'cishan.db'}"
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////:"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    return {
+        "ENV_NAME": "production" if production else "development",
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "DATA_KEY": data_key,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
+        "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh_CN": "中文", "en": "English"},
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        "API_TITLE": "慈善帮扶资源对接平台 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

@@ -1,0 +1,126 @@
+"""Errors become responses here: the JSON envelope under ``/api/``, Chinese pages elsewhere.
+
+The envelope is ``{"error": {"code": ..., "message": ..., "fields": {...}}}``. No stack trace
+or exception text ever reaches a user; unexpected errors are logged and answered with 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from web.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+#: Chinese titles for HTTP statuses not raised as ServiceError.
+_HTTP_MESSAGES = {
+    400: ("bad_request", "请求无效。"),
+    401: ("unauthorized", "请先登录。"),
+    403: ("forbidden", "您无权执行此操作。"),
+    404: ("not_found", "记录不存在或您无权查看。"),
+    405: ("method_not_allowed", "不支持该请求方法。"),
+    409: ("conflict", "操作与当前状态冲突，请刷新后重试。"),
+    413: ("payload_too_large", "上传的内容过大。"),
+    415: ("unsupported_media_type", "不支持的内容类型，请以 JSON 提交。"),
+    422: ("validation_error", "提交的数据有误，请检查标出的字段。"),
+    429: ("too_many_attempts", "尝试次数过多，请稍后再试。"),
+    500: ("internal_error", "服务器内部错误，请稍后再试；问题已记录。"),
+    503: ("unavailable", "服务暂时不可用，请稍后再试。"),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def envelope(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def render_error(
+    error: ServiceError | None = None,
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    message: str | None = None,
+    fields: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if error is not None:
+        status, code, message, fields = error.status, error.code, error.message, error.fields
+    assert status is not None
+    default_code, default_message = _HTTP_MESSAGES.get(status, ("error", "请求失败。"))
+    code = code or default_code
+    message = message or default_message
+    db = g.get("db")
+    if db is not None:
+        db.rollback()
+    if wants_json():
+        from flask import jsonify
+
+        response = jsonify(envelope(code, message, fields))
+    else:
+        body = render_template("errors/error.html", status=status, message=message, fields=fields)
+        response = Response(body, mimetype="text/html")
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_webargs(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests messages under the location (``json``, ``query``); drop that level."""
+    fields: dict[str, Any] = {}
+    for location, content in messages.items():
+        if isinstance(content, dict):
+            fields.update(content)
+        else:
+            fields[location] = content
+    return fields
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_error: CSRFError) -> Response:
+        return render_error(
+            status=400, code="csrf_failed", message=_("页面已过期或来源不明，请刷新后重新提交。")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if status == 400 and messages is not None:
+            return render_error(
+                status=400,
+                code="invalid_json",
+                message=_("请求体不是有效的 JSON。"),
+                fields={"json": [_("无法解析 JSON，请检查格式。")]},
+            )
+        if status == 422 and isinstance(messages, dict):
+            return render_error(status=422, fields=flatten_webargs(messages))
+        headers = {}
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return render_error(status=status, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(error, OperationalError):
+            return render_error(status=503)
+        return render_error(status=500)

@@ -1,0 +1,33 @@
+"""The navigation bar, per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from models import User
+from models.enums import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+
+
+_HOME = NavItem(_l("首页"), "pages.home")
+_HOUSEHOLDS = NavItem(_l("困难家庭"), "pages.households")
+_API_DOCS = NavItem(_l("接口文档"), "pages.api_docs")
+_PASSWORD = NavItem(_l("修改密码"), "pages.change_password")
+
+_BY_ROLE: dict[Role, list[NavItem]] = {
+    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _API_DOCS],
+    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _API_DOCS],
+    Role.CHARITY_STAFF: [_HOME, _API_DOCS],
+    Role.ADMIN: [_HOME, _HOUSEHOLDS, _API_DOCS],
+}
+
+
+def navigation_for(user: User) -> list[NavItem]:
+    return [*_BY_ROLE.get(user.role, [_HOME]), _PASSWORD]

@@ -1,0 +1,82 @@
+"""Schemas for households as the API shows them: personal data masked."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
+
+from .base import BaseSchema
+
+
+def _labels(enum_cls: type, codes: list[str]) -> list[str]:
+    labels = enum_cls.labels()  # type: ignore[attr-defined]
+    return [labels.get(code, code) for code in codes]
+
+
+class HouseholdQuerySchema(BaseSchema):
+    q = fields.String(validate=validate.Length(max=64), metadata={"description": "户主姓名包含"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class MemberSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    relation = fields.Function(lambda m: m.relation.value)
+    relation_label = fields.Function(lambda m: Relation(m.relation).label)
+    id_number_masked = fields.String(allow_none=True)
+    birth_on = fields.Date(allow_none=True)
+    sex = fields.Function(lambda m: m.sex.value if m.sex else None, allow_none=True)
+    disability_type = fields.Function(
+        lambda m: m.disability_type.value if m.disability_type else None, allow_none=True
+    )
+    disability_grade = fields.Integer(allow_none=True)
+    illness = fields.String(allow_none=True)
+    illness_kind = fields.Function(
+        lambda m: m.illness_kind.value if m.illness_kind else None, allow_none=True
+    )
+    self_care = fields.Function(lambda m: m.self_care.value)
+    school_stage = fields.Function(
+        lambda m: m.school_stage.value if m.school_stage else None, allow_none=True
+    )
+
+
+class NeedSummarySchema(BaseSchema):
+    id = fields.Integer(required=True)
+    domain = fields.Enum(Domain)
+    domain_label = fields.Function(lambda n: Domain(n.domain).label)
+    text = fields.String()
+    amount_gap_fen = fields.Integer(allow_none=True)
+    urgency = fields.Enum(Urgency)
+    status = fields.Enum(NeedStatus)
+    created_at = fields.DateTime()
+
+
+class HouseholdSummarySchema(BaseSchema):
+    id = fields.Integer(required=True)
+    head_name = fields.String(required=True)
+    station_id = fields.Integer(required=True)
+    station_name = fields.Function(lambda h: h.station.name)
+    region_code = fields.String(required=True)
+    categories = fields.List(fields.String())
+    category_labels = fields.Function(lambda h: _labels(HouseholdCategory, h.categories))
+    phone_masked = fields.String(allow_none=True)
+    has_consent = fields.Boolean()
+
+
+class HouseholdSchema(HouseholdSummarySchema):
+    address = fields.String(allow_none=True)
+    income_per_head_fen = fields.Integer()
+    medical_expense_fen = fields.Integer()
+    education_expense_fen = fields.Integer()
+    consent_on = fields.Date(allow_none=True)
+    members = fields.List(fields.Nested(MemberSchema))
+    needs = fields.List(fields.Nested(NeedSummarySchema))
+
+
+class HouseholdPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(HouseholdSummarySchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)

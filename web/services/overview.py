@@ -1,0 +1,80 @@
+"""The figures each role's home page opens with, counted in SQL within the user's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models import Household, Need, Organization, Project, Referral, Station, User
+from models.enums import (
+    NeedStatus,
+    OrganizationStatus,
+    ProjectStatus,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
+
+from .regions import region_label
+from .scoping import scoped
+
+
+def _count(db: Session, stmt: sa.Select[Any], actor: User) -> int:
+    scoped_stmt = scoped(stmt, actor)
+    return db.scalar(sa.select(sa.func.count()).select_from(scoped_stmt.subquery())) or 0
+
+
+def home_figures(db: Session, actor: User) -> dict[str, Any]:
+    """Counts for the home page of ``actor``'s role, each limited to what it may see."""
+    figures: dict[str, Any] = {"region": region_label(db, actor.region_code)}
+    open_needs = sa.select(Need.id).where(Need.status == NeedStatus.OPEN)
+    if actor.role in (Role.STATION_STAFF, Role.CIVIL_AFFAIRS, Role.ADMIN):
+        figures["households"] = _count(db, sa.select(Household.id), actor)
+        figures["open_needs"] = _count(db, open_needs, actor)
+        figures["urgent_needs"] = _count(
+            db, open_needs.where(Need.urgency == Urgency.URGENT), actor
+        )
+        figures["referrals_active"] = _count(
+            db,
+            sa.select(Referral.id).where(
+                Referral.status.in_(
+                    (
+                        ReferralStatus.SUBMITTED,
+                        ReferralStatus.APPROVED,
+                        ReferralStatus.ACCEPTED,
+                        ReferralStatus.IN_SERVICE,
+                    )
+                )
+            ),
+            actor,
+        )
+    if actor.role == Role.STATION_STAFF and actor.station_id is not None:
+        station = db.get(Station, actor.station_id)
+        figures["station"] = station.name if station else ""
+    if actor.role in (Role.CIVIL_AFFAIRS, Role.ADMIN):
+        figures["stations"] = _count(db, sa.select(Station.id), actor)
+        figures["organizations_pending"] = _count(
+            db,
+            sa.select(Organization.id).where(Organization.status == OrganizationStatus.PENDING),
+            actor,
+        )
+        figures["projects_submitted"] = _count(
+            db, sa.select(Project.id).where(Project.status == ProjectStatus.SUBMITTED), actor
+        )
+    if actor.role == Role.CHARITY_STAFF:
+        organization = db.get(Organization, actor.organization_id)
+        figures["organization"] = organization.name if organization else ""
+        figures["organization_status"] = organization.status.label if organization else ""
+        own = sa.select(Project.id).where(Project.organization_id == actor.organization_id)
+        figures["projects"] = _count(db, own, actor)
+        figures["projects_verified"] = _count(
+            db, own.where(Project.status == ProjectStatus.VERIFIED), actor
+        )
+        figures["referrals_waiting"] = _count(
+            db, sa.select(Referral.id).where(Referral.status == ReferralStatus.APPROVED), actor
+        )
+    if actor.role == Role.ADMIN:
+        figures["users"] = _count(db, sa.select(User.id), actor)
+    return figures
