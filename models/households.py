@@ -110,15 +110,9 @@ class Member(Base):
     )
     disability_grade: Mapped[int | None] = mapped_column(default=None)
     illness: Mapped[str | None] = mapped_column(sa.String(128), default=None)
-    illness_kind: Mapped[IllnessKind | None] = mapped_column(
-        enum_column(IllnessKind), default=None
-    )
-    self_care: Mapped[SelfCare] = mapped_column(
-        enum_column(SelfCare), default=SelfCare.INDEPENDENT
-    )
-    school_stage: Mapped[SchoolStage | None] = mapped_column(
-        enum_column(SchoolStage), default=None
-    )
+    illness_kind: Mapped[IllnessKind | None] = mapped_column(enum_column(IllnessKind), default=None)
+    self_care: Mapped[SelfCare] = mapped_column(enum_column(SelfCare), default=SelfCare.INDEPENDENT)
+    school_stage: Mapped[SchoolStage | None] = mapped_column(enum_column(SchoolStage), default=None)
 
     household: Mapped[Household] = relationship(back_populates="members")
 

@@ -1,0 +1,119 @@
+"""Shared fixtures.
+
+The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set. The
+schema is built once by the real migrations and the demo data loaded once and committed; each
+test then runs inside a transaction that is rolled back, with the code under test committing
+to savepoints, so tests see the demo and never see each other's changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import migrate
+from models.session import create_engine, make_session_factory
+from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY
+from web.services.crypto import PersonalDataCipher
+
+os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+os.environ.setdefault("DATA_KEY", TEST_DATA_KEY)
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def reset_database(url: str) -> None:
+    """Empty the database at ``url`` (a disposable test database)."""
+    if is_postgres(url):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def build_demo_database(url: str, cipher: PersonalDataCipher) -> Engine:
+    """Migrate an empty database and load the regions and demo; returns its engine."""
+    reset_database(url)
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    from seed.demo import load_all_regions, load_demo
+
+    with make_session_factory(engine, cipher=cipher)() as db:
+        load_all_regions(db)
+        load_demo(db, password=DEMO_PASSWORD)
+        db.commit()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def cipher() -> PersonalDataCipher:
+    return PersonalDataCipher(TEST_DATA_KEY)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str, cipher: PersonalDataCipher) -> Iterator[Engine]:
+    engine = build_demo_database(database_url, cipher)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection, cipher: PersonalDataCipher) -> sessionmaker[Session]:
+    return make_session_factory(connection, cipher=cipher)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Session], database_url: str) -> Flask:
+    from web import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SESSION_FACTORY": session_factory,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "DATA_KEY": TEST_DATA_KEY,
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

