@@ -1,0 +1,47 @@
+# 慈善帮扶资源对接平台 — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app web
+
+.PHONY: run test install install-dev migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed demo
+
+## Set up, migrate, seed the demo and serve it on http://127.0.0.1:5000 (SQLite in instance/).
+run: seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## Lint, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+test: install-dev
+	$(BIN)/ruff check .
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on $$TEST_DATABASE_URL =="; \
+		$(BIN)/pytest; \
+	fi
+
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The scoring model: eligibility filters, features, ranking, training (no Flask)."""
