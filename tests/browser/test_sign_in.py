@@ -62,7 +62,9 @@ def test_the_same_holds_for_the_api_with_bearer_tokens(page: Page, live_app: Fla
     refused = api.get(f"/api/v1/households/{household_id}", headers=headers)
     assert refused.status == 404
     assert refused.json()["error"]["code"] == "not_found"
-    own = api.get(f"/api/v1/households/{first_household_of(live_app, 'station_c')}", headers=headers)
+    own = api.get(
+        f"/api/v1/households/{first_household_of(live_app, 'station_c')}", headers=headers
+    )
     assert own.status == 200
     assert api.get("/api/v1/households").status == 401
 
