@@ -1,22 +1,19 @@
-"""Language choice: the user's pick in this session, then the browser's, then Chinese."""
+"""Language: Chinese unless the user picked English (the switch in the top bar).
+
+The browser's Accept-Language is deliberately not consulted: the service is Chinese, and
+office machines often run English system images whose users still expect Chinese pages.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, session
 from flask_babel import get_locale
 
 
 def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
-    if chosen in languages:
+    if chosen in current_app.config["LANGUAGES"]:
         return chosen
-    if "lang" in request.args and request.args["lang"] in languages:
-        return request.args["lang"]
-    # zh first: the service is Chinese; English only when the browser asks for nothing else.
-    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-    if best == "en":
-        return "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

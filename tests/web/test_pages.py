@@ -136,3 +136,10 @@ def test_unknown_page_is_a_chinese_404(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "页面不存在" in response.text
+
+
+def test_an_english_browser_still_gets_chinese_until_english_is_chosen(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "用户名" in page.text and 'lang="zh-CN"' in page.text
