@@ -127,3 +127,21 @@ def test_unknown_api_path_and_method_use_the_envelope(client: FlaskClient) -> No
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
     wrong = client.put("/api/v1/me", headers=bearer(client, "station_a"))
     assert wrong.status_code == 405 and wrong.json["error"]["code"] == "method_not_allowed"
+
+
+def test_an_unexpected_error_is_a_plain_500_without_trace(app, client: FlaskClient) -> None:
+    @app.route("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    @app.route("/boom")
+    def boom_page() -> None:
+        raise RuntimeError("secret internal detail")
+
+    response = client.get("/api/v1/boom")
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "internal_error"
+    assert "secret" not in response.text and "Traceback" not in response.text
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert "服务器内部错误" in page.text and "secret" not in page.text
