@@ -22,7 +22,7 @@ api = Api()
 
 
 def register_api(app: Flask) -> None:
-    from . import auth, households, me
+    from . import auth, households, imports, ledgers, me, organizations, projects
 
     app.config.setdefault(
         "API_SPEC_OPTIONS",
@@ -37,6 +37,9 @@ def register_api(app: Flask) -> None:
         },
     )
     api.init_app(app)
-    for module in (auth, me, households):
+    for module in (auth, me, households, organizations, projects, ledgers, imports):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
-    app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).add("auth.Token")
+    # Neither is cookie-authenticated: one signs in, the other registers a new charity.
+    app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).update(
+        {"auth.Token", "organizations.Organizations"}
+    )

@@ -44,12 +44,12 @@ class MemberSchema(BaseSchema):
 
 class NeedSummarySchema(BaseSchema):
     id = fields.Integer(required=True)
-    domain = fields.Enum(Domain)
+    domain = fields.Enum(Domain, by_value=True)
     domain_label = fields.Function(lambda n: Domain(n.domain).label)
     text = fields.String()
     amount_gap_fen = fields.Integer(allow_none=True)
-    urgency = fields.Enum(Urgency)
-    status = fields.Enum(NeedStatus)
+    urgency = fields.Enum(Urgency, by_value=True)
+    status = fields.Enum(NeedStatus, by_value=True)
     created_at = fields.DateTime()
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from models import Organization, Region, User
-from models.enums import RegionLevel
+from models.enums import OrganizationStatus, RegionLevel, Role
 
 from .audit import write_audit
-from .errors import Conflict, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .scoping import scoped
 
 
 def normalize_uscc(value: str) -> str:
@@ -74,3 +78,93 @@ def register_organization(
     db.flush()
     write_audit(db, actor, "organization.register", organization, region_code=region.code)
     return organization
+
+
+def may_review(actor: User, registered_region_code: str) -> bool:
+    """Only the civil-affairs department a charity registered with reviews it (and admins)."""
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.CIVIL_AFFAIRS and actor.region_code == registered_region_code
+
+
+def get_organization(db: Session, actor: User, organization_id: int) -> Organization:
+    """:raise NotFound: no such organization visible to ``actor``."""
+    stmt = scoped(sa.select(Organization).where(Organization.id == organization_id), actor)
+    organization = db.scalar(stmt)
+    if organization is None:
+        raise NotFound("慈善组织不存在或您无权查看。")
+    return organization
+
+
+def list_organizations(
+    db: Session, actor: User, status: OrganizationStatus | None = None
+) -> list[Organization]:
+    stmt = scoped(sa.select(Organization), actor).order_by(Organization.id)
+    if status is not None:
+        stmt = stmt.where(Organization.status == status)
+    return list(db.scalars(stmt))
+
+
+def review_organization(
+    db: Session,
+    actor: User,
+    organization_id: int,
+    *,
+    approve: bool,
+    reason: str | None = None,
+    now: dt.datetime,
+) -> Organization:
+    """Verify or reject a pending registration.
+
+    :raise Forbidden: the actor is not the registering department.
+    :raise ValidationFailed: rejecting without a reason.
+    :raise Conflict: the organization is not pending.
+    """
+    organization = get_organization(db, actor, organization_id)
+    if not may_review(actor, organization.registered_region_code):
+        raise Forbidden("只有登记该组织的民政部门可以审核。")
+    if organization.status != OrganizationStatus.PENDING:
+        raise Conflict(f"该组织当前状态为“{organization.status.label}”，不能审核。")
+    if not approve and not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": ["驳回时必须说明理由。"]})
+    organization.status = OrganizationStatus.VERIFIED if approve else OrganizationStatus.REJECTED
+    organization.status_reason = None if approve else reason.strip()  # type: ignore[union-attr]
+    organization.verified_by_id = actor.id
+    organization.verified_at = now
+    write_audit(
+        db,
+        actor,
+        "organization.verify" if approve else "organization.reject",
+        organization,
+        region_code=organization.registered_region_code,
+        detail={"reason": organization.status_reason} if not approve else None,
+    )
+    return organization
+
+
+def register_charity(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    **organization: Any,
+) -> tuple[Organization, User]:
+    """A charity registers itself and its first staff account; it waits for verification.
+
+    :raise ValidationFailed / Conflict: as :func:`register_organization` and ``create_user``.
+    """
+    from .users import create_user
+
+    found = register_organization(db, None, **organization)
+    user = create_user(
+        db,
+        None,
+        username=username,
+        password=password,
+        display_name=display_name,
+        role=Role.CHARITY_STAFF,
+        region_code=found.registered_region_code,
+        organization_id=found.id,
+    )
+    return found, user

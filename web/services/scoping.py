@@ -158,7 +158,8 @@ def _organizations(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.CHARITY_STAFF:
         return sa.or_(public, Organization.id == actor.organization_id)
     if actor.role == Role.CIVIL_AFFAIRS:
-        return sa.or_(public, in_region(Organization.registered_region_code, actor))
+        # Regulators see every registration; only the registering department may review it.
+        return sa.true()
     return public
 
 
@@ -168,10 +169,7 @@ def _projects(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.CHARITY_STAFF:
         return sa.or_(public, Project.organization_id == actor.organization_id)
     if actor.role == Role.CIVIL_AFFAIRS:
-        registered_here = sa.select(Organization.id).where(
-            in_region(Organization.registered_region_code, actor)
-        )
-        return sa.or_(public, Project.organization_id.in_(registered_here))
+        return sa.true()
     return public
 
 

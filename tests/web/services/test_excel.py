@@ -1,0 +1,133 @@
+"""Excel in and out: whole-file validation, every bad row named, round trips."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from models import Project
+from seed.synthetic import project_rows, projects_workbook
+from tests.helpers import get_user
+from web.services.errors import ValidationFailed
+from web.services.excel import HEADERS, export_edition, import_projects
+from web.services.ledgers import build_edition
+from web.services.projects import input_of
+
+NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+
+
+def project_count(db: Session) -> int:
+    return db.scalar(sa.select(sa.func.count(Project.id))) or 0
+
+
+def spoil(rows: list[dict], positions: list[int]) -> dict[int, str]:
+    """Break the rows at ``positions`` in different ways; returns spreadsheet row → header."""
+    breakages = [
+        ("名额", "很多"),
+        ("开始日期", "下个月"),
+        ("帮扶领域", "打篮球"),
+        ("服务区域代码", "4401"),
+        ("项目名称", None),
+        ("接受简化程序", "也许"),
+        ("服务区域代码", "449999000000"),
+        ("每人帮扶金额（元）", "-5"),
+        ("结束日期", dt.date(2020, 1, 1)),
+        ("帮扶对象", "外星人"),
+    ]
+    spoiled = {}
+    for position, (header, value) in zip(positions, breakages, strict=True):
+        rows[position][header] = value
+        spoiled[position + 2] = header
+    return spoiled
+
+
+def test_ten_bad_rows_among_two_hundred_are_all_named_and_nothing_is_imported(
+    db: Session,
+) -> None:
+    rows = project_rows(200)
+    spoiled = spoil(rows, [3, 17, 42, 77, 99, 120, 150, 170, 185, 199])
+    before = project_count(db)
+    with pytest.raises(ValidationFailed) as raised:
+        import_projects(db, get_user(db, "charity_f"), io.BytesIO(projects_workbook(rows)))
+    problems = raised.value.fields["rows"]
+    assert sorted(int(n) for n in problems) == sorted(spoiled)
+    for number, header in spoiled.items():
+        assert any(header in message or "日期" in message for message in problems[str(number)])
+    assert "10 行有误" in raised.value.message
+    assert project_count(db) == before
+
+
+def test_a_good_file_of_two_hundred_rows_imports_all_of_them(db: Session) -> None:
+    before = project_count(db)
+    charity = get_user(db, "charity_f")
+    result = import_projects(db, charity, io.BytesIO(projects_workbook(project_rows(200))))
+    assert len(result.created) == 200
+    assert project_count(db) == before + 200
+    assert {p.organization_id for p in result.created} == {charity.organization_id}
+    assert {p.status.value for p in result.created} == {"draft"}
+
+
+def test_a_file_without_the_template_headers_is_refused(db: Session) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "电话"])
+    book.active.append(["张三", "123"])
+    data = io.BytesIO()
+    book.save(data)
+    data.seek(0)
+    with pytest.raises(ValidationFailed) as raised:
+        import_projects(db, get_user(db, "charity_f"), data)
+    assert "缺少必需的列" in raised.value.fields["file"][0]
+    with pytest.raises(ValidationFailed):
+        import_projects(db, get_user(db, "charity_f"), io.BytesIO(b"not a spreadsheet"))
+
+
+def built_edition_export(db: Session) -> tuple[bytes, list[Project]]:
+    edition = build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026H2", NOW).edition
+    projects = [db.get(Project, e.project_id) for e in edition.entries]
+    return export_edition(edition), projects
+
+
+def test_exporting_an_edition_and_importing_it_reproduces_the_projects(db: Session) -> None:
+    exported, originals = built_edition_export(db)
+    result = import_projects(db, get_user(db, "ca_conghua"), io.BytesIO(exported))
+    assert len(result.created) == len(originals)
+    for original, copy in zip(originals, result.created, strict=True):
+        db.flush()
+        assert vars(input_of(copy)) == vars(input_of(original))
+        assert copy.organization_id == original.organization_id
+
+
+def test_the_export_has_chinese_headers_and_labels(db: Session) -> None:
+    exported, originals = built_edition_export(db)
+    sheet = load_workbook(io.BytesIO(exported)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS
+    assert len(rows) == len(originals) + 1
+    assert rows[1][HEADERS.index("项目名称")] == originals[0].name
+
+
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is not installed")
+def test_the_export_opens_in_libreoffice(db: Session, tmp_path: Path) -> None:
+    exported, originals = built_edition_export(db)
+    source = tmp_path / "ledger.xlsx"
+    source.write_bytes(exported)
+    subprocess.run(
+        ["libreoffice", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+         "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    with (tmp_path / "ledger.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == HEADERS
+    assert rows[1][HEADERS.index("项目名称")] == originals[0].name

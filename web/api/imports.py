@@ -1,0 +1,50 @@
+"""``/api/v1/imports/projects``: projects from an ``.xlsx`` in the ledger template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from web.auth import actor
+from web.db import get_db
+from web.schemas.base import ErrorSchema
+from web.schemas.supply import FileUploadSchema, ImportResultSchema
+from web.services.errors import ValidationFailed
+from web.services.excel import import_projects, template
+
+from .ledgers import xlsx_response
+
+PREFIX = "/imports"
+blp = Blueprint("imports", __name__, description="Excel 导入")
+
+
+@blp.route("/projects")
+class ProjectImport(MethodView):
+    @login_required
+    @blp.arguments(FileUploadSchema, location="files")
+    @blp.response(201, ImportResultSchema)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="有误：fields.rows 列出每个错误行号及原因，未导入任何数据",
+    )
+    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+        """Import projects as drafts; any bad row and nothing is imported."""
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(fields={"file": ["请选择要上传的 .xlsx 文件。"]})
+        result = import_projects(get_db(), actor(), upload.stream)
+        return {"created": len(result.created), "project_ids": [p.id for p in result.created]}
+
+
+@blp.route("/projects/template.xlsx")
+class ProjectImportTemplate(MethodView):
+    @login_required
+    @blp.response(200, description="空白导入模板")
+    def get(self) -> Response:
+        """The empty import template (Chinese headers)."""
+        return xlsx_response(template(), "慈善帮扶项目导入模板.xlsx")

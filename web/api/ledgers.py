@@ -1,0 +1,113 @@
+"""``/api/v1/ledgers``: half-year editions of the supply ledger, their diffs and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from models import LedgerEdition
+from models.base import utcnow
+from web.auth import actor
+from web.db import get_db
+from web.schemas.base import ErrorSchema
+from web.schemas.supply import (
+    LedgerBuildSchema,
+    LedgerDiffSchema,
+    LedgerEditionDetailSchema,
+    LedgerEditionSchema,
+    LedgerQuerySchema,
+)
+from web.services.excel import export_edition
+from web.services.ledgers import (
+    EditionDiff,
+    build_edition,
+    current_editions,
+    edition_diff,
+    get_edition,
+    list_editions,
+)
+
+PREFIX = "/ledgers"
+blp = Blueprint("ledgers", __name__, description="慈善帮扶资源供给台账")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    from urllib.parse import quote
+
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=ledger.xlsx; filename*=UTF-8''{quote(filename)}"
+    )
+    return response
+
+
+@blp.route("")
+class Ledgers(MethodView):
+    @login_required
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, LedgerEditionSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[LedgerEdition]:
+        """All published editions, newest first (optionally of one department's region)."""
+        return list_editions(get_db(), actor(), args["region_code"])
+
+    @login_required
+    @blp.arguments(LedgerBuildSchema)
+    @blp.response(201, LedgerEditionSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是该部门")
+    @blp.alt_response(422, schema=ErrorSchema, description="期次或区划有误")
+    def post(self, body: dict[str, Any]) -> LedgerEdition:
+        """Publish a new edition of a department's ledger for a half-year period."""
+        return build_edition(
+            get_db(), actor(), body["region_code"], body["period"], utcnow()
+        ).edition
+
+
+@blp.route("/current")
+class CurrentLedgers(MethodView):
+    @login_required
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, LedgerEditionDetailSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[LedgerEdition]:
+        """The current editions covering a region (default: the caller's): province, city and
+        county."""
+        return current_editions(get_db(), args["region_code"] or actor().region_code)
+
+
+@blp.route("/<int:edition_id>")
+class LedgerById(MethodView):
+    @login_required
+    @blp.response(200, LedgerEditionDetailSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在")
+    def get(self, edition_id: int) -> LedgerEdition:
+        """One edition with its frozen entries."""
+        return get_edition(get_db(), actor(), edition_id)
+
+
+@blp.route("/<int:edition_id>/diff")
+class LedgerDiff(MethodView):
+    @login_required
+    @blp.response(200, LedgerDiffSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在")
+    def get(self, edition_id: int) -> EditionDiff:
+        """Projects added, changed and removed against the department's previous edition."""
+        db = get_db()
+        return edition_diff(db, get_edition(db, actor(), edition_id))
+
+
+@blp.route("/<int:edition_id>/export.xlsx")
+class LedgerExport(MethodView):
+    @login_required
+    @blp.response(200, description="Excel 文件（导入模板格式，中文表头）")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在")
+    def get(self, edition_id: int) -> Response:
+        """The edition as an ``.xlsx`` in the import template."""
+        edition = get_edition(get_db(), actor(), edition_id)
+        return xlsx_response(
+            export_edition(edition), f"慈善帮扶资源台账-{edition.region_code}-{edition.period}.xlsx"
+        )

@@ -1,0 +1,83 @@
+"""``/api/v1/organizations``: charities register; their registering department reviews them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from models import Organization
+from models.base import utcnow
+from web.auth import actor
+from web.db import get_db
+from web.schemas.base import ErrorSchema
+from web.schemas.supply import (
+    OrganizationQuerySchema,
+    OrganizationRegistrationSchema,
+    OrganizationSchema,
+    ReviewSchema,
+)
+from web.services.organizations import (
+    get_organization,
+    list_organizations,
+    register_charity,
+    review_organization,
+)
+
+PREFIX = "/organizations"
+blp = Blueprint("organizations", __name__, description="慈善组织")
+
+
+@blp.route("")
+class Organizations(MethodView):
+    @login_required
+    @blp.arguments(OrganizationQuerySchema, location="query")
+    @blp.response(200, OrganizationSchema(many=True))
+    @blp.alt_response(401, schema=ErrorSchema, description="未登录")
+    def get(self, args: dict[str, Any]) -> list[Organization]:
+        """Charities visible to the caller (verified ones; all for civil-affairs staff)."""
+        return list_organizations(get_db(), actor(), args.get("status"))
+
+    @blp.doc(security=[])
+    @blp.arguments(OrganizationRegistrationSchema)
+    @blp.response(201, OrganizationSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="统一社会信用代码或用户名已登记")
+    @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
+    def post(self, body: dict[str, Any]) -> Organization:
+        """A charity registers itself with its first staff account (pending verification)."""
+        organization, _ = register_charity(
+            get_db(),
+            username=body.pop("username"),
+            password=body.pop("password"),
+            display_name=body.pop("display_name"),
+            uscc_code=body.pop("uscc"),
+            **body,
+        )
+        return organization
+
+
+@blp.route("/<int:organization_id>")
+class OrganizationById(MethodView):
+    @login_required
+    @blp.response(200, OrganizationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, organization_id: int) -> Organization:
+        """One charity."""
+        return get_organization(get_db(), actor(), organization_id)
+
+
+@blp.route("/<int:organization_id>/review")
+class OrganizationReview(MethodView):
+    @login_required
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, OrganizationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是登记该组织的民政部门")
+    @blp.alt_response(409, schema=ErrorSchema, description="不是待审核状态")
+    def post(self, body: dict[str, Any], organization_id: int) -> Organization:
+        """Verify (approve=true) or reject (approve=false, reason required) a registration."""
+        return review_organization(
+            get_db(), actor(), organization_id, approve=body["approve"], reason=body["reason"],
+            now=utcnow(),
+        )  # fmt: skip

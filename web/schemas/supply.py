@@ -1,0 +1,221 @@
+"""Schemas for charities, projects, ledger editions and imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from models.enums import (
+    Domain,
+    HouseholdCategory,
+    IllnessKind,
+    OrganizationStatus,
+    ProjectStatus,
+    RegionLevel,
+    SchoolStage,
+    ServiceForm,
+    ServiceType,
+    TargetGroup,
+)
+from web.services.projects import ProjectInput
+
+from .base import BaseSchema
+
+_CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
+
+
+def _codes(enum_cls: type) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(enum_cls.codes())),  # type: ignore[attr-defined]
+        load_default=list,
+    )
+
+
+def _enum_value(attr: str) -> fields.Function:
+    return fields.Function(lambda obj: getattr(obj, attr).value)
+
+
+def _enum_label(attr: str) -> fields.Function:
+    return fields.Function(lambda obj: getattr(obj, attr).label)
+
+
+class OrganizationSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    uscc = fields.String(required=True, metadata={"description": "统一社会信用代码"})
+    registered_region_code = fields.String(required=True)
+    registered_level = _enum_value("registered_level")
+    is_certified_charity = fields.Boolean()
+    has_public_fundraising = fields.Boolean()
+    contact_name = fields.String(allow_none=True)
+    contact_phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    status = _enum_value("status")
+    status_label = _enum_label("status")
+    status_reason = fields.String(allow_none=True)
+
+
+class OrganizationRegistrationSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=128))
+    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    registered_region_code = fields.String(required=True, validate=_CODE)
+    is_certified_charity = fields.Boolean(load_default=False)
+    has_public_fundraising = fields.Boolean(load_default=False)
+    contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
+    contact_phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    address = fields.String(load_default=None, validate=validate.Length(max=255))
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3–64 位字母、数字或 _ . -"),
+        metadata={"description": "首个工作人员账号"},
+    )
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class OrganizationQuerySchema(BaseSchema):
+    status = fields.Enum(OrganizationStatus, by_value=True, load_default=None)
+
+
+class ReviewSchema(BaseSchema):
+    approve = fields.Boolean(required=True, metadata={"description": "true 通过，false 驳回"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ReasonSchema(BaseSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ProjectInputSchema(BaseSchema):
+    """A project as a charity fills it in; amounts in fen (分)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    domains = _codes(Domain)
+    target_groups = _codes(TargetGroup)
+    forms = _codes(ServiceForm)
+    service_types = _codes(ServiceType)
+    service_area = fields.List(fields.String(validate=_CODE), required=True)
+    min_age = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
+    max_age = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
+    household_categories = _codes(HouseholdCategory)
+    max_income_per_head_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    max_disability_grade = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    illness_kinds = _codes(IllnessKind)
+    school_stages = _codes(SchoolStage)
+    amount_per_beneficiary_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    budget_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    quota = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    accepts_simplified = fields.Boolean(load_default=False)
+    response_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=90))
+    contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
+    contact_phone = fields.String(load_default=None, validate=validate.Length(max=32))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if isinstance(starts, dt.date) and isinstance(ends, dt.date) and ends < starts:
+            raise ValidationError("结束日期不能早于开始日期。", field_name="ends_on")
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> ProjectInput:
+        return ProjectInput(**data)
+
+
+class ProjectSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    organization_name = fields.Function(lambda p: p.organization.name)
+    name = fields.String(required=True)
+    description = fields.String()
+    domains = fields.List(fields.String())
+    target_groups = fields.List(fields.String())
+    forms = fields.List(fields.String())
+    service_types = fields.List(fields.String())
+    service_area = fields.Function(lambda p: p.service_area_codes)
+    min_age = fields.Integer(allow_none=True)
+    max_age = fields.Integer(allow_none=True)
+    household_categories = fields.List(fields.String())
+    max_income_per_head_fen = fields.Integer(allow_none=True)
+    max_disability_grade = fields.Integer(allow_none=True)
+    illness_kinds = fields.List(fields.String())
+    school_stages = fields.List(fields.String())
+    amount_per_beneficiary_fen = fields.Integer(allow_none=True)
+    budget_fen = fields.Integer(allow_none=True)
+    quota = fields.Integer()
+    quota_used = fields.Integer()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    accepts_simplified = fields.Boolean()
+    response_days = fields.Integer()
+    contact_name = fields.String(allow_none=True)
+    contact_phone = fields.String(allow_none=True)
+    status = fields.Enum(ProjectStatus, by_value=True)
+    status_label = _enum_label("status")
+    status_reason = fields.String(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+    pending_changes = fields.Dict(allow_none=True, metadata={"description": "待审核的修改"})
+
+
+class ProjectQuerySchema(BaseSchema):
+    status = fields.Enum(ProjectStatus, by_value=True, load_default=None)
+    organization_id = fields.Integer(load_default=None)
+    reviewable = fields.Boolean(load_default=False, metadata={"description": "只看待我审核的"})
+
+
+class LedgerEntrySchema(BaseSchema):
+    project_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    change = fields.String(required=True, metadata={"description": "added / changed / unchanged"})
+    changed_fields = fields.List(fields.String())
+    snapshot = fields.Dict(required=True, metadata={"description": "发布时冻结的项目信息"})
+
+
+class LedgerEditionSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    level = fields.Enum(RegionLevel, by_value=True)
+    region_code = fields.String(required=True)
+    period = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    status = fields.Function(lambda e: e.status.value)
+    published_at = fields.DateTime()
+    previous_id = fields.Integer(allow_none=True)
+    project_count = fields.Integer()
+    added_count = fields.Integer()
+    removed_count = fields.Integer()
+    changed_count = fields.Integer()
+
+
+class LedgerEditionDetailSchema(LedgerEditionSchema):
+    entries = fields.List(fields.Nested(LedgerEntrySchema))
+
+
+class LedgerDiffSchema(BaseSchema):
+    added = fields.List(fields.Nested(LedgerEntrySchema))
+    changed = fields.List(fields.Nested(LedgerEntrySchema))
+    removed = fields.List(fields.Nested(LedgerEntrySchema))
+
+
+class LedgerBuildSchema(BaseSchema):
+    region_code = fields.String(required=True, validate=_CODE)
+    period = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}H[12]$", error="应为如 2026H2 的期次。")
+    )
+
+
+class LedgerQuerySchema(BaseSchema):
+    region_code = fields.String(load_default=None, validate=_CODE)
+
+
+class ImportResultSchema(BaseSchema):
+    created = fields.Integer(required=True)
+    project_ids = fields.List(fields.Integer())
+
+
+class FileUploadSchema(BaseSchema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})

@@ -1,0 +1,351 @@
+"""Excel in and out of the supply ledger, in a documented template with Chinese headers.
+
+The same columns serve export and import, so an exported edition can be imported again. An
+import is checked whole first: a file with any bad row imports nothing and reports every bad
+row with its reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy.orm import Session
+
+from models import LedgerEdition, Organization, Project, ProjectArea, Region, User
+from models.enums import (
+    Domain,
+    HouseholdCategory,
+    IllnessKind,
+    LabelledEnum,
+    Role,
+    SchoolStage,
+    ServiceForm,
+    ServiceType,
+    TargetGroup,
+)
+
+from .audit import write_audit
+from .errors import Forbidden, ValidationFailed
+from .projects import ProjectInput, validate_project
+
+#: Most rows one import may carry.
+MAX_ROWS = 20_000
+SEPARATOR = "、"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    kind: str  # text, int, yuan, date, bool, list
+    vocabulary: type[LabelledEnum] | None = None
+    required: bool = False
+
+
+COLUMNS = (
+    Column("统一社会信用代码", "organization_uscc", "text"),
+    Column("慈善组织", "organization_name", "text"),
+    Column("项目名称", "name", "text", required=True),
+    Column("项目简介", "description", "text"),
+    Column("帮扶领域", "domains", "list", Domain, required=True),
+    Column("帮扶对象", "target_groups", "list", TargetGroup),
+    Column("帮扶形式", "forms", "list", ServiceForm),
+    Column("服务类型", "service_types", "list", ServiceType),
+    Column("服务区域代码", "service_area", "codes", required=True),
+    Column("最小年龄", "min_age", "int"),
+    Column("最大年龄", "max_age", "int"),
+    Column("家庭类别", "household_categories", "list", HouseholdCategory),
+    Column("月人均收入上限（元）", "max_income_per_head_fen", "yuan"),
+    Column("残疾等级上限", "max_disability_grade", "int"),
+    Column("疾病类型", "illness_kinds", "list", IllnessKind),
+    Column("就学阶段", "school_stages", "list", SchoolStage),
+    Column("每人帮扶金额（元）", "amount_per_beneficiary_fen", "yuan"),
+    Column("项目预算（元）", "budget_fen", "yuan"),
+    Column("名额", "quota", "int", required=True),
+    Column("开始日期", "starts_on", "date", required=True),
+    Column("结束日期", "ends_on", "date", required=True),
+    Column("接受简化程序", "accepts_simplified", "bool"),
+    Column("响应时限（天）", "response_days", "int"),
+    Column("联系人", "contact_name", "text"),
+    Column("联系电话", "contact_phone", "text"),
+)
+HEADERS = [c.header for c in COLUMNS]
+
+
+def _cell_out(column: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.kind == "list":
+        labels = column.vocabulary.labels()  # type: ignore[union-attr]
+        return SEPARATOR.join(labels.get(code, code) for code in value)
+    if column.kind == "codes":
+        return SEPARATOR.join(value)
+    if column.kind == "yuan":
+        return value / 100
+    if column.kind == "bool":
+        return "是" if value else "否"
+    if column.kind == "date":
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return value
+
+
+def _workbook(rows: Iterable[dict[str, Any]], title: str) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(HEADERS)
+    for row in rows:
+        sheet.append([_neutralise(_cell_out(c, row.get(c.field))) for c in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _neutralise(value: Any) -> Any:
+    """Text starting like a formula is prefixed so spreadsheets show it, never run it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def export_edition(edition: LedgerEdition) -> bytes:
+    """The edition's projects as an ``.xlsx`` in the import template."""
+    rows = [dict(e.snapshot) for e in sorted(edition.entries, key=lambda e: e.project_id)]
+    return _workbook(rows, f"台账{edition.period}")
+
+
+def template() -> bytes:
+    """An empty import template (headers only)."""
+    return _workbook([], "项目")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Project]
+
+
+def _parse_cell(column: Column, raw: Any, errors: list[str]) -> Any:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if column.required:
+            errors.append(f"“{column.header}”必填。")
+        return [] if column.kind in ("list", "codes") else None
+    try:
+        return _PARSERS[column.kind](column, raw)
+    except (ValueError, TypeError) as error:
+        errors.append(f"“{column.header}”{error}")
+        return [] if column.kind in ("list", "codes") else None
+
+
+def _text(_c: Column, raw: Any) -> str:
+    text = str(raw).strip()
+    return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def _int(_c: Column, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("应为整数。")
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ValueError("应为整数。") from None
+
+
+def _yuan(_c: Column, raw: Any) -> int:
+    try:
+        value = float(str(raw).strip().replace(",", ""))
+    except ValueError:
+        raise ValueError("应为金额（元）。") from None
+    if value < 0:
+        raise ValueError("不能为负数。")
+    return round(value * 100)
+
+
+def _date(_c: Column, raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = str(raw).strip().replace("/", "-").replace(".", "-")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("应为日期，如 2026-07-01。") from None
+
+
+def _bool(_c: Column, raw: Any) -> bool:
+    text = str(raw).strip().lower()
+    if text in {"是", "y", "yes", "true", "1"}:
+        return True
+    if text in {"否", "n", "no", "false", "0"}:
+        return False
+    raise ValueError("应填“是”或“否”。")
+
+
+def _list(column: Column, raw: Any) -> list[str]:
+    vocabulary = column.vocabulary
+    assert vocabulary is not None
+    by_label = {m.label: m.value for m in vocabulary}
+    codes, unknown = [], []
+    for part in _split(raw):
+        code = by_label.get(part) or (part if part in vocabulary.codes() else None)
+        (codes if code else unknown).append(code or part)
+    if unknown:
+        raise ValueError(f"有无法识别的取值：{SEPARATOR.join(unknown)}。")
+    return codes
+
+
+def _codes(_c: Column, raw: Any) -> list[str]:
+    parts = _split(raw)
+    bad = [p for p in parts if len(p) != 12 or not p.isdigit()]
+    if bad:
+        raise ValueError(f"应为 12 位行政区划代码：{SEPARATOR.join(bad)}。")
+    return parts
+
+
+def _split(raw: Any) -> list[str]:
+    text = str(raw)
+    for sep in (",", "，", ";", "；", "\n"):
+        text = text.replace(sep, SEPARATOR)
+    return [p.strip() for p in text.split(SEPARATOR) if p.strip()]
+
+
+_PARSERS: dict[str, Callable[[Column, Any], Any]] = {
+    "text": _text, "int": _int, "yuan": _yuan, "date": _date, "bool": _bool,
+    "list": _list, "codes": _codes,
+}  # fmt: skip
+
+
+def read_rows(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
+    """(spreadsheet row number, {field: raw value}) for each non-empty row.
+
+    :raise ValidationFailed: not an ``.xlsx``, headers not the template's, too many rows.
+    """
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise ValidationFailed(
+            fields={"file": ["无法读取文件，请上传 .xlsx 格式的模板。"]}
+        ) from error
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        missing = [c.header for c in COLUMNS if c.required and c.header not in header]
+        if missing:
+            raise ValidationFailed(
+                fields={"file": [f"缺少必需的列：{SEPARATOR.join(missing)}。请使用台账模板。"]}
+            )
+        index = {h: i for i, h in enumerate(header) if h}
+        found: list[tuple[int, dict[str, Any]]] = []
+        for number, values in enumerate(rows, start=2):
+            if values is None or all(v is None or str(v).strip() == "" for v in values):
+                continue
+            if len(found) >= MAX_ROWS:
+                raise ValidationFailed(fields={"file": [f"一次最多导入 {MAX_ROWS} 行。"]})
+            found.append(
+                (
+                    number,
+                    {
+                        c.field: values[index[c.header]]
+                        if c.header in index and index[c.header] < len(values)
+                        else None
+                        for c in COLUMNS
+                    },
+                )
+            )
+        return found
+    finally:
+        book.close()
+
+
+def import_projects(db: Session, actor: User, stream: IO[bytes]) -> ImportResult:
+    """Import projects as drafts: all rows or none.
+
+    A charity imports its own projects (a credit code column, if filled, must be its own);
+    civil-affairs staff and admins import for charities registered with them, named by
+    credit code.
+
+    :raise ValidationFailed: ``fields["rows"]`` maps each bad row number to its reasons.
+    """
+    if actor.role not in (Role.CHARITY_STAFF, Role.CIVIL_AFFAIRS, Role.ADMIN):
+        raise Forbidden("无权导入项目。")
+    rows = read_rows(stream)
+    if not rows:
+        raise ValidationFailed(fields={"file": ["文件中没有项目行。"]})
+    known_regions = set(db.scalars(sa.select(Region.code)))
+    organizations = {o.uscc: o for o in db.scalars(sa.select(Organization))}
+    own = db.get(Organization, actor.organization_id) if actor.organization_id else None
+
+    problems: dict[str, list[str]] = {}
+    parsed: list[tuple[Organization, ProjectInput]] = []
+    for number, raw in rows:
+        errors: list[str] = []
+        values = {c.field: _parse_cell(c, raw.get(c.field), errors) for c in COLUMNS}
+        organization = _organization_for(actor, own, organizations, values, errors)
+        data = ProjectInput(
+            **{
+                k: v
+                for k, v in values.items()
+                if k not in ("organization_uscc", "organization_name") and v is not None
+            }
+        ) if not errors else None  # fmt: skip
+        if data is not None:
+            for field, messages in validate_project(db, data, known_regions).items():
+                header = next((c.header for c in COLUMNS if c.field == field), field)
+                errors.extend(f"“{header}”{m}" for m in messages)
+        if errors:
+            problems[str(number)] = errors
+        elif organization is not None and data is not None:
+            parsed.append((organization, data))
+    if problems:
+        raise ValidationFailed(
+            f"共有 {len(problems)} 行有误，未导入任何数据；请修改后重新上传。",
+            fields={"rows": problems},
+        )
+    created = []
+    for organization, data in parsed:
+        values = {k: v for k, v in vars(data).items() if k != "service_area"}
+        project = Project(organization=organization, **values)
+        project.areas = [ProjectArea(region_code=c) for c in sorted(set(data.service_area))]
+        created.append(project)
+    db.add_all(created)
+    db.flush()
+    write_audit(
+        db, actor, "project.import", region_code=actor.region_code,
+        detail={"rows": len(created)},
+    )  # fmt: skip
+    return ImportResult(created)
+
+
+def _organization_for(
+    actor: User,
+    own: Organization | None,
+    organizations: dict[str, Organization],
+    values: dict[str, Any],
+    errors: list[str],
+) -> Organization | None:
+    code = (values.get("organization_uscc") or "").upper()
+    if actor.role == Role.CHARITY_STAFF:
+        if code and own is not None and code != own.uscc:
+            errors.append("“统一社会信用代码”不是本组织的代码。")
+        return own
+    organization = organizations.get(code)
+    if organization is None:
+        errors.append("“统一社会信用代码”未登记或未填写。")
+        return None
+    if (
+        actor.role == Role.CIVIL_AFFAIRS
+        and organization.registered_region_code != actor.region_code
+    ):
+        errors.append("该慈善组织不在本部门登记。")
+        return None
+    return organization

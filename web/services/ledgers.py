@@ -1,0 +1,259 @@
+"""The three-level supply ledger: half-year editions per civil-affairs department.
+
+An edition freezes the published fields of the department's verified projects; it never
+changes afterwards. Each edition records how it differs from the department's previous one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from models import LedgerEdition, LedgerEntry, Organization, Project, Region, User
+from models.enums import (
+    LEDGER_LEVELS,
+    LedgerEditionStatus,
+    OrganizationStatus,
+    ProjectStatus,
+    Role,
+)
+from models.projects import STALE_AFTER_DAYS
+from models.regions import guess_level, region_prefix
+
+from .audit import write_audit
+from .errors import Forbidden, NotFound, ValidationFailed
+from .scoping import scoped
+
+PERIOD = re.compile(r"^(\d{4})H([12])$")
+
+#: Published fields of a project, frozen into each edition.
+SNAPSHOT_FIELDS = (
+    "name", "description", "domains", "target_groups", "forms", "service_types", "min_age",
+    "max_age", "household_categories", "max_income_per_head_fen", "max_disability_grade",
+    "illness_kinds", "school_stages", "amount_per_beneficiary_fen", "budget_fen", "quota",
+    "quota_used", "starts_on", "ends_on", "accepts_simplified", "response_days", "contact_name",
+    "contact_phone",
+)  # fmt: skip
+
+#: Fields that move every day with referrals; not a "change" of the ledger.
+NOT_COMPARED = {"quota_used"}
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    """``2026H2`` → (2026-07-01, 2026-12-31)."""
+    match = PERIOD.match(period)
+    if match is None:
+        raise ValidationFailed(fields={"period": ["期次格式应为“2026H1”或“2026H2”。"]})
+    year, half = int(match[1]), int(match[2])
+    return (dt.date(year, 1, 1), dt.date(year, 6, 30)) if half == 1 else (
+        dt.date(year, 7, 1), dt.date(year, 12, 31)
+    )  # fmt: skip
+
+
+def period_of(day: dt.date) -> str:
+    return f"{day.year}H{1 if day.month <= 6 else 2}"
+
+
+def snapshot_of(project: Project) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(project, name)
+        snapshot[name] = value.isoformat() if isinstance(value, dt.date) else value
+    snapshot["service_area"] = project.service_area_codes
+    snapshot["organization_name"] = project.organization.name
+    snapshot["organization_uscc"] = project.organization.uscc
+    return snapshot
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = (set(old) | set(new)) - NOT_COMPARED
+    return sorted(k for k in keys if old.get(k) != new.get(k))
+
+
+def may_publish(actor: User | None, region_code: str) -> bool:
+    if actor is None or actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.CIVIL_AFFAIRS and actor.region_code == region_code
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    edition: LedgerEdition
+    stale: list[Project]
+
+
+def latest_edition(db: Session, region_code: str) -> LedgerEdition | None:
+    return db.scalar(
+        sa.select(LedgerEdition)
+        .where(LedgerEdition.region_code == region_code)
+        .order_by(LedgerEdition.published_at.desc(), LedgerEdition.id.desc())
+        .limit(1)
+    )
+
+
+def build_edition(
+    db: Session, actor: User | None, region_code: str, period: str, now: dt.datetime
+) -> BuildResult:
+    """Publish a new edition of one department's ledger for ``period``.
+
+    Includes the verified projects of charities registered with the department that run in
+    the period and were confirmed within six months; stale ones are left out and returned,
+    so their charities can be told. ``actor`` None is the scheduled job.
+
+    :raise ValidationFailed: bad period, or a region without a ledger (below county level).
+    :raise Forbidden: the actor is not that department.
+    """
+    starts, ends = period_bounds(period)
+    region = db.get(Region, region_code)
+    if region is None or region.level not in LEDGER_LEVELS:
+        raise ValidationFailed(fields={"region_code": ["只有省、市、县（区）民政部门编制台账。"]})
+    if not may_publish(actor, region_code):
+        raise Forbidden("只能编制本部门的慈善帮扶资源台账。")
+    candidates = list(
+        db.scalars(
+            sa.select(Project)
+            .join(Organization)
+            .where(
+                Organization.registered_region_code == region_code,
+                Organization.status == OrganizationStatus.VERIFIED,
+                Project.status == ProjectStatus.VERIFIED,
+                Project.starts_on <= ends,
+                Project.ends_on >= starts,
+            )
+            .options(selectinload(Project.areas), selectinload(Project.organization))
+            .order_by(Project.id)
+        )
+    )
+    cutoff = now - dt.timedelta(days=STALE_AFTER_DAYS)
+    stale = [p for p in candidates if (p.confirmed_at or p.verified_at or now) < cutoff]
+    included = [p for p in candidates if p not in stale]
+
+    previous = latest_edition(db, region_code)
+    old = {e.project_id: e.snapshot for e in previous.entries} if previous else {}
+    revision = (
+        db.scalar(
+            sa.select(sa.func.max(LedgerEdition.revision)).where(
+                LedgerEdition.region_code == region_code, LedgerEdition.period == period
+            )
+        )
+        or 0
+    ) + 1
+    edition = LedgerEdition(
+        level=region.level,
+        region_code=region_code,
+        period=period,
+        revision=revision,
+        published_at=now,
+        published_by_id=actor.id if actor else None,
+        previous_id=previous.id if previous else None,
+    )
+    for project in included:
+        snapshot = snapshot_of(project)
+        if project.id not in old:
+            change, fields = "added", []
+        else:
+            fields = changed_fields(old[project.id], snapshot)
+            change = "changed" if fields else "unchanged"
+        edition.entries.append(
+            LedgerEntry(
+                project_id=project.id,
+                organization_id=project.organization_id,
+                name=project.name,
+                snapshot=snapshot,
+                change=change,
+                changed_fields=fields,
+            )
+        )
+    edition.project_count = len(included)
+    edition.added_count = sum(1 for e in edition.entries if e.change == "added")
+    edition.changed_count = sum(1 for e in edition.entries if e.change == "changed")
+    edition.removed_count = len(set(old) - {p.id for p in included})
+    if previous is not None:
+        previous.status = LedgerEditionStatus.SUPERSEDED
+    db.add(edition)
+    db.flush()
+    write_audit(
+        db, actor, "ledger.publish", edition, actor_name=None if actor else "system",
+        region_code=region_code,
+        detail={"period": period, "revision": revision, "projects": len(included),
+                "stale": [p.id for p in stale]},
+    )  # fmt: skip
+    for project in stale:
+        write_audit(
+            db, actor, "project.stale_excluded", project, actor_name=None if actor else "system",
+            region_code=project.organization.registered_region_code,
+            detail={"edition_id": edition.id},
+        )  # fmt: skip
+    return BuildResult(edition, stale)
+
+
+def get_edition(db: Session, actor: User, edition_id: int) -> LedgerEdition:
+    stmt = scoped(sa.select(LedgerEdition).where(LedgerEdition.id == edition_id), actor)
+    edition = db.scalar(stmt.options(selectinload(LedgerEdition.entries)))
+    if edition is None:
+        raise NotFound("台账版本不存在。")
+    return edition
+
+
+def list_editions(db: Session, actor: User, region_code: str | None = None) -> list[LedgerEdition]:
+    stmt = scoped(sa.select(LedgerEdition), actor)
+    if region_code:
+        stmt = stmt.where(LedgerEdition.region_code == region_code)
+    return list(
+        db.scalars(stmt.order_by(LedgerEdition.published_at.desc(), LedgerEdition.id.desc()))
+    )
+
+
+def covering_codes(region_code: str) -> list[str]:
+    """The province, city and county whose departments' ledgers cover ``region_code``."""
+    level = guess_level(region_code)
+    codes = []
+    for ledger_level in LEDGER_LEVELS:
+        prefix = region_prefix(region_code, ledger_level)
+        codes.append(prefix.ljust(12, "0"))
+        if ledger_level == level:
+            break
+    return list(dict.fromkeys(codes))
+
+
+def current_editions(db: Session, region_code: str) -> list[LedgerEdition]:
+    """The current (latest published) edition of every department covering ``region_code``."""
+    editions = []
+    for code in covering_codes(region_code):
+        edition = db.scalar(
+            sa.select(LedgerEdition)
+            .where(
+                LedgerEdition.region_code == code,
+                LedgerEdition.status == LedgerEditionStatus.PUBLISHED,
+            )
+            .options(selectinload(LedgerEdition.entries))
+            .order_by(LedgerEdition.published_at.desc(), LedgerEdition.id.desc())
+            .limit(1)
+        )
+        if edition is not None:
+            editions.append(edition)
+    return editions
+
+
+@dataclass(frozen=True)
+class EditionDiff:
+    added: list[LedgerEntry]
+    changed: list[LedgerEntry]
+    removed: list[LedgerEntry]
+
+
+def edition_diff(db: Session, edition: LedgerEdition) -> EditionDiff:
+    """What the edition added, changed and removed against the one before it."""
+    previous = db.get(LedgerEdition, edition.previous_id) if edition.previous_id else None
+    kept = {e.project_id for e in edition.entries}
+    removed = [e for e in previous.entries if e.project_id not in kept] if previous else []
+    return EditionDiff(
+        added=[e for e in edition.entries if e.change == "added"],
+        changed=[e for e in edition.entries if e.change == "changed"],
+        removed=removed,
+    )
