@@ -155,7 +155,10 @@ def register_cli(app: Flask) -> None:
     from seed.cli import seed_cli
 
     from .cli import db_cli, users_cli
+    from .cli_supply import import_cli, ledger_cli
 
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(import_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)

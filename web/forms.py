@@ -4,8 +4,37 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from models.enums import (
+    Domain,
+    HouseholdCategory,
+    IllnessKind,
+    SchoolStage,
+    ServiceForm,
+    ServiceType,
+    TargetGroup,
+)
 
 
 class LoginForm(FlaskForm):
@@ -34,3 +63,69 @@ class PasswordForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token (sign-out, language switch)."""
+
+
+def _choices(enum_cls: type) -> list[SelectChoice]:
+    return [SelectChoice(m.value, m.label) for m in enum_cls]  # type: ignore[attr-defined]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ProjectForm(FlaskForm):
+    """A project as a charity fills it in; amounts in yuan."""
+
+    name = StringField(
+        _l("项目名称"), validators=[DataRequired(_l("请填写项目名称。")), Length(max=128)]
+    )
+    description = TextAreaField(_l("项目简介"), validators=[Length(max=5000)])
+    domains = MultiCheckboxField(
+        _l("帮扶领域"),
+        choices=_choices(Domain),
+        validators=[DataRequired(_l("至少选择一个帮扶领域。"))],
+    )
+    target_groups = MultiCheckboxField(_l("帮扶对象"), choices=_choices(TargetGroup))
+    forms = MultiCheckboxField(_l("帮扶形式"), choices=_choices(ServiceForm))
+    service_types = MultiCheckboxField(_l("服务类型"), choices=_choices(ServiceType))
+    service_area = StringField(
+        _l("服务区域代码（多个用顿号分隔）"), validators=[DataRequired(_l("请填写服务区域。"))]
+    )
+    min_age = IntegerField(_l("最小年龄"), validators=[Optional(), NumberRange(0, 120)])
+    max_age = IntegerField(_l("最大年龄"), validators=[Optional(), NumberRange(0, 120)])
+    household_categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
+    max_income_per_head = DecimalField(
+        _l("月人均收入上限（元）"), validators=[Optional(), NumberRange(0)]
+    )
+    max_disability_grade = IntegerField(
+        _l("残疾等级上限"), validators=[Optional(), NumberRange(1, 4)]
+    )
+    illness_kinds = MultiCheckboxField(_l("疾病类型"), choices=_choices(IllnessKind))
+    school_stages = MultiCheckboxField(_l("就学阶段"), choices=_choices(SchoolStage))
+    amount_per_beneficiary = DecimalField(
+        _l("每人帮扶金额（元）"), validators=[Optional(), NumberRange(0)]
+    )
+    budget = DecimalField(_l("项目预算（元）"), validators=[Optional(), NumberRange(0)])
+    quota = IntegerField(_l("名额"), validators=[InputRequired(_l("请填写名额。")), NumberRange(0)])
+    starts_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
+    ends_on = DateField(_l("结束日期"), validators=[InputRequired(_l("请填写结束日期。"))])
+    accepts_simplified = BooleanField(_l("接受简化程序转介"))
+    response_days = IntegerField(_l("响应时限（天）"), default=7, validators=[NumberRange(1, 90)])
+    contact_name = StringField(_l("联系人"), validators=[Length(max=64)])
+    contact_phone = StringField(_l("联系电话"), validators=[Length(max=32)])
+
+
+class ReviewForm(FlaskForm):
+    reason = StringField(_l("驳回理由"), validators=[Length(max=500)])
+
+
+class BuildForm(FlaskForm):
+    region_code = StringField(
+        _l("部门区划代码"), validators=[DataRequired(), Length(min=12, max=12)]
+    )
+    period = StringField(_l("期次（如 2026H2）"), validators=[DataRequired(), Length(min=6, max=6)])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Excel 文件（.xlsx）"), validators=[FileRequired(_l("请选择文件。"))])

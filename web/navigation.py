@@ -20,12 +20,17 @@ _HOME = NavItem(_l("首页"), "pages.home")
 _HOUSEHOLDS = NavItem(_l("困难家庭"), "pages.households")
 _API_DOCS = NavItem(_l("接口文档"), "pages.api_docs")
 _PASSWORD = NavItem(_l("修改密码"), "pages.change_password")
+_MY_PROJECTS = NavItem(_l("我的项目"), "pages.my_projects")
+_IMPORT = NavItem(_l("导入项目"), "pages.import_page")
+_REVIEW = NavItem(_l("审核"), "pages.review_queue")
+_LEDGERS = NavItem(_l("资源台账"), "pages.ledgers")
+_LOCAL_LEDGERS = NavItem(_l("资源台账"), "pages.current_ledgers")
 
 _BY_ROLE: dict[Role, list[NavItem]] = {
-    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _API_DOCS],
-    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _API_DOCS],
-    Role.CHARITY_STAFF: [_HOME, _API_DOCS],
-    Role.ADMIN: [_HOME, _HOUSEHOLDS, _API_DOCS],
+    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _LOCAL_LEDGERS, _API_DOCS],
+    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _REVIEW, _LEDGERS, _API_DOCS],
+    Role.CHARITY_STAFF: [_HOME, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
+    Role.ADMIN: [_HOME, _HOUSEHOLDS, _LEDGERS, _API_DOCS],
 }
 
 

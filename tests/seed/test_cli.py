@@ -95,3 +95,22 @@ def test_users_create_explains_a_bad_region(cli_app: Flask) -> None:
     )  # fmt: skip
     assert result.exit_code != 0
     assert "行政区划代码不存在" in result.output
+
+
+def test_ledger_build_export_and_import_commands(cli_app: Flask, tmp_path: Path) -> None:
+    run(cli_app, "db", "upgrade")
+    run(cli_app, "seed", "demo")
+    built = run(cli_app, "ledger", "build", "--region", "440117000000", "--period", "2026H2")
+    assert "从化区 2026H2 第 1 版" in built.output
+    edition_id = built.output.rsplit("编号 ", 1)[1].split("。")[0]
+    assert edition_id in run(cli_app, "ledger", "list").output
+    target = tmp_path / "ledger.xlsx"
+    run(cli_app, "ledger", "export", edition_id, "-o", str(target))
+    imported = run(cli_app, "import", "projects", str(target), "--user", "ca_conghua")
+    assert "已导入" in imported.output
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a spreadsheet")
+    result = cli_app.test_cli_runner().invoke(
+        args=["import", "projects", str(bad), "--user", "ca_conghua"]
+    )
+    assert result.exit_code != 0 and "无法读取文件" in result.output

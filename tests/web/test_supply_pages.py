@@ -1,0 +1,66 @@
+"""Supply pages: who may open them, forms that keep what was typed, import errors shown."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+
+from seed.synthetic import project_rows, projects_workbook
+from tests.helpers import csrf_token, sign_in
+
+
+def test_pages_are_open_only_to_their_roles(client: FlaskClient) -> None:
+    sign_in(client, "station_a")
+    assert client.get("/my/projects").status_code == 403
+    assert client.get("/review").status_code == 403
+    assert client.get("/ledgers/current").status_code == 200
+    other = client.application.test_client()
+    sign_in(other, "charity_f")
+    assert other.get("/my/projects").status_code == 200
+    assert other.get("/review").status_code == 403
+
+
+def test_the_project_form_keeps_what_was_typed(client: FlaskClient) -> None:
+    sign_in(client, "charity_f")
+    token = csrf_token(client, "/projects/new")
+    response = client.post(
+        "/projects/new",
+        data={
+            "csrf_token": token,
+            "name": "荔乡助学·高中新生礼包",
+            "domains": ["education"],
+            "service_area": "440117000000、449999999999",
+            "quota": "20",
+            "starts_on": "2026-09-01",
+            "ends_on": "2026-08-01",
+            "response_days": "7",
+        },
+    )
+    assert response.status_code == 422
+    assert 'value="荔乡助学·高中新生礼包"' in response.text
+    assert "结束日期不能早于开始日期" in response.text
+    assert "不存在的行政区划代码" in response.text
+
+
+def test_the_import_page_lists_every_bad_row(client: FlaskClient) -> None:
+    sign_in(client, "charity_f")
+    rows = project_rows(30)
+    rows[2]["名额"] = "若干"
+    rows[20]["开始日期"] = "明年"
+    token = csrf_token(client, "/imports/projects")
+    response = client.post(
+        "/imports/projects",
+        data={"csrf_token": token, "file": (io.BytesIO(projects_workbook(rows)), "p.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "共有 2 行有误" in response.text
+    assert "<td>4</td>" in response.text and "<td>22</td>" in response.text
+
+
+def test_county_staff_see_their_queue(client: FlaskClient) -> None:
+    sign_in(client, "ca_ruyuan")
+    page = client.get("/review")
+    assert page.status_code == 200
+    assert "待审核" in page.text

@@ -1,0 +1,92 @@
+"""``flask ledger ...`` and ``flask import ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from models import User
+from models.base import utcnow
+from web.services.errors import ValidationFailed
+from web.services.excel import export_edition, import_projects
+from web.services.ledgers import build_edition, get_edition, list_editions, period_of
+from web.services.regions import region_label
+
+from .cli import cli_session
+
+ledger_cli = AppGroup("ledger", help="慈善帮扶资源台账：编制、查看、导出。")
+import_cli = AppGroup("import", help="从 Excel 导入。")
+
+
+def _user(db: sa.orm.Session, username: str) -> User:
+    user = db.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"用户 {username} 不存在。")
+    return user
+
+
+@ledger_cli.command("build")
+@click.option("--region", "region_code", required=True, help="部门的 12 位区划代码")
+@click.option("--period", default=None, help="期次，如 2026H2（默认当前半年）")
+def ledger_build(region_code: str, period: str | None) -> None:
+    """Publish a new edition of one department's ledger."""
+    now = utcnow()
+    with cli_session() as db:
+        result = build_edition(db, None, region_code, period or period_of(now.date()), now)
+        edition = result.edition
+        click.echo(
+            f"已发布 {region_label(db, region_code)} {edition.period} 第 {edition.revision} 版："
+            f"{edition.project_count} 个项目（新增 {edition.added_count}，变更 "
+            f"{edition.changed_count}，移除 {edition.removed_count}），编号 {edition.id}。"
+        )
+        for project in result.stale:
+            click.echo(f"  未列入（超过半年未确认）：{project.name}")
+
+
+@ledger_cli.command("list")
+@click.option("--region", "region_code", default=None)
+def ledger_list(region_code: str | None) -> None:
+    """List published editions, newest first."""
+    with cli_session() as db:
+        admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
+        if admin is None:
+            raise click.ClickException("没有管理员账号。")
+        for edition in list_editions(db, admin, region_code):
+            click.echo(
+                f"{edition.id:>5}  {edition.region_code}  {edition.period} 第{edition.revision}版  "
+                f"{edition.project_count:>4} 个项目  {edition.status.label}"
+            )
+
+
+@ledger_cli.command("export")
+@click.argument("edition_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def ledger_export(edition_id: int, output: Path) -> None:
+    """Write an edition to an .xlsx in the import template."""
+    with cli_session() as db:
+        admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
+        edition = get_edition(db, admin, edition_id)  # type: ignore[arg-type]
+        output.write_bytes(export_edition(edition))
+        click.echo(f"已导出 {len(edition.entries)} 个项目到 {output}。")
+
+
+@import_cli.command("projects")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "username", required=True, help="以该用户身份导入（慈善组织或民政部门）")
+def import_projects_command(path: Path, username: str) -> None:
+    """Import projects from an .xlsx; any bad row and nothing is imported."""
+    with cli_session() as db, path.open("rb") as stream:
+        try:
+            result = import_projects(db, _user(db, username), stream)
+        except ValidationFailed as error:
+            for row, messages in sorted(
+                error.fields.get("rows", {}).items(), key=lambda item: int(item[0])
+            ):
+                click.echo(f"第 {row} 行：{'；'.join(messages)}", err=True)
+            for message in error.fields.get("file", []):
+                click.echo(message, err=True)
+            raise click.ClickException(error.message) from None
+        click.echo(f"已导入 {len(result.created)} 个项目（草稿）。")

@@ -1,0 +1,344 @@
+"""Supply-side pages: a charity's projects, review queues, ledger editions, Excel import."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from models import Organization, Project
+from models.base import utcnow
+from models.enums import (
+    Domain,
+    HouseholdCategory,
+    OrganizationStatus,
+    Role,
+    ServiceType,
+    TargetGroup,
+)
+from web.auth import actor
+from web.db import get_db
+from web.forms import BuildForm, EmptyForm, ProjectForm, ReviewForm, UploadForm
+from web.services.errors import ServiceError, ValidationFailed
+from web.services.excel import import_projects
+from web.services.ledgers import (
+    current_editions,
+    edition_diff,
+    get_edition,
+    list_editions,
+    period_of,
+)
+from web.services.organizations import list_organizations, may_review, review_organization
+from web.services.projects import (
+    ProjectInput,
+    confirm_project,
+    input_of,
+    list_projects,
+    own_project,
+    register_project,
+    review_project,
+    stale_projects,
+    submit_project,
+    update_project,
+    withdraw_project,
+)
+from web.services.regions import region_label
+from web.services.scoping import require_role
+
+from . import pages
+
+LABELS = {
+    "domain": Domain.labels(),
+    "target": TargetGroup.labels(),
+    "service": ServiceType.labels(),
+    "category": HouseholdCategory.labels(),
+}
+
+
+def _fen(value: Decimal | None) -> int | None:
+    return None if value is None else int(round(value * 100))
+
+
+def _yuan(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / 100
+
+
+def project_input(form: ProjectForm) -> ProjectInput:
+    area = (form.service_area.data or "").replace(",", "、").replace("，", "、").split("、")
+    return ProjectInput(
+        name=form.name.data.strip(),
+        description=form.description.data or "",
+        domains=form.domains.data,
+        target_groups=form.target_groups.data,
+        forms=form.forms.data,
+        service_types=form.service_types.data,
+        service_area=[code.strip() for code in area if code.strip()],
+        min_age=form.min_age.data,
+        max_age=form.max_age.data,
+        household_categories=form.household_categories.data,
+        max_income_per_head_fen=_fen(form.max_income_per_head.data),
+        max_disability_grade=form.max_disability_grade.data,
+        illness_kinds=form.illness_kinds.data,
+        school_stages=form.school_stages.data,
+        amount_per_beneficiary_fen=_fen(form.amount_per_beneficiary.data),
+        budget_fen=_fen(form.budget.data),
+        quota=form.quota.data,
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        accepts_simplified=form.accepts_simplified.data,
+        response_days=form.response_days.data or 7,
+        contact_name=form.contact_name.data or None,
+        contact_phone=form.contact_phone.data or None,
+    )
+
+
+def form_data(data: ProjectInput) -> dict[str, Any]:
+    values = dict(vars(data))
+    values["service_area"] = "、".join(data.service_area)
+    values["max_income_per_head"] = _yuan(values.pop("max_income_per_head_fen"))
+    values["amount_per_beneficiary"] = _yuan(values.pop("amount_per_beneficiary_fen"))
+    values["budget"] = _yuan(values.pop("budget_fen"))
+    return values
+
+
+_FORM_FIELD = {
+    "max_income_per_head_fen": "max_income_per_head",
+    "amount_per_beneficiary_fen": "amount_per_beneficiary",
+    "budget_fen": "budget",
+}
+
+
+def _show_errors(form: ProjectForm, error: ValidationFailed) -> None:
+    for name, messages in error.fields.items():
+        field = getattr(form, _FORM_FIELD.get(name, name), None)
+        target = field if field is not None else form.name
+        target.errors = [*target.errors, *messages]  # type: ignore[assignment]
+
+
+@pages.route("/my/projects")
+@login_required
+def my_projects() -> str:
+    user = actor()
+    require_role(user, Role.CHARITY_STAFF)
+    db = get_db()
+    organization = db.get(Organization, user.organization_id)
+    projects = list_projects(db, user, organization_id=user.organization_id)
+    stale = {p.id for p in stale_projects(db, user, utcnow())}
+    return render_template(
+        "supply/my_projects.html", organization=organization, projects=projects, stale=stale,
+        labels=LABELS, form=EmptyForm(),
+    )  # fmt: skip
+
+
+def _project_form_page(form: ProjectForm, project: Project | None, status: int = 200) -> Any:
+    return render_template("supply/project_form.html", form=form, project=project), status
+
+
+@pages.route("/projects/new", methods=["GET", "POST"])
+@login_required
+def new_project() -> Any:
+    user = actor()
+    require_role(user, Role.CHARITY_STAFF)
+    form = ProjectForm()
+    if request.method == "GET" and user.organization is not None:
+        form.service_area.data = user.organization.registered_region_code
+    if form.validate_on_submit():
+        try:
+            project = register_project(get_db(), user, project_input(form))
+        except ValidationFailed as error:
+            _show_errors(form, error)
+            return _project_form_page(form, None, 422)
+        flash(_("项目已保存为草稿，提交审核后由登记民政部门审核。"), "success")
+        return redirect(url_for("pages.my_projects", _anchor=f"project-{project.id}"))
+    return _project_form_page(form, None, 422 if request.method == "POST" else 200)
+
+
+@pages.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_project(project_id: int) -> Any:
+    user = actor()
+    db = get_db()
+    project = own_project(db, user, project_id)
+    form = ProjectForm(data=form_data(input_of(project)) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            update_project(db, user, project_id, project_input(form))
+        except ValidationFailed as error:
+            _show_errors(form, error)
+            return _project_form_page(form, project, 422)
+        if project.pending_changes:
+            flash(_("修改已提交审核；审核通过前，台账中仍显示原已审核的内容。"), "success")
+        else:
+            flash(_("项目已保存。"), "success")
+        return redirect(url_for("pages.my_projects"))
+    return _project_form_page(form, project, 422 if request.method == "POST" else 200)
+
+
+@pages.route("/projects/<int:project_id>/<action>", methods=["POST"])
+@login_required
+def project_action(project_id: int, action: str) -> Response:
+    user = actor()
+    db = get_db()
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        flash(_("请求无效，请重试。"), "error")
+        return redirect(request.referrer or url_for("pages.home"))
+    reason = (form.reason.data or "").strip() or None
+    messages = {
+        "submit": _("已提交审核。"),
+        "confirm": _("已确认项目仍在提供。"),
+        "withdraw": _("项目已撤回。"),
+        "approve": _("已审核通过。"),
+        "reject": _("已驳回。"),
+    }
+    try:
+        if action == "submit":
+            submit_project(db, user, project_id)
+        elif action == "confirm":
+            confirm_project(db, user, project_id, utcnow())
+        elif action == "withdraw":
+            withdraw_project(db, user, project_id, reason or "")
+        elif action in ("approve", "reject"):
+            review_project(
+                db, user, project_id, approve=action == "approve", reason=reason, now=utcnow()
+            )
+        else:
+            return redirect(url_for("pages.home"))
+    except ServiceError as error:
+        db.rollback()
+        detail = "；".join(m for ms in error.fields.values() for m in ms)
+        flash(f"{error.message}{detail and '（' + detail + '）'}", "error")
+        return redirect(request.referrer or url_for("pages.home"))
+    flash(messages[action], "success")
+    return redirect(request.referrer or url_for("pages.home"))
+
+
+@pages.route("/review")
+@login_required
+def review_queue() -> str:
+    user = actor()
+    require_role(user, Role.CIVIL_AFFAIRS)
+    db = get_db()
+    organizations = [
+        o
+        for o in list_organizations(db, user, OrganizationStatus.PENDING)
+        if may_review(user, o.registered_region_code)
+    ]
+    projects = list_projects(db, user, reviewable=True)
+    return render_template(
+        "supply/review.html", organizations=organizations, projects=projects, labels=LABELS,
+        form=ReviewForm(),
+    )  # fmt: skip
+
+
+@pages.route("/organizations/<int:organization_id>/<action>", methods=["POST"])
+@login_required
+def organization_action(organization_id: int, action: str) -> Response:
+    form = ReviewForm()
+    db = get_db()
+    if form.validate_on_submit() and action in ("approve", "reject"):
+        try:
+            review_organization(
+                db, actor(), organization_id, approve=action == "approve",
+                reason=form.reason.data, now=utcnow(),
+            )  # fmt: skip
+            flash(_("已审核通过。") if action == "approve" else _("已驳回。"), "success")
+        except ServiceError as error:
+            db.rollback()
+            flash(error.message, "error")
+    return redirect(url_for("pages.review_queue"))
+
+
+@pages.route("/ledgers", methods=["GET", "POST"])
+@login_required
+def ledgers() -> Any:
+    user = actor()
+    db = get_db()
+    form = BuildForm()
+    if request.method == "GET":
+        form.region_code.data = user.region_code
+        form.period.data = period_of(utcnow().date())
+    if user.role in (Role.CIVIL_AFFAIRS, Role.ADMIN) and form.validate_on_submit():
+        from web.services.ledgers import build_edition
+
+        try:
+            result = build_edition(db, user, form.region_code.data, form.period.data, utcnow())
+        except ServiceError as error:
+            db.rollback()
+            flash(
+                error.message + "".join(f"（{'；'.join(m)}）" for m in error.fields.values()),
+                "error",
+            )
+        else:
+            edition = result.edition
+            message = _(
+                "已发布 %(period)s 第 %(rev)s 版，共 %(n)s 个项目。",
+                period=edition.period,
+                rev=edition.revision,
+                n=edition.project_count,
+            )
+            flash(message, "success")
+            if result.stale:
+                names = "、".join(p.name for p in result.stale)
+                flash(_("以下项目超过半年未确认，未列入本期台账：%(names)s", names=names), "info")
+            return redirect(url_for("pages.ledger", edition_id=result.edition.id))
+    editions = list_editions(db, user)
+    if user.role == Role.STATION_STAFF:
+        return redirect(url_for("pages.current_ledgers"))
+    return render_template(
+        "supply/ledgers.html", editions=editions, form=form,
+        region_names={e.region_code: region_label(db, e.region_code) for e in editions},
+    )  # fmt: skip
+
+
+@pages.route("/ledgers/current")
+@login_required
+def current_ledgers() -> str:
+    user = actor()
+    db = get_db()
+    editions = current_editions(db, user.region_code)
+    return render_template(
+        "supply/current.html", editions=editions, labels=LABELS,
+        region_names={e.region_code: region_label(db, e.region_code) for e in editions},
+    )  # fmt: skip
+
+
+@pages.route("/ledgers/<int:edition_id>")
+@login_required
+def ledger(edition_id: int) -> str:
+    db = get_db()
+    edition = get_edition(db, actor(), edition_id)
+    return render_template(
+        "supply/ledger.html", edition=edition, diff=edition_diff(db, edition),
+        region_name=region_label(db, edition.region_code), labels=LABELS,
+    )  # fmt: skip
+
+
+@pages.route("/imports/projects", methods=["GET", "POST"])
+@login_required
+def import_page() -> Any:
+    user = actor()
+    require_role(user, Role.CHARITY_STAFF, Role.CIVIL_AFFAIRS)
+    form = UploadForm()
+    problems: dict[str, list[str]] | None = None
+    status = 200
+    if form.validate_on_submit():
+        db = get_db()
+        try:
+            result = import_projects(db, user, form.file.data.stream)
+        except ValidationFailed as error:
+            db.rollback()
+            problems = error.fields.get("rows")
+            form.file.errors = list(error.fields.get("file", [])) or [error.message]
+            status = 422
+        else:
+            flash(_("已导入 %(n)s 个项目（草稿）。", n=len(result.created)), "success")
+            return redirect(url_for("pages.my_projects" if user.role == Role.CHARITY_STAFF
+                                    else "pages.ledgers"))  # fmt: skip
+    elif request.method == "POST":
+        status = 422
+    return render_template("supply/import.html", form=form, problems=problems), status
