@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from models import Project
+from models.enums import ProjectStatus
 
 from seed.synthetic import project_rows, projects_workbook
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, get_user, sign_in
 
 
 def test_pages_are_open_only_to_their_roles(client: FlaskClient) -> None:
@@ -64,3 +70,24 @@ def test_county_staff_see_their_queue(client: FlaskClient) -> None:
     page = client.get("/review")
     assert page.status_code == 200
     assert "待审核" in page.text
+
+
+def test_a_charity_is_told_about_projects_left_unconfirmed(
+    client: FlaskClient, db: Session
+) -> None:
+    charity = get_user(db, "charity_f")
+    project = db.scalar(
+        sa.select(Project).where(
+            Project.organization_id == charity.organization_id,
+            Project.status == ProjectStatus.VERIFIED,
+        )
+    )
+    long_ago = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    project.confirmed_at = project.verified_at = long_ago
+    db.commit()
+    sign_in(client, "charity_f")
+    assert "有 1 个项目超过半年未确认" in client.get("/home").text
+    assert "待确认" in client.get("/my/projects").text
+    token = csrf_token(client, "/my/projects")
+    client.post(f"/projects/{project.id}/confirm", data={"csrf_token": token})
+    assert "超过半年未确认，将不列入" not in client.get("/home").text

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Household, Need, Organization, Project, Referral, Station, User
+from models.base import utcnow
 from models.enums import (
     NeedStatus,
     OrganizationStatus,
@@ -72,6 +73,9 @@ def home_figures(db: Session, actor: User) -> dict[str, Any]:
         figures["projects_verified"] = _count(
             db, own.where(Project.status == ProjectStatus.VERIFIED), actor
         )
+        from .projects import stale_projects
+
+        figures["projects_stale"] = len(stale_projects(db, actor, utcnow()))
         figures["referrals_waiting"] = _count(
             db, sa.select(Referral.id).where(Referral.status == ReferralStatus.APPROVED), actor
         )
