@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from models import Project
 from models.enums import ProjectStatus
-
 from seed.synthetic import project_rows, projects_workbook
 from tests.helpers import csrf_token, get_user, sign_in
 
