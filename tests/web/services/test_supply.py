@@ -17,12 +17,14 @@ from web.services.ledgers import build_edition, current_editions, edition_diff
 from web.services.organizations import register_organization, review_organization
 from web.services.projects import (
     ProjectInput,
+    expire_projects,
     input_of,
     own_project,
     register_project,
     review_project,
     submit_project,
     update_project,
+    withdraw_project,
 )
 
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
@@ -191,3 +193,25 @@ def test_only_the_department_builds_its_edition(db: Session) -> None:
         build_edition(db, get_user(db, "ca_conghua"), "440100000000", "2026H2", utcnow())
     with pytest.raises(ValidationFailed):
         build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026-2", utcnow())
+
+
+def test_withdrawn_and_expired_projects_leave_the_next_edition(db: Session) -> None:
+    charity = get_user(db, "charity_f")
+    verified = db.scalars(
+        sa.select(Project).where(
+            Project.organization_id == charity.organization_id,
+            Project.status == ProjectStatus.VERIFIED,
+        )
+    ).all()
+    assert len(verified) >= 2
+    with pytest.raises(ValidationFailed):
+        withdraw_project(db, charity, verified[0].id, " ")
+    withdraw_project(db, charity, verified[0].id, "资金已用完")
+    verified[1].ends_on = dt.date(2026, 11, 1)
+    verified[1].starts_on = min(verified[1].starts_on, dt.date(2026, 1, 1))
+    expired = expire_projects(db, dt.date(2026, 11, 23))
+    assert verified[1] in expired and verified[1].status == ProjectStatus.EXPIRED
+    assert expire_projects(db, dt.date(2026, 11, 23)) == []  # running again changes nothing
+    edition = build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026H2", NOW).edition
+    included = {e.project_id for e in edition.entries}
+    assert verified[0].id not in included and verified[1].id not in included
