@@ -86,6 +86,8 @@ def _cell_out(column: Column, value: Any) -> Any:
     if column.kind == "list":
         labels = column.vocabulary.labels()  # type: ignore[union-attr]
         return SEPARATOR.join(labels.get(code, code) for code in value)
+    if column.kind == "one":
+        return column.vocabulary.labels().get(str(value), str(value))  # type: ignore[union-attr]
     if column.kind == "codes":
         return SEPARATOR.join(value)
     if column.kind == "yuan":
@@ -97,12 +99,14 @@ def _cell_out(column: Column, value: Any) -> Any:
     return value
 
 
-def _workbook(rows: Iterable[dict[str, Any]], title: str) -> bytes:
+def _workbook(
+    rows: Iterable[dict[str, Any]], title: str, columns: tuple[Column, ...] = COLUMNS
+) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
-    sheet.append(HEADERS)
+    sheet.append([c.header for c in columns])
     for row in rows:
-        sheet.append([_neutralise(_cell_out(c, row.get(c.field))) for c in COLUMNS])
+        sheet.append([_neutralise(_cell_out(c, row.get(c.field))) for c in columns])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -203,6 +207,22 @@ def _list(column: Column, raw: Any) -> list[str]:
     return codes
 
 
+def _one(column: Column, raw: Any) -> str:
+    codes = _list(column, raw)
+    if len(codes) != 1:
+        raise ValueError("只能填一个值。")
+    return codes[0]
+
+
+def _code(_c: Column, raw: Any) -> str:
+    text = str(raw).strip()
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        text = str(int(raw))
+    if len(text) != 12 or not text.isdigit():
+        raise ValueError("应为 12 位行政区划代码。")
+    return text
+
+
 def _codes(_c: Column, raw: Any) -> list[str]:
     parts = _split(raw)
     bad = [p for p in parts if len(p) != 12 or not p.isdigit()]
@@ -220,11 +240,13 @@ def _split(raw: Any) -> list[str]:
 
 _PARSERS: dict[str, Callable[[Column, Any], Any]] = {
     "text": _text, "int": _int, "yuan": _yuan, "date": _date, "bool": _bool,
-    "list": _list, "codes": _codes,
+    "list": _list, "codes": _codes, "one": _one, "code": _code,
 }  # fmt: skip
 
 
-def read_rows(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(
+    stream: IO[bytes], columns: tuple[Column, ...] = COLUMNS
+) -> list[tuple[int, dict[str, Any]]]:
     """(spreadsheet row number, {field: raw value}) for each non-empty row.
 
     :raise ValidationFailed: not an ``.xlsx``, headers not the template's, too many rows.
@@ -239,7 +261,7 @@ def read_rows(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        missing = [c.header for c in COLUMNS if c.required and c.header not in header]
+        missing = [c.header for c in columns if c.required and c.header not in header]
         if missing:
             raise ValidationFailed(
                 fields={"file": [f"缺少必需的列：{SEPARATOR.join(missing)}。请使用台账模板。"]}
@@ -258,7 +280,7 @@ def read_rows(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
                         c.field: values[index[c.header]]
                         if c.header in index and index[c.header] < len(values)
                         else None
-                        for c in COLUMNS
+                        for c in columns
                     },
                 )
             )

@@ -21,6 +21,7 @@ from models.enums import (
     Domain,
     GovAidType,
     HouseholdCategory,
+    HouseholdStatus,
     IllnessKind,
     Relation,
     Role,
@@ -106,35 +107,7 @@ def create_household(
     unknown = set(data.categories) - set(HouseholdCategory.codes())
     if unknown:
         errors["categories"] = [f"未知的家庭类别：{'、'.join(sorted(unknown))}。"]
-    cipher = cipher_of(db)
-    members: list[Member] = []
-    for index, given in enumerate(data.members):
-        member = Member(
-            name=given.name,
-            relation=Relation(given.relation),
-            birth_on=given.birth_on,
-            sex=given.sex,
-            disability_type=given.disability_type,
-            disability_grade=given.disability_grade,
-            illness=given.illness,
-            illness_kind=given.illness_kind,
-            self_care=SelfCare(given.self_care),
-            school_stage=given.school_stage,
-        )
-        if given.id_number:
-            try:
-                number = normalize_id_number(given.id_number)
-            except ValidationFailed as error:
-                errors[f"members.{index}.id_number"] = error.fields["id_number"]
-                continue
-            member.id_number_encrypted = cipher.encrypt(number)
-            member.id_number_hash = cipher.lookup_hash(number)
-            member.id_number_masked = mask_id_number(number)
-            if member.birth_on is None:
-                member.birth_on = ric.get_birth_date(number)
-        if member.disability_grade is not None and not 1 <= member.disability_grade <= 4:
-            errors[f"members.{index}.disability_grade"] = ["残疾等级应为 1 至 4 级。"]
-        members.append(member)
+    members = build_members(db, data.members, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     head = next(m for m in members if m.relation == Relation.HEAD)
@@ -153,13 +126,97 @@ def create_household(
         created_by_id=actor.id,
         members=members,
     )
-    if data.phone:
-        household.phone_encrypted = cipher.encrypt(data.phone.strip())
-        household.phone_masked = mask_phone(data.phone)
+    set_phone(db, household, data.phone)
     db.add(household)
     db.flush()
     write_audit(db, actor, "household.create", household)
     return household
+
+
+def set_phone(db: Session, household: Household, phone: str | None) -> None:
+    phone = (phone or "").strip()
+    if phone:
+        household.phone_encrypted = cipher_of(db).encrypt(phone)
+        household.phone_masked = mask_phone(phone)
+    else:
+        household.phone_encrypted = household.phone_masked = None
+
+
+def build_members(
+    db: Session, given_members: list[MemberInput], errors: dict[str, Any], prefix: str = "members"
+) -> list[Member]:
+    """Members from input, ID numbers checked, encrypted, hashed and masked.
+
+    Problems go into ``errors`` under ``members.<n>.<field>``.
+    """
+    cipher = cipher_of(db)
+    members: list[Member] = []
+    seen: set[str] = set()
+    for index, given in enumerate(given_members):
+        if not (given.name or "").strip():
+            errors[f"{prefix}.{index}.name"] = ["请填写姓名。"]
+            continue
+        member = Member(
+            name=given.name.strip(),
+            relation=Relation(given.relation),
+            birth_on=given.birth_on,
+            sex=given.sex or None,
+            disability_type=given.disability_type or None,
+            disability_grade=given.disability_grade,
+            illness=given.illness or None,
+            illness_kind=given.illness_kind or None,
+            self_care=SelfCare(given.self_care or SelfCare.INDEPENDENT.value),
+            school_stage=given.school_stage or None,
+        )
+        if given.id_number:
+            try:
+                number = normalize_id_number(given.id_number)
+            except ValidationFailed as error:
+                errors[f"{prefix}.{index}.id_number"] = error.fields["id_number"]
+                continue
+            if number in seen:
+                errors[f"{prefix}.{index}.id_number"] = ["同一户内身份证号重复。"]
+                continue
+            seen.add(number)
+            member.id_number_encrypted = cipher.encrypt(number)
+            member.id_number_hash = cipher.lookup_hash(number)
+            member.id_number_masked = mask_id_number(number)
+            if member.birth_on is None:
+                member.birth_on = ric.get_birth_date(number)
+        if member.disability_grade is not None and not 1 <= member.disability_grade <= 4:
+            errors[f"{prefix}.{index}.disability_grade"] = ["残疾等级应为 1 至 4 级。"]
+        if member.disability_grade is not None and member.disability_type is None:
+            errors[f"{prefix}.{index}.disability_type"] = ["填写残疾等级时须选择残疾类别。"]
+        members.append(member)
+    return members
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A member of this household already registered elsewhere: only the other station's name
+    is revealed."""
+
+    member_name: str
+    station_name: str
+
+
+def find_duplicates(db: Session, household: Household) -> list[Duplicate]:
+    """Members whose ID number (by keyed hash) is registered with another active household."""
+    hashes = {m.id_number_hash: m.name for m in household.members if m.id_number_hash}
+    if not hashes:
+        return []
+    rows = db.execute(
+        sa.select(Member.id_number_hash, Station.name)
+        .join(Household, Household.id == Member.household_id)
+        .join(Station, Station.id == Household.station_id)
+        .where(
+            Member.id_number_hash.in_(hashes),
+            Household.id != household.id,
+            Household.status == HouseholdStatus.ACTIVE,
+        )
+        .order_by(Station.name)
+    ).all()
+    return [Duplicate(hashes[h], name) for h, name in rows]
 
 
 def add_gov_aid(
@@ -234,20 +291,52 @@ class HouseholdPage:
     per_page: int
 
 
+@dataclass(frozen=True)
+class HouseholdFilter:
+    query: str | None = None
+    category: str | None = None
+    station_id: int | None = None
+    consent: bool | None = None
+    include_archived: bool = False
+
+
 def list_households(
-    db: Session, actor: User, *, query: str | None = None, page: int = 1, per_page: int = 20
+    db: Session,
+    actor: User,
+    *,
+    query: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    filters: HouseholdFilter | None = None,
 ) -> HouseholdPage:
-    """The households the actor may see, newest first, optionally filtered by head name."""
+    """The households the actor may see, newest first, filtered by head name, category,
+    station and consent."""
+    filters = filters or HouseholdFilter(query=query)
+    query = filters.query or query
     stmt = scoped(sa.select(Household), actor)
     if query:
         stmt = stmt.where(Household.head_name.contains(query, autoescape=True))
+    if not filters.include_archived:
+        stmt = stmt.where(Household.status == HouseholdStatus.ACTIVE)
+    if filters.station_id is not None:
+        stmt = stmt.where(Household.station_id == filters.station_id)
+    if filters.consent is True:
+        stmt = stmt.where(
+            Household.consent_on.is_not(None), Household.consent_withdrawn_at.is_(None)
+        )
+    elif filters.consent is False:
+        stmt = stmt.where(
+            sa.or_(Household.consent_on.is_(None), Household.consent_withdrawn_at.is_not(None))
+        )
     total = db.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.scalars(
-        stmt.options(selectinload(Household.station))
-        .order_by(Household.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
+    ordered = stmt.options(selectinload(Household.station)).order_by(Household.id.desc())
+    if filters.category:
+        # Categories are a JSON list; filter them in Python over the scoped, ordered rows.
+        matching = [h for h in db.scalars(ordered) if filters.category in h.categories]
+        total = len(matching)
+        items = matching[(page - 1) * per_page : page * per_page]
+    else:
+        items = list(db.scalars(ordered.limit(per_page).offset((page - 1) * per_page)))
     write_audit(
         db,
         actor,
@@ -255,7 +344,7 @@ def list_households(
         region_code=actor.region_code,
         detail={"query": query, "page": page},
     )
-    return HouseholdPage(list(items), total, page, per_page)
+    return HouseholdPage(items, total, page, per_page)
 
 
 def get_household(db: Session, actor: User, household_id: int) -> Household:
@@ -275,3 +364,124 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
         raise NotFound("困难家庭不存在或您无权查看。")
     write_audit(db, actor, "household.read", household)
     return household
+
+
+def household_for_change(db: Session, actor: User, household_id: int) -> Household:
+    """A household the actor may change: its station's staff, or civil affairs above it."""
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    household = db.scalar(
+        scoped(sa.select(Household).where(Household.id == household_id), actor).options(
+            selectinload(Household.members), selectinload(Household.station)
+        )
+    )
+    if household is None:
+        raise NotFound("困难家庭不存在或您无权修改。")
+    return household
+
+
+def update_household(
+    db: Session, actor: User, household_id: int, data: HouseholdInput
+) -> Household:
+    """Replace a household's details and members.
+
+    Members are matched by ID number (or by name where none is given), so each keeps its
+    record and its needs; members no longer listed are removed.
+
+    :raise ValidationFailed: as :func:`create_household`.
+    """
+    household = household_for_change(db, actor, household_id)
+    errors: dict[str, Any] = {}
+    station = household.station
+    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
+    if db.get(Region, data.region_code) is None or not low <= data.region_code <= high:
+        errors["region_code"] = ["地址所在行政区划不在本服务站的服务范围内。"]
+    if sum(1 for m in data.members if m.relation == Relation.HEAD) != 1:
+        errors["members"] = ["家庭成员中须有且仅有一名户主。"]
+    fresh = build_members(db, data.members, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    by_key = {(m.id_number_hash or m.name): m for m in household.members}
+    kept: list[Member] = []
+    for new in fresh:
+        old = by_key.pop(new.id_number_hash or new.name, None)
+        if old is None:
+            kept.append(new)
+            continue
+        for column in (
+            "name", "relation", "birth_on", "sex", "disability_type", "disability_grade",
+            "illness", "illness_kind", "self_care", "school_stage", "id_number_encrypted",
+            "id_number_hash", "id_number_masked",
+        ):  # fmt: skip
+            setattr(old, column, getattr(new, column))
+        kept.append(old)
+    household.members = kept
+    household.head_name = next(m.name for m in kept if m.relation == Relation.HEAD)
+    household.region_code = data.region_code
+    household.address = data.address
+    household.categories = list(data.categories)
+    household.income_per_head_fen = data.income_per_head_fen
+    household.medical_expense_fen = data.medical_expense_fen
+    household.education_expense_fen = data.education_expense_fen
+    set_phone(db, household, data.phone)
+    db.flush()
+    write_audit(db, actor, "household.update", household)
+    return household
+
+
+def record_consent(
+    db: Session, actor: User, household_id: int, on: dt.date, scope: str
+) -> Household:
+    """Record the household's consent (授权): date, scope and who recorded it."""
+    household = household_for_change(db, actor, household_id)
+    if not scope.strip():
+        raise ValidationFailed(fields={"scope": ["请说明授权范围。"]})
+    household.consent_on = on
+    household.consent_scope = scope.strip()
+    household.consent_recorded_by_id = actor.id
+    household.consent_withdrawn_at = None
+    write_audit(db, actor, "household.consent_recorded", household, detail={"on": on.isoformat()})
+    return household
+
+
+def withdraw_consent(db: Session, actor: User, household_id: int, now: dt.datetime) -> Household:
+    """The household withdraws its consent: no new referrals, hidden from charities."""
+    household = household_for_change(db, actor, household_id)
+    household.consent_withdrawn_at = now
+    write_audit(db, actor, "household.consent_withdrawn", household)
+    return household
+
+
+def reveal_member_id(db: Session, actor: User, household_id: int, member_id: int) -> str:
+    """The whole ID number of one member, for an explicit "show" action; always audited."""
+    household = get_household(db, actor, household_id)
+    member = next((m for m in household.members if m.id == member_id), None)
+    if member is None or member.id_number_encrypted is None:
+        raise NotFound("该成员没有登记身份证号。")
+    write_audit(db, actor, "member.id_revealed", household, detail={"member_id": member.id})
+    return cipher_of(db).decrypt(member.id_number_encrypted)
+
+
+def reveal_phone(db: Session, actor: User, household_id: int) -> str:
+    household = get_household(db, actor, household_id)
+    if household.phone_encrypted is None:
+        raise NotFound("该户没有登记联系电话。")
+    write_audit(db, actor, "household.phone_revealed", household)
+    return cipher_of(db).decrypt(household.phone_encrypted)
+
+
+def archive_household(db: Session, actor: User, household_id: int, reason: str) -> Household:
+    household = household_for_change(db, actor, household_id)
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": ["销档须说明原因。"]})
+    household.status = HouseholdStatus.ARCHIVED
+    write_audit(db, actor, "household.archive", household, detail={"reason": reason})
+    return household
+
+
+def remove_gov_aid(db: Session, actor: User, household_id: int, aid_id: int) -> None:
+    household = household_for_change(db, actor, household_id)
+    aid = db.get(GovAid, aid_id)
+    if aid is None or aid.household_id != household.id:
+        raise NotFound("救助记录不存在。")
+    db.delete(aid)
+    write_audit(db, actor, "household.aid_removed", household, detail={"aid_id": aid_id})

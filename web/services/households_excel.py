@@ -1,0 +1,219 @@
+"""Excel in and out of a station's needs ledger: one row per household member.
+
+Rows of one household share a 户编号; household details (categories, income, expenses,
+address, phone, consent) are read from the head's row. An import is checked whole: any bad row
+or cell and nothing is imported, and every one is reported in Chinese. Exports mask ID numbers
+and phones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from models import Household, Member, Region, Station, User
+from models.enums import (
+    DisabilityType,
+    HouseholdCategory,
+    HouseholdStatus,
+    IllnessKind,
+    Relation,
+    Role,
+    SchoolStage,
+    SelfCare,
+    Sex,
+)
+from models.regions import code_range, guess_level, region_prefix
+
+from .audit import write_audit
+from .errors import NotFound, ValidationFailed
+from .excel import Column, _parse_cell, _workbook, read_rows
+from .households import Duplicate, MemberInput, build_members, set_phone
+from .scoping import require_role, scoped
+
+MEMBER_COLUMNS = (
+    Column("户编号", "household_key", "text", required=True),
+    Column("与户主关系", "relation", "one", Relation, required=True),
+    Column("姓名", "name", "text", required=True),
+    Column("身份证号", "id_number", "text"),
+    Column("出生日期", "birth_on", "date"),
+    Column("性别", "sex", "one", Sex),
+    Column("残疾类别", "disability_type", "one", DisabilityType),
+    Column("残疾等级", "disability_grade", "int"),
+    Column("疾病", "illness", "text"),
+    Column("疾病类型", "illness_kind", "one", IllnessKind),
+    Column("自理能力", "self_care", "one", SelfCare),
+    Column("就学阶段", "school_stage", "one", SchoolStage),
+    Column("家庭类别", "categories", "list", HouseholdCategory),
+    Column("月人均收入（元）", "income_per_head_fen", "yuan"),
+    Column("年医疗自付（元）", "medical_expense_fen", "yuan"),
+    Column("年教育支出（元）", "education_expense_fen", "yuan"),
+    Column("所在村（社区）代码", "region_code", "code"),
+    Column("住址", "address", "text"),
+    Column("联系电话", "phone", "text"),
+    Column("授权日期", "consent_on", "date"),
+    Column("授权范围", "consent_scope", "text"),
+)
+HOUSEHOLD_HEADERS = [c.header for c in MEMBER_COLUMNS]
+_HEADER_OF = {c.field: c.header for c in MEMBER_COLUMNS}
+_MEMBER_FIELDS = (
+    "name", "relation", "id_number", "birth_on", "sex", "disability_type", "disability_grade",
+    "illness", "illness_kind", "self_care", "school_stage",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HouseholdImportResult:
+    households: list[Household]
+    members: int
+    duplicates: list[Duplicate]
+
+
+def _station(db: Session, actor: User, station_id: int | None) -> Station:
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    if actor.role == Role.STATION_STAFF:
+        station_id = actor.station_id
+    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
+    if station is None:
+        raise NotFound("救助服务站不存在或您无权管理。")
+    return station
+
+
+def import_households(
+    db: Session, actor: User, stream: IO[bytes], station_id: int | None = None
+) -> HouseholdImportResult:
+    """Import households into the actor's station (or ``station_id`` for civil affairs).
+
+    :raise ValidationFailed: ``fields["rows"]`` maps each bad row to its reasons.
+    """
+    station = _station(db, actor, station_id)
+    rows = read_rows(stream, MEMBER_COLUMNS)
+    if not rows:
+        raise ValidationFailed(fields={"file": ["文件中没有数据行。"]})
+    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
+    known = set(db.scalars(sa.select(Region.code).where(Region.code.between(low, high))))
+    problems: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for number, raw in rows:
+        errors: list[str] = []
+        values = {c.field: _parse_cell(c, raw.get(c.field), errors) for c in MEMBER_COLUMNS}
+        if errors:
+            problems[str(number)].extend(errors)
+        if values["household_key"]:
+            groups[values["household_key"]].append((number, values))
+
+    households: list[Household] = []
+    for key, members in groups.items():
+        heads = [(n, v) for n, v in members if v["relation"] == Relation.HEAD.value]
+        if len(heads) != 1:
+            for number, _ in members:
+                problems[str(number)].append(f"户编号 {key} 须有且仅有一名户主。")
+            continue
+        head_row, head = heads[0]
+        if head["region_code"] not in known:
+            problems[str(head_row)].append(
+                f"“{_HEADER_OF['region_code']}”不在本服务站的服务范围内或不存在。"
+            )
+        member_errors: dict[str, Any] = {}
+        usable = [(n, v) for n, v in members if v["relation"] and v["name"]]
+        inputs = [
+            MemberInput(**{f: v[f] for f in _MEMBER_FIELDS if v[f] is not None}) for _, v in usable
+        ]
+        built = build_members(db, inputs, member_errors)
+        for location, messages in member_errors.items():
+            _, index, field = location.split(".")
+            number = usable[int(index)][0]
+            header = _HEADER_OF.get(field, field)
+            problems[str(number)].extend(f"“{header}”{m}" for m in messages)
+        if member_errors or str(head_row) in problems:
+            continue
+        household = Household(
+            station_id=station.id,
+            region_code=head["region_code"],
+            head_name=head["name"],
+            address=head["address"],
+            categories=head["categories"],
+            income_per_head_fen=head["income_per_head_fen"] or 0,
+            medical_expense_fen=head["medical_expense_fen"] or 0,
+            education_expense_fen=head["education_expense_fen"] or 0,
+            consent_on=head["consent_on"],
+            consent_scope=head["consent_scope"] or ("困难情况核实、慈善帮扶转介"
+                                                    if head["consent_on"] else None),
+            consent_recorded_by_id=actor.id if head["consent_on"] else None,
+            created_by_id=actor.id,
+            members=built,
+        )  # fmt: skip
+        set_phone(db, household, head["phone"])
+        households.append(household)
+    if problems:
+        ordered = dict(sorted(problems.items(), key=lambda item: int(item[0])))
+        raise ValidationFailed(
+            f"共有 {len(ordered)} 行有误，未导入任何数据；请修改后重新上传。",
+            fields={"rows": ordered},
+        )
+    db.add_all(households)
+    db.flush()
+    duplicates = _duplicates(db, households)
+    write_audit(
+        db, actor, "household.import", station, region_code=station.region_code,
+        detail={"households": len(households), "duplicates": len(duplicates)},
+    )  # fmt: skip
+    return HouseholdImportResult(households, sum(len(h.members) for h in households), duplicates)
+
+
+def _duplicates(db: Session, households: list[Household]) -> list[Duplicate]:
+    new_ids = {h.id for h in households}
+    names = {m.id_number_hash: m.name for h in households for m in h.members if m.id_number_hash}
+    if not names:
+        return []
+    rows = db.execute(
+        sa.select(Member.id_number_hash, Station.name)
+        .join(Household, Household.id == Member.household_id)
+        .join(Station, Station.id == Household.station_id)
+        .where(
+            Member.id_number_hash.in_(list(names)),
+            Household.id.notin_(new_ids),
+            Household.status == HouseholdStatus.ACTIVE,
+        )
+    ).all()
+    return [Duplicate(names[h], station) for h, station in rows]
+
+
+def export_households(db: Session, actor: User, station_id: int | None = None) -> bytes:
+    """The station's needs ledger as ``.xlsx``: the import template, ID numbers masked."""
+    station = _station(db, actor, station_id)
+    households = db.scalars(
+        sa.select(Household)
+        .where(Household.station_id == station.id, Household.status == HouseholdStatus.ACTIVE)
+        .options(selectinload(Household.members))
+        .order_by(Household.id)
+    )
+    rows = []
+    for household in households:
+        for member in household.members:
+            row: dict[str, Any] = {f: getattr(member, f, None) for f in _MEMBER_FIELDS}
+            row["id_number"] = member.id_number_masked
+            row["household_key"] = f"H{household.id}"
+            if member.relation == Relation.HEAD:
+                row |= {
+                    "categories": household.categories,
+                    "income_per_head_fen": household.income_per_head_fen,
+                    "medical_expense_fen": household.medical_expense_fen,
+                    "education_expense_fen": household.education_expense_fen,
+                    "region_code": household.region_code,
+                    "address": household.address,
+                    "phone": household.phone_masked,
+                    "consent_on": household.consent_on,
+                    "consent_scope": household.consent_scope,
+                }
+            rows.append({k: (v.value if hasattr(v, "value") else v) for k, v in row.items()})
+    write_audit(db, actor, "household.export", station, region_code=station.region_code)
+    return _workbook(rows, "需求台账", MEMBER_COLUMNS)
+
+
+def households_template() -> bytes:
+    return _workbook([], "需求台账", MEMBER_COLUMNS)

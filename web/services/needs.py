@@ -1,0 +1,173 @@
+"""Needs (帮扶需求) and each station's worklist of needs government aid leaves uncovered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from models import GovAid, Household, Need, Station, User
+from models.enums import Domain, HouseholdStatus, NeedStatus, Role, Urgency
+
+from .audit import write_audit
+from .errors import Conflict, NotFound, ValidationFailed
+from .scoping import require_role, scoped
+
+#: Which status may follow which; closing needs a reason.
+NEXT_STATUS: dict[NeedStatus, set[NeedStatus]] = {
+    NeedStatus.OPEN: {NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.FULFILLED,
+                      NeedStatus.CLOSED},
+    NeedStatus.REFERRED: {NeedStatus.OPEN, NeedStatus.IN_SERVICE, NeedStatus.CLOSED},
+    NeedStatus.IN_SERVICE: {NeedStatus.FULFILLED, NeedStatus.CLOSED},
+    NeedStatus.FULFILLED: set(),
+    NeedStatus.CLOSED: {NeedStatus.OPEN},
+}  # fmt: skip
+
+#: Aid records count as "current" when they ran within this many days.
+AID_WINDOW_DAYS = 365
+
+
+def get_need(db: Session, actor: User, need_id: int) -> Need:
+    need = db.scalar(
+        scoped(sa.select(Need).where(Need.id == need_id), actor).options(
+            joinedload(Need.household), joinedload(Need.member)
+        )
+    )
+    if need is None:
+        raise NotFound("需求不存在或您无权查看。")
+    return need
+
+
+def list_needs(
+    db: Session,
+    actor: User,
+    *,
+    household_id: int | None = None,
+    status: NeedStatus | None = None,
+    domain: Domain | None = None,
+    limit: int = 200,
+) -> list[Need]:
+    stmt = scoped(sa.select(Need), actor).options(joinedload(Need.household))
+    if household_id is not None:
+        stmt = stmt.where(Need.household_id == household_id)
+    if status is not None:
+        stmt = stmt.where(Need.status == status)
+    if domain is not None:
+        stmt = stmt.where(Need.domain == domain)
+    return list(db.scalars(stmt.order_by(Need.id.desc()).limit(limit)))
+
+
+def set_need_status(
+    db: Session, actor: User, need_id: int, status: NeedStatus, reason: str | None = None
+) -> Need:
+    """Move a need along open → referred → in_service → fulfilled | closed.
+
+    :raise Conflict: a move the workflow does not allow.
+    :raise ValidationFailed: closing without a reason.
+    """
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    need = get_need(db, actor, need_id)
+    if status not in NEXT_STATUS[need.status]:
+        raise Conflict(f"需求不能从“{need.status.label}”改为“{status.label}”。")
+    if status == NeedStatus.CLOSED and not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": ["关闭需求须说明原因。"]})
+    need.status = status
+    need.close_reason = reason.strip() if status == NeedStatus.CLOSED and reason else None
+    write_audit(
+        db, actor, "need.status", need, region_code=need.household.region_code,
+        detail={"status": status.value, "reason": need.close_reason},
+    )  # fmt: skip
+    return need
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    need: Need
+    waiting_days: int
+    outside_gov_aid: bool
+    aid_below_expenses: bool
+    aid_fen: int
+    rigid_expenses_fen: int
+
+
+@dataclass(frozen=True)
+class Worklist:
+    station: Station
+    items: list[WorklistItem]
+    by_domain: dict[str, int]
+    outside_gov_aid: int
+    aid_below_expenses: int
+
+
+def worklist(
+    db: Session, actor: User, station_id: int | None, today: dt.date, limit: int = 500
+) -> Worklist:
+    """The open needs of one station, urgent first then longest waiting, each flagged where the
+    household gets no government aid or where the aid is below its rigid expenses.
+
+    Aid totals and domain counts are computed in SQL; only the listed rows are loaded.
+    """
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    if actor.role == Role.STATION_STAFF:
+        station_id = actor.station_id
+    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
+    if station is None:
+        raise NotFound("救助服务站不存在或您无权查看。")
+    since = today - dt.timedelta(days=AID_WINDOW_DAYS)
+    aid = (
+        sa.select(GovAid.household_id, sa.func.sum(GovAid.amount_fen).label("aid_fen"))
+        .where(sa.or_(GovAid.period_end_on.is_(None), GovAid.period_end_on >= since))
+        .where(GovAid.period_start_on <= today)
+        .group_by(GovAid.household_id)
+        .subquery()
+    )
+    rigid = Household.medical_expense_fen + Household.education_expense_fen
+    aid_fen = sa.func.coalesce(aid.c.aid_fen, 0)
+    base = (
+        sa.select(Need, aid_fen.label("aid_fen"), rigid.label("rigid"))
+        .join(Household, Household.id == Need.household_id)
+        .outerjoin(aid, aid.c.household_id == Household.id)
+        .where(
+            Household.station_id == station.id,
+            Household.status == HouseholdStatus.ACTIVE,
+            Need.status == NeedStatus.OPEN,
+        )
+    )
+    urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
+    rows = db.execute(
+        base.options(joinedload(Need.household))
+        .order_by(urgent_first, Need.created_at, Need.id)
+        .limit(limit)
+    ).all()
+    items = [
+        WorklistItem(
+            need=need,
+            waiting_days=(today - need.created_at.date()).days,
+            outside_gov_aid=aid_total == 0,
+            aid_below_expenses=0 < aid_total < rigid_total,
+            aid_fen=aid_total,
+            rigid_expenses_fen=rigid_total,
+        )
+        for need, aid_total, rigid_total in rows
+    ]
+    counts = base.with_only_columns(Need.domain, sa.func.count()).group_by(Need.domain)
+    by_domain = {Domain(d).value: n for d, n in db.execute(counts)}
+    flags = db.execute(
+        base.with_only_columns(
+            sa.func.count().filter(aid_fen == 0),
+            sa.func.count().filter(sa.and_(aid_fen > 0, aid_fen < rigid)),
+        )
+    ).one()
+    return Worklist(station, items, by_domain, flags[0], flags[1])
+
+
+def need_input_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not (data.get("text") or "").strip():
+        errors["text"] = ["请描述需求。"]
+    if (data.get("amount_gap_fen") or 0) < 0:
+        errors["amount_gap_fen"] = ["缺口金额不能为负数。"]
+    return errors
