@@ -22,7 +22,17 @@ api = Api()
 
 
 def register_api(app: Flask) -> None:
-    from . import auth, households, imports, ledgers, me, organizations, projects
+    from . import (
+        auth,
+        households,
+        imports,
+        ledgers,
+        me,
+        needs,
+        organizations,
+        projects,
+        stations,
+    )
 
     app.config.setdefault(
         "API_SPEC_OPTIONS",
@@ -37,7 +47,8 @@ def register_api(app: Flask) -> None:
         },
     )
     api.init_app(app)
-    for module in (auth, me, households, organizations, projects, ledgers, imports):
+    modules = (auth, me, stations, households, needs, organizations, projects, ledgers, imports)
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
     # Neither is cookie-authenticated: one signs in, the other registers a new charity.
     app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).update(

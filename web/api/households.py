@@ -1,22 +1,62 @@
-"""``/api/v1/households``: the households the caller may see, personal data masked."""
+"""``/api/v1/households``: the needs ledger; personal data masked unless explicitly shown."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
+from marshmallow import fields
 
-from models import Household
+from models import GovAid, Household, Need
+from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.households import HouseholdPageSchema, HouseholdQuerySchema, HouseholdSchema
-from web.services.households import HouseholdPage, get_household, list_households
+from web.schemas.needs_ledger import (
+    ConsentSchema,
+    DuplicateSchema,
+    GovAidSchema,
+    HouseholdInputSchema,
+    NeedInputSchema,
+    NeedSchema,
+    RevealSchema,
+)
+from web.services.errors import ValidationFailed
+from web.services.households import (
+    HouseholdFilter,
+    HouseholdPage,
+    add_gov_aid,
+    add_need,
+    create_household,
+    find_duplicates,
+    get_household,
+    household_for_change,
+    list_households,
+    record_consent,
+    remove_gov_aid,
+    reveal_member_id,
+    reveal_phone,
+    update_household,
+    withdraw_consent,
+)
+from web.services.households_excel import export_households
+from web.services.needs import list_needs
+
+from .ledgers import xlsx_response
 
 PREFIX = "/households"
 blp = Blueprint("households", __name__, description="困难家庭（需求台账）")
+
+
+class HouseholdCreatedSchema(HouseholdSchema):
+    duplicates = fields.List(
+        fields.Nested(DuplicateSchema),
+        metadata={"description": "已在其他服务站登记的成员（只给出站名）"},
+    )
 
 
 @blp.route("")
@@ -27,9 +67,34 @@ class Households(MethodView):
     @blp.alt_response(401, schema=ErrorSchema, description="未登录")
     def get(self, args: dict[str, Any]) -> HouseholdPage:
         """Households visible to the caller (a station's own; a region's for civil affairs)."""
+        filters = HouseholdFilter(
+            query=args.get("q"), category=args["category"], station_id=args["station_id"],
+            consent=args["consent"],
+        )  # fmt: skip
         return list_households(
-            get_db(), actor(), query=args.get("q"), page=args["page"], per_page=args["per_page"]
+            get_db(), actor(), page=args["page"], per_page=args["per_page"], filters=filters
         )
+
+    @login_required
+    @blp.arguments(HouseholdInputSchema)
+    @blp.response(201, HouseholdCreatedSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description="字段有误（如身份证号）")
+    def post(self, body: dict[str, Any]) -> Household:
+        """Register a household with its members; members already registered at another
+        station are reported in ``duplicates`` (that station's name only)."""
+        db = get_db()
+        household = create_household(db, actor(), body["data"], station_id=body["station_id"])
+        household.duplicates = find_duplicates(db, household)  # type: ignore[attr-defined]
+        return household
+
+
+@blp.route("/export.xlsx")
+class HouseholdExport(MethodView):
+    @login_required
+    @blp.response(200, description="本站需求台账 Excel（身份证号、电话已脱敏）")
+    def get(self) -> Response:
+        """The caller's station's needs ledger as ``.xlsx`` (IDs and phones masked)."""
+        return xlsx_response(export_households(get_db(), actor()), "困难家庭需求台账.xlsx")
 
 
 @blp.route("/<int:household_id>")
@@ -41,3 +106,112 @@ class HouseholdById(MethodView):
     def get(self, household_id: int) -> Household:
         """One household with members (ID numbers masked), aid and needs; the read is audited."""
         return get_household(get_db(), actor(), household_id)
+
+    @login_required
+    @blp.arguments(HouseholdInputSchema)
+    @blp.response(200, HouseholdSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
+    def put(self, body: dict[str, Any], household_id: int) -> Household:
+        """Replace a household's details and members (members matched by ID number)."""
+        return update_household(get_db(), actor(), household_id, body["data"])
+
+
+@blp.route("/<int:household_id>/consent")
+class HouseholdConsent(MethodView):
+    @login_required
+    @blp.arguments(ConsentSchema)
+    @blp.response(200, HouseholdSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    def post(self, body: dict[str, Any], household_id: int) -> Household:
+        """Record the household's consent (授权): date and scope; the recorder is the caller."""
+        return record_consent(get_db(), actor(), household_id, body["on"], body["scope"])
+
+    @login_required
+    @blp.response(200, HouseholdSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    def delete(self, household_id: int) -> Household:
+        """Withdraw consent: no new referrals, hidden from charities."""
+        return withdraw_consent(get_db(), actor(), household_id, utcnow())
+
+
+@blp.route("/<int:household_id>/members/<int:member_id>/reveal")
+class MemberReveal(MethodView):
+    @login_required
+    @blp.response(200, RevealSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def post(self, household_id: int, member_id: int) -> dict[str, str]:
+        """Show one member's whole ID number; every such request is audited."""
+        return {"value": reveal_member_id(get_db(), actor(), household_id, member_id)}
+
+
+@blp.route("/<int:household_id>/phone/reveal")
+class PhoneReveal(MethodView):
+    @login_required
+    @blp.response(200, RevealSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def post(self, household_id: int) -> dict[str, str]:
+        """Show the household's whole phone number; audited."""
+        return {"value": reveal_phone(get_db(), actor(), household_id)}
+
+
+@blp.route("/<int:household_id>/aid")
+class HouseholdAid(MethodView):
+    @login_required
+    @blp.arguments(GovAidSchema)
+    @blp.response(201, GovAidSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    def post(self, body: dict[str, Any], household_id: int) -> GovAid:
+        """Record government assistance the household receives."""
+        db = get_db()
+        user = actor()
+        household = household_for_change(db, user, household_id)
+        end = body["period_end_on"]
+        if end is not None and end < body["period_start_on"]:
+            raise ValidationFailed(fields={"period_end_on": ["结束日期不能早于开始日期。"]})
+        return add_gov_aid(
+            db, user, household, body["aid_type"], body["amount_fen"], body["period_start_on"], end
+        )
+
+
+@blp.route("/<int:household_id>/aid/<int:aid_id>")
+class HouseholdAidById(MethodView):
+    @login_required
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    def delete(self, household_id: int, aid_id: int) -> None:
+        """Remove a government assistance record entered by mistake."""
+        remove_gov_aid(get_db(), actor(), household_id, aid_id)
+
+
+@blp.route("/<int:household_id>/needs")
+class HouseholdNeeds(MethodView):
+    @login_required
+    @blp.response(200, NeedSchema(many=True))
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, household_id: int) -> list[Need]:
+        """The household's needs."""
+        db = get_db()
+        user = actor()
+        get_household(db, user, household_id)
+        return list_needs(db, user, household_id=household_id)
+
+    @login_required
+    @blp.arguments(NeedInputSchema)
+    @blp.response(201, NeedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
+    def post(self, body: dict[str, Any], household_id: int) -> Need:
+        """Record a need the household has."""
+        db = get_db()
+        user = actor()
+        household = household_for_change(db, user, household_id)
+        member = None
+        if body["member_id"] is not None:
+            member = next((m for m in household.members if m.id == body["member_id"]), None)
+            if member is None:
+                raise ValidationFailed(fields={"member_id": ["不是该户的成员。"]})
+        return add_need(
+            db, user, household, domain=body["domain"], text=body["text"].strip(), member=member,
+            amount_gap_fen=body["amount_gap_fen"], urgency=body["urgency"],
+        )  # fmt: skip

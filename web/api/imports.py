@@ -12,9 +12,11 @@ from flask_smorest import Blueprint
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
+from web.schemas.needs_ledger import HouseholdImportResultSchema
 from web.schemas.supply import FileUploadSchema, ImportResultSchema
 from web.services.errors import ValidationFailed
 from web.services.excel import import_projects, template
+from web.services.households_excel import households_template, import_households
 
 from .ledgers import xlsx_response
 
@@ -48,3 +50,36 @@ class ProjectImportTemplate(MethodView):
     def get(self) -> Response:
         """The empty import template (Chinese headers)."""
         return xlsx_response(template(), "慈善帮扶项目导入模板.xlsx")
+
+
+@blp.route("/households")
+class HouseholdImport(MethodView):
+    @login_required
+    @blp.arguments(FileUploadSchema, location="files")
+    @blp.response(201, HouseholdImportResultSchema)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="有误：fields.rows 列出每个错误行及原因，未导入任何数据",
+    )
+    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+        """Import households (one row per member) into the caller's station; any bad row and
+        nothing is imported. Members registered at another station are reported."""
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(fields={"file": ["请选择要上传的 .xlsx 文件。"]})
+        result = import_households(get_db(), actor(), upload.stream)
+        return {
+            "households": len(result.households),
+            "members": result.members,
+            "duplicates": result.duplicates,
+        }
+
+
+@blp.route("/households/template.xlsx")
+class HouseholdImportTemplate(MethodView):
+    @login_required
+    @blp.response(200, description="空白需求台账导入模板")
+    def get(self) -> Response:
+        """The empty household import template (Chinese headers, one row per member)."""
+        return xlsx_response(households_template(), "困难家庭导入模板.xlsx")

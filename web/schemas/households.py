@@ -16,6 +16,9 @@ def _labels(enum_cls: type, codes: list[str]) -> list[str]:
 
 class HouseholdQuerySchema(BaseSchema):
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "户主姓名包含"})
+    category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
+    station_id = fields.Integer(load_default=None)
+    consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -65,7 +68,27 @@ class HouseholdSummarySchema(BaseSchema):
     has_consent = fields.Boolean()
 
 
+class GovAidOutSchema(BaseSchema):
+    id = fields.Integer()
+    aid_type = fields.Function(lambda a: a.aid_type.value)
+    amount_fen = fields.Integer()
+    period_start_on = fields.Date()
+    period_end_on = fields.Date(allow_none=True)
+
+
+def _priority_groups(household: object) -> list[str]:
+    import datetime as dt
+
+    from web.services.households import priority_groups
+
+    return [g.value for g in priority_groups(household, dt.date.today())]  # type: ignore[arg-type]
+
+
 class HouseholdSchema(HouseholdSummarySchema):
+    status = fields.Function(lambda h: h.status.value)
+    priority_groups = fields.Function(_priority_groups, metadata={"description": "由成员情况推导"})
+    consent_scope = fields.String(allow_none=True)
+    gov_aid = fields.List(fields.Nested(GovAidOutSchema))
     address = fields.String(allow_none=True)
     income_per_head_fen = fields.Integer()
     medical_expense_fen = fields.Integer()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +18,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from models import GovAid, Household, Member, Need, Region, Station, User
 from models.enums import (
     PRIORITY_GROUPS,
+    DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
@@ -25,7 +26,9 @@ from models.enums import (
     IllnessKind,
     Relation,
     Role,
+    SchoolStage,
     SelfCare,
+    Sex,
     TargetGroup,
     Urgency,
 )
@@ -35,6 +38,8 @@ from .audit import write_audit
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
 from .scoping import require_role, scoped
+
+E = TypeVar("E")
 
 
 def normalize_id_number(value: str) -> str:
@@ -160,13 +165,15 @@ def build_members(
             name=given.name.strip(),
             relation=Relation(given.relation),
             birth_on=given.birth_on,
-            sex=given.sex or None,
-            disability_type=given.disability_type or None,
+            sex=Sex(given.sex) if given.sex else None,
+            disability_type=DisabilityType(given.disability_type)
+            if given.disability_type
+            else None,
             disability_grade=given.disability_grade,
             illness=given.illness or None,
-            illness_kind=given.illness_kind or None,
+            illness_kind=IllnessKind(given.illness_kind) if given.illness_kind else None,
             self_care=SelfCare(given.self_care or SelfCare.INDEPENDENT.value),
-            school_stage=given.school_stage or None,
+            school_stage=SchoolStage(given.school_stage) if given.school_stage else None,
         )
         if given.id_number:
             try:
@@ -189,6 +196,10 @@ def build_members(
             errors[f"{prefix}.{index}.disability_type"] = ["填写残疾等级时须选择残疾类别。"]
         members.append(member)
     return members
+
+
+def _enum(enum_cls: type[E], value: str | None) -> E | None:
+    return enum_cls(value) if value else None
 
 
 @dataclass(frozen=True)

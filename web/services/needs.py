@@ -111,7 +111,7 @@ def worklist(
     Aid totals and domain counts are computed in SQL; only the listed rows are loaded.
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    if actor.role == Role.STATION_STAFF:
+    if station_id is None:
         station_id = actor.station_id
     station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
     if station is None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Region, Station, User
 from models.enums import RegionLevel, Role, StationKind
 
 from .audit import write_audit
-from .errors import ValidationFailed
-from .scoping import in_region, require_role
+from .errors import NotFound, ValidationFailed
+from .scoping import in_region, require_role, scoped
 
 _LEVEL_OF_KIND = {
     StationKind.TOWNSHIP: RegionLevel.TOWNSHIP,
@@ -59,4 +60,40 @@ def create_station(
     db.add(station)
     db.flush()
     write_audit(db, actor, "station.create", station)
+    return station
+
+
+def list_stations(db: Session, actor: User) -> list[Station]:
+    return list(db.scalars(scoped(sa.select(Station), actor).order_by(Station.region_code)))
+
+
+def get_station(db: Session, actor: User, station_id: int) -> Station:
+    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
+    if station is None:
+        raise NotFound("救助服务站不存在或您无权查看。")
+    return station
+
+
+def update_station(
+    db: Session,
+    actor: User,
+    station_id: int,
+    *,
+    name: str,
+    contact_name: str | None,
+    phone: str | None,
+    address: str | None,
+    is_active: bool = True,
+) -> Station:
+    """Civil-affairs staff above a station keep its details (name, contact, open or closed)."""
+    require_role(actor, Role.CIVIL_AFFAIRS)
+    station = get_station(db, actor, station_id)
+    if not name.strip():
+        raise ValidationFailed(fields={"name": ["请填写服务站名称。"]})
+    station.name = name.strip()
+    station.contact_name = contact_name
+    station.phone = phone
+    station.address = address
+    station.is_active = is_active
+    write_audit(db, actor, "station.update", station)
     return station

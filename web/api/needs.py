@@ -1,0 +1,52 @@
+"""``/api/v1/needs``: help needs across the caller's households, and their status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from models import Need
+from web.auth import actor
+from web.db import get_db
+from web.schemas.base import ErrorSchema
+from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSchema
+from web.services.needs import get_need, list_needs, set_need_status
+
+PREFIX = "/needs"
+blp = Blueprint("needs", __name__, description="帮扶需求")
+
+
+@blp.route("")
+class Needs(MethodView):
+    @login_required
+    @blp.arguments(NeedQuerySchema, location="query")
+    @blp.response(200, NeedSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[Need]:
+        """Needs of the households visible to the caller, newest first."""
+        return list_needs(get_db(), actor(), status=args["status"], domain=args["domain"])
+
+
+@blp.route("/<int:need_id>")
+class NeedById(MethodView):
+    @login_required
+    @blp.response(200, NeedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, need_id: int) -> Need:
+        """One need."""
+        return get_need(get_db(), actor(), need_id)
+
+
+@blp.route("/<int:need_id>/status")
+class NeedStatusChange(MethodView):
+    @login_required
+    @blp.arguments(NeedStatusSchema)
+    @blp.response(200, NeedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    @blp.alt_response(409, schema=ErrorSchema, description="流程不允许")
+    @blp.alt_response(422, schema=ErrorSchema, description="关闭须说明原因")
+    def post(self, body: dict[str, Any], need_id: int) -> Need:
+        """Move a need along open → referred → in_service → fulfilled | closed."""
+        return set_need_status(get_db(), actor(), need_id, body["status"], body["reason"])

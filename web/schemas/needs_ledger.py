@@ -1,0 +1,172 @@
+"""Schemas for stations, household input, government aid, needs and the worklist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, post_load, validate
+
+from models.enums import (
+    DisabilityType,
+    Domain,
+    GovAidType,
+    HouseholdCategory,
+    IllnessKind,
+    NeedStatus,
+    Relation,
+    SchoolStage,
+    SelfCare,
+    Sex,
+    StationKind,
+    Urgency,
+)
+from web.services.households import HouseholdInput, MemberInput
+
+from .base import BaseSchema
+from .households import NeedSummarySchema
+
+_CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
+
+
+def _one_of(enum_cls: type, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(enum_cls.codes()), **kwargs)  # type: ignore[attr-defined]
+
+
+class StationSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.Enum(StationKind, by_value=True)
+    region_code = fields.String(required=True)
+    contact_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    is_active = fields.Boolean()
+
+
+class StationInputSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=128))
+    kind = fields.Enum(StationKind, by_value=True, required=True)
+    region_code = fields.String(required=True, validate=_CODE)
+    contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
+    phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    address = fields.String(load_default=None, validate=validate.Length(max=255))
+
+
+class StationUpdateSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=128))
+    contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
+    phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    address = fields.String(load_default=None, validate=validate.Length(max=255))
+    is_active = fields.Boolean(load_default=True)
+
+
+class MemberInputSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    relation = _one_of(Relation, required=True)
+    id_number = fields.String(
+        load_default=None, validate=validate.Length(equal=18), metadata={"description": "身份证号"}
+    )
+    birth_on = fields.Date(load_default=None)
+    sex = _one_of(Sex, load_default=None)
+    disability_type = _one_of(DisabilityType, load_default=None)
+    disability_grade = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    illness = fields.String(load_default=None, validate=validate.Length(max=128))
+    illness_kind = _one_of(IllnessKind, load_default=None)
+    self_care = _one_of(SelfCare, load_default=SelfCare.INDEPENDENT.value)
+    school_stage = _one_of(SchoolStage, load_default=None)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> MemberInput:
+        return MemberInput(**data)
+
+
+class HouseholdInputSchema(BaseSchema):
+    station_id = fields.Integer(load_default=None, metadata={"description": "民政部门代录时指定"})
+    region_code = fields.String(required=True, validate=_CODE)
+    address = fields.String(load_default=None, validate=validate.Length(max=255))
+    phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    categories = fields.List(_one_of(HouseholdCategory), load_default=list)
+    income_per_head_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    medical_expense_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    education_expense_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    members = fields.List(
+        fields.Nested(MemberInputSchema), required=True, validate=validate.Length(min=1, max=30)
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        station_id = data.pop("station_id")
+        return {"station_id": station_id, "data": HouseholdInput(**data)}
+
+
+class DuplicateSchema(BaseSchema):
+    member_name = fields.String(required=True)
+    station_name = fields.String(required=True)
+
+
+class GovAidSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    aid_type = fields.Enum(GovAidType, by_value=True, required=True)
+    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    period_start_on = fields.Date(required=True)
+    period_end_on = fields.Date(load_default=None, allow_none=True)
+
+
+class ConsentSchema(BaseSchema):
+    on = fields.Date(required=True, metadata={"description": "授权日期"})
+    scope = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class RevealSchema(BaseSchema):
+    value = fields.String(
+        required=True, metadata={"description": "完整号码（本次查看已记入审计日志）"}
+    )
+
+
+class NeedInputSchema(BaseSchema):
+    domain = fields.Enum(Domain, by_value=True, required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    member_id = fields.Integer(load_default=None)
+    amount_gap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+
+
+class NeedSchema(NeedSummarySchema):
+    household_id = fields.Integer()
+    member_id = fields.Integer(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+
+
+class NeedStatusSchema(BaseSchema):
+    status = fields.Enum(NeedStatus, by_value=True, required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class NeedQuerySchema(BaseSchema):
+    status = fields.Enum(NeedStatus, by_value=True, load_default=None)
+    domain = fields.Enum(Domain, by_value=True, load_default=None)
+
+
+class WorklistItemSchema(BaseSchema):
+    need = fields.Nested(NeedSchema)
+    household_id = fields.Function(lambda i: i.need.household_id)
+    head_name = fields.Function(lambda i: i.need.household.head_name)
+    waiting_days = fields.Integer()
+    outside_gov_aid = fields.Boolean(metadata={"description": "未享受政府救助"})
+    aid_below_expenses = fields.Boolean(metadata={"description": "所获救助低于刚性支出"})
+    aid_fen = fields.Integer()
+    rigid_expenses_fen = fields.Integer()
+
+
+class WorklistSchema(BaseSchema):
+    station = fields.Nested(StationSchema)
+    items = fields.List(fields.Nested(WorklistItemSchema))
+    by_domain = fields.Dict(keys=fields.String(), values=fields.Integer())
+    outside_gov_aid = fields.Integer()
+    aid_below_expenses = fields.Integer()
+
+
+class HouseholdImportResultSchema(BaseSchema):
+    households = fields.Integer(required=True)
+    members = fields.Integer(required=True)
+    duplicates = fields.List(fields.Nested(DuplicateSchema))
