@@ -9,8 +9,12 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -27,13 +31,19 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.enums import (
+    DisabilityType,
     Domain,
+    GovAidType,
     HouseholdCategory,
     IllnessKind,
+    Relation,
     SchoolStage,
+    SelfCare,
     ServiceForm,
     ServiceType,
+    Sex,
     TargetGroup,
+    Urgency,
 )
 
 
@@ -129,3 +139,66 @@ class BuildForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField(_l("Excel 文件（.xlsx）"), validators=[FileRequired(_l("请选择文件。"))])
+
+
+def _optional_choices(enum_cls: type) -> list[SelectChoice]:
+    return [SelectChoice("", "—"), *_choices(enum_cls)]
+
+
+class MemberForm(Form):
+    """One member row of the household form (CSRF is the enclosing form's)."""
+
+    name = StringField(_l("姓名"), validators=[Length(max=64)])
+    relation = SelectField(_l("关系"), choices=_choices(Relation), default="child")
+    id_number = StringField(_l("身份证号"), validators=[Length(max=18)])
+    birth_on = DateField(_l("出生日期"), validators=[Optional()])
+    sex = SelectField(_l("性别"), choices=_optional_choices(Sex), default="")
+    disability_type = SelectField(
+        _l("残疾类别"), choices=_optional_choices(DisabilityType), default=""
+    )
+    disability_grade = IntegerField(_l("残疾等级"), validators=[Optional(), NumberRange(1, 4)])
+    illness = StringField(_l("疾病"), validators=[Length(max=128)])
+    illness_kind = SelectField(_l("疾病类型"), choices=_optional_choices(IllnessKind), default="")
+    self_care = SelectField(_l("自理能力"), choices=_choices(SelfCare), default="independent")
+    school_stage = SelectField(_l("就学阶段"), choices=_optional_choices(SchoolStage), default="")
+
+
+class HouseholdForm(FlaskForm):
+    region_code = SelectField(_l("所在村（社区）"), validators=[DataRequired()])
+    address = StringField(_l("住址"), validators=[Length(max=255)])
+    phone = StringField(_l("联系电话"), validators=[Length(max=32)])
+    categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
+    income_per_head = DecimalField(_l("月人均收入（元）"), validators=[Optional(), NumberRange(0)])
+    medical_expense = DecimalField(_l("年医疗自付（元）"), validators=[Optional(), NumberRange(0)])
+    education_expense = DecimalField(
+        _l("年教育支出（元）"), validators=[Optional(), NumberRange(0)]
+    )
+    members = FieldList(FormField(MemberForm), min_entries=3)
+
+
+class NeedForm(FlaskForm):
+    domain = SelectField(_l("帮扶领域"), choices=_choices(Domain))
+    text = TextAreaField(
+        _l("需求描述"), validators=[DataRequired(_l("请描述需求。")), Length(max=2000)]
+    )
+    member_id = SelectField(_l("涉及成员"), choices=[], validate_choice=False, default="")
+    amount_gap = DecimalField(_l("资金缺口（元）"), validators=[Optional(), NumberRange(0)])
+    urgency = SelectField(_l("紧急程度"), choices=_choices(Urgency), default="normal")
+
+
+class AidForm(FlaskForm):
+    aid_type = SelectField(_l("救助类型"), choices=_choices(GovAidType))
+    amount = DecimalField(
+        _l("金额（元）"), validators=[InputRequired(_l("请填写金额。")), NumberRange(0)]
+    )
+    period_start_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
+    period_end_on = DateField(_l("结束日期"), validators=[Optional()])
+
+
+class ConsentForm(FlaskForm):
+    on = DateField(_l("授权日期"), validators=[InputRequired(_l("请填写授权日期。"))])
+    scope = StringField(
+        _l("授权范围"),
+        default="困难情况核实、慈善帮扶转介",
+        validators=[DataRequired(), Length(max=255)],
+    )

@@ -25,10 +25,11 @@ _IMPORT = NavItem(_l("导入项目"), "pages.import_page")
 _REVIEW = NavItem(_l("审核"), "pages.review_queue")
 _LEDGERS = NavItem(_l("资源台账"), "pages.ledgers")
 _LOCAL_LEDGERS = NavItem(_l("资源台账"), "pages.current_ledgers")
+_WORKLIST = NavItem(_l("待办需求"), "pages.worklist_page")
 
 _BY_ROLE: dict[Role, list[NavItem]] = {
-    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _LOCAL_LEDGERS, _API_DOCS],
-    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _REVIEW, _LEDGERS, _API_DOCS],
+    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _LOCAL_LEDGERS, _API_DOCS],
+    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _WORKLIST, _REVIEW, _LEDGERS, _API_DOCS],
     Role.CHARITY_STAFF: [_HOME, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
     Role.ADMIN: [_HOME, _HOUSEHOLDS, _LEDGERS, _API_DOCS],
 }

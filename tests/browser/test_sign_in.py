@@ -9,14 +9,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from models import Household, User
+from tests.browser.helpers import sign_in
 from tests.helpers import DEMO_PASSWORD
-
-
-def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def first_household_of(live_app: Flask, username: str) -> int:

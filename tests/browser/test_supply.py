@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser.test_sign_in import sign_in
+from tests.browser.helpers import new_page, sign_in
 
 PROJECT_NAME = "荔乡助老·独居老人冬季探访"
-
-
-def new_page(browser: Browser, live_server: str) -> Page:
-    context = browser.new_context(base_url=live_server, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.console_errors = errors  # type: ignore[attr-defined]
-    return page
 
 
 def test_project_from_registration_to_the_station_ledger(

@@ -1,27 +1,68 @@
-"""The households a user may see, and one household's page (personal data masked)."""
+"""Station pages of the needs ledger: households, their members, aid and needs, the worklist."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
-from flask import render_template, request
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
+from werkzeug.wrappers import Response
 
+from models import Household, Region, Station
+from models.base import utcnow
 from models.enums import (
     DisabilityType,
+    Domain,
     GovAidType,
     HouseholdCategory,
     IllnessKind,
+    NeedStatus,
     Relation,
     Role,
     SchoolStage,
     SelfCare,
     Sex,
+    TargetGroup,
 )
+from models.regions import code_range, guess_level, region_prefix
 from web.auth import actor
 from web.db import get_db
-from web.services.households import get_household, list_households, priority_groups
+from web.forms import (
+    AidForm,
+    ConsentForm,
+    EmptyForm,
+    HouseholdForm,
+    NeedForm,
+    ReviewForm,
+    UploadForm,
+)
+from web.services.errors import ServiceError, ValidationFailed
+from web.services.households import (
+    HouseholdFilter,
+    HouseholdInput,
+    MemberInput,
+    add_gov_aid,
+    add_need,
+    create_household,
+    find_duplicates,
+    get_household,
+    household_for_change,
+    list_households,
+    priority_groups,
+    record_consent,
+    reveal_member_id,
+    reveal_phone,
+    update_household,
+    withdraw_consent,
+)
+from web.services.households_excel import import_households
+from web.services.needs import NEXT_STATUS, set_need_status, worklist
 from web.services.scoping import require_role
+from web.services.stations import list_stations
 
 from . import pages
 
@@ -34,7 +75,91 @@ LABELS = {
     "self_care": SelfCare.labels(),
     "school_stage": SchoolStage.labels(),
     "aid": GovAidType.labels(),
+    "domain": Domain.labels(),
+    "group": TargetGroup.labels(),
+    "need_status": NeedStatus.labels(),
 }
+
+
+def _fen(value: Decimal | None) -> int:
+    return 0 if value is None else int(round(value * 100))
+
+
+def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
+    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
+    regions = db.scalars(
+        sa.select(Region).where(Region.code.between(low, high)).order_by(Region.code)
+    )
+    return [(r.code, f"{r.name}（{r.code}）") for r in regions]
+
+
+def _station_for_form(db: Any, household: Household | None) -> Station:
+    user = actor()
+    if household is not None:
+        return household.station
+    station_id = user.station_id or request.args.get("station_id", type=int)
+    stations = [s for s in list_stations(db, user) if s.id == station_id]
+    if not stations:
+        from web.services.errors import NotFound
+
+        raise NotFound("请先选择服务站。")
+    return stations[0]
+
+
+def household_input(form: HouseholdForm) -> HouseholdInput:
+    members = [
+        MemberInput(
+            name=(entry.form.name.data or "").strip(),
+            relation=Relation(entry.form.relation.data),
+            id_number=(entry.form.id_number.data or "").strip() or None,
+            birth_on=entry.form.birth_on.data,
+            sex=entry.form.sex.data or None,
+            disability_type=entry.form.disability_type.data or None,
+            disability_grade=entry.form.disability_grade.data,
+            illness=(entry.form.illness.data or "").strip() or None,
+            illness_kind=entry.form.illness_kind.data or None,
+            self_care=entry.form.self_care.data,
+            school_stage=entry.form.school_stage.data or None,
+        )
+        for entry in form.members
+        if (entry.form.name.data or "").strip() or (entry.form.id_number.data or "").strip()
+    ]
+    return HouseholdInput(
+        region_code=form.region_code.data,
+        address=form.address.data or None,
+        phone=form.phone.data or None,
+        categories=form.categories.data,
+        income_per_head_fen=_fen(form.income_per_head.data),
+        medical_expense_fen=_fen(form.medical_expense.data),
+        education_expense_fen=_fen(form.education_expense.data),
+        members=members,
+    )
+
+
+def _member_errors(form: HouseholdForm, error: ValidationFailed) -> list[str]:
+    """Attach ``members.<n>.<field>`` errors to the rows; return the rest as messages.
+
+    Indexes count the filled rows only, as :func:`household_input` does.
+    """
+    filled = [
+        entry
+        for entry in form.members
+        if (entry.form.name.data or "").strip() or (entry.form.id_number.data or "").strip()
+    ]
+    general: list[str] = []
+    for key, messages in error.fields.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "members" and int(parts[1]) < len(filled):
+            field = getattr(filled[int(parts[1])].form, parts[2], None)
+            if field is not None:
+                field.errors = [*field.errors, *messages]
+                continue
+        field = getattr(form, key, None)
+        if field is not None and key != "members":
+            field.errors = [*field.errors, *messages]
+        else:
+            general.extend(messages)
+    return general
 
 
 @pages.route("/households")
@@ -43,20 +168,272 @@ def households() -> str:
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     query = (request.args.get("q") or "").strip()[:64] or None
+    category = request.args.get("category") or None
+    consent_arg = request.args.get("consent")
+    consent = {"yes": True, "no": False}.get(consent_arg or "")
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = list_households(get_db(), user, query=query, page=page, per_page=20)
-    return render_template("households/list.html", result=result, query=query, labels=LABELS)
+    filters = HouseholdFilter(
+        query=query,
+        category=category if category in HouseholdCategory.codes() else None,
+        consent=consent,
+        station_id=request.args.get("station_id", type=int),
+    )
+    db = get_db()
+    result = list_households(db, user, page=page, per_page=20, filters=filters)
+    return render_template(
+        "households/list.html", result=result, query=query, labels=LABELS, filters=filters,
+        consent_arg=consent_arg, stations=list_stations(db, user),
+    )  # fmt: skip
+
+
+def _household_form_page(form: HouseholdForm, household: Household | None, general: list[str],
+                         status: int = 200) -> Any:  # fmt: skip
+    return render_template(
+        "households/form.html", form=form, household=household, general=general
+    ), status
+
+
+@pages.route("/households/new", methods=["GET", "POST"])
+@pages.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@login_required
+def household_form(household_id: int | None = None) -> Any:
+    user = actor()
+    require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    db = get_db()
+    household = household_for_change(db, user, household_id) if household_id else None
+    station = _station_for_form(db, household)
+    if request.method == "GET" and household is not None:
+        form = HouseholdForm(data=_form_data(household))
+    else:
+        form = HouseholdForm()
+    form.region_code.choices = _region_choices(db, station)
+    if request.method == "POST" and "add_member" in request.form:
+        form.members.append_entry()
+        return _household_form_page(form, household, [])
+    if request.method == "GET" and household is None:
+        form.members[0].form.relation.data = Relation.HEAD.value
+    if form.validate_on_submit():
+        data = household_input(form)
+        try:
+            if household is None:
+                household = create_household(db, user, data, station_id=station.id)
+                duplicates = find_duplicates(db, household)
+                for duplicate in duplicates:
+                    flash(
+                        _("注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
+                          name=duplicate.member_name, station=duplicate.station_name),
+                        "info",
+                    )  # fmt: skip
+            else:
+                update_household(db, user, household.id, data)
+        except ValidationFailed as error:
+            db.rollback()
+            return _household_form_page(form, household, _member_errors(form, error), 422)
+        flash(_("已保存。"), "success")
+        return redirect(url_for("pages.household", household_id=household.id))
+    status = 422 if request.method == "POST" else 200
+    return _household_form_page(form, household, [], status)
+
+
+def _form_data(household: Household) -> dict[str, Any]:
+    return {
+        "region_code": household.region_code,
+        "address": household.address,
+        "phone": None,
+        "categories": household.categories,
+        "income_per_head": Decimal(household.income_per_head_fen) / 100,
+        "medical_expense": Decimal(household.medical_expense_fen) / 100,
+        "education_expense": Decimal(household.education_expense_fen) / 100,
+        "members": [
+            {
+                "name": m.name,
+                "relation": m.relation.value,
+                "id_number": None,
+                "birth_on": m.birth_on,
+                "sex": m.sex.value if m.sex else "",
+                "disability_type": m.disability_type.value if m.disability_type else "",
+                "disability_grade": m.disability_grade,
+                "illness": m.illness,
+                "illness_kind": m.illness_kind.value if m.illness_kind else "",
+                "self_care": m.self_care.value,
+                "school_stage": m.school_stage.value if m.school_stage else "",
+            }
+            for m in household.members
+        ]
+        + [{}],
+    }
 
 
 @pages.route("/households/<int:household_id>")
 @login_required
 def household(household_id: int) -> str:
-    record = get_household(get_db(), actor(), household_id)
+    db = get_db()
+    record = get_household(db, actor(), household_id)
+    return _detail(record)
+
+
+def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: Any) -> str:
     today = dt.date.today()
+    need_form = forms.get("need_form") or NeedForm()
+    need_form.member_id.choices = [("", "—")] + [(str(m.id), m.name) for m in record.members]
     return render_template(
         "households/detail.html",
         household=record,
         groups=priority_groups(record, today),
         today=today,
         labels=LABELS,
+        revealed=revealed or {},
+        need_form=need_form,
+        aid_form=forms.get("aid_form") or AidForm(),
+        consent_form=forms.get("consent_form") or ConsentForm(on=today),
+        action_form=EmptyForm(),
+        status_form=ReviewForm(),
+        next_status=NEXT_STATUS,
     )
+
+
+@pages.route("/households/<int:household_id>/reveal", methods=["POST"])
+@login_required
+def household_reveal(household_id: int) -> str | Response:
+    """Show a whole ID number or phone once, on this response only; audited."""
+    db = get_db()
+    user = actor()
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("pages.household", household_id=household_id))
+    member_id = request.form.get("member_id", type=int)
+    if member_id is not None:
+        value = reveal_member_id(db, user, household_id, member_id)
+        revealed = {f"member-{member_id}": value}
+    else:
+        revealed = {"phone": reveal_phone(db, user, household_id)}
+    return _detail(get_household(db, user, household_id), revealed)
+
+
+@pages.route("/households/<int:household_id>/needs", methods=["POST"])
+@login_required
+def household_add_need(household_id: int) -> Any:
+    db = get_db()
+    user = actor()
+    record = household_for_change(db, user, household_id)
+    form = NeedForm()
+    form.member_id.choices = [("", "—")] + [(str(m.id), m.name) for m in record.members]
+    if form.validate_on_submit():
+        member = next((m for m in record.members if str(m.id) == form.member_id.data), None)
+        add_need(
+            db, user, record, domain=Domain(form.domain.data), text=form.text.data.strip(),
+            member=member, amount_gap_fen=_fen(form.amount_gap.data) or None,
+            urgency=form.urgency.data,
+        )  # fmt: skip
+        flash(_("需求已登记。"), "success")
+        return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
+    return _detail(get_household(db, user, household_id), need_form=form), 422
+
+
+@pages.route("/households/<int:household_id>/aid", methods=["POST"])
+@login_required
+def household_add_aid(household_id: int) -> Any:
+    db = get_db()
+    user = actor()
+    record = household_for_change(db, user, household_id)
+    form = AidForm()
+    if form.validate_on_submit():
+        end = form.period_end_on.data
+        if end is not None and end < form.period_start_on.data:
+            form.period_end_on.errors = [_("结束日期不能早于开始日期。")]
+        else:
+            add_gov_aid(
+                db, user, record, GovAidType(form.aid_type.data), _fen(form.amount.data),
+                form.period_start_on.data, end,
+            )  # fmt: skip
+            flash(_("救助记录已登记。"), "success")
+            return redirect(url_for("pages.household", household_id=household_id, _anchor="aid"))
+    return _detail(get_household(db, user, household_id), aid_form=form), 422
+
+
+@pages.route("/households/<int:household_id>/consent", methods=["POST"])
+@login_required
+def household_consent(household_id: int) -> Any:
+    db = get_db()
+    user = actor()
+    if request.form.get("withdraw"):
+        if EmptyForm().validate_on_submit():
+            withdraw_consent(db, user, household_id, utcnow())
+            flash(_("已撤回授权：不能再发起转介，慈善组织也看不到该户。"), "info")
+        return redirect(url_for("pages.household", household_id=household_id))
+    form = ConsentForm()
+    if form.validate_on_submit():
+        record_consent(db, user, household_id, form.on.data, form.scope.data)
+        flash(_("授权已记录。"), "success")
+        return redirect(url_for("pages.household", household_id=household_id))
+    return _detail(get_household(db, user, household_id), consent_form=form), 422
+
+
+@pages.route("/needs/<int:need_id>/status", methods=["POST"])
+@login_required
+def need_status(need_id: int) -> Response:
+    db = get_db()
+    form = ReviewForm()
+    target = request.form.get("status", "")
+    household_id = request.form.get("household_id", type=int)
+    if form.validate_on_submit() and target in NeedStatus.codes():
+        try:
+            set_need_status(db, actor(), need_id, NeedStatus(target), form.reason.data)
+            flash(_("需求状态已更新。"), "success")
+        except ServiceError as error:
+            db.rollback()
+            detail = "；".join(m for ms in error.fields.values() for m in ms)
+            flash(f"{error.message}{detail and '（' + detail + '）'}", "error")
+    if household_id:
+        return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
+    return redirect(url_for("pages.worklist_page"))
+
+
+@pages.route("/worklist")
+@login_required
+def worklist_page() -> str:
+    user = actor()
+    require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    db = get_db()
+    stations = list_stations(db, user)
+    station_id = request.args.get("station_id", type=int) or user.station_id
+    if station_id is None and stations:
+        station_id = stations[0].id
+    result = worklist(db, user, station_id, dt.date.today())
+    return render_template(
+        "households/worklist.html", result=result, labels=LABELS, stations=stations
+    )
+
+
+@pages.route("/imports/households", methods=["GET", "POST"])
+@login_required
+def household_import_page() -> Any:
+    user = actor()
+    require_role(user, Role.STATION_STAFF)
+    form = UploadForm()
+    problems = None
+    status = 200
+    if form.validate_on_submit():
+        db = get_db()
+        try:
+            result = import_households(db, user, form.file.data.stream)
+        except ValidationFailed as error:
+            db.rollback()
+            problems = error.fields.get("rows")
+            form.file.errors = list(error.fields.get("file", [])) or [error.message]
+            status = 422
+        else:
+            flash(
+                _("已导入 %(h)s 户、%(m)s 名成员。", h=len(result.households), m=result.members),
+                "success",
+            )
+            for duplicate in result.duplicates[:20]:
+                flash(
+                    _("注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
+                      name=duplicate.member_name, station=duplicate.station_name),
+                    "info",
+                )  # fmt: skip
+            return redirect(url_for("pages.households"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("households/import.html", form=form, problems=problems), status

@@ -411,10 +411,19 @@ def update_household(
     fresh = build_members(db, data.members, errors)
     if errors:
         raise ValidationFailed(fields=errors)
-    by_key = {(m.id_number_hash or m.name): m for m in household.members}
+    by_hash = {m.id_number_hash: m for m in household.members if m.id_number_hash}
     kept: list[Member] = []
     for new in fresh:
-        old = by_key.pop(new.id_number_hash or new.name, None)
+        old = by_hash.pop(new.id_number_hash, None) if new.id_number_hash else None
+        if old is None and new.id_number_hash is None:
+            # No ID number given: the same person by name keeps the ID number on record
+            # (forms never send registered ID numbers back).
+            old = next((m for m in household.members if m.name == new.name and m not in kept), None)
+            if old is not None:
+                by_hash.pop(old.id_number_hash, None)
+                new.id_number_encrypted = old.id_number_encrypted
+                new.id_number_hash = old.id_number_hash
+                new.id_number_masked = old.id_number_masked
         if old is None:
             kept.append(new)
             continue
@@ -433,7 +442,8 @@ def update_household(
     household.income_per_head_fen = data.income_per_head_fen
     household.medical_expense_fen = data.medical_expense_fen
     household.education_expense_fen = data.education_expense_fen
-    set_phone(db, household, data.phone)
+    if data.phone:  # an empty phone keeps the one on record (it is never sent back)
+        set_phone(db, household, data.phone)
     db.flush()
     write_audit(db, actor, "household.update", household)
     return household

@@ -225,3 +225,18 @@ def test_a_good_thousand_household_file_imports_whole(db: Session) -> None:
     assert {h.station_id for h in result.households} == {user.station_id}
     exported = export_households(db, user)
     assert HEAD_ID not in exported.decode("latin-1")
+
+
+def test_editing_without_resending_ids_keeps_them_and_the_phone(db: Session) -> None:
+    user = get_user(db, "station_a")
+    household = create_household(db, user, household_input(db, "station_a"))
+    head = household.members[0]
+    edit = household_input(db, "station_a")
+    edit.phone = None
+    edit.members[0].id_number = None  # the form never sends registered numbers back
+    edit.address = "新田村上围社 8 号"
+    update_household(db, user, household.id, edit)
+    assert household.members[0] is head
+    assert head.id_number_masked == "4401**********0032"
+    assert household.phone_masked == "139****5678"
+    assert household.address == "新田村上围社 8 号"

@@ -1,0 +1,98 @@
+"""Household pages: isolation by station, masked everywhere, audited "show", filters, export."""
+
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from models import AuditLog, Household, Member
+from tests.helpers import csrf_token, get_user, sign_in
+from web.services.crypto import cipher_of
+
+
+def first_household(db: Session, username: str) -> Household:
+    station_id = get_user(db, username).station_id
+    household = db.scalar(
+        sa.select(Household).where(Household.station_id == station_id).order_by(Household.id)
+    )
+    assert household is not None
+    return household
+
+
+def test_another_station_gets_404_on_every_household_page(client: FlaskClient, db: Session) -> None:
+    theirs = first_household(db, "station_a")
+    sign_in(client, "station_b")
+    token = csrf_token(client, "/households")
+    member = theirs.members[0].id
+    assert client.get(f"/households/{theirs.id}").status_code == 404
+    assert client.get(f"/households/{theirs.id}/edit").status_code == 404
+    reveal = client.post(
+        f"/households/{theirs.id}/reveal", data={"csrf_token": token, "member_id": member}
+    )
+    assert reveal.status_code == 404
+    need = client.post(
+        f"/households/{theirs.id}/needs",
+        data={"csrf_token": token, "domain": "medical", "text": "x", "urgency": "normal"},
+    )
+    assert need.status_code == 404
+    county = client.application.test_client()
+    sign_in(county, "ca_conghua")
+    assert county.get(f"/households/{theirs.id}").status_code == 200
+
+
+def test_ids_are_masked_until_shown_and_showing_is_audited(
+    client: FlaskClient, db: Session
+) -> None:
+    household = first_household(db, "station_a")
+    member = next(m for m in household.members if m.id_number_encrypted)
+    whole = cipher_of(db).decrypt(member.id_number_encrypted)
+    sign_in(client, "station_a")
+    page = client.get(f"/households/{household.id}")
+    assert whole not in page.text and member.id_number_masked in page.text
+    token = csrf_token(client, f"/households/{household.id}")
+    shown = client.post(
+        f"/households/{household.id}/reveal", data={"csrf_token": token, "member_id": member.id}
+    )
+    assert shown.status_code == 200 and whole in shown.text
+    audited = db.scalar(
+        sa.select(AuditLog)
+        .where(AuditLog.action == "member.id_revealed")
+        .order_by(AuditLog.id.desc())
+    )
+    assert audited.actor_name == "station_a" and audited.detail == {"member_id": member.id}
+    assert whole not in client.get(f"/households/{household.id}").text
+
+
+def test_list_filters_and_export_masks_ids(client: FlaskClient, db: Session) -> None:
+    sign_in(client, "station_a")
+    page = client.get("/households?consent=no")
+    assert page.status_code == 200
+    unconsented = db.scalars(
+        sa.select(Household.head_name).where(
+            Household.station_id == get_user(db, "station_a").station_id,
+            Household.consent_on.is_(None),
+        )
+    ).all()
+    for name in unconsented:
+        assert name in page.text
+    export = client.get("/api/v1/households/export.xlsx")
+    assert export.status_code == 200
+    sheet = load_workbook(io.BytesIO(export.data)).worksheets[0]
+    ids = [row[3] for row in sheet.iter_rows(min_row=2, values_only=True) if row[3]]
+    assert ids and all("**********" in value for value in ids)
+    numbers = db.scalars(
+        sa.select(Member.id_number_encrypted).where(Member.id_number_encrypted.is_not(None))
+    ).all()
+    clear = {cipher_of(db).decrypt(n) for n in numbers}
+    assert not clear & set(ids)
+
+
+def test_the_worklist_page_counts_by_domain(client: FlaskClient) -> None:
+    sign_in(client, "station_a")
+    page = client.get("/worklist")
+    assert page.status_code == 200
+    assert "待办需求" in page.text and "未享受政府救助" in page.text
