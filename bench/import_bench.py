@@ -12,75 +12,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import fresh_database, measure
+from tqdm import tqdm
 
-import psutil  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from models import Organization, migrate  # noqa: E402
-from models.session import create_engine, make_session_factory  # noqa: E402
-from seed.demo import load_all_regions, load_demo  # noqa: E402
-from seed.synthetic import project_rows, projects_workbook  # noqa: E402
-from tests.helpers import get_user  # noqa: E402
-from web.services.crypto import PersonalDataCipher  # noqa: E402
-from web.services.excel import COLUMNS, _parse_cell, import_projects, read_rows  # noqa: E402
-from web.services.projects import ProjectInput, create_project  # noqa: E402
-
-
-def measure(label: str, work: Callable[[], Any]) -> Any:
-    """Run ``work``, printing its wall time and the process's peak resident memory during it
-    (sampled every 10 ms, so tracing costs nothing in the timed code)."""
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.01):
-            peak = max(peak, process.memory_info().rss)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.perf_counter()
-    result = work()
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    peak = max(peak, process.memory_info().rss)
-    print(
-        f"{label:<44} {elapsed:8.2f} s   peak RSS {peak / 2**20:7.1f} MiB "
-        f"(+{(peak - base) / 2**20:.1f} MiB)"
-    )
-    return result
-
-
-def fresh_database(url: str | None, workdir: Path, name: str) -> Any:
-    url = url or f"sqlite:///{workdir / name}.db"
-    if url.startswith("postgresql"):
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    migrate.upgrade(url)
-    engine = create_engine(url)
-    factory = make_session_factory(engine, cipher=PersonalDataCipher(Fernet.generate_key()))
-    with factory() as db:
-        load_all_regions(db)
-        load_demo(db)
-        db.commit()
-    return factory
+from models import Organization
+from seed.synthetic import project_rows, projects_workbook
+from tests.helpers import get_user
+from web.services.excel import COLUMNS, _parse_cell, import_projects, read_rows
+from web.services.projects import ProjectInput, create_project
 
 
 def main() -> None:

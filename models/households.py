@@ -172,3 +172,6 @@ class Need(TimestampMixin, Base):
 
     household: Mapped[Household] = relationship(back_populates="needs")
     member: Mapped[Member | None] = relationship()
+
+    #: The worklist reads a station's open needs household by household.
+    __table_args__ = (sa.Index("ix_needs_household_id_status", "household_id", "status"),)

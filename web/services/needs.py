@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from models import GovAid, Household, Need, Station, User
 from models.enums import Domain, HouseholdStatus, NeedStatus, Role, Urgency
@@ -117,19 +117,22 @@ def worklist(
     if station is None:
         raise NotFound("救助服务站不存在或您无权查看。")
     since = today - dt.timedelta(days=AID_WINDOW_DAYS)
-    aid = (
-        sa.select(GovAid.household_id, sa.func.sum(GovAid.amount_fen).label("aid_fen"))
-        .where(sa.or_(GovAid.period_end_on.is_(None), GovAid.period_end_on >= since))
-        .where(GovAid.period_start_on <= today)
-        .group_by(GovAid.household_id)
-        .subquery()
+    # A correlated sum per household (an index look-up each), so the plan does not depend on
+    # table statistics and never aggregates other stations' aid.
+    aid_fen = (
+        sa.select(sa.func.coalesce(sa.func.sum(GovAid.amount_fen), 0))
+        .where(
+            GovAid.household_id == Household.id,
+            GovAid.period_start_on <= today,
+            sa.or_(GovAid.period_end_on.is_(None), GovAid.period_end_on >= since),
+        )
+        .correlate(Household)
+        .scalar_subquery()
     )
     rigid = Household.medical_expense_fen + Household.education_expense_fen
-    aid_fen = sa.func.coalesce(aid.c.aid_fen, 0)
     base = (
         sa.select(Need, aid_fen.label("aid_fen"), rigid.label("rigid"))
         .join(Household, Household.id == Need.household_id)
-        .outerjoin(aid, aid.c.household_id == Household.id)
         .where(
             Household.station_id == station.id,
             Household.status == HouseholdStatus.ACTIVE,
@@ -138,7 +141,7 @@ def worklist(
     )
     urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
     rows = db.execute(
-        base.options(joinedload(Need.household))
+        base.options(contains_eager(Need.household))
         .order_by(urgent_first, Need.created_at, Need.id)
         .limit(limit)
     ).all()
@@ -155,10 +158,13 @@ def worklist(
     ]
     counts = base.with_only_columns(Need.domain, sa.func.count()).group_by(Need.domain)
     by_domain = {Domain(d).value: n for d, n in db.execute(counts)}
+    flagged = base.with_only_columns(aid_fen.label("aid_fen"), rigid.label("rigid")).subquery()
     flags = db.execute(
-        base.with_only_columns(
-            sa.func.count().filter(aid_fen == 0),
-            sa.func.count().filter(sa.and_(aid_fen > 0, aid_fen < rigid)),
+        sa.select(
+            sa.func.count().filter(flagged.c.aid_fen == 0),
+            sa.func.count().filter(
+                sa.and_(flagged.c.aid_fen > 0, flagged.c.aid_fen < flagged.c.rigid)
+            ),
         )
     ).one()
     return Worklist(station, items, by_domain, flags[0], flags[1])
