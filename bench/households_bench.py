@@ -210,9 +210,7 @@ def bench_worklist(url: str | None, workdir: Path, households: int, runs: int) -
     )
     timings(
         f"worklist(): all {households} rows (SQL)",
-        fresh_session(
-            lambda db: worklist(db, get_user(db, "station_a"), station_id, TODAY, 10**6)
-        ),
+        fresh_session(lambda db: worklist(db, get_user(db, "station_a"), station_id, TODAY, 10**6)),
         runs,
     )
     timings(
