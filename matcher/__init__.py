@@ -1,1 +1,27 @@
-"""The scoring model: eligibility filters, features, ranking, training (no Flask)."""
+"""The scoring model: eligibility filters, features, ranking, training and evaluation.
+
+Works on plain records (``matcher.records``) and numpy/scipy arrays; never imports Flask or
+touches a database session. The web layer and jobs load the data and call :func:`rank`.
+"""
+
+from .index import ProjectIndex, build_index
+from .ranking import Exclusion, Match, Ranking, rank
+from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
+from .scoring import FEATURES, LOW_MATCH_THRESHOLD, LearnedModel, WeightedModel
+
+__all__ = [
+    "FEATURES",
+    "LOW_MATCH_THRESHOLD",
+    "Exclusion",
+    "HouseholdRecord",
+    "LearnedModel",
+    "Match",
+    "MemberRecord",
+    "NeedRecord",
+    "ProjectIndex",
+    "ProjectRecord",
+    "Ranking",
+    "WeightedModel",
+    "build_index",
+    "rank",
+]

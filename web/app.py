@@ -155,8 +155,11 @@ def register_cli(app: Flask) -> None:
     from seed.cli import seed_cli
 
     from .cli import db_cli, users_cli
+    from .cli_matcher import match_command, matcher_cli
     from .cli_supply import import_cli, ledger_cli
 
+    app.cli.add_command(match_command)
+    app.cli.add_command(matcher_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(db_cli)

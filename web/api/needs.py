@@ -12,8 +12,16 @@ from models import Need
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
+from web.schemas.matching import (
+    MatchQuerySchema,
+    MatchResultSchema,
+    ReferralSchema,
+    ReferralStartSchema,
+)
 from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSchema
+from web.services.matching import match_need
 from web.services.needs import get_need, list_needs, set_need_status
+from web.services.referrals import start_referral
 
 PREFIX = "/needs"
 blp = Blueprint("needs", __name__, description="帮扶需求")
@@ -50,3 +58,45 @@ class NeedStatusChange(MethodView):
     def post(self, body: dict[str, Any], need_id: int) -> Need:
         """Move a need along open → referred → in_service → fulfilled | closed."""
         return set_need_status(get_db(), actor(), need_id, body["status"], body["reason"])
+
+
+def match_payload(result: object, explain: bool) -> dict[str, Any]:
+    from matcher import LOW_MATCH_THRESHOLD
+
+    ranking = result.ranking  # type: ignore[attr-defined]
+    return {
+        "need_id": result.need.id,  # type: ignore[attr-defined]
+        "model_version": ranking.model,
+        "candidates": ranking.candidates,
+        "excluded_count": ranking.excluded_count,
+        "nothing_suitable": ranking.nothing_suitable,
+        "low_match_threshold": LOW_MATCH_THRESHOLD,
+        "items": ranking.items,
+        "excluded": ranking.excluded if explain else [],
+    }
+
+
+@blp.route("/<int:need_id>/matches")
+class NeedMatches(MethodView):
+    @login_required
+    @blp.arguments(MatchQuerySchema, location="query")
+    @blp.response(200, MatchResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, args: dict[str, Any], need_id: int) -> dict[str, Any]:
+        """Projects of the current ledgers that suit this need, best first, with reasons;
+        ``explain=1`` lists the excluded ones and why."""
+        explain = bool(args["explain"])
+        result = match_need(get_db(), actor(), need_id, limit=args["limit"], explain=explain)
+        return match_payload(result, explain)
+
+
+@blp.route("/<int:need_id>/referrals")
+class NeedReferrals(MethodView):
+    @login_required
+    @blp.arguments(ReferralStartSchema)
+    @blp.response(201, ReferralSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="需求或项目不存在")
+    @blp.alt_response(409, schema=ErrorSchema, description="未授权或已转介")
+    def post(self, body: dict[str, Any], need_id: int) -> Any:
+        """Start a referral (draft) of this need to a project."""
+        return start_referral(get_db(), actor(), need_id, body["project_id"])

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 pages = Blueprint("pages", __name__)
 
-from . import account, home, households, supply  # noqa: E402, F401  (routes register on import)
+from . import account, home, households, matching, supply  # noqa: E402, F401  (routes register)

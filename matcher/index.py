@@ -1,0 +1,154 @@
+"""The project side, built once per set of ledger editions: arrays, not objects.
+
+Everything a request needs is precomputed here: the TF-IDF matrix of project texts stored
+transposed (features × projects, so one need is a sparse row times a matrix), the eligibility
+columns as numpy arrays, and an inverted index from service-area prefixes to projects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .records import NeedRecord, ProjectRecord
+from .vocabulary import (
+    CATEGORIES,
+    DOMAIN_LABELS,
+    DOMAINS,
+    GROUP_LABELS,
+    ILLNESS_KINDS,
+    SCHOOL_STAGES,
+    SERVICE_LABELS,
+    TARGET_GROUPS,
+    level_of,
+)
+
+
+def project_text(project: ProjectRecord) -> str:
+    labels = [DOMAIN_LABELS.get(d, d) for d in project.domains]
+    labels += [GROUP_LABELS.get(g, g) for g in project.target_groups]
+    labels += [SERVICE_LABELS.get(s, s) for s in project.service_types]
+    return " ".join([project.name, project.description, *labels])
+
+
+def make_vectorizer() -> TfidfVectorizer:
+    # Character n-grams: Chinese needs no word segmenter for this kind of similarity.
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1, dtype=np.float32
+    )
+
+
+def _flags(values: list[tuple[str, ...]], vocabulary: list[str]) -> np.ndarray:
+    position = {code: i for i, code in enumerate(vocabulary)}
+    matrix = np.zeros((len(values), len(vocabulary)), dtype=bool)
+    for row, codes in enumerate(values):
+        for code in codes:
+            if code in position:
+                matrix[row, position[code]] = True
+    return matrix
+
+
+def _optional(values: list[int | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+@dataclass
+class ProjectIndex:
+    """Arrays over the projects, in ``projects`` order."""
+
+    projects: list[ProjectRecord]
+    vectorizer: TfidfVectorizer
+    text_t: sparse.csr_matrix  # features × projects
+    ledger: np.ndarray  # ledger region code per project (str objects)
+    starts: np.ndarray  # date ordinals
+    ends: np.ndarray
+    quota_left: np.ndarray
+    area_index: dict[str, np.ndarray]  # area code prefix → project positions
+    min_age: np.ndarray
+    max_age: np.ndarray
+    categories: np.ndarray  # projects × categories (bool)
+    categories_restricted: np.ndarray
+    max_income: np.ndarray
+    max_disability_grade: np.ndarray
+    illness_kinds: np.ndarray
+    illness_restricted: np.ndarray
+    school_stages: np.ndarray
+    school_restricted: np.ndarray
+    domains: np.ndarray  # projects × domains (bool)
+    groups: np.ndarray  # projects × target groups (bool)
+    amount: np.ndarray
+    simplified: np.ndarray
+    quota: np.ndarray
+    acceptance: np.ndarray
+    key: object = None  # what the index was built from (for cache invalidation)
+
+    def __len__(self) -> int:
+        return len(self.projects)
+
+    def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
+        return self.vectorizer.transform([need_text(need)])
+
+    def text_similarity(self, need: NeedRecord) -> np.ndarray:
+        """Cosine similarity of the need's text with every project (one sparse product)."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray((self.need_vector(need) @ self.text_t).todense()).ravel()
+
+
+def need_text(need: NeedRecord) -> str:
+    parts = [need.text, DOMAIN_LABELS.get(need.domain, need.domain)]
+    for member in need.subjects:
+        if member.illness:
+            parts.append(member.illness)
+    return " ".join(parts)
+
+
+def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectIndex:
+    """Fit the text model and lay the projects out as arrays (once per set of editions)."""
+    vectorizer = make_vectorizer()
+    texts = [project_text(p) for p in projects] or [""]
+    matrix = vectorizer.fit_transform(texts) if projects else None
+    text_t = matrix.T.tocsr() if matrix is not None else sparse.csr_matrix((0, 0), dtype=np.float32)
+    area_lists: dict[str, list[int]] = {}
+    for position, project in enumerate(projects):
+        for code in set(project.service_area):
+            prefix = code[: level_of(code)]
+            area_lists.setdefault(prefix, []).append(position)
+    return ProjectIndex(
+        projects=projects,
+        vectorizer=vectorizer,
+        text_t=text_t,
+        ledger=np.array([p.ledger_region_code for p in projects], dtype=object),
+        starts=np.array([p.starts_on.toordinal() for p in projects], dtype=np.int64),
+        ends=np.array([p.ends_on.toordinal() for p in projects], dtype=np.int64),
+        quota_left=np.array([p.quota - p.quota_used for p in projects], dtype=np.int64),
+        area_index={k: np.array(v, dtype=np.int64) for k, v in area_lists.items()},
+        min_age=_optional([p.min_age for p in projects]),
+        max_age=_optional([p.max_age for p in projects]),
+        categories=_flags([p.household_categories for p in projects], CATEGORIES),
+        categories_restricted=np.array([bool(p.household_categories) for p in projects], bool),
+        max_income=_optional([p.max_income_per_head_fen for p in projects]),
+        max_disability_grade=_optional([p.max_disability_grade for p in projects]),
+        illness_kinds=_flags([p.illness_kinds for p in projects], ILLNESS_KINDS),
+        illness_restricted=np.array([bool(p.illness_kinds) for p in projects], bool),
+        school_stages=_flags([p.school_stages for p in projects], SCHOOL_STAGES),
+        school_restricted=np.array([bool(p.school_stages) for p in projects], bool),
+        domains=_flags([p.domains for p in projects], DOMAINS),
+        groups=_flags([p.target_groups for p in projects], TARGET_GROUPS),
+        amount=_optional([p.amount_per_beneficiary_fen for p in projects]),
+        simplified=np.array([p.accepts_simplified for p in projects], dtype=bool),
+        quota=np.array([p.quota for p in projects], dtype=np.int64),
+        acceptance=np.array(
+            [0.7 if p.acceptance_rate is None else p.acceptance_rate for p in projects],
+            dtype=np.float64,
+        ),
+        key=key,
+    )
+
+
+def today_ordinal(today: dt.date) -> int:
+    return today.toordinal()

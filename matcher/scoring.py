@@ -1,0 +1,180 @@
+"""Features of (need, project) pairs, the transparent weighted score, and reasons in Chinese."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .index import ProjectIndex
+from .records import NeedRecord
+from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
+
+FEATURES = (
+    "text",
+    "domain",
+    "groups",
+    "locality",
+    "coverage",
+    "urgent_simplified",
+    "quota",
+    "acceptance",
+    "time_left",
+)
+
+#: The transparent model's weights (they sum to 1, so scores lie in [0, 1]).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "text": 0.22,
+    "domain": 0.36,
+    "groups": 0.18,
+    "locality": 0.08,
+    "coverage": 0.06,
+    "urgent_simplified": 0.04,
+    "quota": 0.02,
+    "acceptance": 0.02,
+    "time_left": 0.02,
+}
+
+_LOCALITY_LOOKUP = np.array([LOCALITY.get(n, 0.0) for n in range(13)])
+
+#: Results scoring below this are shown as 低匹配度 (weak matches), not as answers.
+LOW_MATCH_THRESHOLD = 0.5
+
+#: Cosine similarity treated as "as similar as texts get" for the text feature.
+TEXT_SATURATION = 0.35
+
+
+def household_groups(need: NeedRecord) -> set[str]:
+    """The target groups the household (or the member concerned) belongs to."""
+    groups: set[str] = set()
+    for m in need.household.members:
+        if m.age is not None and m.age >= 60:
+            groups.add("elderly")
+            if m.self_care != "independent":
+                groups.add("disabled_elderly")
+        if m.age is not None and m.age < 18:
+            groups.add("minor")
+        if m.disability_type:
+            groups.add("disabled")
+        if m.illness_kind in ("serious", "rare"):
+            groups.add("serious_illness")
+        if m.school_stage:
+            groups.add("student")
+    return groups
+
+
+def features(
+    index: ProjectIndex,
+    need: NeedRecord,
+    positions: np.ndarray,
+    locality: np.ndarray,
+    text: np.ndarray,
+    today: dt.date,
+) -> np.ndarray:
+    """The feature matrix (len(positions) × len(FEATURES)), each feature in [0, 1]."""
+    k = len(positions)
+    out = np.zeros((k, len(FEATURES)), dtype=np.float64)
+    if k == 0:
+        return out
+    out[:, 0] = np.minimum(1.0, text[positions] / TEXT_SATURATION)
+    if need.domain in DOMAINS:
+        out[:, 1] = index.domains[positions, DOMAINS.index(need.domain)]
+    groups = household_groups(need)
+    project_groups = index.groups[positions]
+    has_groups = project_groups.any(axis=1)
+    own = [TARGET_GROUPS.index(g) for g in groups if g in TARGET_GROUPS]
+    overlap = project_groups[:, own].any(axis=1) if own else np.zeros(k, dtype=bool)
+    out[:, 2] = np.where(has_groups, overlap.astype(float), 0.4)
+    out[:, 3] = _LOCALITY_LOOKUP[locality[positions]]
+    amount = index.amount[positions]
+    gap = need.amount_gap_fen or 0
+    if gap > 0:
+        out[:, 4] = np.where(np.isnan(amount), 0.3, np.minimum(1.0, np.nan_to_num(amount) / gap))
+    else:
+        out[:, 4] = 0.5
+    if need.urgency == "urgent":
+        out[:, 5] = index.simplified[positions]
+    quota = np.maximum(index.quota[positions], 1)
+    out[:, 6] = np.clip(index.quota_left[positions] / quota, 0, 1)
+    out[:, 7] = index.acceptance[positions]
+    days = index.ends[positions] - today.toordinal()
+    out[:, 8] = np.clip(days / 180.0, 0, 1)
+    return out
+
+
+class WeightedModel:
+    """The transparent model: a weighted sum of the features."""
+
+    kind = "weighted"
+
+    def __init__(self, weights: dict[str, float] | None = None, name: str = "weighted-v1"):
+        self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        self.vector = np.array([self.weights.get(f, 0.0) for f in FEATURES])
+        self.name = name
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix @ self.vector
+
+    def contributions(self, row: np.ndarray) -> np.ndarray:
+        return row * self.vector
+
+
+@dataclass
+class LearnedModel:
+    """A logistic regression on the features, stored as plain numbers (no pickles)."""
+
+    coef: list[float]
+    intercept: float
+    name: str = "learned"
+    kind: str = "logistic"
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        z = matrix @ np.asarray(self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def contributions(self, row: np.ndarray) -> np.ndarray:
+        return row * np.asarray(self.coef)
+
+
+def reasons(
+    index: ProjectIndex,
+    need: NeedRecord,
+    position: int,
+    row: np.ndarray,
+    contributions: np.ndarray,
+    limit: int = 3,
+) -> list[str]:
+    """The top reasons for a result, in Chinese, strongest first."""
+    project = index.projects[position]
+    texts: list[tuple[float, str]] = []
+    names = dict(zip(FEATURES, range(len(FEATURES)), strict=True))
+    if row[names["domain"]] > 0:
+        from .vocabulary import DOMAIN_LABELS
+
+        label = DOMAIN_LABELS.get(need.domain, need.domain)
+        texts.append((contributions[names["domain"]], f"帮扶领域相符（{label}）"))
+    if row[names["groups"]] >= 1:
+        shared = [g for g in project.target_groups if g in household_groups(need)]
+        shared.sort(key=lambda g: g not in PRIORITY)
+        label = "、".join(GROUP_LABELS.get(g, g) for g in shared[:2])
+        texts.append((contributions[names["groups"]], f"面向{label}"))
+    if row[names["text"]] >= 0.3:
+        texts.append((contributions[names["text"]], "需求描述与项目内容相近"))
+    locality_level = next(
+        (n for n, v in LOCALITY.items() if abs(v - row[names["locality"]]) < 1e-9), None
+    )
+    if locality_level is not None and locality_level >= 9:
+        texts.append((contributions[names["locality"]], LOCALITY_LABELS[locality_level]))
+    gap = need.amount_gap_fen or 0
+    if gap > 0 and project.amount_per_beneficiary_fen:
+        share = min(100, round(project.amount_per_beneficiary_fen / gap * 100))
+        texts.append((contributions[names["coverage"]], f"可覆盖缺口的{share}%"))
+    if row[names["urgent_simplified"]] > 0:
+        texts.append((contributions[names["urgent_simplified"]], "接受简化程序，适合急难需求"))
+    left = project.quota - project.quota_used
+    if left > 0 and row[names["quota"]] >= 0.5:
+        texts.append((contributions[names["quota"]], f"名额充足（剩余{left}个）"))
+    texts.sort(key=lambda item: -item[0])
+    return [text for _, text in texts[:limit]] or ["符合项目的帮扶条件"]

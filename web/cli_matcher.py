@@ -1,0 +1,104 @@
+"""``flask match NEED_ID`` and ``flask matcher evaluate|train``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from matcher.evaluation import evaluate, load_cases
+from models import User
+from models.enums import Role
+from web.services.matching import match_need, train_matcher
+
+from .cli import cli_session
+
+CASES = Path(__file__).resolve().parent.parent / "seed" / "eval" / "cases.json"
+matcher_cli = AppGroup("matcher", help="匹配模型：评测与训练。")
+
+
+def _admin(db: sa.orm.Session) -> User:
+    admin = db.scalar(sa.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
+    if admin is None:
+        raise click.ClickException("没有管理员账号；请先 flask users create 一个 admin。")
+    return admin
+
+
+@click.command("match")
+@click.argument("need_id", type=int)
+@click.option("--limit", default=10, show_default=True)
+@click.option("--explain", is_flag=True, help="同时列出被排除的项目及原因")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def match_command(need_id: int, limit: int, explain: bool, as_json: bool) -> None:
+    """Rank the ledger projects for one need."""
+    with cli_session() as db:
+        result = match_need(db, _admin(db), need_id, limit=limit, explain=explain)
+        ranking = result.ranking
+        if as_json:
+            payload = {
+                "need_id": need_id,
+                "model_version": ranking.model,
+                "nothing_suitable": ranking.nothing_suitable,
+                "items": [
+                    {"project_id": m.project.id, "name": m.project.name,
+                     "organization": m.project.organization_name,
+                     "ledger_level": m.project.ledger_level, "score": round(m.score, 4),
+                     "low_match": m.low_match, "reasons": m.reasons}
+                    for m in ranking.items
+                ],
+                "excluded": [
+                    {"project_id": e.project.id, "name": e.project.name, "reason": e.reason}
+                    for e in ranking.excluded
+                ],
+            }  # fmt: skip
+            click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            return
+        click.echo(f"需求 {need_id}：{result.need.text}")
+        click.echo(
+            f"候选 {ranking.candidates} 个，排除 {ranking.excluded_count} 个；模型 {ranking.model}"
+        )
+        for rank_no, m in enumerate(ranking.items, start=1):
+            flag = " 低匹配度" if m.low_match else ""
+            click.echo(
+                f"{rank_no:>2}. {m.score:.3f}{flag}  {m.project.name}"
+                f"（{m.project.organization_name}）  {'；'.join(m.reasons)}"
+            )
+        if ranking.nothing_suitable:
+            click.echo("暂无合适的慈善帮扶项目：建议申请临时救助或转报县（区）民政部门。")
+        for e in ranking.excluded:
+            click.echo(f"    排除  {e.project.name}：{e.reason}")
+
+
+@matcher_cli.command("evaluate")
+@click.option(
+    "--cases",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=CASES,
+    show_default=True,
+    help="评测集文件（格式见 seed/eval/README.md）",
+)
+@click.option("--json", "as_json", is_flag=True)
+def matcher_evaluate(cases: Path, as_json: bool) -> None:
+    """NDCG@5, recall@10 and violations@10 of the model and two BM25 baselines."""
+    results = evaluate(load_cases(cases))
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False))
+        return
+    click.echo(f"{'':<16}{'ndcg@5':>10}{'recall@10':>12}{'violations@10':>16}")
+    for name, metrics in results.items():
+        click.echo(
+            f"{name:<16}{metrics['ndcg@5']:>10.3f}{metrics['recall@10']:>12.3f}"
+            f"{metrics['violations@10']:>16.3f}"
+        )
+
+
+@matcher_cli.command("train")
+def matcher_train() -> None:
+    """Fit a model on referral outcomes; promote it only if it beats the active one."""
+    with cli_session() as db:
+        result = train_matcher(db, None, dt.date.today())
+        click.echo(result.message)

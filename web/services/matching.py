@@ -1,0 +1,267 @@
+"""Matching needs to the projects of the current ledgers: the web layer's side of ``matcher``.
+
+The project index is built from the current editions once and cached in the process; it is
+rebuilt when an edition is published or a project changes (the cache key is read with two
+small queries per request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from matcher import (
+    HouseholdRecord,
+    LearnedModel,
+    MemberRecord,
+    NeedRecord,
+    ProjectIndex,
+    ProjectRecord,
+    Ranking,
+    WeightedModel,
+    build_index,
+    rank,
+)
+from matcher.rules import check
+from matcher.scoring import FEATURES, features
+from matcher.training import TrainingResult, train_and_compare
+from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User
+from models.base import utcnow
+from models.enums import LedgerEditionStatus, ProjectStatus, ReferralStatus
+
+from .audit import write_audit
+from .needs import get_need
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {}
+
+ACCEPTED = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE, ReferralStatus.COMPLETED)
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    return dt.date.fromisoformat(value) if value else default
+
+
+def _cache_key(db: Session) -> tuple[Any, ...]:
+    editions = tuple(
+        db.scalars(
+            sa.select(LedgerEdition.id)
+            .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
+            .order_by(LedgerEdition.id)
+        )
+    )
+    projects = db.execute(
+        sa.select(sa.func.max(Project.updated_at), sa.func.count(Project.id))
+    ).one()
+    return editions, projects[0], projects[1]
+
+
+def acceptance_rates(db: Session) -> dict[int, float]:
+    """Each charity's share of answered referrals it accepted (three answers at least)."""
+    answered = (
+        sa.select(
+            Project.organization_id,
+            sa.func.count().filter(Referral.status.in_(ACCEPTED)),
+            sa.func.count().filter(Referral.status == ReferralStatus.DECLINED),
+        )
+        .join(Referral, Referral.project_id == Project.id)
+        .group_by(Project.organization_id)
+    )
+    rates = {}
+    for organization_id, accepted, declined in db.execute(answered):
+        if accepted + declined >= 3:
+            rates[organization_id] = accepted / (accepted + declined)
+    return rates
+
+
+def load_project_records(db: Session) -> list[ProjectRecord]:
+    """The projects of every department's current edition, as published, with live quota."""
+    editions = db.scalars(
+        sa.select(LedgerEdition)
+        .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
+        .options(selectinload(LedgerEdition.entries))
+    ).all()
+    live = {
+        pid: (status, used)
+        for pid, status, used in db.execute(
+            sa.select(Project.id, Project.status, Project.quota_used)
+        )
+    }
+    rates = acceptance_rates(db)
+    records = []
+    for edition in editions:
+        for entry in edition.entries:
+            status, used = live.get(entry.project_id, (None, 0))
+            if status != ProjectStatus.VERIFIED:
+                continue  # withdrawn or expired since publication
+            s = entry.snapshot
+            records.append(
+                ProjectRecord(
+                    id=entry.project_id,
+                    name=s["name"],
+                    organization_id=entry.organization_id,
+                    organization_name=s.get("organization_name", ""),
+                    ledger_level=edition.level.value,
+                    ledger_region_code=edition.region_code,
+                    description=s.get("description", ""),
+                    domains=tuple(s.get("domains", [])),
+                    target_groups=tuple(s.get("target_groups", [])),
+                    forms=tuple(s.get("forms", [])),
+                    service_types=tuple(s.get("service_types", [])),
+                    service_area=tuple(s.get("service_area", [])),
+                    min_age=s.get("min_age"),
+                    max_age=s.get("max_age"),
+                    household_categories=tuple(s.get("household_categories", [])),
+                    max_income_per_head_fen=s.get("max_income_per_head_fen"),
+                    max_disability_grade=s.get("max_disability_grade"),
+                    illness_kinds=tuple(s.get("illness_kinds", [])),
+                    school_stages=tuple(s.get("school_stages", [])),
+                    amount_per_beneficiary_fen=s.get("amount_per_beneficiary_fen"),
+                    quota=s.get("quota", 0),
+                    quota_used=used,
+                    starts_on=_date(s.get("starts_on"), dt.date.min),
+                    ends_on=_date(s.get("ends_on"), dt.date.max),
+                    accepts_simplified=bool(s.get("accepts_simplified")),
+                    acceptance_rate=rates.get(entry.organization_id),
+                )
+            )
+    return records
+
+
+def project_index(db: Session) -> ProjectIndex:
+    """The cached index of the current ledgers, rebuilt when they or a project changed."""
+    key = _cache_key(db)
+    with _lock:
+        cached = _cache.get("index")
+        if cached is not None and cached.key == key:
+            return cached
+    index = build_index(load_project_records(db), key=key)
+    with _lock:
+        _cache["index"] = index
+    return index
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def need_record(need: Need, today: dt.date) -> NeedRecord:
+    household: Household = need.household
+    members = list(household.members)
+    member_index = next((i for i, m in enumerate(members) if m.id == need.member_id), None)
+    return NeedRecord(
+        id=need.id,
+        domain=need.domain.value,
+        text=need.text,
+        household=HouseholdRecord(
+            region_code=household.region_code,
+            categories=tuple(household.categories),
+            income_per_head_fen=household.income_per_head_fen,
+            members=tuple(
+                MemberRecord(
+                    relation=m.relation.value,
+                    age=m.age_on(today),
+                    sex=m.sex.value if m.sex else None,
+                    disability_type=m.disability_type.value if m.disability_type else None,
+                    disability_grade=m.disability_grade,
+                    illness=m.illness,
+                    illness_kind=m.illness_kind.value if m.illness_kind else None,
+                    self_care=m.self_care.value,
+                    school_stage=m.school_stage.value if m.school_stage else None,
+                )
+                for m in members
+            ),
+            gov_aid_types=tuple(a.aid_type.value for a in household.gov_aid),
+        ),
+        member_index=member_index,
+        amount_gap_fen=need.amount_gap_fen,
+        urgency=need.urgency.value,
+    )
+
+
+def active_model(db: Session) -> WeightedModel | LearnedModel:
+    version = db.scalar(sa.select(ModelVersion).where(ModelVersion.is_active.is_(True)))
+    if version is None or version.kind != "logistic" or not version.params:
+        return WeightedModel()
+    return LearnedModel(
+        coef=list(version.params["coef"]), intercept=float(version.params["intercept"]),
+        name=version.name,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NeedMatches:
+    need: Need
+    ranking: Ranking
+
+
+def match_need(
+    db: Session, actor: User, need_id: int, *, limit: int = 10, explain: bool = False,
+    today: dt.date | None = None,
+) -> NeedMatches:  # fmt: skip
+    """The ranked projects for one need the actor may see.
+
+    :raise NotFound: the need is not visible to the actor.
+    """
+    need = get_need(db, actor, need_id)
+    today = today or dt.date.today()
+    ranking = rank(
+        project_index(db), need_record(need, today), today, limit=limit, explain=explain,
+        model=active_model(db),
+    )  # fmt: skip
+    return NeedMatches(need, ranking)
+
+
+def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of every answered referral (accepted/completed = 1, declined = 0)."""
+    index = project_index(db)
+    position = {p.id: i for i, p in enumerate(index.projects)}
+    referrals = db.scalars(
+        sa.select(Referral)
+        .where(Referral.status.in_((*ACCEPTED, ReferralStatus.DECLINED)))
+        .order_by(Referral.id)
+    ).all()
+    rows, labels = [], []
+    for referral in referrals:
+        if referral.project_id not in position:
+            continue
+        need = db.get(Need, referral.need_id)
+        record = need_record(need, today)
+        at = np.array([position[referral.project_id]])
+        locality = check(index, record, today).locality
+        text = index.text_similarity(record)
+        rows.append(features(index, record, at, locality, text, today)[0])
+        labels.append(1 if referral.status in ACCEPTED else 0)
+    return np.array(rows).reshape(-1, len(FEATURES)), np.array(labels)
+
+
+def train_matcher(db: Session, actor: User | None, today: dt.date | None = None) -> TrainingResult:
+    """Fit a model on referral outcomes and promote it only if it beats the active one."""
+    today = today or dt.date.today()
+    matrix, labels = outcome_matrix(db, today)
+    now = utcnow()
+    number = (db.scalar(sa.select(sa.func.count(ModelVersion.id))) or 0) + 1
+    result = train_and_compare(
+        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}"
+    )
+    if result.model is not None:
+        version = ModelVersion(
+            name=result.model.name, kind="logistic", created_at=now, is_active=result.promoted,
+            feature_names=list(FEATURES),
+            params={"coef": result.model.coef, "intercept": result.model.intercept},
+            metrics=result.model.metrics,
+        )  # fmt: skip
+        if result.promoted:
+            db.execute(sa.update(ModelVersion).values(is_active=False))
+        db.add(version)
+        db.flush()
+        write_audit(db, actor, "matcher.train", version, actor_name=None if actor else "system",
+                    detail={"promoted": result.promoted, **result.model.metrics})  # fmt: skip
+    return result
