@@ -64,6 +64,7 @@ class ProjectIndex:
     vectorizer: TfidfVectorizer
     text_t: sparse.csr_matrix  # features × projects
     ledger: np.ndarray  # ledger region code per project (str objects)
+    ledger_index: dict[str, np.ndarray]  # ledger region code → project positions
     starts: np.ndarray  # date ordinals
     ends: np.ndarray
     quota_left: np.ndarray
@@ -107,6 +108,13 @@ def need_text(need: NeedRecord) -> str:
     return " ".join(parts)
 
 
+def _positions(values: list[str]) -> dict[str, np.ndarray]:
+    found: dict[str, list[int]] = {}
+    for position, value in enumerate(values):
+        found.setdefault(value, []).append(position)
+    return {k: np.array(v, dtype=np.int64) for k, v in found.items()}
+
+
 def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectIndex:
     """Fit the text model and lay the projects out as arrays (once per set of editions)."""
     vectorizer = make_vectorizer()
@@ -123,6 +131,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         vectorizer=vectorizer,
         text_t=text_t,
         ledger=np.array([p.ledger_region_code for p in projects], dtype=object),
+        ledger_index=_positions([p.ledger_region_code for p in projects]),
         starts=np.array([p.starts_on.toordinal() for p in projects], dtype=np.int64),
         ends=np.array([p.ends_on.toordinal() for p in projects], dtype=np.int64),
         quota_left=np.array([p.quota - p.quota_used for p in projects], dtype=np.int64),

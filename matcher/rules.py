@@ -44,7 +44,11 @@ def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
     subjects = need.subjects
     day = today.toordinal()
 
-    ledger_ok = np.isin(index.ledger, covering_ledgers(household.region_code))
+    ledger_ok = np.zeros(n, dtype=bool)
+    for code in covering_ledgers(household.region_code):
+        positions = index.ledger_index.get(code)
+        if positions is not None:
+            ledger_ok[positions] = True
     dates_ok = (index.starts <= day) & (day <= index.ends)
     quota_ok = index.quota_left > 0
 

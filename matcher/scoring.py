@@ -25,15 +25,15 @@ FEATURES = (
 
 #: The transparent model's weights (they sum to 1, so scores lie in [0, 1]).
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "text": 0.22,
-    "domain": 0.36,
-    "groups": 0.18,
-    "locality": 0.08,
-    "coverage": 0.06,
+    "text": 0.10,
+    "domain": 0.30,
+    "groups": 0.15,
+    "locality": 0.20,
+    "coverage": 0.17,
     "urgent_simplified": 0.04,
     "quota": 0.02,
-    "acceptance": 0.02,
-    "time_left": 0.02,
+    "acceptance": 0.01,
+    "time_left": 0.01,
 }
 
 _LOCALITY_LOOKUP = np.array([LOCALITY.get(n, 0.0) for n in range(13)])
@@ -83,14 +83,20 @@ def features(
     groups = household_groups(need)
     project_groups = index.groups[positions]
     has_groups = project_groups.any(axis=1)
-    own = [TARGET_GROUPS.index(g) for g in groups if g in TARGET_GROUPS]
-    overlap = project_groups[:, own].any(axis=1) if own else np.zeros(k, dtype=bool)
-    out[:, 2] = np.where(has_groups, overlap.astype(float), 0.4)
+    # A project aimed at one of the guidance's priority groups the household belongs to fits
+    # better than one aimed at a broad group (elderly, students) it also belongs to.
+    priority = [TARGET_GROUPS.index(g) for g in groups if g in PRIORITY]
+    broad = [TARGET_GROUPS.index(g) for g in groups if g in TARGET_GROUPS and g not in PRIORITY]
+    hits_priority = project_groups[:, priority].any(axis=1) if priority else np.zeros(k, bool)
+    hits_broad = project_groups[:, broad].any(axis=1) if broad else np.zeros(k, bool)
+    overlap = np.where(hits_priority, 1.0, np.where(hits_broad, 0.6, 0.0))
+    out[:, 2] = np.where(has_groups, overlap, 0.4)
     out[:, 3] = _LOCALITY_LOOKUP[locality[positions]]
     amount = index.amount[positions]
     gap = need.amount_gap_fen or 0
     if gap > 0:
-        out[:, 4] = np.where(np.isnan(amount), 0.3, np.minimum(1.0, np.nan_to_num(amount) / gap))
+        # A money gap is covered by money: a pure service covers none of it.
+        out[:, 4] = np.where(np.isnan(amount), 0.0, np.minimum(1.0, np.nan_to_num(amount) / gap))
     else:
         out[:, 4] = 0.5
     if need.urgency == "urgent":
@@ -155,7 +161,7 @@ def reasons(
 
         label = DOMAIN_LABELS.get(need.domain, need.domain)
         texts.append((contributions[names["domain"]], f"帮扶领域相符（{label}）"))
-    if row[names["groups"]] >= 1:
+    if row[names["groups"]] >= 0.6:
         shared = [g for g in project.target_groups if g in household_groups(need)]
         shared.sort(key=lambda g: g not in PRIORITY)
         label = "、".join(GROUP_LABELS.get(g, g) for g in shared[:2])

@@ -93,6 +93,8 @@ class Project(TimestampMixin, Base):
     )
 
     __table_args__ = (
+        # The matcher's cache asks for the latest change on every request.
+        sa.Index("ix_projects_updated_at", "updated_at"),
         sa.CheckConstraint("quota_used >= 0 AND quota_used <= quota", name="quota_within_bounds"),
         sa.CheckConstraint("starts_on <= ends_on", name="dates_in_order"),
     )

@@ -165,3 +165,137 @@ def households_workbook(rows: list[dict[str, Any]]) -> bytes:
 
 def need_texts() -> tuple[tuple[str, str], ...]:
     return _NEED_TEXTS
+
+
+# --- A synthetic province for the matcher benchmark -------------------------------------------
+
+_DOMAIN_TEXT = {
+    "medical": (
+        "重特大疾病医疗救助",
+        "为低收入家庭重病患者资助医保报销后的自付医疗费用，优先尿毒症透析、恶性肿瘤放化疗患者。",
+    ),
+    "education": (
+        "困难学生助学金",
+        "资助困难家庭在读学生的学费、住宿费和生活费，帮助孩子安心完成学业。",
+    ),
+    "disability": ("残疾人康复训练", "为残疾人提供上门康复训练、辅具适配和家属照护培训。"),
+    "elderly": ("失能老人上门照护", "组织社工和志愿者为失能、半失能独居老人上门助餐、助浴、陪诊。"),
+    "children": (
+        "留守儿童关爱行动",
+        "为留守儿童和事实无人抚养儿童提供课后托管、心理陪伴和假期营地。",
+    ),
+    "housing": ("困难家庭危房改造", "为农村困难家庭修缮危房、改造厨卫，适老化改造防跌倒。"),
+    "employment": (
+        "就业技能培训",
+        "为困难家庭劳动力提供电商、家政、养殖等技能培训并推荐就业岗位。",
+    ),
+    "psychological": (
+        "心理疏导服务",
+        "为遭遇家庭变故、重病或残疾的困难群众提供专业心理咨询和情绪疏导。",
+    ),
+    "emergency": (
+        "急难临时援助金",
+        "对因交通事故、火灾、突发重病陷入困境的家庭给予一次性急难援助。",
+    ),
+    "living": ("生活物资帮扶", "为困难家庭发放米面油、衣物被褥等基本生活物资。"),
+    "heating": ("寒冬送暖", "冬季为山区困难群众送去棉被、电暖器和过冬衣物。"),
+    "rural": ("乡村振兴产业帮扶", "扶持脱贫户发展种养产业，提供种苗和技术指导。"),
+}
+_DOMAIN_GROUPS = {
+    "medical": ("serious_illness",), "education": ("student", "minor"), "disability": ("disabled",),
+    "elderly": ("disabled_elderly", "elderly"), "children": ("minor",), "housing": ("elderly",),
+    "employment": (), "psychological": ("disabled", "serious_illness"), "emergency": (),
+    "living": (), "heating": ("elderly",), "rural": (),
+}  # fmt: skip
+_PLACES = ("粤善", "南粤", "暖心", "同心", "山海", "红棉", "乡情", "阳光", "启明", "安康")
+
+
+def province_projects(
+    count: int, departments: list[tuple[str, str]], seed: int = 2026, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """``count`` project rows spread over ``departments`` ((region code, level) pairs).
+
+    About 10% are provincial, 30% city and 60% county projects; most run through ``today``,
+    some have ended or not started, some are full, and many carry eligibility rules.
+    """
+    rng = random.Random(seed)
+    today = today or dt.date(2026, 11, 23)
+    by_level: dict[str, list[str]] = {}
+    for code, level in departments:
+        by_level.setdefault(level, []).append(code)
+    rows = []
+    domains = list(_DOMAIN_TEXT)
+    for number in range(count):
+        level = rng.choices(("province", "city", "county"), weights=(1, 3, 6))[0]
+        department = rng.choice(by_level[level])
+        domain = rng.choice(domains)
+        second = rng.choice(domains) if rng.random() < 0.2 else None
+        title, description = _DOMAIN_TEXT[domain]
+        start = today - dt.timedelta(days=rng.randint(-30, 300))
+        end = start + dt.timedelta(days=rng.choice((90, 180, 365, 730)))
+        quota = rng.randint(5, 400)
+        rules: dict[str, Any] = {}
+        if rng.random() < 0.3:
+            rules["max_age"] = rng.choice((14, 17, 25))
+        elif rng.random() < 0.2:
+            rules["min_age"] = 60
+        if rng.random() < 0.3:
+            rules["household_categories"] = rng.sample(
+                ["dibao", "tekun", "dibao_edge", "rigid_expense"], 2
+            )
+        if rng.random() < 0.2:
+            rules["max_income_per_head_fen"] = rng.choice((100_000, 150_000, 200_000))
+        rows.append(
+            {
+                "department": department,
+                "level": level,
+                "name": f"{rng.choice(_PLACES)}{title}·第{number + 1}期",
+                "description": description,
+                "domains": [domain] + ([second] if second and second != domain else []),
+                "target_groups": list(_DOMAIN_GROUPS[domain]),
+                "service_area": [department],
+                "quota": quota,
+                "quota_used": quota if rng.random() < 0.05 else rng.randint(0, quota - 1),
+                "amount_per_beneficiary_fen": rng.choice((None, 100_000, 500_000, 2_000_000)),
+                "starts_on": start,
+                "ends_on": end,
+                "accepts_simplified": rng.random() < 0.4,
+                **rules,
+            }
+        )
+    return rows
+
+
+def province_needs(count: int, regions: list[str], seed: int = 7) -> list[dict[str, Any]]:
+    """``count`` households, each with one need, in ``regions`` (codes)."""
+    rng = random.Random(seed)
+    rows = []
+    texts = {
+        "medical": "家里老人癌症化疗，报销后还要自己出好几万，实在拿不出来了。",
+        "education": "孩子考上高中，学费住宿费家里凑不齐，担心读不下去。",
+        "disability": "儿子脑瘫十几年，一直想做康复训练但附近没有机构。",
+        "elderly": "奶奶中风后瘫在床上，儿女都在外打工，没人照顾吃饭洗澡。",
+        "children": "父母外出打工，孩子跟着爷爷住，放学后没人辅导功课。",
+        "housing": "泥砖房下雨漏水，墙也裂了，老两口住着很危险。",
+        "emergency": "丈夫上个月车祸住院，家里一下子没了收入，押金都交不上。",
+        "heating": "山里冬天冷，家里只有一床旧被子，老人晚上冻得睡不着。",
+        "psychological": "家里出事以后她整天不说话，情绪很低落。",
+        "living": "家里米和油都快吃完了，孩子的冬衣也没有。",
+    }
+    for number in range(count):
+        domain = rng.choice(list(texts))
+        age = rng.choice((8, 15, 45, 72, 80))
+        rows.append(
+            {
+                "region_code": rng.choice(regions),
+                "domain": domain,
+                "text": texts[domain],
+                "age": age,
+                "categories": [rng.choice(["dibao", "tekun", "dibao_edge", "rigid_expense"])],
+                "income_per_head_fen": rng.choice((60_000, 90_000, 120_000, 180_000)),
+                "urgent": rng.random() < 0.15,
+                "amount_gap_fen": rng.choice((None, 300_000, 2_000_000)),
+                "key": number,
+            }
+        )
+    return rows

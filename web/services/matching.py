@@ -56,10 +56,10 @@ def _cache_key(db: Session) -> tuple[Any, ...]:
             .order_by(LedgerEdition.id)
         )
     )
-    projects = db.execute(
-        sa.select(sa.func.max(Project.updated_at), sa.func.count(Project.id))
-    ).one()
-    return editions, projects[0], projects[1]
+    # Both maxima are read from indexes, not by scanning the projects.
+    changed = db.scalar(sa.select(sa.func.max(Project.updated_at)))
+    newest = db.scalar(sa.select(sa.func.max(Project.id)))
+    return editions, changed, newest
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:

@@ -1,0 +1,248 @@
+"""Benchmark: matching one need against a synthetic province of 50,000 projects.
+
+Builds a migrated database (SQLite by default, or ``--database-url``) with the demo, one charity
+per civil-affairs department (province, 21 cities, 122 counties), the generated projects and
+their published editions, and 1,000 households with one need each (generator in
+``seed/synthetic.py``). Then prints:
+
+* the time to build the project index (once per set of editions);
+* p50/p95 of one need through the service function ``match_need`` (warm cache);
+* p50/p95 of one need through the HTTP API (``GET /api/v1/needs/<id>/matches``, Bearer token,
+  a server on 127.0.0.1);
+* in the same run, the keyword peers on the same candidates and text: ``bm25s`` and
+  ``rank-bm25`` scoring the projects of the ledgers covering the household;
+* peak memory.
+
+    .venv/bin/python bench/matcher_bench.py [--projects 50000] [--needs 1000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import psutil
+import sqlalchemy as sa
+from _common import fresh_database, measure
+from rank_bm25 import BM25Okapi
+from stdnum.cn import uscc
+from tqdm import tqdm
+from werkzeug.serving import make_server
+
+from matcher.evaluation import _tokens
+from matcher.index import need_text, project_text
+from matcher.rules import covering_ledgers
+from models import Household, Member, Need, Organization, Project, ProjectArea, Region
+from models.enums import OrganizationStatus, ProjectStatus, RegionLevel, Relation
+from seed.synthetic import province_needs, province_projects
+from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
+from web.services.ledgers import build_edition
+from web.services.matching import match_need, need_record, project_index
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
+
+
+def report(label: str, samples: list[float]) -> tuple[float, float]:
+    p50, p95 = percentiles(samples)
+    print(f"{label:<52} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   ({len(samples)} needs)", flush=True)
+    return p50, p95
+
+
+def populate(factory, projects: int, needs: int) -> list[int]:  # noqa: ANN001
+    with factory() as db:
+        departments = [
+            (code, level.value)
+            for code, level in db.execute(
+                sa.select(Region.code, Region.level).where(
+                    Region.level.in_((RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY))
+                )
+            )
+        ]
+        organizations = {}
+        for n, (code, level) in enumerate(departments):
+            body = f"5344{n:04d}MJ{n:07d}"[:17]
+            organizations[code] = Organization(
+                name=f"{code}慈善会", uscc=body + uscc.calc_check_digit(body),
+                registered_region_code=code, registered_level=RegionLevel(level),
+                status=OrganizationStatus.VERIFIED, verified_at=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        db.add_all(organizations.values())
+        db.flush()
+        rows = province_projects(projects, departments, today=TODAY)
+        now = dt.datetime.now(dt.UTC)
+        project_values = [
+            {
+                "organization_id": organizations[r["department"]].id, "name": r["name"],
+                "description": r["description"], "domains": r["domains"],
+                "target_groups": r["target_groups"], "forms": ["service"], "service_types": [],
+                "household_categories": r.get("household_categories", []),
+                "illness_kinds": [], "school_stages": [], "min_age": r.get("min_age"),
+                "max_age": r.get("max_age"),
+                "max_income_per_head_fen": r.get("max_income_per_head_fen"),
+                "amount_per_beneficiary_fen": r["amount_per_beneficiary_fen"],
+                "quota": r["quota"], "quota_used": r["quota_used"], "starts_on": r["starts_on"],
+                "ends_on": r["ends_on"], "accepts_simplified": r["accepts_simplified"],
+                "status": ProjectStatus.VERIFIED, "verified_at": now, "confirmed_at": now,
+                "created_at": now, "updated_at": now,
+            }
+            for r in rows
+        ]  # fmt: skip
+        ids = db.scalars(
+            sa.insert(Project).returning(Project.id, sort_by_parameter_order=True), project_values
+        ).all()
+        db.execute(
+            sa.insert(ProjectArea),
+            [
+                {"project_id": i, "region_code": r["department"]}
+                for i, r in zip(ids, rows, strict=True)
+            ],
+        )
+        admin = get_user(db, "admin")
+        for code, _level in tqdm(departments, desc="editions", mininterval=5):
+            build_edition(db, admin, code, "2026H2", now)
+        station = get_user(db, "station_a").station_id
+        counties = [c for c, level in departments if level == "county"]
+        need_ids = []
+        for row in province_needs(needs, counties):
+            household = Household(
+                station_id=station, region_code=row["region_code"], head_name="某某",
+                categories=row["categories"], income_per_head_fen=row["income_per_head_fen"],
+                consent_on=TODAY,
+                members=[Member(name="某某", relation=Relation.HEAD,
+                                birth_on=TODAY.replace(year=TODAY.year - row["age"]))],
+            )  # fmt: skip
+            need = Need(
+                household=household, domain=row["domain"], text=row["text"],
+                urgency="urgent" if row["urgent"] else "normal",
+                amount_gap_fen=row["amount_gap_fen"],
+            )  # fmt: skip
+            db.add_all([household, need])
+            db.flush()
+            need_ids.append(need.id)
+        db.commit()
+        return need_ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=50_000)
+    parser.add_argument("--needs", type=int, default=1_000)
+    parser.add_argument("--http-needs", type=int, default=300)
+    parser.add_argument("--rank-bm25-needs", type=int, default=100)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="cishan-bench-"))
+    print(f"projects: {args.projects}   needs: {args.needs}   "
+          f"database: {args.database_url or 'SQLite (temporary file)'}", flush=True)  # fmt: skip
+    factory = fresh_database(args.database_url, workdir, "matcher")
+    need_ids = measure(
+        "populate the province", lambda: populate(factory, args.projects, args.needs)
+    )
+
+    with factory() as db:
+        index = measure("build the project index (once per editions)", lambda: project_index(db))
+        print(f"{'projects in the current editions':<52} {len(index):8d}")
+        admin = get_user(db, "admin")
+        samples, candidates = [], []
+        for need_id in need_ids:
+            started = time.perf_counter()
+            result = match_need(db, admin, need_id, limit=10, today=TODAY)
+            samples.append(time.perf_counter() - started)
+            candidates.append(result.ranking.candidates)
+        model_p50, model_p95 = report("match_need() — service function", samples)
+        print(f"{'eligible candidates per need (median)':<52} {int(np.median(candidates)):8d}")
+
+        # Keyword peers, on the projects of the ledgers covering each household.
+        records = [need_record(db.get(Need, i), TODAY) for i in need_ids]
+        corpus = [_tokens(project_text(p)) for p in index.projects]
+        retriever = measure("bm25s index (once)", lambda: _bm25s(corpus))
+        okapi = measure("rank-bm25 index (once)", lambda: BM25Okapi(corpus))
+        peers = {"bm25s": [], "rank-bm25": []}
+        for n, record in enumerate(records):
+            allowed = np.isin(index.ledger, covering_ledgers(record.household.region_code))
+            query = _tokens(need_text(record))
+            started = time.perf_counter()
+            scores = retriever.get_scores(query, weight_mask=allowed.astype(np.float32))
+            np.argpartition(-scores, 10)[:10]
+            peers["bm25s"].append(time.perf_counter() - started)
+            if n < args.rank_bm25_needs:
+                started = time.perf_counter()
+                scores = np.where(allowed, okapi.get_scores(query), -np.inf)
+                np.argpartition(-scores, 10)[:10]
+                peers["rank-bm25"].append(time.perf_counter() - started)
+        bm25s_p50, bm25s_p95 = report("bm25s — keyword peer", peers["bm25s"])
+        rank_p50, rank_p95 = report("rank-bm25 — keyword peer", peers["rank-bm25"])
+        print(f"{'ratio p95 model / bm25s':<52} {model_p95 / bm25s_p95:8.2f}")
+        print(f"{'ratio p95 model / rank-bm25':<52} {model_p95 / rank_p95:8.3f}")
+
+    url = args.database_url or f"sqlite:///{workdir / 'matcher.db'}"
+    http_p95 = _http(url, args, need_ids)
+    print(f"{'peak RSS of the process':<52} {psutil.Process().memory_info().rss / 2**20:8.1f} MiB")
+    figures = {
+        "service_p95_ms": round(model_p95, 2),
+        "http_p95_ms": round(http_p95, 2),
+        "bm25s_p95_ms": round(bm25s_p95, 2),
+        "rank_bm25_p95_ms": round(rank_p95, 2),
+    }
+    print(json.dumps(figures))
+
+
+def _bm25s(corpus: list[list[str]]) -> bm25s.BM25:
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    return retriever
+
+
+def _http(url: str, args: argparse.Namespace, need_ids: list[int]) -> float:
+    from web import create_app
+
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY}
+    )
+    return _serve_and_time(app, args, need_ids)
+
+
+def _serve_and_time(app, args: argparse.Namespace, need_ids: list[int]) -> float:  # noqa: ANN001
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/api/v1/auth/token", method="POST",
+        data=json.dumps({"username": "admin", "password": DEMO_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+        token = json.load(response)["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    samples = []
+    for n, need_id in enumerate(need_ids[: args.http_needs + 1]):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{base}/api/v1/needs/{need_id}/matches?limit=10", headers=headers
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+            json.load(response)
+        if n:  # the first request builds the index in this process
+            samples.append(time.perf_counter() - started)
+    server.shutdown()
+    return report("GET /api/v1/needs/<id>/matches — HTTP API", samples)[1]
+
+
+if __name__ == "__main__":
+    main()
