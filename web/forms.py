@@ -46,6 +46,9 @@ from models.enums import (
     Urgency,
 )
 
+#: Largest amount a form accepts (yuan): far above any real figure, inside a 64-bit column.
+MAX_YUAN = 10**11
+
 
 class LoginForm(FlaskForm):
     username = StringField(
@@ -106,7 +109,7 @@ class ProjectForm(FlaskForm):
     max_age = IntegerField(_l("最大年龄"), validators=[Optional(), NumberRange(0, 120)])
     household_categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
     max_income_per_head = DecimalField(
-        _l("月人均收入上限（元）"), validators=[Optional(), NumberRange(0)]
+        _l("月人均收入上限（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
     )
     max_disability_grade = IntegerField(
         _l("残疾等级上限"), validators=[Optional(), NumberRange(1, 4)]
@@ -114,10 +117,12 @@ class ProjectForm(FlaskForm):
     illness_kinds = MultiCheckboxField(_l("疾病类型"), choices=_choices(IllnessKind))
     school_stages = MultiCheckboxField(_l("就学阶段"), choices=_choices(SchoolStage))
     amount_per_beneficiary = DecimalField(
-        _l("每人帮扶金额（元）"), validators=[Optional(), NumberRange(0)]
+        _l("每人帮扶金额（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
     )
-    budget = DecimalField(_l("项目预算（元）"), validators=[Optional(), NumberRange(0)])
-    quota = IntegerField(_l("名额"), validators=[InputRequired(_l("请填写名额。")), NumberRange(0)])
+    budget = DecimalField(_l("项目预算（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)])
+    quota = IntegerField(
+        _l("名额"), validators=[InputRequired(_l("请填写名额。")), NumberRange(0, MAX_YUAN)]
+    )
     starts_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
     ends_on = DateField(_l("结束日期"), validators=[InputRequired(_l("请填写结束日期。"))])
     accepts_simplified = BooleanField(_l("接受简化程序转介"))
@@ -168,10 +173,14 @@ class HouseholdForm(FlaskForm):
     address = StringField(_l("住址"), validators=[Length(max=255)])
     phone = StringField(_l("联系电话"), validators=[Length(max=32)])
     categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
-    income_per_head = DecimalField(_l("月人均收入（元）"), validators=[Optional(), NumberRange(0)])
-    medical_expense = DecimalField(_l("年医疗自付（元）"), validators=[Optional(), NumberRange(0)])
+    income_per_head = DecimalField(
+        _l("月人均收入（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+    )
+    medical_expense = DecimalField(
+        _l("年医疗自付（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+    )
     education_expense = DecimalField(
-        _l("年教育支出（元）"), validators=[Optional(), NumberRange(0)]
+        _l("年教育支出（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
     )
     members = FieldList(FormField(MemberForm), min_entries=3)
 
@@ -182,14 +191,16 @@ class NeedForm(FlaskForm):
         _l("需求描述"), validators=[DataRequired(_l("请描述需求。")), Length(max=2000)]
     )
     member_id = SelectField(_l("涉及成员"), choices=[], validate_choice=False, default="")
-    amount_gap = DecimalField(_l("资金缺口（元）"), validators=[Optional(), NumberRange(0)])
+    amount_gap = DecimalField(
+        _l("资金缺口（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+    )
     urgency = SelectField(_l("紧急程度"), choices=_choices(Urgency), default="normal")
 
 
 class AidForm(FlaskForm):
     aid_type = SelectField(_l("救助类型"), choices=_choices(GovAidType))
     amount = DecimalField(
-        _l("金额（元）"), validators=[InputRequired(_l("请填写金额。")), NumberRange(0)]
+        _l("金额（元）"), validators=[InputRequired(_l("请填写金额。")), NumberRange(0, MAX_YUAN)]
     )
     period_start_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
     period_end_on = DateField(_l("结束日期"), validators=[Optional()])

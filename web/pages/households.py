@@ -171,7 +171,7 @@ def households() -> str:
     category = request.args.get("category") or None
     consent_arg = request.args.get("consent")
     consent = {"yes": True, "no": False}.get(consent_arg or "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(100_000, max(1, request.args.get("page", 1, type=int) or 1))
     filters = HouseholdFilter(
         query=query,
         category=category if category in HouseholdCategory.codes() else None,

@@ -19,7 +19,7 @@ class HouseholdQuerySchema(BaseSchema):
     category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
     station_id = fields.Integer(load_default=None)
     consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

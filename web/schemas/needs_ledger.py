@@ -25,6 +25,8 @@ from web.services.households import HouseholdInput, MemberInput
 from .base import BaseSchema
 from .households import NeedSummarySchema
 
+#: Largest amount accepted (fen): far above any real figure, inside a 64-bit column.
+MAX_FEN = 10**13
 _CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
 
 
@@ -86,9 +88,15 @@ class HouseholdInputSchema(BaseSchema):
     address = fields.String(load_default=None, validate=validate.Length(max=255))
     phone = fields.String(load_default=None, validate=validate.Length(max=32))
     categories = fields.List(_one_of(HouseholdCategory), load_default=list)
-    income_per_head_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    medical_expense_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    education_expense_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    income_per_head_fen = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
+    )
+    medical_expense_fen = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
+    )
+    education_expense_fen = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
+    )
     members = fields.List(
         fields.Nested(MemberInputSchema), required=True, validate=validate.Length(min=1, max=30)
     )
@@ -107,7 +115,7 @@ class DuplicateSchema(BaseSchema):
 class GovAidSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     aid_type = fields.Enum(GovAidType, by_value=True, required=True)
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_FEN))
     period_start_on = fields.Date(required=True)
     period_end_on = fields.Date(load_default=None, allow_none=True)
 
@@ -127,7 +135,7 @@ class NeedInputSchema(BaseSchema):
     domain = fields.Enum(Domain, by_value=True, required=True)
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     member_id = fields.Integer(load_default=None)
-    amount_gap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    amount_gap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_FEN))
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
 
 

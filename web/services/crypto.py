@@ -50,8 +50,10 @@ def mask_id_number(id_number: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """``13800138000`` → ``138****8000``."""
+    """``13800138000`` → ``138****8000``; shorter numbers keep only their last two digits."""
     digits = phone.strip()
-    if len(digits) < 7:
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) <= 2:
         return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * (len(digits) - 2) + digits[-2:]

@@ -170,6 +170,8 @@ def _yuan(_c: Column, raw: Any) -> int:
         raise ValueError("应为金额（元）。") from None
     if value < 0:
         raise ValueError("不能为负数。")
+    if value > 10**11:
+        raise ValueError("金额过大。")
     return round(value * 100)
 
 

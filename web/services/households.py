@@ -370,6 +370,8 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
         selectinload(Household.needs),
         selectinload(Household.station),
     )
+    # Charities get a minimal-disclosure view through their referrals, never the full record.
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     household = db.scalar(stmt)
     if household is None:
         raise NotFound("困难家庭不存在或您无权查看。")

@@ -33,10 +33,11 @@ from matcher.scoring import FEATURES, features
 from matcher.training import TrainingResult, train_and_compare
 from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User
 from models.base import utcnow
-from models.enums import LedgerEditionStatus, ProjectStatus, ReferralStatus
+from models.enums import LedgerEditionStatus, ProjectStatus, ReferralStatus, Role
 
 from .audit import write_audit
 from .needs import get_need
+from .scoping import require_role
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {}
@@ -210,7 +211,8 @@ def match_need(
 
     :raise NotFound: the need is not visible to the actor.
     """
-    need = get_need(db, actor, need_id)
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    need = get_need(db, actor, need_id)  # audited as a read of the household's need
     today = today or dt.date.today()
     ranking = rank(
         project_index(db), need_record(need, today), today, limit=limit, explain=explain,

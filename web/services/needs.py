@@ -38,6 +38,7 @@ def get_need(db: Session, actor: User, need_id: int) -> Need:
     )
     if need is None:
         raise NotFound("需求不存在或您无权查看。")
+    write_audit(db, actor, "need.read", need, region_code=need.household.region_code)
     return need
 
 
@@ -57,7 +58,12 @@ def list_needs(
         stmt = stmt.where(Need.status == status)
     if domain is not None:
         stmt = stmt.where(Need.domain == domain)
-    return list(db.scalars(stmt.order_by(Need.id.desc()).limit(limit)))
+    needs = list(db.scalars(stmt.order_by(Need.id.desc()).limit(limit)))
+    write_audit(
+        db, actor, "need.list", region_code=actor.region_code,
+        detail={"household_id": household_id, "count": len(needs)},
+    )  # fmt: skip
+    return needs
 
 
 def set_need_status(
@@ -167,6 +173,7 @@ def worklist(
             ),
         )
     ).one()
+    write_audit(db, actor, "needs.worklist", station, detail={"items": len(items)})
     return Worklist(station, items, by_domain, flags[0], flags[1])
 
 

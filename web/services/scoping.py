@@ -148,7 +148,8 @@ def _needs(actor: User) -> ColumnElement[bool]:
                 Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
             )
         )
-        return Need.id.in_(referred)
+        consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))
+        return sa.and_(Need.id.in_(referred), Need.household_id.in_(consenting))
     return Need.household_id.in_(_visible_household_ids(actor))
 
 
@@ -183,9 +184,15 @@ def _editions(actor: User) -> ColumnElement[bool]:
 def _referrals(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.CHARITY_STAFF:
         own_projects = sa.select(Project.id).where(Project.organization_id == actor.organization_id)
+        consenting = (
+            sa.select(Need.id)
+            .join(Household, Household.id == Need.household_id)
+            .where(Household.consent_withdrawn_at.is_(None))
+        )
         return sa.and_(
             Referral.project_id.in_(own_projects),
             Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
+            Referral.need_id.in_(consenting),
         )
     visible_needs = sa.select(Need.id).where(Need.household_id.in_(_visible_household_ids(actor)))
     return Referral.need_id.in_(visible_needs)
