@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import AuditLog, Household, Need, Project, Referral
 from models.base import utcnow
-from models.enums import ReferralStatus
+from models.enums import ReferralStatus, Relation
 from tests.helpers import bearer, get_user
 from web.services.crypto import mask_phone
+from web.services.errors import ValidationFailed
+from web.services.excel import _neutralise
+from web.services.households import (
+    HouseholdInput,
+    MemberInput,
+    create_household,
+    update_household,
+)
 
 
 def accepted_referral(db: Session) -> tuple[Household, Need, Need]:
@@ -97,3 +106,40 @@ def test_huge_numbers_are_refused_not_a_server_error(client: FlaskClient, db: Se
         json={"domain": "medical", "text": "x", "amount_gap_fen": 10**20}, headers=headers,
     )  # fmt: skip
     assert need.status_code == 422
+
+
+def test_civil_affairs_export_a_station_below_them_and_stations_only_their_own(
+    client: FlaskClient, db: Session
+) -> None:
+    station_a = get_user(db, "station_a").station_id
+    county = bearer(client, "ca_conghua")
+    url = f"/api/v1/households/export.xlsx?station_id={station_a}"
+    assert client.get(url, headers=county).status_code == 200
+    assert client.get(url, headers=bearer(client, "ca_ruyuan")).status_code == 404
+    assert client.get(url, headers=bearer(client, "station_b")).status_code == 404
+    assert client.get(url, headers=bearer(client, "station_a")).status_code == 200
+
+
+def test_spreadsheet_cells_that_could_run_as_formulas_are_neutralised() -> None:
+    for value in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert _neutralise(value).startswith("'")
+    assert _neutralise("温泉镇") == "温泉镇"
+
+
+def test_an_edit_cannot_give_two_members_the_same_id_number(db: Session) -> None:
+    user = get_user(db, "station_a")
+    head_id = "440122196503120032"
+    data = HouseholdInput(
+        region_code=user.station.region_code,
+        members=[MemberInput(name="甲", relation=Relation.HEAD, id_number=head_id)],
+    )
+    household = create_household(db, user, data)
+    edit = HouseholdInput(
+        region_code=user.station.region_code,
+        members=[
+            MemberInput(name="甲", relation=Relation.HEAD),  # keeps the number on record
+            MemberInput(name="乙", relation=Relation.SPOUSE, id_number=head_id),
+        ],
+    )
+    with pytest.raises(ValidationFailed):
+        update_household(db, user, household.id, edit)

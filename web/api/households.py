@@ -14,7 +14,7 @@ from models import GovAid, Household, Need
 from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
-from web.schemas.base import ErrorSchema
+from web.schemas.base import BaseSchema, ErrorSchema
 from web.schemas.households import HouseholdPageSchema, HouseholdQuerySchema, HouseholdSchema
 from web.schemas.needs_ledger import (
     ConsentSchema,
@@ -50,6 +50,10 @@ from .ledgers import xlsx_response
 
 PREFIX = "/households"
 blp = Blueprint("households", __name__, description="困难家庭（需求台账）")
+
+
+class ExportQuerySchema(BaseSchema):
+    station_id = fields.Integer(load_default=None)
 
 
 class HouseholdCreatedSchema(HouseholdSchema):
@@ -91,10 +95,14 @@ class Households(MethodView):
 @blp.route("/export.xlsx")
 class HouseholdExport(MethodView):
     @login_required
+    @blp.arguments(ExportQuerySchema, location="query")
     @blp.response(200, description="本站需求台账 Excel（身份证号、电话已脱敏）")
-    def get(self) -> Response:
-        """The caller's station's needs ledger as ``.xlsx`` (IDs and phones masked)."""
-        return xlsx_response(export_households(get_db(), actor()), "困难家庭需求台账.xlsx")
+    @blp.alt_response(404, schema=ErrorSchema, description="服务站不存在或无权查看")
+    def get(self, args: dict[str, Any]) -> Response:
+        """A station's needs ledger as ``.xlsx`` (IDs and phones masked): the caller's own
+        station, or ``station_id`` for civil-affairs staff above it."""
+        data = export_households(get_db(), actor(), args["station_id"])
+        return xlsx_response(data, "困难家庭需求台账.xlsx")
 
 
 @blp.route("/<int:household_id>")

@@ -114,7 +114,7 @@ def _workbook(
 
 def _neutralise(value: Any) -> Any:
     """Text starting like a formula is prefixed so spreadsheets show it, never run it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 

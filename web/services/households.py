@@ -436,6 +436,9 @@ def update_household(
         ):  # fmt: skip
             setattr(old, column, getattr(new, column))
         kept.append(old)
+    hashes = [m.id_number_hash for m in kept if m.id_number_hash]
+    if len(hashes) != len(set(hashes)):
+        raise ValidationFailed(fields={"members": ["同一户内身份证号重复。"]})
     household.members = kept
     household.head_name = next(m.name for m in kept if m.relation == Relation.HEAD)
     household.region_code = data.region_code

@@ -75,7 +75,7 @@ class HouseholdImportResult:
 
 def _station(db: Session, actor: User, station_id: int | None) -> Station:
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    if actor.role == Role.STATION_STAFF:
+    if station_id is None:
         station_id = actor.station_id
     station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
     if station is None:
