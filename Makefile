@@ -26,8 +26,12 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(FLASK) db upgrade
 
+#: Departments of the demo charities: province, 广州, 韶关, 清远, 从化, 乳源, 五华.
+DEMO_LEDGERS := 440000000000 440100000000 440200000000 441800000000 440117000000 440232000000 441424000000
+
 seed: migrate
 	$(FLASK) seed demo
+	$(FLASK) ledger build --if-missing $(addprefix --region ,$(DEMO_LEDGERS))
 
 ## Set up, migrate, seed the demo and serve it on http://127.0.0.1:5000 (SQLite in instance/).
 run: seed

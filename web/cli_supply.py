@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from models import User
+from models import LedgerEdition, User
 from models.base import utcnow
 from web.services.errors import ValidationFailed
 from web.services.excel import export_edition, import_projects
@@ -29,13 +30,30 @@ def _user(db: sa.orm.Session, username: str) -> User:
 
 
 @ledger_cli.command("build")
-@click.option("--region", "region_code", required=True, help="部门的 12 位区划代码")
+@click.option(
+    "--region", "region_codes", required=True, multiple=True, help="部门的 12 位区划代码（可重复）"
+)
 @click.option("--period", default=None, help="期次，如 2026H2（默认当前半年）")
-def ledger_build(region_code: str, period: str | None) -> None:
-    """Publish a new edition of one department's ledger."""
+@click.option("--if-missing", is_flag=True, help="该部门本期已有台账时跳过")
+def ledger_build(region_codes: tuple[str, ...], period: str | None, if_missing: bool) -> None:
+    """Publish a new edition of each department's ledger."""
     now = utcnow()
+    period = period or period_of(now.date())
+    for region_code in region_codes:
+        _build_one(region_code, period, if_missing, now)
+
+
+def _build_one(region_code: str, period: str, if_missing: bool, now: dt.datetime) -> None:
     with cli_session() as db:
-        result = build_edition(db, None, region_code, period or period_of(now.date()), now)
+        exists = db.scalar(
+            sa.select(LedgerEdition.id).where(
+                LedgerEdition.region_code == region_code, LedgerEdition.period == period
+            )
+        )
+        if if_missing and exists is not None:
+            click.echo(f"{region_label(db, region_code)} {period} 已有台账，跳过。")
+            return
+        result = build_edition(db, None, region_code, period, now)
         edition = result.edition
         click.echo(
             f"已发布 {region_label(db, region_code)} {edition.period} 第 {edition.revision} 版："

@@ -114,3 +114,14 @@ def test_ledger_build_export_and_import_commands(cli_app: Flask, tmp_path: Path)
         args=["import", "projects", str(bad), "--user", "ca_conghua"]
     )
     assert result.exit_code != 0 and "无法读取文件" in result.output
+
+
+def test_ledger_build_if_missing_publishes_once(cli_app: Flask) -> None:
+    run(cli_app, "db", "upgrade")
+    run(cli_app, "seed", "demo")
+    args = ["ledger", "build", "--if-missing", "--period", "2027H1",
+            "--region", "440000000000", "--region", "440232000000"]  # fmt: skip
+    first = run(cli_app, *args).output
+    assert first.count("已发布") == 2
+    second = run(cli_app, *args).output
+    assert "已发布" not in second and second.count("跳过") == 2
