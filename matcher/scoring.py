@@ -46,9 +46,9 @@ TEXT_SATURATION = 0.35
 
 
 def household_groups(need: NeedRecord) -> set[str]:
-    """The target groups the household (or the member concerned) belongs to."""
+    """The target groups of the member the need concerns (or of the household as a whole)."""
     groups: set[str] = set()
-    for m in need.household.members:
+    for m in need.subjects:
         if m.age is not None and m.age >= 60:
             groups.add("elderly")
             if m.self_care != "independent":
