@@ -41,9 +41,9 @@ from werkzeug.serving import make_server
 
 from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
-from matcher.rules import covering_ledgers
 from models import Household, Member, Need, Organization, Project, ProjectArea, Region
 from models.enums import OrganizationStatus, ProjectStatus, RegionLevel, Relation
+from models.regions import covering_ledger_codes
 from seed.synthetic import province_needs, province_projects
 from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
 from web.services.ledgers import build_edition
@@ -174,7 +174,7 @@ def main() -> None:
         okapi = measure("rank-bm25 index (once)", lambda: BM25Okapi(corpus))
         peers = {"bm25s": [], "rank-bm25": []}
         for n, record in enumerate(records):
-            allowed = np.isin(index.ledger, covering_ledgers(record.household.region_code))
+            allowed = np.isin(index.ledger, covering_ledger_codes(record.household.region_code))
             query = _tokens(need_text(record))
             started = time.perf_counter()
             scores = retriever.get_scores(query, weight_mask=allowed.astype(np.float32))

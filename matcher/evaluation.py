@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from models.regions import covering_ledger_codes, guess_level
+
 from .index import ProjectIndex, build_index, need_text, project_text
 from .ranking import Model, rank
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
-from .rules import check, covering_ledgers
-from .vocabulary import level_of
+from .rules import check
 
-LEVELS = {2: "province", 4: "city", 6: "county"}
 SUITABLE = 2
 
 
@@ -66,7 +66,7 @@ def load_cases(path: Path) -> CaseSet:
                 name=p["name"],
                 organization_id=org["key"],
                 organization_name=org["name"],
-                ledger_level=LEVELS.get(level_of(org["region_code"]), "county"),
+                ledger_level=guess_level(org["region_code"]).value,
                 ledger_region_code=org["region_code"],
                 description=p.get("description", ""),
                 domains=tuple(p.get("domains", [])),
@@ -173,7 +173,7 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
     for need in cases.needs:
         grades = {k: g for k, g in cases.judgments.get(str(need.id), {}).items() if g > 0}
         eligibility = check(index, need, cases.as_of)
-        ledgers = np.isin(index.ledger, covering_ledgers(need.household.region_code))
+        ledgers = np.isin(index.ledger, covering_ledger_codes(need.household.region_code))
         ranked = {
             "model": [
                 index.projects.index(m.project)

@@ -7,12 +7,13 @@ columns as numpy arrays, and an inverted index from service-area prefixes to pro
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from models.regions import significant_prefix
 
 from .records import NeedRecord, ProjectRecord
 from .vocabulary import (
@@ -24,7 +25,6 @@ from .vocabulary import (
     SCHOOL_STAGES,
     SERVICE_LABELS,
     TARGET_GROUPS,
-    level_of,
 )
 
 
@@ -124,7 +124,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
     area_lists: dict[str, list[int]] = {}
     for position, project in enumerate(projects):
         for code in set(project.service_area):
-            prefix = code[: level_of(code)]
+            prefix = significant_prefix(code)
             area_lists.setdefault(prefix, []).append(position)
     return ProjectIndex(
         projects=projects,
@@ -157,7 +157,3 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         ),
         key=key,
     )
-
-
-def today_ordinal(today: dt.date) -> int:
-    return today.toordinal()

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.regions import ancestor_prefixes, covering_ledger_codes
+
 from .index import ProjectIndex
 from .records import NeedRecord
-from .vocabulary import CATEGORIES, ILLNESS_KINDS, SCHOOL_STAGES, ancestor_prefixes
+from .vocabulary import CATEGORIES, ILLNESS_KINDS, SCHOOL_STAGES
 
 #: Rule codes in the order they are checked; the first failing one is the reason given.
 RULES = (
@@ -33,11 +35,6 @@ class Eligibility:
     locality: np.ndarray  # prefix length of the most local area code covering the household
 
 
-def covering_ledgers(region_code: str) -> list[str]:
-    """Province, city and county ledgers whose department region contains the household."""
-    return [prefix.ljust(12, "0") for prefix in ancestor_prefixes(region_code)[:3]]
-
-
 def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
     n = len(index)
     household = need.household
@@ -45,7 +42,7 @@ def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
     day = today.toordinal()
 
     ledger_ok = np.zeros(n, dtype=bool)
-    for code in covering_ledgers(household.region_code):
+    for code in covering_ledger_codes(household.region_code):
         positions = index.ledger_index.get(code)
         if positions is not None:
             ledger_ok[positions] = True

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.enums import member_groups
+
 from .index import ProjectIndex
 from .records import NeedRecord
 from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
@@ -49,18 +51,9 @@ def household_groups(need: NeedRecord) -> set[str]:
     """The target groups of the member the need concerns (or of the household as a whole)."""
     groups: set[str] = set()
     for m in need.subjects:
-        if m.age is not None and m.age >= 60:
-            groups.add("elderly")
-            if m.self_care != "independent":
-                groups.add("disabled_elderly")
-        if m.age is not None and m.age < 18:
-            groups.add("minor")
-        if m.disability_type:
-            groups.add("disabled")
-        if m.illness_kind in ("serious", "rare"):
-            groups.add("serious_illness")
-        if m.school_stage:
-            groups.add("student")
+        groups |= member_groups(
+            m.age, m.self_care, m.disability_type, m.illness_kind, m.school_stage
+        )
     return groups
 
 

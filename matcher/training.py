@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from .ranking import Model
-from .scoring import FEATURES, LearnedModel
+from .scoring import LearnedModel
 
 #: Fewest outcomes (and of each class) worth fitting a model on.
 MIN_OUTCOMES = 30
@@ -76,4 +76,4 @@ def train_and_compare(
     )  # fmt: skip
 
 
-__all__ = ["FEATURES", "MIN_OUTCOMES", "TrainingResult", "auc", "fit", "train_and_compare"]
+__all__ = ["MIN_OUTCOMES", "TrainingResult", "auc", "fit", "train_and_compare"]

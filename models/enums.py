@@ -117,6 +117,33 @@ class TargetGroup(LabelledEnum):
 
 
 #: The guidance's four priority groups.
+def member_groups(
+    age: int | None,
+    self_care: str | None = None,
+    disability_type: str | None = None,
+    illness_kind: str | None = None,
+    school_stage: str | None = None,
+) -> set[str]:
+    """The target groups (codes) a person belongs to, derived from their circumstances.
+
+    Works on codes or enum members alike, so both the web layer and the matcher use it.
+    """
+    groups: set[str] = set()
+    if age is not None and age >= 60:
+        groups.add(TargetGroup.ELDERLY.value)
+        if self_care not in (None, "independent"):
+            groups.add(TargetGroup.DISABLED_ELDERLY.value)
+    if age is not None and age < 18:
+        groups.add(TargetGroup.MINOR.value)
+    if disability_type:
+        groups.add(TargetGroup.DISABLED.value)
+    if illness_kind in ("serious", "rare"):
+        groups.add(TargetGroup.SERIOUS_ILLNESS.value)
+    if school_stage:
+        groups.add(TargetGroup.STUDENT.value)
+    return groups
+
+
 PRIORITY_GROUPS = (
     TargetGroup.DISABLED_ELDERLY,
     TargetGroup.MINOR,

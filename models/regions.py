@@ -37,6 +37,36 @@ def guess_level(code: str) -> RegionLevel:
     return RegionLevel.VILLAGE
 
 
+def significant_prefix(code: str) -> str:
+    """The digits that identify ``code`` itself (``4401`` for 广州市, all 12 for a village)."""
+    return region_prefix(code, guess_level(code))
+
+
+def descendant_range(code: str) -> tuple[str, str]:
+    """The codes of ``code`` and every region below it, as an inclusive range."""
+    return code_range(significant_prefix(code))
+
+
+def is_within(code: str, ancestor: str) -> bool:
+    """``code`` is ``ancestor`` or lies below it."""
+    low, high = descendant_range(ancestor)
+    return low <= code <= high
+
+
+def ancestor_prefixes(code: str) -> list[str]:
+    """The significant prefixes of ``code`` and of every region above it, province first."""
+    digits = REGION_PREFIX_DIGITS[guess_level(code)]
+    return [code[:n] for n in sorted(REGION_PREFIX_DIGITS.values()) if n <= digits]
+
+
+def covering_ledger_codes(code: str) -> list[str]:
+    """The province, city and county whose civil-affairs ledgers cover ``code``.
+
+    Cities without counties (东莞, 中山) appear once: their office keeps the county ledger too.
+    """
+    return list(dict.fromkeys(p.ljust(CODE_LENGTH, "0") for p in ancestor_prefixes(code)[:3]))
+
+
 class Region(Base):
     __tablename__ = "regions"
 

@@ -298,7 +298,7 @@ def _load_households(
                 household,
                 domain=Domain(need["domain"]),
                 text=need["text"],
-                member=household.members[member_index] if member_index is not None else None,
+                member_id=household.members[member_index].id if member_index is not None else None,
                 amount_gap_fen=_fen(need.get("amount_gap_yuan")),
                 urgency=Urgency(need.get("urgency", "normal")),
             )

@@ -25,7 +25,6 @@ from web.schemas.needs_ledger import (
     NeedSchema,
     RevealSchema,
 )
-from web.services.errors import ValidationFailed
 from web.services.households import (
     HouseholdFilter,
     HouseholdPage,
@@ -174,12 +173,10 @@ class HouseholdAid(MethodView):
         db = get_db()
         user = actor()
         household = household_for_change(db, user, household_id)
-        end = body["period_end_on"]
-        if end is not None and end < body["period_start_on"]:
-            raise ValidationFailed(fields={"period_end_on": ["结束日期不能早于开始日期。"]})
         return add_gov_aid(
-            db, user, household, body["aid_type"], body["amount_fen"], body["period_start_on"], end
-        )
+            db, user, household, body["aid_type"], body["amount_fen"], body["period_start_on"],
+            body["period_end_on"],
+        )  # fmt: skip
 
 
 @blp.route("/<int:household_id>/aid/<int:aid_id>")
@@ -214,12 +211,8 @@ class HouseholdNeeds(MethodView):
         db = get_db()
         user = actor()
         household = household_for_change(db, user, household_id)
-        member = None
-        if body["member_id"] is not None:
-            member = next((m for m in household.members if m.id == body["member_id"]), None)
-            if member is None:
-                raise ValidationFailed(fields={"member_id": ["不是该户的成员。"]})
         return add_need(
-            db, user, household, domain=body["domain"], text=body["text"].strip(), member=member,
-            amount_gap_fen=body["amount_gap_fen"], urgency=body["urgency"],
+            db, user, household, domain=body["domain"], text=body["text"],
+            member_id=body["member_id"], amount_gap_fen=body["amount_gap_fen"],
+            urgency=body["urgency"],
         )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -14,7 +14,6 @@ from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.needs_ledger import HouseholdImportResultSchema
 from web.schemas.supply import FileUploadSchema, ImportResultSchema
-from web.services.errors import ValidationFailed
 from web.services.excel import import_projects, template
 from web.services.households_excel import households_template, import_households
 
@@ -36,10 +35,7 @@ class ProjectImport(MethodView):
     )
     def post(self, files: dict[str, Any]) -> dict[str, Any]:
         """Import projects as drafts; any bad row and nothing is imported."""
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed(fields={"file": ["请选择要上传的 .xlsx 文件。"]})
-        result = import_projects(get_db(), actor(), upload.stream)
+        result = import_projects(get_db(), actor(), files["file"].stream)
         return {"created": len(result.created), "project_ids": [p.id for p in result.created]}
 
 
@@ -65,10 +61,7 @@ class HouseholdImport(MethodView):
     def post(self, files: dict[str, Any]) -> dict[str, Any]:
         """Import households (one row per member) into the caller's station; any bad row and
         nothing is imported. Members registered at another station are reported."""
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed(fields={"file": ["请选择要上传的 .xlsx 文件。"]})
-        result = import_households(get_db(), actor(), upload.stream)
+        result = import_households(get_db(), actor(), files["file"].stream)
         return {
             "households": len(result.households),
             "members": result.members,

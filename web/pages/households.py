@@ -15,20 +15,14 @@ from werkzeug.wrappers import Response
 from models import Household, Region, Station
 from models.base import utcnow
 from models.enums import (
-    DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
-    IllnessKind,
     NeedStatus,
     Relation,
     Role,
-    SchoolStage,
-    SelfCare,
-    Sex,
-    TargetGroup,
 )
-from models.regions import code_range, guess_level, region_prefix
+from models.regions import descendant_range
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -39,9 +33,12 @@ from web.forms import (
     NeedForm,
     ReviewForm,
     UploadForm,
+    show_service_errors,
 )
+from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.households import (
+    Duplicate,
     HouseholdFilter,
     HouseholdInput,
     MemberInput,
@@ -54,8 +51,8 @@ from web.services.households import (
     list_households,
     priority_groups,
     record_consent,
-    reveal_member_id,
-    reveal_phone,
+    reveal_household_phone,
+    reveal_member,
     update_household,
     withdraw_consent,
 )
@@ -65,20 +62,7 @@ from web.services.scoping import require_role
 from web.services.stations import list_stations
 
 from . import pages
-
-LABELS = {
-    "category": HouseholdCategory.labels(),
-    "relation": Relation.labels(),
-    "sex": Sex.labels(),
-    "disability": DisabilityType.labels(),
-    "illness_kind": IllnessKind.labels(),
-    "self_care": SelfCare.labels(),
-    "school_stage": SchoolStage.labels(),
-    "aid": GovAidType.labels(),
-    "domain": Domain.labels(),
-    "group": TargetGroup.labels(),
-    "need_status": NeedStatus.labels(),
-}
+from .uploads import run_upload, upload_page
 
 
 def _fen(value: Decimal | None) -> int:
@@ -86,7 +70,7 @@ def _fen(value: Decimal | None) -> int:
 
 
 def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
-    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
+    low, high = descendant_range(station.region_code)
     regions = db.scalars(
         sa.select(Region).where(Region.code.between(low, high)).order_by(Region.code)
     )
@@ -104,6 +88,16 @@ def _station_for_form(db: Any, household: Household | None) -> Station:
 
         raise NotFound("请先选择服务站。")
     return stations[0]
+
+
+def flash_duplicates(duplicates: list[Duplicate]) -> None:
+    for duplicate in duplicates:
+        message = _(
+            "注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
+            name=duplicate.member_name,
+            station=duplicate.station_name,
+        )
+        flash(message, "info")
 
 
 def household_input(form: HouseholdForm) -> HouseholdInput:
@@ -217,13 +211,7 @@ def household_form(household_id: int | None = None) -> Any:
         try:
             if household is None:
                 household = create_household(db, user, data, station_id=station.id)
-                duplicates = find_duplicates(db, household)
-                for duplicate in duplicates:
-                    flash(
-                        _("注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
-                          name=duplicate.member_name, station=duplicate.station_name),
-                        "info",
-                    )  # fmt: skip
+                flash_duplicates(find_duplicates(db, household))
             else:
                 update_household(db, user, household.id, data)
         except ValidationFailed as error:
@@ -301,13 +289,13 @@ def household_reveal(household_id: int) -> str | Response:
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("pages.household", household_id=household_id))
+    record = get_household(db, user, household_id)
     member_id = request.form.get("member_id", type=int)
     if member_id is not None:
-        value = reveal_member_id(db, user, household_id, member_id)
-        revealed = {f"member-{member_id}": value}
+        revealed = {f"member-{member_id}": reveal_member(db, user, record, member_id)}
     else:
-        revealed = {"phone": reveal_phone(db, user, household_id)}
-    return _detail(get_household(db, user, household_id), revealed)
+        revealed = {"phone": reveal_household_phone(db, user, record)}
+    return _detail(record, revealed)
 
 
 @pages.route("/households/<int:household_id>/needs", methods=["POST"])
@@ -319,14 +307,17 @@ def household_add_need(household_id: int) -> Any:
     form = NeedForm()
     form.member_id.choices = [("", "—")] + [(str(m.id), m.name) for m in record.members]
     if form.validate_on_submit():
-        member = next((m for m in record.members if str(m.id) == form.member_id.data), None)
-        add_need(
-            db, user, record, domain=Domain(form.domain.data), text=form.text.data.strip(),
-            member=member, amount_gap_fen=_fen(form.amount_gap.data) or None,
-            urgency=form.urgency.data,
-        )  # fmt: skip
-        flash(_("需求已登记。"), "success")
-        return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
+        try:
+            add_need(
+                db, user, record, domain=Domain(form.domain.data), text=form.text.data,
+                member_id=int(form.member_id.data) if form.member_id.data else None,
+                amount_gap_fen=_fen(form.amount_gap.data) or None, urgency=form.urgency.data,
+            )  # fmt: skip
+        except ValidationFailed as error:
+            show_service_errors(form, error.fields, "text")
+        else:
+            flash(_("需求已登记。"), "success")
+            return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
     return _detail(get_household(db, user, household_id), need_form=form), 422
 
 
@@ -338,14 +329,14 @@ def household_add_aid(household_id: int) -> Any:
     record = household_for_change(db, user, household_id)
     form = AidForm()
     if form.validate_on_submit():
-        end = form.period_end_on.data
-        if end is not None and end < form.period_start_on.data:
-            form.period_end_on.errors = [_("结束日期不能早于开始日期。")]
-        else:
+        try:
             add_gov_aid(
                 db, user, record, GovAidType(form.aid_type.data), _fen(form.amount.data),
-                form.period_start_on.data, end,
+                form.period_start_on.data, form.period_end_on.data,
             )  # fmt: skip
+        except ValidationFailed as error:
+            show_service_errors(form, error.fields, "amount")
+        else:
             flash(_("救助记录已登记。"), "success")
             return redirect(url_for("pages.household", household_id=household_id, _anchor="aid"))
     return _detail(get_household(db, user, household_id), aid_form=form), 422
@@ -411,29 +402,14 @@ def household_import_page() -> Any:
     user = actor()
     require_role(user, Role.STATION_STAFF)
     form = UploadForm()
-    problems = None
-    status = 200
-    if form.validate_on_submit():
-        db = get_db()
-        try:
-            result = import_households(db, user, form.file.data.stream)
-        except ValidationFailed as error:
-            db.rollback()
-            problems = error.fields.get("rows")
-            form.file.errors = list(error.fields.get("file", [])) or [error.message]
-            status = 422
-        else:
-            flash(
-                _("已导入 %(h)s 户、%(m)s 名成员。", h=len(result.households), m=result.members),
-                "success",
-            )
-            for duplicate in result.duplicates[:20]:
-                flash(
-                    _("注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
-                      name=duplicate.member_name, station=duplicate.station_name),
-                    "info",
-                )  # fmt: skip
-            return redirect(url_for("pages.households"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("households/import.html", form=form, problems=problems), status
+    result, failure = run_upload(form, lambda stream: import_households(get_db(), user, stream))
+    if result is not None:
+        message = _("已导入 %(h)s 户、%(m)s 名成员。", h=len(result.households), m=result.members)
+        flash(message, "success")
+        flash_duplicates(result.duplicates[:20])
+        return redirect(url_for("pages.households"))
+    return upload_page(
+        form, failure, title=_("从 Excel 导入困难家庭"),
+        intro=_("每行一名家庭成员，同一户的成员填写相同的户编号；家庭信息填在户主所在行。整个文件先整体校验，有任何一行出错则不导入任何数据。"),  # noqa: E501
+        template_url=url_for("imports.HouseholdImportTemplate"),
+    )  # fmt: skip

@@ -13,16 +13,13 @@ from werkzeug.wrappers import Response
 from models import Organization, Project
 from models.base import utcnow
 from models.enums import (
-    Domain,
-    HouseholdCategory,
     OrganizationStatus,
     Role,
-    ServiceType,
-    TargetGroup,
 )
 from web.auth import actor
 from web.db import get_db
-from web.forms import BuildForm, EmptyForm, ProjectForm, ReviewForm, UploadForm
+from web.forms import BuildForm, EmptyForm, ProjectForm, ReviewForm, UploadForm, show_service_errors
+from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.excel import import_projects
 from web.services.ledgers import (
@@ -50,13 +47,7 @@ from web.services.regions import region_label
 from web.services.scoping import require_role
 
 from . import pages
-
-LABELS = {
-    "domain": Domain.labels(),
-    "target": TargetGroup.labels(),
-    "service": ServiceType.labels(),
-    "category": HouseholdCategory.labels(),
-}
+from .uploads import run_upload, upload_page
 
 
 def _fen(value: Decimal | None) -> int | None:
@@ -112,13 +103,6 @@ _FORM_FIELD = {
 }
 
 
-def _show_errors(form: ProjectForm, error: ValidationFailed) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, _FORM_FIELD.get(name, name), None)
-        target = field if field is not None else form.name
-        target.errors = [*target.errors, *messages]  # type: ignore[assignment]
-
-
 @pages.route("/my/projects")
 @login_required
 def my_projects() -> str:
@@ -150,7 +134,7 @@ def new_project() -> Any:
         try:
             project = register_project(get_db(), user, project_input(form))
         except ValidationFailed as error:
-            _show_errors(form, error)
+            show_service_errors(form, error.fields, "name", _FORM_FIELD)
             return _project_form_page(form, None, 422)
         flash(_("项目已保存为草稿，提交审核后由登记民政部门审核。"), "success")
         return redirect(url_for("pages.my_projects", _anchor=f"project-{project.id}"))
@@ -168,7 +152,7 @@ def edit_project(project_id: int) -> Any:
         try:
             update_project(db, user, project_id, project_input(form))
         except ValidationFailed as error:
-            _show_errors(form, error)
+            show_service_errors(form, error.fields, "name", _FORM_FIELD)
             return _project_form_page(form, project, 422)
         if project.pending_changes:
             flash(_("修改已提交审核；审核通过前，台账中仍显示原已审核的内容。"), "success")
@@ -324,21 +308,13 @@ def import_page() -> Any:
     user = actor()
     require_role(user, Role.CHARITY_STAFF, Role.CIVIL_AFFAIRS)
     form = UploadForm()
-    problems: dict[str, list[str]] | None = None
-    status = 200
-    if form.validate_on_submit():
-        db = get_db()
-        try:
-            result = import_projects(db, user, form.file.data.stream)
-        except ValidationFailed as error:
-            db.rollback()
-            problems = error.fields.get("rows")
-            form.file.errors = list(error.fields.get("file", [])) or [error.message]
-            status = 422
-        else:
-            flash(_("已导入 %(n)s 个项目（草稿）。", n=len(result.created)), "success")
-            return redirect(url_for("pages.my_projects" if user.role == Role.CHARITY_STAFF
-                                    else "pages.ledgers"))  # fmt: skip
-    elif request.method == "POST":
-        status = 422
-    return render_template("supply/import.html", form=form, problems=problems), status
+    result, failure = run_upload(form, lambda stream: import_projects(get_db(), user, stream))
+    if result is not None:
+        flash(_("已导入 %(n)s 个项目（草稿）。", n=len(result.created)), "success")
+        mine = user.role == Role.CHARITY_STAFF
+        return redirect(url_for("pages.my_projects" if mine else "pages.ledgers"))
+    return upload_page(
+        form, failure, title=_("从 Excel 导入项目"),
+        intro=_("请使用台账模板（中文表头）；整个文件先整体校验，有任何一行出错则不导入任何数据。"),
+        template_url=url_for("imports.ProjectImportTemplate"),
+    )  # fmt: skip

@@ -31,13 +31,15 @@ from models.enums import (
     Sex,
     TargetGroup,
     Urgency,
+    member_groups,
 )
-from models.regions import code_range, guess_level, region_prefix
+from models.regions import is_within
 
 from .audit import write_audit
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
 from .scoping import require_role, scoped
+from .stations import station_for
 
 E = TypeVar("E")
 
@@ -84,13 +86,19 @@ class HouseholdInput:
     members: list[MemberInput] = field(default_factory=list)
 
 
-def _station_of(db: Session, actor: User, station_id: int | None) -> Station:
-    if actor.role == Role.STATION_STAFF:
-        station_id = actor.station_id
-    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
-    if station is None:
-        raise NotFound("救助服务站不存在或您无权管理。")
-    return station
+def household_errors(db: Session, station: Station, data: HouseholdInput) -> dict[str, Any]:
+    """Household-level problems (region, head, categories); members are checked on building."""
+    errors: dict[str, Any] = {}
+    if db.get(Region, data.region_code) is None or not is_within(
+        data.region_code, station.region_code
+    ):
+        errors["region_code"] = ["地址所在行政区划不在本服务站的服务范围内。"]
+    if sum(1 for m in data.members if m.relation == Relation.HEAD) != 1:
+        errors["members"] = ["家庭成员中须有且仅有一名户主。"]
+    unknown = set(data.categories) - set(HouseholdCategory.codes())
+    if unknown:
+        errors["categories"] = [f"未知的家庭类别：{'、'.join(sorted(unknown))}。"]
+    return errors
 
 
 def create_household(
@@ -100,18 +108,8 @@ def create_household(
 
     :raise ValidationFailed: no head, bad ID numbers, region outside the station's area.
     """
-    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    station = _station_of(db, actor, station_id)
-    errors: dict[str, Any] = {}
-    station_prefix = region_prefix(station.region_code, guess_level(station.region_code))
-    low, high = code_range(station_prefix)
-    if db.get(Region, data.region_code) is None or not low <= data.region_code <= high:
-        errors["region_code"] = ["地址所在行政区划不在本服务站的服务范围内。"]
-    if sum(1 for m in data.members if m.relation == Relation.HEAD) != 1:
-        errors["members"] = ["家庭成员中须有且仅有一名户主。"]
-    unknown = set(data.categories) - set(HouseholdCategory.codes())
-    if unknown:
-        errors["categories"] = [f"未知的家庭类别：{'、'.join(sorted(unknown))}。"]
+    station = station_for(db, actor, station_id)
+    errors = household_errors(db, station, data)
     members = build_members(db, data.members, errors)
     if errors:
         raise ValidationFailed(fields=errors)
@@ -239,6 +237,12 @@ def add_gov_aid(
     period_start_on: dt.date,
     period_end_on: dt.date | None = None,
 ) -> GovAid:
+    """Record government assistance the household receives.
+
+    :raise ValidationFailed: the period ends before it starts.
+    """
+    if period_end_on is not None and period_end_on < period_start_on:
+        raise ValidationFailed(fields={"period_end_on": ["结束日期不能早于开始日期。"]})
     aid = GovAid(
         household=household,
         aid_type=aid_type,
@@ -259,15 +263,29 @@ def add_need(
     *,
     domain: Domain,
     text: str,
-    member: Member | None = None,
+    member_id: int | None = None,
     amount_gap_fen: int | None = None,
     urgency: Urgency = Urgency.NORMAL,
 ) -> Need:
+    """Record a need of ``household`` (optionally of one member).
+
+    :raise ValidationFailed: empty text, or a member of another household.
+    """
+    errors: dict[str, list[str]] = {}
+    if not text.strip():
+        errors["text"] = ["请描述需求。"]
+    member = None
+    if member_id is not None:
+        member = next((m for m in household.members if m.id == member_id), None)
+        if member is None:
+            errors["member_id"] = ["不是该户的成员。"]
+    if errors:
+        raise ValidationFailed(fields=errors)
     need = Need(
         household=household,
         member=member,
         domain=domain,
-        text=text,
+        text=text.strip(),
         amount_gap_fen=amount_gap_fen,
         urgency=urgency,
         created_by_id=actor.id,
@@ -280,18 +298,12 @@ def add_need(
 
 def priority_groups(household: Household, today: dt.date) -> list[TargetGroup]:
     """The guidance's priority groups present among the members, derived, never typed."""
-    found: set[TargetGroup] = set()
-    for member in household.members:
-        age = member.age_on(today)
-        if age is not None and age >= 60 and member.self_care != SelfCare.INDEPENDENT:
-            found.add(TargetGroup.DISABLED_ELDERLY)
-        if age is not None and age < 18:
-            found.add(TargetGroup.MINOR)
-        if member.disability_type is not None:
-            found.add(TargetGroup.DISABLED)
-        if member.illness_kind in (IllnessKind.SERIOUS, IllnessKind.RARE):
-            found.add(TargetGroup.SERIOUS_ILLNESS)
-    return [group for group in PRIORITY_GROUPS if group in found]
+    found: set[str] = set()
+    for m in household.members:
+        found |= member_groups(
+            m.age_on(today), m.self_care, m.disability_type, m.illness_kind, m.school_stage
+        )
+    return [group for group in PRIORITY_GROUPS if group.value in found]
 
 
 @dataclass(frozen=True)
@@ -403,13 +415,7 @@ def update_household(
     :raise ValidationFailed: as :func:`create_household`.
     """
     household = household_for_change(db, actor, household_id)
-    errors: dict[str, Any] = {}
-    station = household.station
-    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
-    if db.get(Region, data.region_code) is None or not low <= data.region_code <= high:
-        errors["region_code"] = ["地址所在行政区划不在本服务站的服务范围内。"]
-    if sum(1 for m in data.members if m.relation == Relation.HEAD) != 1:
-        errors["members"] = ["家庭成员中须有且仅有一名户主。"]
+    errors = household_errors(db, household.station, data)
     fresh = build_members(db, data.members, errors)
     if errors:
         raise ValidationFailed(fields=errors)
@@ -479,7 +485,11 @@ def withdraw_consent(db: Session, actor: User, household_id: int, now: dt.dateti
 
 def reveal_member_id(db: Session, actor: User, household_id: int, member_id: int) -> str:
     """The whole ID number of one member, for an explicit "show" action; always audited."""
-    household = get_household(db, actor, household_id)
+    return reveal_member(db, actor, get_household(db, actor, household_id), member_id)
+
+
+def reveal_member(db: Session, actor: User, household: Household, member_id: int) -> str:
+    """As :func:`reveal_member_id`, for a household the caller already read."""
     member = next((m for m in household.members if m.id == member_id), None)
     if member is None or member.id_number_encrypted is None:
         raise NotFound("该成员没有登记身份证号。")
@@ -488,7 +498,10 @@ def reveal_member_id(db: Session, actor: User, household_id: int, member_id: int
 
 
 def reveal_phone(db: Session, actor: User, household_id: int) -> str:
-    household = get_household(db, actor, household_id)
+    return reveal_household_phone(db, actor, get_household(db, actor, household_id))
+
+
+def reveal_household_phone(db: Session, actor: User, household: Household) -> str:
     if household.phone_encrypted is None:
         raise NotFound("该户没有登记联系电话。")
     write_audit(db, actor, "household.phone_revealed", household)

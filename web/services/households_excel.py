@@ -22,18 +22,17 @@ from models.enums import (
     HouseholdStatus,
     IllnessKind,
     Relation,
-    Role,
     SchoolStage,
     SelfCare,
     Sex,
 )
-from models.regions import code_range, guess_level, region_prefix
+from models.regions import descendant_range
 
 from .audit import write_audit
-from .errors import NotFound, ValidationFailed
+from .errors import ValidationFailed
 from .excel import Column, _parse_cell, _workbook, read_rows
 from .households import Duplicate, MemberInput, build_members, set_phone
-from .scoping import require_role, scoped
+from .stations import station_for
 
 MEMBER_COLUMNS = (
     Column("户编号", "household_key", "text", required=True),
@@ -73,16 +72,6 @@ class HouseholdImportResult:
     duplicates: list[Duplicate]
 
 
-def _station(db: Session, actor: User, station_id: int | None) -> Station:
-    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    if station_id is None:
-        station_id = actor.station_id
-    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
-    if station is None:
-        raise NotFound("救助服务站不存在或您无权管理。")
-    return station
-
-
 def import_households(
     db: Session, actor: User, stream: IO[bytes], station_id: int | None = None
 ) -> HouseholdImportResult:
@@ -90,11 +79,11 @@ def import_households(
 
     :raise ValidationFailed: ``fields["rows"]`` maps each bad row to its reasons.
     """
-    station = _station(db, actor, station_id)
+    station = station_for(db, actor, station_id)
     rows = read_rows(stream, MEMBER_COLUMNS)
     if not rows:
         raise ValidationFailed(fields={"file": ["文件中没有数据行。"]})
-    low, high = code_range(region_prefix(station.region_code, guess_level(station.region_code)))
+    low, high = descendant_range(station.region_code)
     known = set(db.scalars(sa.select(Region.code).where(Region.code.between(low, high))))
     problems: dict[str, list[str]] = defaultdict(list)
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
@@ -185,7 +174,7 @@ def _duplicates(db: Session, households: list[Household]) -> list[Duplicate]:
 
 def export_households(db: Session, actor: User, station_id: int | None = None) -> bytes:
     """The station's needs ledger as ``.xlsx``: the import template, ID numbers masked."""
-    station = _station(db, actor, station_id)
+    station = station_for(db, actor, station_id)
     households = db.scalars(
         sa.select(Household)
         .where(Household.station_id == station.id, Household.status == HouseholdStatus.ACTIVE)

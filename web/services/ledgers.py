@@ -23,7 +23,7 @@ from models.enums import (
     Role,
 )
 from models.projects import STALE_AFTER_DAYS
-from models.regions import guess_level, region_prefix
+from models.regions import covering_ledger_codes
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
@@ -209,22 +209,10 @@ def list_editions(db: Session, actor: User, region_code: str | None = None) -> l
     )
 
 
-def covering_codes(region_code: str) -> list[str]:
-    """The province, city and county whose departments' ledgers cover ``region_code``."""
-    level = guess_level(region_code)
-    codes = []
-    for ledger_level in LEDGER_LEVELS:
-        prefix = region_prefix(region_code, ledger_level)
-        codes.append(prefix.ljust(12, "0"))
-        if ledger_level == level:
-            break
-    return list(dict.fromkeys(codes))
-
-
 def current_editions(db: Session, region_code: str) -> list[LedgerEdition]:
     """The current (latest published) edition of every department covering ``region_code``."""
     editions = []
-    for code in covering_codes(region_code):
+    for code in covering_ledger_codes(region_code):
         edition = db.scalar(
             sa.select(LedgerEdition)
             .where(

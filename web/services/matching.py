@@ -230,17 +230,26 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
         .where(Referral.status.in_((*ACCEPTED, ReferralStatus.DECLINED)))
         .order_by(Referral.id)
     ).all()
-    rows, labels = [], []
+    by_need: dict[int, list[Referral]] = {}
     for referral in referrals:
-        if referral.project_id not in position:
-            continue
-        need = db.get(Need, referral.need_id)
+        if referral.project_id in position:
+            by_need.setdefault(referral.need_id, []).append(referral)
+    needs = db.scalars(
+        sa.select(Need)
+        .where(Need.id.in_(by_need))
+        .options(selectinload(Need.household).selectinload(Household.members))
+        .options(selectinload(Need.household).selectinload(Household.gov_aid))
+    )
+    rows, labels = [], []
+    for need in needs:
+        # The need's side (rules, text) once, then one feature row per referral of it.
         record = need_record(need, today)
-        at = np.array([position[referral.project_id]])
         locality = check(index, record, today).locality
         text = index.text_similarity(record)
-        rows.append(features(index, record, at, locality, text, today)[0])
-        labels.append(1 if referral.status in ACCEPTED else 0)
+        answered = by_need[need.id]
+        at = np.array([position[r.project_id] for r in answered])
+        rows.extend(features(index, record, at, locality, text, today))
+        labels.extend(1 if r.status in ACCEPTED else 0 for r in answered)
     return np.array(rows).reshape(-1, len(FEATURES)), np.array(labels)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, joinedload
@@ -15,6 +14,7 @@ from models.enums import Domain, HouseholdStatus, NeedStatus, Role, Urgency
 from .audit import write_audit
 from .errors import Conflict, NotFound, ValidationFailed
 from .scoping import require_role, scoped
+from .stations import station_for
 
 #: Which status may follow which; closing needs a reason.
 NEXT_STATUS: dict[NeedStatus, set[NeedStatus]] = {
@@ -116,12 +116,7 @@ def worklist(
 
     Aid totals and domain counts are computed in SQL; only the listed rows are loaded.
     """
-    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    if station_id is None:
-        station_id = actor.station_id
-    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
-    if station is None:
-        raise NotFound("救助服务站不存在或您无权查看。")
+    station = station_for(db, actor, station_id)
     since = today - dt.timedelta(days=AID_WINDOW_DAYS)
     # A correlated sum per household (an index look-up each), so the plan does not depend on
     # table statistics and never aggregates other stations' aid.
@@ -175,12 +170,3 @@ def worklist(
     ).one()
     write_audit(db, actor, "needs.worklist", station, detail={"items": len(items)})
     return Worklist(station, items, by_domain, flags[0], flags[1])
-
-
-def need_input_errors(data: dict[str, Any]) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if not (data.get("text") or "").strip():
-        errors["text"] = ["请描述需求。"]
-    if (data.get("amount_gap_fen") or 0) < 0:
-        errors["amount_gap_fen"] = ["缺口金额不能为负数。"]
-    return errors

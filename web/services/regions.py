@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Region
 from models.enums import RegionLevel
-from models.regions import CODE_LENGTH, code_range, guess_level, region_prefix
+from models.regions import CODE_LENGTH, descendant_range
 
 from .errors import NotFound, ValidationFailed
 
@@ -88,5 +88,5 @@ def region_label(db: Session, code: str) -> str:
 
 
 def descendant_codes(db: Session, code: str) -> list[str]:
-    low, high = code_range(region_prefix(code, guess_level(code)))
+    low, high = descendant_range(code)
     return list(db.scalars(sa.select(Region.code).where(Region.code.between(low, high))))

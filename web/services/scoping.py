@@ -28,7 +28,7 @@ from models import (
     User,
 )
 from models.enums import OrganizationStatus, ProjectStatus, ReferralStatus, Role
-from models.regions import code_range, guess_level, region_prefix
+from models.regions import descendant_range, significant_prefix
 
 from .errors import Forbidden
 
@@ -51,12 +51,12 @@ def rule(model: type) -> Callable[[Rule], Rule]:
 
 def actor_prefix(actor: User) -> str:
     """The code prefix of the user's region (``4401`` for a 广州市 user)."""
-    return region_prefix(actor.region_code, guess_level(actor.region_code))
+    return significant_prefix(actor.region_code)
 
 
 def in_region(column: Any, actor: User) -> ColumnElement[bool]:
     """``column`` holds a region code at or below the user's region."""
-    low, high = code_range(actor_prefix(actor))
+    low, high = descendant_range(actor.region_code)
     return column.between(low, high)
 
 

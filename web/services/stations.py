@@ -63,6 +63,21 @@ def create_station(
     return station
 
 
+def station_for(db: Session, actor: User, station_id: int | None = None) -> Station:
+    """The station a station's staff or the civil-affairs staff above it work on: the actor's
+    own by default, or ``station_id``.
+
+    :raise NotFound: no such station within the actor's scope.
+    """
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    if station_id is None:
+        station_id = actor.station_id
+    station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
+    if station is None:
+        raise NotFound("救助服务站不存在或您无权查看。")
+    return station
+
+
 def list_stations(db: Session, actor: User) -> list[Station]:
     return list(db.scalars(scoped(sa.select(Station), actor).order_by(Station.region_code)))
 

@@ -1,0 +1,34 @@
+"""Chinese labels of every vocabulary, by code, as the templates look them up."""
+
+from __future__ import annotations
+
+from models.enums import (
+    DisabilityType,
+    Domain,
+    GovAidType,
+    HouseholdCategory,
+    IllnessKind,
+    NeedStatus,
+    Relation,
+    SchoolStage,
+    SelfCare,
+    ServiceType,
+    Sex,
+    TargetGroup,
+)
+
+LABELS: dict[str, dict[str, str]] = {
+    "category": HouseholdCategory.labels(),
+    "relation": Relation.labels(),
+    "sex": Sex.labels(),
+    "disability": DisabilityType.labels(),
+    "illness_kind": IllnessKind.labels(),
+    "self_care": SelfCare.labels(),
+    "school_stage": SchoolStage.labels(),
+    "aid": GovAidType.labels(),
+    "domain": Domain.labels(),
+    "group": TargetGroup.labels(),
+    "target": TargetGroup.labels(),
+    "service": ServiceType.labels(),
+    "need_status": NeedStatus.labels(),
+}
