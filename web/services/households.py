@@ -508,15 +508,6 @@ def reveal_household_phone(db: Session, actor: User, household: Household) -> st
     return cipher_of(db).decrypt(household.phone_encrypted)
 
 
-def archive_household(db: Session, actor: User, household_id: int, reason: str) -> Household:
-    household = household_for_change(db, actor, household_id)
-    if not reason.strip():
-        raise ValidationFailed(fields={"reason": ["销档须说明原因。"]})
-    household.status = HouseholdStatus.ARCHIVED
-    write_audit(db, actor, "household.archive", household, detail={"reason": reason})
-    return household
-
-
 def remove_gov_aid(db: Session, actor: User, household_id: int, aid_id: int) -> None:
     household = household_for_change(db, actor, household_id)
     aid = db.get(GovAid, aid_id)
