@@ -158,7 +158,8 @@ def test_the_worklist_puts_urgent_and_long_waiting_needs_first_and_flags_aid_gap
     )
     add_gov_aid(db, user, low_aid, GovAidType.MEDICAL_ASSISTANCE, 500_000, dt.date(2026, 1, 1))
     old = add_need(db, user, no_aid, domain=Domain.LIVING, text="缺少过冬棉被")
-    old.created_at = utcnow() - dt.timedelta(days=40)
+    # Forty days before the worklist's day, whatever day the suite runs on.
+    old.created_at = dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(12), dt.UTC)
     urgent = add_need(
         db, user, low_aid, domain=Domain.MEDICAL, text="住院押金", urgency=Urgency.URGENT
     )
