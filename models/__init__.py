@@ -6,13 +6,14 @@ from .households import GovAid, Household, Member, Need, Station
 from .jobs import JobRun, ModelVersion
 from .ledgers import LedgerEdition, LedgerEntry
 from .projects import Organization, Project, ProjectArea
-from .referrals import Referral, ReferralEvent
+from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
 from .regions import Region
 from .users import ApiToken, User
 
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "BackReferral",
     "Base",
     "GovAid",
     "Household",
@@ -21,6 +22,7 @@ __all__ = [
     "LedgerEntry",
     "Member",
     "ModelVersion",
+    "Notification",
     "Need",
     "Organization",
     "Project",
@@ -28,6 +30,7 @@ __all__ = [
     "Referral",
     "ReferralEvent",
     "Region",
+    "ServiceEpisode",
     "Station",
     "User",
     "utcnow",

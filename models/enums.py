@@ -279,6 +279,11 @@ class DeclineReason(LabelledEnum):
     OTHER = "other", "其他"
 
 
+class BackReferralStatus(LabelledEnum):
+    OPEN = "open", "待处理"
+    HANDLED = "handled", "已处理"
+
+
 class JobRunStatus(LabelledEnum):
     RUNNING = "running", "运行中"
     SUCCEEDED = "succeeded", "成功"

@@ -68,6 +68,8 @@ class Project(TimestampMixin, Base):
     budget_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     quota: Mapped[int] = mapped_column(default=0)
     quota_used: Mapped[int] = mapped_column(default=0)
+    #: Money held for approved referrals (each reserves its amount until declined or cancelled).
+    reserved_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     starts_on: Mapped[dt.date] = mapped_column()
     ends_on: Mapped[dt.date] = mapped_column()
     accepts_simplified: Mapped[bool] = mapped_column(default=False)

@@ -15,7 +15,11 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
     PostgreSQL connections are checked before use, so a restarted server costs one failed
     request at most. SQLite gets foreign keys, a busy timeout, and real transactions: pysqlite
-    otherwise begins them lazily and ignores SAVEPOINT semantics.
+    otherwise begins them lazily and ignores SAVEPOINT semantics. Each SQLite transaction
+    begins ``IMMEDIATE``, taking the write lock up front: SQLite admits one writer, and a
+    transaction that read first and writes later would otherwise fail at once ("database is
+    locked") when another wrote in between, instead of waiting its turn. Transactions on
+    SQLite therefore run one at a time; PostgreSQL is the database for many users.
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {}).update({"timeout": 30, "check_same_thread": False})
@@ -37,7 +41,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(bind: Engine | Connection, **info: Any) -> sessionmaker[Session]:

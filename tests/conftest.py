@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import migrate
@@ -44,6 +44,24 @@ def reset_database(url: str) -> None:
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def side_database_url(test_url: str, tmp_dir: Path, suffix: str) -> str:
+    """A second database beside the test database, for tests that need committed data seen
+    by other connections: a SQLite file, or ``<name>_<suffix>`` on PostgreSQL."""
+    if not is_postgres(test_url):
+        return f"sqlite:///{tmp_dir / f'{suffix}.db'}"
+    url = make_url(test_url)
+    side = url.set(database=f"{url.database}_{suffix}")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": side.database}
+        )
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{side.database}"'))
+    admin.dispose()
+    return side.render_as_string(hide_password=False)
 
 
 def build_demo_database(url: str, cipher: PersonalDataCipher) -> Engine:

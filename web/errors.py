@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -90,6 +91,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
         return render_error(error)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_error: StaleDataError) -> Response:
+        # Optimistic locking caught a concurrent change of the same row.
+        return render_error(status=409, code="stale_version")
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_error: CSRFError) -> Response:

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import build_demo_database, is_postgres
+from tests.conftest import build_demo_database, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web.services.crypto import PersonalDataCipher
 
@@ -44,27 +42,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def live_database_url(test_url: str, tmp_dir: Path) -> str:
-    if not is_postgres(test_url):
-        return f"sqlite:///{tmp_dir / 'live.db'}"
-    url = make_url(test_url)
-    live = url.set(database=f"{url.database}_live")
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": live.database}
-        )
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{live.database}"'))
-    admin.dispose()
-    return live.render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def live_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     from web import create_app
 
-    url = live_database_url(database_url, tmp_path_factory.mktemp("live"))
+    url = side_database_url(database_url, tmp_path_factory.mktemp("live"), "live")
     build_demo_database(url, PersonalDataCipher(TEST_DATA_KEY)).dispose()
     return create_app(
         {"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY}

@@ -35,7 +35,14 @@ def accepted_referral(db: Session) -> tuple[Household, Need, Need]:
             Project.organization_id == get_user(db, "charity_a").organization_id
         )
     )
-    db.add(Referral(need_id=referred.id, project_id=project.id, status=ReferralStatus.ACCEPTED))
+    db.add(
+        Referral(
+            need_id=referred.id,
+            project_id=project.id,
+            status=ReferralStatus.ACCEPTED,
+            approved_at=utcnow(),
+        )  # fmt: skip
+    )
     db.commit()
     return household, referred, other
 

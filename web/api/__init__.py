@@ -29,8 +29,10 @@ def register_api(app: Flask) -> None:
         ledgers,
         me,
         needs,
+        notifications,
         organizations,
         projects,
+        referrals,
         stations,
     )
 
@@ -47,9 +49,13 @@ def register_api(app: Flask) -> None:
         },
     )
     api.init_app(app)
-    modules = (auth, me, stations, households, needs, organizations, projects, ledgers, imports)
+    modules = (
+        auth, me, stations, households, needs, organizations, projects, ledgers, imports,
+        referrals, notifications,
+    )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
+    api.register_blueprint(notifications.back_blp, url_prefix=f"/api/v1{notifications.BACK_PREFIX}")
     # Neither is cookie-authenticated: one signs in, the other registers a new charity.
     app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).update(
         {"auth.Token", "organizations.Organizations"}

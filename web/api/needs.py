@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask.views import MethodView
@@ -12,16 +13,12 @@ from models import Need
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
-from web.schemas.matching import (
-    MatchQuerySchema,
-    MatchResultSchema,
-    ReferralSchema,
-    ReferralStartSchema,
-)
+from web.schemas.matching import MatchQuerySchema, MatchResultSchema, ReferralStartSchema
 from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSchema
+from web.schemas.referrals import ReferralSchema
 from web.services.matching import match_need
 from web.services.needs import get_need, list_needs, set_need_status
-from web.services.referrals import start_referral
+from web.services.referrals import referral_view, start_referral
 
 PREFIX = "/needs"
 blp = Blueprint("needs", __name__, description="帮扶需求")
@@ -98,5 +95,11 @@ class NeedReferrals(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="需求或项目不存在")
     @blp.alt_response(409, schema=ErrorSchema, description="未授权或已转介")
     def post(self, body: dict[str, Any], need_id: int) -> Any:
-        """Start a referral (draft) of this need to a project."""
-        return start_referral(get_db(), actor(), need_id, body["project_id"])
+        """Start a referral (draft) of this need to a project, keeping the match score and
+        model version for training; submit it with ``/referrals/<id>/submit``."""
+        db, user = get_db(), actor()
+        referral = start_referral(
+            db, user, need_id, body["project_id"], score=body["score"],
+            model_version=body["model_version"],
+        )  # fmt: skip
+        return referral_view(db, user, referral, dt.date.today())

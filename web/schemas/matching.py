@@ -47,13 +47,7 @@ class MatchResultSchema(BaseSchema):
 
 class ReferralStartSchema(BaseSchema):
     project_id = fields.Integer(required=True)
-
-
-class ReferralSchema(BaseSchema):
-    id = fields.Integer()
-    need_id = fields.Integer()
-    project_id = fields.Integer()
-    status = fields.Function(lambda r: r.status.value)
-    is_simplified = fields.Boolean()
-    score = fields.Float(allow_none=True)
-    model_version = fields.String(allow_none=True)
+    score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
+    model_version = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=64)
+    )

@@ -15,15 +15,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     AuditLog,
+    BackReferral,
     Household,
     JobRun,
     LedgerEdition,
     Member,
     Need,
+    Notification,
     Organization,
     Project,
     Referral,
     Region,
+    ServiceEpisode,
     Station,
     User,
 )
@@ -145,7 +148,7 @@ def _needs(actor: User) -> ColumnElement[bool]:
             .join(Project, Project.id == Referral.project_id)
             .where(
                 Project.organization_id == actor.organization_id,
-                Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
+                Referral.approved_at.is_not(None),
             )
         )
         consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))
@@ -191,11 +194,33 @@ def _referrals(actor: User) -> ColumnElement[bool]:
         )
         return sa.and_(
             Referral.project_id.in_(own_projects),
-            Referral.status.notin_((ReferralStatus.DRAFT, ReferralStatus.SUBMITTED)),
+            # Only what reached the charity: a referral approved by civil affairs.
+            Referral.approved_at.is_not(None),
             Referral.need_id.in_(consenting),
         )
     visible_needs = sa.select(Need.id).where(Need.household_id.in_(_visible_household_ids(actor)))
     return Referral.need_id.in_(visible_needs)
+
+
+@rule(ServiceEpisode)
+def _episodes(actor: User) -> ColumnElement[bool]:
+    return ServiceEpisode.referral_id.in_(sa.select(Referral.id).where(visibility(Referral, actor)))
+
+
+@rule(Notification)
+def _notifications(actor: User) -> ColumnElement[bool]:
+    return Notification.user_id == actor.id
+
+
+@rule(BackReferral)
+def _back_referrals(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.CHARITY_STAFF:
+        return BackReferral.organization_id == actor.organization_id
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(BackReferral.region_code, actor)
+    if actor.role == Role.STATION_STAFF:
+        return BackReferral.household_id.in_(_visible_household_ids(actor))
+    return sa.false()
 
 
 @rule(User)

@@ -1,0 +1,253 @@
+"""``/api/v1/referrals``: the referral workflow, one ``POST /<id>/<action>`` per step.
+
+Every step takes the ``version`` the caller read; a referral changed since answers 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from web.auth import actor
+from web.db import get_db
+from web.schemas.base import ErrorSchema
+from web.schemas.referrals import (
+    BackReferralInputSchema,
+    BackReferralSchema,
+    BatchApproveSchema,
+    BatchOutcomeSchema,
+    CompleteSchema,
+    ContactSchema,
+    DeclineSchema,
+    EpisodeInputSchema,
+    EpisodeSchema,
+    ReasonActionSchema,
+    ReferralCreateSchema,
+    ReferralLineSchema,
+    ReferralQuerySchema,
+    ReferralSchema,
+    SubmitSchema,
+    VersionSchema,
+)
+from web.services import referrals as service
+from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
+
+PREFIX = "/referrals"
+blp = Blueprint("referrals", __name__, description="转介：服务站发起、民政审批、慈善组织接收与帮扶")
+
+
+def view(referral_id: int) -> dict[str, Any]:
+    db, user = get_db(), actor()
+    referral = service.get_referral(db, user, referral_id)
+    return service.referral_view(db, user, referral, dt.date.today())
+
+
+@blp.route("")
+class Referrals(MethodView):
+    @login_required
+    @blp.arguments(ReferralQuerySchema, location="query")
+    @blp.response(200, ReferralLineSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Referrals visible to the caller, urgent first; ``box=queue`` is a civil-affairs
+        office's approval queue, ``box=inbox`` a charity's inbox."""
+        db, user = get_db(), actor()
+        statuses = (args["status"],) if args["status"] else BOXES[args["box"]]
+        filters = ReferralFilter(
+            status=statuses, urgency=args["urgency"], domain=args["domain"],
+            region_code=args["region_code"],
+        )  # fmt: skip
+        rows = service.list_referrals(db, user, filters, limit=args["limit"])
+        return service.referral_summaries(db, user, rows)
+
+    @login_required
+    @blp.arguments(ReferralCreateSchema)
+    @blp.response(201, ReferralSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="需求或项目不存在")
+    @blp.alt_response(409, schema=ErrorSchema, description="未授权、需求已办结或已转介")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Start a referral (draft) of a need to a project, keeping the match score."""
+        db, user = get_db(), actor()
+        referral = service.start_referral(
+            db, user, body["need_id"], body["project_id"], score=body["score"],
+            model_version=body["model_version"], note=body["note"],
+        )  # fmt: skip
+        return service.referral_view(db, user, referral, dt.date.today())
+
+
+@blp.route("/batch-approve")
+class BatchApprove(MethodView):
+    @login_required
+    @blp.arguments(BatchApproveSchema)
+    @blp.response(200, BatchOutcomeSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="不是民政部门工作人员")
+    def post(self, body: dict[str, Any]) -> list[Any]:
+        """Approve several submitted referrals; each succeeds or fails on its own."""
+        items = [(item["id"], item["version"]) for item in body["items"]]
+        return service.approve_many(get_db(), actor(), items)
+
+
+@blp.route("/<int:referral_id>")
+class ReferralById(MethodView):
+    @login_required
+    @blp.response(200, ReferralSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, referral_id: int) -> dict[str, Any]:
+        """One referral with its timeline and service episodes."""
+        return view(referral_id)
+
+
+def _step(summary: str, schema: type = VersionSchema):  # type: ignore[no-untyped-def]
+    """Decorate a step's ``post`` with the shared arguments and responses."""
+
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        fn.__doc__ = summary
+        for status, text in (
+            (403, "角色不能执行这一步"),
+            (404, "不存在或无权查看"),
+            (409, "当前状态不允许，或版本已过期（stale_version），或名额已满"),
+            (422, "缺少原因或字段有误"),
+        ):
+            fn = blp.alt_response(status, schema=ErrorSchema, description=text)(fn)
+        fn = blp.response(200, ReferralSchema)(fn)
+        fn = blp.arguments(schema)(fn)
+        return login_required(fn)
+
+    return wrap
+
+
+@blp.route("/<int:referral_id>/submit")
+class Submit(MethodView):
+    @_step(
+        "Send a draft (or a returned referral) for approval; 409 ``already_helped`` when "
+        "another charity already helps this need, unless ``acknowledge_duplicate``.",
+        SubmitSchema,
+    )
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.submit_referral(
+            get_db(), actor(), referral_id, version=body["version"],
+            acknowledge_duplicate=body["acknowledge_duplicate"],
+        )  # fmt: skip
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/approve")
+class Approve(MethodView):
+    @_step("Approve (civil affairs): reserves one place and the amount of the project.")
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.approve_referral(get_db(), actor(), referral_id, version=body["version"])
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/return")
+class Return(MethodView):
+    @_step("Return to the station (civil affairs), with a reason.", ReasonActionSchema)
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.return_referral(
+            get_db(), actor(), referral_id, body["reason"], version=body["version"]
+        )
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/accept")
+class Accept(MethodView):
+    @_step("Accept (the charity owning the project).")
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.accept_referral(get_db(), actor(), referral_id, version=body["version"])
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/decline")
+class Decline(MethodView):
+    @_step("Decline with a reason from the fixed list (``other`` needs a note); releases "
+           "the place.", DeclineSchema)  # fmt: skip
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.decline_referral(
+            get_db(), actor(), referral_id, body["reason"], body["note"], version=body["version"]
+        )
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/start")
+class Start(MethodView):
+    @_step("Start the service (the charity, after accepting).")
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.start_service(get_db(), actor(), referral_id, version=body["version"])
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/complete")
+class Complete(MethodView):
+    @_step("Complete with the delivered amount or service (or the logged episodes); the "
+           "need becomes fulfilled.", CompleteSchema)  # fmt: skip
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.complete_referral(
+            get_db(), actor(), referral_id, delivered_amount_fen=body["delivered_amount_fen"],
+            delivered_service=body["delivered_service"], version=body["version"],
+        )  # fmt: skip
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/cancel")
+class Cancel(MethodView):
+    @_step("Cancel from draft, submitted or approved (station or civil affairs), with a "
+           "reason; an approved one's place is released.", ReasonActionSchema)  # fmt: skip
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        service.cancel_referral(
+            get_db(), actor(), referral_id, body["reason"], version=body["version"]
+        )
+        return view(referral_id)
+
+
+@blp.route("/<int:referral_id>/episodes")
+class Episodes(MethodView):
+    @login_required
+    @blp.response(200, EpisodeSchema(many=True))
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, referral_id: int) -> list[Any]:
+        """The service episodes logged so far."""
+        return view(referral_id)["episodes"]
+
+    @login_required
+    @blp.arguments(EpisodeInputSchema)
+    @blp.response(201, EpisodeSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是该项目的慈善组织")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    @blp.alt_response(409, schema=ErrorSchema, description="不在服务中")
+    @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
+    def post(self, body: dict[str, Any], referral_id: int) -> Any:
+        """Log one visit, session or class (date, kind, quantity, value, note)."""
+        episode = service.add_episode(
+            get_db(), actor(), referral_id, EpisodeInput(**body), today=dt.date.today()
+        )
+        return {
+            "id": episode.id, "on": episode.on, "kind": episode.kind.value,
+            "kind_label": episode.kind.label, "quantity": episode.quantity, "unit": episode.unit,
+            "value_fen": episode.value_fen, "note": episode.note,
+        }  # fmt: skip
+
+
+@blp.route("/<int:referral_id>/contact")
+class Contact(MethodView):
+    @login_required
+    @blp.response(200, ContactSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="尚未接收")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, referral_id: int) -> dict[str, Any]:
+        """The household's contact, for the charity that accepted it; every look is audited."""
+        return service.referral_contact(get_db(), actor(), referral_id)
+
+
+@blp.route("/<int:referral_id>/back-referral")
+class ReferBack(MethodView):
+    @login_required
+    @blp.arguments(BackReferralInputSchema)
+    @blp.response(201, BackReferralSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是慈善组织")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def post(self, body: dict[str, Any], referral_id: int) -> Any:
+        """双向转介: tell the civil-affairs office the household may qualify for government aid."""
+        return service.refer_back(get_db(), actor(), referral_id, body["aid_types"], body["note"])
