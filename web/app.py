@@ -129,8 +129,15 @@ def register_request_hooks(app: Flask) -> None:
         from .i18n import current_language
         from .navigation import navigation_for
 
+        unread = 0
+        if current_user.is_authenticated:
+            from .db import get_db
+            from .services.notifications import unread_count
+
+            unread = unread_count(get_db(), current_user)
         return {
             "nav_items": navigation_for(current_user) if current_user.is_authenticated else [],
+            "unread_notifications": unread,
             "languages": app.config["LANGUAGES"],
             "current_language": current_language(),
             "session_lang": session.get("lang"),
@@ -154,7 +161,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from seed.cli import seed_cli
 
-    from .cli import db_cli, users_cli
+    from .cli import db_cli, referrals_cli, users_cli
     from .cli_matcher import match_command, matcher_cli
     from .cli_supply import import_cli, ledger_cli
 
@@ -164,4 +171,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(referrals_cli)
     app.cli.add_command(seed_cli)

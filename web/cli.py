@@ -113,3 +113,22 @@ def users_enable(username: str) -> None:
     with cli_session() as db:
         set_user_active(db, None, username, True)
         click.echo(f"已启用用户 {username}。")
+
+
+referrals_cli = AppGroup("referrals", help="转介的日常处理。")
+
+
+@referrals_cli.command("sweep")
+def referrals_sweep() -> None:
+    """Expire referrals left unanswered past their deadline (the place goes back to the
+    project, the need back to the station) and flag to the approving office those silent
+    longer than REFERRAL_OVERDUE_DAYS."""
+    from models import utcnow
+    from web.services.referrals import expire_unanswered, flag_overdue
+
+    days = current_app.config["REFERRAL_OVERDUE_DAYS"]
+    with cli_session() as db:
+        now = utcnow()
+        expired = expire_unanswered(db, now)
+        flagged = flag_overdue(db, now, days)
+    click.echo(f"超时退回 {expired} 件；提醒民政部门（超过 {days} 天未答复）{flagged} 件。")

@@ -7,6 +7,9 @@
                      and marks cookies Secure.
 ``SESSION_COOKIE_SECURE``  ``1`` to send cookies over HTTPS only (default in production).
 ``API_TOKEN_HOURS``  lifetime of Bearer tokens (default 12).
+``REFERRAL_OVERDUE_DAYS``  days a charity may leave an approved referral unanswered before
+                     the approving office is alerted (default 3; the referral itself
+                     expires at the project's own response deadline).
 
 Keys are never logged or printed.
 """
@@ -78,6 +81,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
+        "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,

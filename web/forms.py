@@ -31,6 +31,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.enums import (
+    DeclineReason,
     DisabilityType,
     Domain,
     GovAidType,
@@ -225,4 +226,44 @@ class ConsentForm(FlaskForm):
         _l("授权范围"),
         default="困难情况核实、慈善帮扶转介",
         validators=[DataRequired(), Length(max=255)],
+    )
+
+
+class ReferralStepForm(FlaskForm):
+    """One step of a referral; which fields matter depends on the step."""
+
+    version = IntegerField(validators=[InputRequired()])
+    reason = StringField(_l("原因"), validators=[Optional(), Length(max=500)])
+    decline_reason = SelectField(
+        _l("婉拒原因"), choices=[SelectChoice("", "—"), *_choices(DeclineReason)], default=""
+    )
+    decline_note = StringField(_l("婉拒说明"), validators=[Optional(), Length(max=500)])
+    acknowledge_duplicate = BooleanField(_l("已知该需求另有慈善组织在帮扶，仍要提交"))
+    delivered_amount = DecimalField(
+        _l("实际帮扶金额（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+    )
+    delivered_service = TextAreaField(_l("提供的服务"), validators=[Length(max=2000)])
+
+
+class EpisodeForm(FlaskForm):
+    on = DateField(_l("服务日期"), validators=[InputRequired(_l("请填写服务日期。"))])
+    kind = SelectField(_l("服务类型"), choices=_choices(ServiceType))
+    quantity = IntegerField(
+        _l("数量"), default=1, validators=[InputRequired(), NumberRange(1, 10_000)]
+    )
+    unit = StringField(_l("单位"), default="次", validators=[DataRequired(), Length(max=16)])
+    value = DecimalField(_l("折合金额（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)])
+    remark = StringField(_l("备注"), validators=[Length(max=500)])
+
+
+class BackReferralForm(FlaskForm):
+    aid_types = MultiCheckboxField(_l("可能符合的政府救助"), choices=_choices(GovAidType))
+    note = TextAreaField(
+        _l("情况说明"), validators=[DataRequired(_l("请说明情况。")), Length(max=2000)]
+    )
+
+
+class HandleForm(FlaskForm):
+    note = StringField(
+        _l("处理情况"), validators=[DataRequired(_l("请填写处理情况。")), Length(max=500)]
     )

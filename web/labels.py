@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from models.enums import (
+    DeclineReason,
     DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
     IllnessKind,
     NeedStatus,
+    ReferralStatus,
     Relation,
     SchoolStage,
     SelfCare,
@@ -31,4 +33,6 @@ LABELS: dict[str, dict[str, str]] = {
     "target": TargetGroup.labels(),
     "service": ServiceType.labels(),
     "need_status": NeedStatus.labels(),
+    "referral_status": ReferralStatus.labels(),
+    "decline": DeclineReason.labels(),
 }

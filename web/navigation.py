@@ -26,11 +26,24 @@ _REVIEW = NavItem(_l("审核"), "pages.review_queue")
 _LEDGERS = NavItem(_l("资源台账"), "pages.ledgers")
 _LOCAL_LEDGERS = NavItem(_l("资源台账"), "pages.current_ledgers")
 _WORKLIST = NavItem(_l("待办需求"), "pages.worklist_page")
+_MY_REFERRALS = NavItem(_l("我的转介"), "pages.referrals_page")
+_APPROVALS = NavItem(_l("转介审批"), "pages.referrals_page")
+_INBOX = NavItem(_l("转介收件箱"), "pages.referrals_page")
+_BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 
 _BY_ROLE: dict[Role, list[NavItem]] = {
-    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _LOCAL_LEDGERS, _API_DOCS],
-    Role.CIVIL_AFFAIRS: [_HOME, _HOUSEHOLDS, _WORKLIST, _REVIEW, _LEDGERS, _API_DOCS],
-    Role.CHARITY_STAFF: [_HOME, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
+    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _MY_REFERRALS, _LOCAL_LEDGERS, _API_DOCS],
+    Role.CIVIL_AFFAIRS: [
+        _HOME,
+        _HOUSEHOLDS,
+        _WORKLIST,
+        _APPROVALS,
+        _BACK,
+        _REVIEW,
+        _LEDGERS,
+        _API_DOCS,
+    ],  # fmt: skip
+    Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
     Role.ADMIN: [_HOME, _HOUSEHOLDS, _LEDGERS, _API_DOCS],
 }
 

@@ -125,3 +125,34 @@ def test_ledger_build_if_missing_publishes_once(cli_app: Flask) -> None:
     assert first.count("已发布") == 2
     second = run(cli_app, *args).output
     assert "已发布" not in second and second.count("跳过") == 2
+
+
+def test_referrals_sweep_expires_unanswered_referrals(cli_app: Flask) -> None:
+    import datetime as dt
+
+    from models import Need, Referral, utcnow
+    from models.enums import ReferralStatus
+
+    run(cli_app, "db", "upgrade")
+    run(cli_app, "seed", "demo")
+    with cli_app.extensions["sessionmaker"]() as db:
+        project = db.scalar(sa.select(Project).where(Project.name == "从化区慈善医疗救助"))
+        need = db.scalar(sa.select(Need).join(Household).where(Household.head_name == "钟伟明"))
+        long_ago = utcnow() - dt.timedelta(days=30)
+        project.quota_used += 1
+        db.add(
+            Referral(
+                need_id=need.id,
+                project_id=project.id,
+                status=ReferralStatus.APPROVED,
+                approved_at=long_ago,
+                due_at=long_ago + dt.timedelta(days=7),
+            )  # fmt: skip
+        )
+        db.commit()
+        used = project.quota_used
+    output = run(cli_app, "referrals", "sweep").output
+    assert "超时退回 1 件" in output  # past its deadline: expired (the office is told so)
+    assert "超时退回 0 件" in run(cli_app, "referrals", "sweep").output
+    with cli_app.extensions["sessionmaker"]() as db:
+        assert db.get(Project, project.id).quota_used == used - 1

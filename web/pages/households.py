@@ -58,6 +58,7 @@ from web.services.households import (
 )
 from web.services.households_excel import import_households
 from web.services.needs import NEXT_STATUS, set_need_status, worklist
+from web.services.referrals import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations
 
@@ -277,6 +278,7 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         action_form=EmptyForm(),
         status_form=ReviewForm(),
         next_status=NEXT_STATUS,
+        chain=household_chain(get_db(), actor(), record),
     )
 
 

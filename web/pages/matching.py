@@ -30,7 +30,7 @@ def need_matches(need_id: int) -> str:
     return render_template(
         "matching/matches.html", need=result.need, ranking=result.ranking, explain=explain,
         threshold=LOW_MATCH_THRESHOLD, form=EmptyForm(), domains=Domain.labels(),
-        groups=TargetGroup.labels(),
+        groups=TargetGroup.labels(), started_referral=request.args.get("referral", type=int),
     )  # fmt: skip
 
 
@@ -56,4 +56,6 @@ def need_start_referral(need_id: int) -> Response:
         "success",
     )
     need = referral.need_id
-    return redirect(url_for("pages.need_matches", need_id=need, referred=project_id))
+    return redirect(
+        url_for("pages.need_matches", need_id=need, referred=project_id, referral=referral.id)
+    )

@@ -1,0 +1,344 @@
+"""Referral pages: a station's referrals, an office's approval queue, a charity's inbox, one
+referral with its timeline and the steps open to the viewer, 双向转介, and notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from models import Notification
+from models.enums import (
+    BackReferralStatus,
+    DeclineReason,
+    Domain,
+    GovAidType,
+    ReferralStatus,
+    Role,
+    ServiceType,
+    Urgency,
+)
+from web.auth import actor
+from web.db import get_db
+from web.forms import (
+    BackReferralForm,
+    EmptyForm,
+    EpisodeForm,
+    HandleForm,
+    ReferralStepForm,
+    show_service_errors,
+)
+from web.labels import LABELS
+from web.services import notifications
+from web.services import referrals as service
+from web.services.errors import ServiceError
+from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
+
+from . import pages
+
+S = ReferralStatus
+
+#: The steps each party may take from each state, in the order the buttons appear.
+STEPS: dict[Role, dict[ReferralStatus, tuple[str, ...]]] = {
+    Role.STATION_STAFF: {
+        S.DRAFT: ("submit", "cancel"),
+        S.RETURNED: ("submit", "cancel"),
+        S.SUBMITTED: ("cancel",),
+        S.APPROVED: ("cancel",),
+    },
+    Role.CIVIL_AFFAIRS: {
+        S.DRAFT: ("submit", "cancel"),
+        S.RETURNED: ("submit", "cancel"),
+        S.SUBMITTED: ("approve", "return", "cancel"),
+        S.APPROVED: ("cancel",),
+    },
+    Role.CHARITY_STAFF: {
+        S.APPROVED: ("accept", "decline"),
+        S.ACCEPTED: ("start",),
+        S.IN_SERVICE: ("complete",),
+    },
+}
+
+STEP_LABELS = {
+    "submit": "提交审批",
+    "cancel": "取消转介",
+    "approve": "批准",
+    "return": "退回",
+    "accept": "接收",
+    "decline": "婉拒",
+    "start": "开始服务",
+    "complete": "完成帮扶",
+}
+
+DONE = {
+    "submit": "已提交民政部门审批。",
+    "cancel": "已取消。",
+    "approve": "已批准，已送达慈善组织。",
+    "return": "已退回服务站。",
+    "accept": "已接收，可查看联系方式。",
+    "decline": "已婉拒，名额已释放。",
+    "start": "已开始服务，可逐次登记服务记录。",
+    "complete": "帮扶已完成。",
+}
+
+TITLES = {
+    Role.STATION_STAFF: "我的转介",
+    Role.CIVIL_AFFAIRS: "转介审批",
+    Role.CHARITY_STAFF: "转介收件箱",
+    Role.ADMIN: "转介",
+}
+
+DEFAULT_BOX = {Role.CIVIL_AFFAIRS: "queue", Role.CHARITY_STAFF: "inbox"}
+
+
+def _fen(value: Decimal | None) -> int | None:
+    return None if value is None else int(round(value * 100))
+
+
+def _enum(enum_cls: type, value: str | None) -> Any:
+    try:
+        return enum_cls(value) if value else None
+    except ValueError:
+        return None
+
+
+@pages.route("/referrals")
+@login_required
+def referrals_page() -> str:
+    user = actor()
+    db = get_db()
+    box = request.args.get("box") or DEFAULT_BOX.get(user.role, "all")
+    box = box if box in BOXES else "all"
+    status = _enum(ReferralStatus, request.args.get("status"))
+    filters = ReferralFilter(
+        status=(status,) if status else BOXES[box],
+        urgency=_enum(Urgency, request.args.get("urgency")),
+        domain=_enum(Domain, request.args.get("domain")),
+    )
+    rows = service.list_referrals(db, user, filters)
+    return render_template(
+        "referrals/list.html", title=_(TITLES[user.role]), lines=service.referral_summaries(
+            db, user, rows), box=box, status=status, statuses=ReferralStatus,
+        domains=Domain, form=EmptyForm(), can_batch=user.role == Role.CIVIL_AFFAIRS,
+    )  # fmt: skip
+
+
+@pages.route("/referrals/batch-approve", methods=["POST"])
+@login_required
+def referrals_batch_approve() -> Response:
+    db = get_db()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    items = []
+    for pick in request.form.getlist("pick"):
+        rid, _sep, version = pick.partition(":")
+        if rid.isdigit() and version.isdigit():
+            items.append((int(rid), int(version)))
+    if not items:
+        flash(_("请先勾选要批准的转介。"), "error")
+        return redirect(url_for("pages.referrals_page", box="queue"))
+    outcomes = service.approve_many(db, actor(), items)
+    approved = sum(1 for o in outcomes if o.ok)
+    flash(_("已批准 %(n)s 件。", n=approved), "success")
+    for outcome in outcomes:
+        if not outcome.ok:
+            flash(_("转介 %(id)s 未批准：%(why)s", id=outcome.id, why=outcome.message), "error")
+    return redirect(url_for("pages.referrals_page", box="queue"))
+
+
+def _detail(
+    referral_id: int, form: ReferralStepForm | None = None, status: int = 200, **extra: Any
+) -> Any:
+    user = actor()
+    db = get_db()
+    referral = service.get_referral(db, user, referral_id)
+    today = dt.date.today()
+    view = service.referral_view(db, user, referral, today)
+    steps = STEPS.get(user.role, {}).get(referral.status, ())
+    contact = None
+    if view["contact_available"]:
+        contact = service.referral_contact(db, user, referral_id)
+    warnings = []
+    if user.role in service.STATION_SIDE and referral.status in (S.DRAFT, S.RETURNED):
+        warnings = service.helping_elsewhere(db, referral)
+    if form is None:
+        form = ReferralStepForm(version=referral.version)
+    form.version.data = referral.version
+    body = render_template(
+        "referrals/detail.html", r=view, steps=steps, step_labels=STEP_LABELS, form=form,
+        contact=contact, warnings=warnings, labels=LABELS, today=today,
+        episode_form=extra.get("episode_form") or EpisodeForm(on=today),
+        back_form=extra.get("back_form") or BackReferralForm(),
+        is_charity=user.role == Role.CHARITY_STAFF, declines=DeclineReason,
+        services=ServiceType, aid_types=GovAidType,
+    )  # fmt: skip
+    return body, status
+
+
+@pages.route("/referrals/<int:referral_id>")
+@login_required
+def referral_page(referral_id: int) -> Any:
+    return _detail(referral_id)
+
+
+@pages.route(
+    "/referrals/<int:referral_id>/<any(" + ",".join(STEP_LABELS) + "):step>", methods=["POST"]
+)
+@login_required
+def referral_step(referral_id: int, step: str) -> Any:
+    db = get_db()
+    user = actor()
+    form = ReferralStepForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, form, 422)
+    version = form.version.data
+    try:
+        if step == "submit":
+            acknowledged = bool(form.acknowledge_duplicate.data)
+            service.submit_referral(
+                db, user, referral_id, version=version, acknowledge_duplicate=acknowledged
+            )
+        elif step == "cancel":
+            service.cancel_referral(db, user, referral_id, form.reason.data, version=version)
+        elif step == "approve":
+            service.approve_referral(db, user, referral_id, version=version)
+        elif step == "return":
+            service.return_referral(db, user, referral_id, form.reason.data, version=version)
+        elif step == "accept":
+            service.accept_referral(db, user, referral_id, version=version)
+        elif step == "decline":
+            service.decline_referral(
+                db, user, referral_id, _enum(DeclineReason, form.decline_reason.data),
+                form.decline_note.data, version=version,
+            )  # fmt: skip
+        elif step == "start":
+            service.start_service(db, user, referral_id, version=version)
+        else:
+            service.complete_referral(
+                db, user, referral_id, delivered_amount_fen=_fen(form.delivered_amount.data),
+                delivered_service=form.delivered_service.data, version=version,
+            )  # fmt: skip
+    except ServiceError as error:
+        db.rollback()
+        if error.fields:
+            show_service_errors(form, error.fields, "reason", {
+                "delivered_amount_fen": "delivered_amount", "note": "decline_note"})  # fmt: skip
+            if step == "decline" and "reason" in error.fields:
+                form.decline_reason.errors = error.fields["reason"]
+                form.reason.errors = []
+        flash(error.message, "error")
+        return _detail(referral_id, form, error.status)
+    flash(_(DONE[step]), "success")
+    return redirect(url_for("pages.referral_page", referral_id=referral_id))
+
+
+@pages.route("/referrals/<int:referral_id>/episodes", methods=["POST"])
+@login_required
+def referral_episode(referral_id: int) -> Any:
+    db = get_db()
+    form = EpisodeForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, episode_form=form, status=422)
+    data = EpisodeInput(
+        on=form.on.data, kind=ServiceType(form.kind.data), quantity=form.quantity.data,
+        unit=form.unit.data, value_fen=_fen(form.value.data) or 0, note=form.remark.data,
+    )  # fmt: skip
+    try:
+        service.add_episode(db, actor(), referral_id, data, today=dt.date.today())
+    except ServiceError as error:
+        db.rollback()
+        show_service_errors(form, error.fields, "remark", {"value_fen": "value", "note": "remark"})
+        flash(error.message, "error")
+        return _detail(referral_id, episode_form=form, status=error.status)
+    flash(_("已登记服务记录。"), "success")
+    return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#episodes")
+
+
+@pages.route("/referrals/<int:referral_id>/back-referral", methods=["POST"])
+@login_required
+def referral_refer_back(referral_id: int) -> Any:
+    db = get_db()
+    form = BackReferralForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, back_form=form, status=422)
+    try:
+        service.refer_back(
+            db, actor(), referral_id, [GovAidType(a) for a in form.aid_types.data], form.note.data
+        )
+    except ServiceError as error:
+        db.rollback()
+        show_service_errors(form, error.fields, "note")
+        flash(error.message, "error")
+        return _detail(referral_id, back_form=form, status=error.status)
+    flash(_("已转给民政部门核查。"), "success")
+    return redirect(url_for("pages.referral_page", referral_id=referral_id))
+
+
+@pages.route("/back-referrals")
+@login_required
+def back_referrals_page() -> str:
+    db = get_db()
+    show = request.args.get("status", "open")
+    status = None if show == "all" else _enum(BackReferralStatus, show)
+    items = service.list_back_referrals(db, actor(), status)
+    return render_template(
+        "referrals/back.html", items=items, show=show, form=HandleForm(), labels=LABELS,
+        is_office=actor().role == Role.CIVIL_AFFAIRS,
+    )  # fmt: skip
+
+
+@pages.route("/back-referrals/<int:back_id>/handle", methods=["POST"])
+@login_required
+def back_referral_handle(back_id: int) -> Response:
+    db = get_db()
+    form = HandleForm()
+    if not form.validate_on_submit():
+        flash(_("请填写处理情况。"), "error")
+    else:
+        try:
+            service.handle_back_referral(db, actor(), back_id, form.note.data)
+            flash(_("已记录处理情况。"), "success")
+        except ServiceError as error:
+            db.rollback()
+            flash(error.message, "error")
+    return redirect(url_for("pages.back_referrals_page"))
+
+
+@pages.route("/notifications")
+@login_required
+def notifications_page() -> str:
+    db = get_db()
+    user = actor()
+    return render_template(
+        "referrals/notifications.html", items=notifications.list_notifications(db, user),
+        form=EmptyForm(),
+    )  # fmt: skip
+
+
+@pages.route("/notifications/<int:notification_id>/open")
+@login_required
+def notification_open(notification_id: int) -> Response:
+    """Mark one notification read and go where it points."""
+    db = get_db()
+    user = actor()
+    note = db.get(Notification, notification_id)
+    if note is None or note.user_id != user.id:
+        abort(404)
+    notifications.mark_read(db, user, [note.id])
+    local = note.link and note.link.startswith("/") and not note.link.startswith("//")
+    target = note.link if local else None
+    return redirect(target or url_for("pages.notifications_page"))
+
+
+@pages.route("/notifications/read", methods=["POST"])
+@login_required
+def notifications_read() -> Response:
+    if EmptyForm().validate_on_submit():
+        notifications.mark_read(get_db(), actor())
+        flash(_("已全部标为已读。"), "success")
+    return redirect(url_for("pages.notifications_page"))
