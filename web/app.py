@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request, session
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from models.session import create_engine, make_session_factory
 from web.services.audit import set_origin
@@ -150,10 +151,20 @@ def register_errors(app: Flask) -> None:
     register_error_handlers(app)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: a non-negative id that fits a 64-bit column, so an id like
+    2**70 is simply not found instead of overflowing the database driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .pages import pages
 
+    app.url_map.converters["int"] = RowIdConverter
     app.register_blueprint(pages)
     register_api(app)
 

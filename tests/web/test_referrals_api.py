@@ -309,7 +309,9 @@ def test_cancelling_an_approved_referral_releases_its_place_and_tells_the_charit
     db.expire_all()
     assert project_named(db, SURGERY).quota_used == used
     unread = parties.get("/notifications?unread_only=true", parties.charity).json
-    assert any("已被取消" in n["message"] for n in unread["items"]) and unread["unread"] >= 1
+    cancelled_notes = [n["message"] for n in unread["items"] if n["kind"] == "cancelled"]
+    assert cancelled_notes and unread["unread"] >= 1
+    assert not any("家属已自行筹到费用" in m for m in cancelled_notes)  # the station's words
     marked = parties.post("/notifications/read", parties.charity)
     assert marked.json["marked"] == unread["unread"]
     assert parties.get("/notifications", parties.charity).json["unread"] == 0
@@ -399,3 +401,142 @@ def test_a_charity_refers_a_household_back_to_the_office(
     assert parties.get("/back-referrals", parties.office).json == []
     again = parties.post(f"/back-referrals/{back.json['id']}/handle", parties.office, note="再次")
     assert again.status_code == 409
+
+
+def test_a_charity_reads_the_need_itself_only_while_it_serves_the_household(
+    parties: Parties, db: Session
+) -> None:
+    need = need_of(db, "钟伟明", "medical")
+    rid = approved(parties, need, project_named(db, SURGERY))
+    assert parties.get(f"/needs/{need.id}", parties.charity).status_code == 404
+    parties.step(rid, "accept", parties.charity)
+    assert parties.get(f"/needs/{need.id}", parties.charity).status_code == 200
+    other = approved(parties, need_of(db, "钟伟明", "education"), project_named(db, HOUSING))
+    parties.step(other, "decline", parties.charity, reason="no_capacity")
+    declined_need = parties.get(f"/referrals/{other}", parties.station).json["need"]["id"]
+    assert parties.get(f"/needs/{declined_need}", parties.charity).status_code == 404
+
+
+def test_the_station_and_office_words_do_not_reach_the_charity(
+    parties: Parties, db: Session
+) -> None:
+    rid = draft(parties, need_of(db, "钟伟明", "medical"), project_named(db, SURGERY))
+    parties.step(rid, "submit", parties.station)
+    parties.step(rid, "return", parties.office, reason="请补充钟伟明的住院证明")
+    parties.step(rid, "submit", parties.station)
+    parties.step(rid, "approve", parties.office)
+    seen = parties.get(f"/referrals/{rid}", parties.charity).json
+    assert seen["status_reason"] is None
+    assert "住院证明" not in json.dumps(seen, ensure_ascii=False)
+
+
+def test_a_charity_may_refer_back_only_a_household_it_took_on_and_sees_no_village(
+    parties: Parties, client: FlaskClient, db: Session
+) -> None:
+    rid = approved(parties, need_of(db, "钟伟明", "medical"), project_named(db, SURGERY))
+    early = parties.post(
+        f"/referrals/{rid}/back-referral", parties.charity, aid_types=["dibao_allowance"],
+        note="疑似符合低保",
+    )  # fmt: skip
+    assert early.status_code == 409
+    parties.step(rid, "accept", parties.charity)
+    back = parties.post(
+        f"/referrals/{rid}/back-referral", parties.charity, aid_types=["dibao_allowance"],
+        note="疑似符合低保",
+    )  # fmt: skip
+    assert back.status_code == 201
+    assert "household_id" not in back.json and "region_code" not in back.json
+    parties.post(f"/back-referrals/{back.json['id']}/handle", parties.office,
+                 note="已联系钟伟明办理低保申请")  # fmt: skip
+    (line,) = parties.get("/back-referrals?status=handled", parties.charity).json
+    assert "钟伟明" not in line["handled_note"] and "办理低保申请" in line["handled_note"]
+    office_line = parties.get("/back-referrals?status=handled", parties.office).json[0]
+    assert office_line["household_id"] and office_line["region_code"]
+
+
+def test_a_village_filter_tells_a_charity_nothing_more_than_the_township(
+    parties: Parties, db: Session
+) -> None:
+    need = need_of(db, "钟伟明", "medical")
+    rid = approved(parties, need, project_named(db, SURGERY))
+    village = need.household.region_code
+    other_village = village[:9] + ("999" if village[9:] != "999" else "998")
+    lines = [
+        [line["id"] for line in parties.get(f"/referrals?region_code={code}", parties.charity).json]
+        for code in (village, other_village)
+    ]
+    assert lines[0] == lines[1] == [rid]
+
+
+def test_a_settled_need_takes_no_approval_and_stays_settled(parties: Parties, db: Session) -> None:
+    need = need_of(db, "钟伟明", "medical")
+    rid = draft(parties, need, project_named(db, SURGERY))
+    parties.step(rid, "submit", parties.station)
+    for status in ("in_service", "fulfilled"):
+        moved = parties.post(f"/needs/{need.id}/status", parties.station, status=status)
+        assert moved.status_code == 200, moved.json
+    version = parties.get(f"/referrals/{rid}", parties.office).json["version"]
+    refused = parties.post(f"/referrals/{rid}/approve", parties.office, version=version)
+    assert refused.status_code == 409 and "已满足" in refused.json["error"]["message"]
+    parties.step(rid, "cancel", parties.station, reason="需求已满足")
+    assert parties.get(f"/needs/{need.id}", parties.station).json["status"] == "fulfilled"
+
+
+def test_withdrawing_consent_ends_the_referrals_and_frees_their_places(
+    parties: Parties, client: FlaskClient, db: Session
+) -> None:
+    need = need_of(db, "钟伟明", "medical")
+    project = project_named(db, SURGERY)
+    used = project.quota_used
+    rid = approved(parties, need, project)
+    parties.step(rid, "accept", parties.charity)
+    waiting = draft(parties, need_of(db, "钟伟明", "education"), project_named(db, HOUSING))
+    parties.step(waiting, "submit", parties.station)
+    withdrawn = client.delete(f"/api/v1/households/{need.household_id}/consent",
+                              headers=parties.station)  # fmt: skip
+    assert withdrawn.status_code == 200, withdrawn.json
+    for ended in (rid, waiting):
+        assert parties.get(f"/referrals/{ended}", parties.station).json["status"] == "cancelled"
+    db.expire_all()
+    assert project_named(db, SURGERY).quota_used == used
+    told = db.scalars(sa.select(Notification.message).where(
+        Notification.referral_id == rid, Notification.kind == "cancelled",
+        Notification.user_id == get_user(db, "charity_f").id))  # fmt: skip
+    assert any("撤回授权" in m for m in told)
+
+
+def test_spending_beyond_the_reserved_amount_is_charged_to_the_project(
+    parties: Parties, db: Session
+) -> None:
+    project = project_named(db, SURGERY)
+    before = project.reserved_fen
+    rid = approved(parties, need_of(db, "钟伟明", "medical"), project)
+    parties.step(rid, "accept", parties.charity)
+    parties.step(rid, "start", parties.charity)
+    parties.step(rid, "complete", parties.charity, delivered_amount_fen=2_400_000)
+    db.expire_all()
+    assert project_named(db, SURGERY).reserved_fen == before + 2_400_000
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["137-1924-8651", "137 1924 8651", "１３７１９２４８６５１", "4401 1719 8503 1200 12"],
+)
+def test_numbers_are_blanked_however_they_are_written(written: str) -> None:
+    from web.services.referrals import redact
+
+    assert not any(ch.isdigit() for ch in redact(f"联系电话{written}，谢谢", []))
+
+
+def test_ids_too_large_for_the_database_are_not_found_not_a_server_error(
+    parties: Parties,
+) -> None:
+    huge = 2**70
+    assert parties.get(f"/referrals/{huge}", parties.station).status_code == 404
+    assert parties.post(f"/referrals/{huge}/approve", parties.office, version=1).status_code == 404
+    created = parties.post("/referrals", parties.station, need_id=huge, project_id=1)
+    assert created.status_code == 422 and "need_id" in created.json["error"]["fields"]
+    batch = parties.post("/referrals/batch-approve", parties.office,
+                         items=[{"id": huge, "version": 1}])  # fmt: skip
+    assert batch.status_code == 422
+    assert parties.post("/notifications/read", parties.station, ids=[huge]).status_code == 422

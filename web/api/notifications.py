@@ -61,7 +61,9 @@ class BackReferrals(MethodView):
     @back_blp.response(200, BackReferralSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[Any]:
         """双向转介 visible to the caller: an office's queue, or a charity's own."""
-        return referrals.list_back_referrals(get_db(), actor(), args["status"])
+        db, user = get_db(), actor()
+        items = referrals.list_back_referrals(db, user, args["status"])
+        return referrals.back_referral_lines(db, user, items)
 
 
 @back_blp.route("/<int:back_id>/handle")
@@ -74,4 +76,6 @@ class Handle(MethodView):
     @back_blp.alt_response(409, schema=ErrorSchema, description="已处理")
     def post(self, body: dict[str, Any], back_id: int) -> Any:
         """Record what the office did about it (e.g. 已受理低保申请)."""
-        return referrals.handle_back_referral(get_db(), actor(), back_id, body["note"])
+        db, user = get_db(), actor()
+        back = referrals.handle_back_referral(db, user, back_id, body["note"])
+        return referrals.back_referral_lines(db, user, [back])[0]

@@ -250,4 +250,6 @@ class ReferBack(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
     def post(self, body: dict[str, Any], referral_id: int) -> Any:
         """双向转介: tell the civil-affairs office the household may qualify for government aid."""
-        return service.refer_back(get_db(), actor(), referral_id, body["aid_types"], body["note"])
+        db, user = get_db(), actor()
+        back = service.refer_back(db, user, referral_id, body["aid_types"], body["note"])
+        return service.back_referral_lines(db, user, [back])[0]

@@ -285,7 +285,9 @@ def back_referrals_page() -> str:
     db = get_db()
     show = request.args.get("status", "open")
     status = None if show == "all" else _enum(BackReferralStatus, show)
-    items = service.list_back_referrals(db, actor(), status)
+    items = service.back_referral_lines(
+        db, actor(), service.list_back_referrals(db, actor(), status)
+    )
     return render_template(
         "referrals/back.html", items=items, show=show, form=HandleForm(), labels=LABELS,
         is_office=actor().role == Role.CIVIL_AFFAIRS,

@@ -46,7 +46,7 @@ class MatchResultSchema(BaseSchema):
 
 
 class ReferralStartSchema(BaseSchema):
-    project_id = fields.Integer(required=True)
+    project_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
     model_version = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=64)

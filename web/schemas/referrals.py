@@ -17,13 +17,15 @@ from models.enums import (
 from .base import BaseSchema
 
 MAX_FEN = 10**13
+#: Ids fit a 64-bit column; a larger number is refused with a field error, not a 500.
+_id = validate.Range(min=1, max=2**63 - 1)
 _fen = validate.Range(min=0, max=MAX_FEN)
 _text = validate.Length(max=2000)
 
 
 class ReferralCreateSchema(BaseSchema):
-    need_id = fields.Integer(required=True)
-    project_id = fields.Integer(required=True)
+    need_id = fields.Integer(required=True, validate=_id)
+    project_id = fields.Integer(required=True, validate=_id)
     score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
     model_version = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=64)
@@ -49,8 +51,9 @@ class ReferralQuerySchema(BaseSchema):
 
 class VersionSchema(BaseSchema):
     version = fields.Integer(
-        required=True, metadata={"description": "读取时的版本号；已被他人更新则返回 409"}
-    )
+        required=True, validate=_id,
+        metadata={"description": "读取时的版本号；已被他人更新则返回 409"},
+    )  # fmt: skip
 
 
 class SubmitSchema(VersionSchema):
@@ -77,8 +80,8 @@ class CompleteSchema(VersionSchema):
 
 
 class BatchItemSchema(BaseSchema):
-    id = fields.Integer(required=True)
-    version = fields.Integer(required=True)
+    id = fields.Integer(required=True, validate=_id)
+    version = fields.Integer(required=True, validate=_id)
 
 
 class BatchApproveSchema(BaseSchema):
@@ -225,12 +228,12 @@ class BackReferralInputSchema(BaseSchema):
 class BackReferralSchema(BaseSchema):
     id = fields.Integer()
     referral_id = fields.Integer()
-    household_id = fields.Integer()
-    organization_id = fields.Integer()
-    region_code = fields.String()
+    household_id = fields.Integer(metadata={"description": "慈善组织看不到"})
+    organization_id = fields.Integer(metadata={"description": "慈善组织看不到"})
+    region_code = fields.String(metadata={"description": "慈善组织看不到"})
     aid_types = fields.List(fields.String())
     note = fields.String()
-    status = fields.Function(lambda b: b.status.value)
+    status = fields.String()
     created_at = fields.DateTime()
     handled_at = fields.DateTime(allow_none=True)
     handled_note = fields.String(allow_none=True)
@@ -265,7 +268,7 @@ class NotificationQuerySchema(BaseSchema):
 
 class MarkReadSchema(BaseSchema):
     ids = fields.List(
-        fields.Integer(), load_default=None, allow_none=True,
+        fields.Integer(validate=_id), load_default=None, allow_none=True,
         metadata={"description": "省略则全部标为已读"},
     )  # fmt: skip
 

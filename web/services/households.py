@@ -477,9 +477,13 @@ def record_consent(
 
 def withdraw_consent(db: Session, actor: User, household_id: int, now: dt.datetime) -> Household:
     """The household withdraws its consent: no new referrals, hidden from charities."""
+    from .referrals import end_for_withdrawn_consent
+
     household = household_for_change(db, actor, household_id)
     household.consent_withdrawn_at = now
-    write_audit(db, actor, "household.consent_withdrawn", household)
+    ended = end_for_withdrawn_consent(db, actor, household)
+    write_audit(db, actor, "household.consent_withdrawn", household,
+                detail={"referrals_ended": ended})  # fmt: skip
     return household
 
 

@@ -72,6 +72,8 @@ BEFORE_CHARITY = (S.DRAFT, S.SUBMITTED, S.RETURNED)
 ENGAGED = (S.ACCEPTED, S.IN_SERVICE)
 
 STATION_SIDE = (Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+#: A need in these states takes no new referral and its status no longer follows them.
+SETTLED = (NeedStatus.FULFILLED, NeedStatus.CLOSED)
 
 
 class StaleVersion(Conflict):
@@ -164,7 +166,10 @@ def list_referrals(
     if filters.project_id is not None:
         stmt = stmt.where(Referral.project_id == filters.project_id)
     if filters.region_code:
-        low, high = descendant_range(filters.region_code)
+        code = filters.region_code
+        if actor.role == Role.CHARITY_STAFF:
+            code = code[:9] + "000"  # a charity may narrow to a township, never to a village
+        low, high = descendant_range(code)
         stmt = stmt.where(Household.region_code.between(low, high))
     urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
     simplified_first = sa.case((Referral.is_simplified, 0), else_=1)
@@ -305,7 +310,7 @@ def _sync_need(db: Session, referral: Referral) -> None:
     """The need's status follows its referrals: fulfilled once one is completed, in service
     while one is, referred while one is on its way, open again when none is."""
     need = _need(db, referral)
-    if need.status == NeedStatus.CLOSED:
+    if need.status in SETTLED:
         return
     statuses = set(db.scalars(sa.select(Referral.status).where(Referral.need_id == need.id)))
     if S.COMPLETED in statuses:
@@ -371,8 +376,7 @@ def start_referral(
     project = db.get(Project, project_id)
     if project is None or project.status != ProjectStatus.VERIFIED:
         raise NotFound("项目不存在或已不在台账中。")
-    if need.status in (NeedStatus.FULFILLED, NeedStatus.CLOSED):
-        raise Conflict(f"该需求已{need.status.label}，不能再转介。")
+    _require_unsettled(need)
     if not need.household.has_consent:
         raise Conflict("该户尚未授权（或已撤回授权），不能发起转介。请先记录授权。")
     existing = db.scalar(
@@ -404,6 +408,16 @@ def start_referral(
     return referral
 
 
+def _require_unsettled(need: Need) -> None:
+    if need.status in SETTLED:
+        raise Conflict(f"该需求已{need.status.label}，不能再转介。")
+
+
+def _require_consent(household: Household, step: str) -> None:
+    if not household.has_consent:
+        raise Conflict(f"该户尚未授权（或已撤回授权），不能{step}。")
+
+
 def submit_referral(
     db: Session,
     actor: User,
@@ -419,9 +433,9 @@ def submit_referral(
         has not acknowledged it.
     """
     referral = _open(db, actor, referral_id, version, *STATION_SIDE)
-    household = _household(db, referral)
-    if referral.status in (S.DRAFT, S.RETURNED) and not household.has_consent:
-        raise Conflict("该户尚未授权（或已撤回授权），不能提交转介。请先在家庭页面记录授权。")
+    if referral.status in (S.DRAFT, S.RETURNED):
+        _require_unsettled(_need(db, referral))
+        _require_consent(_household(db, referral), "提交转介，请先在家庭页面记录授权")
     others = helping_elsewhere(db, referral)
     if others and not acknowledge_duplicate and referral.status in (S.DRAFT, S.RETURNED):
         listed = "；".join(f"{org}“{name}”（{status.label}）" for org, name, status in others)
@@ -429,6 +443,7 @@ def submit_referral(
             f"该需求已有其他慈善组织在帮扶：{listed}。确认仍要提交，请勾选确认后再提交。"
         )
     referral.submitted_at = now or utcnow()
+    referral.status_reason = None  # a return's reason is settled by resubmitting
     _move(db, actor, referral, S.SUBMITTED, (S.DRAFT, S.RETURNED), "提交",
           detail={"acknowledged_duplicate": bool(others)} if others else None)  # fmt: skip
     _tell(db, referral, _to_office(db, referral), "submitted", "待审批。")
@@ -500,6 +515,11 @@ def approve_referral(
     referral = _load(db, actor, referral_id)
     _check_version(referral, version)
     project = _project(db, referral)
+    if referral.status == S.SUBMITTED:
+        _require_unsettled(_need(db, referral))
+        _require_consent(_household(db, referral), "批准")
+        if project.status != ProjectStatus.VERIFIED or project.ends_on < now.date():
+            raise Conflict("该项目已到期或已不在台账中，不能批准。请退回，由服务站另选项目。")
     referral.approved_at = now
     referral.approved_by_id = actor.id
     referral.is_simplified = project.accepts_simplified
@@ -545,6 +565,8 @@ def accept_referral(
 ) -> Referral:
     """The charity takes the household on; it may now see the contact it needs."""
     referral = _open(db, actor, referral_id, version, Role.CHARITY_STAFF)
+    if referral.status == S.APPROVED:
+        _require_consent(_household(db, referral), "接收")
     referral.answered_at = now or utcnow()
     _move(db, actor, referral, S.ACCEPTED, (S.APPROVED,), "接收")
     _tell(db, referral, _to_station(db, referral) + _to_office(db, referral), "accepted",
@@ -681,13 +703,14 @@ def complete_referral(
     referral.completed_at = now or utcnow()
     detail = {"delivered_amount_fen": delivered_amount_fen, "episodes": len(episodes)}
     _move(db, actor, referral, S.COMPLETED, (S.IN_SERVICE,), "完成", detail=detail)
-    unused = (referral.reserved_amount_fen or 0) - (delivered_amount_fen or 0)
-    if referral.reserved_amount_fen and unused > 0:
-        # Money held but not spent goes back to the project.
+    # The project's money follows what was delivered: unspent money goes back, and spending
+    # beyond what was held is charged too, so later approvals see the true balance.
+    change = (delivered_amount_fen or 0) - (referral.reserved_amount_fen or 0)
+    if change:
         db.execute(
             sa.update(Project)
-            .where(Project.id == referral.project_id, Project.reserved_fen >= unused)
-            .values(reserved_fen=Project.reserved_fen - unused)
+            .where(Project.id == referral.project_id, Project.reserved_fen + change >= 0)
+            .values(reserved_fen=Project.reserved_fen + change)
             .execution_options(synchronize_session=False)
         )
         db.expire(_project(db, referral), ["reserved_fen", "updated_at"])
@@ -709,10 +732,29 @@ def cancel_referral(
           "取消", note=text)  # fmt: skip
     if was == S.APPROVED:
         _release(db, referral)
-        _tell(db, referral, _to_charity(db, referral), "cancelled", f"已被取消：{text}")
+        _tell(db, referral, _to_charity(db, referral), "cancelled", "已被服务站或民政部门取消。")
     if was != S.DRAFT:
         _tell(db, referral, _to_office(db, referral), "cancelled", f"已被取消：{text}")
     return referral
+
+
+def end_for_withdrawn_consent(db: Session, actor: User, household: Household) -> int:
+    """A household that withdraws consent leaves every referral: open ones are cancelled,
+    the places they hold go back, and charities are told (without the household's details)."""
+    referrals = db.scalars(
+        sa.select(Referral)
+        .join(Need, Need.id == Referral.need_id)
+        .where(Need.household_id == household.id, Referral.status.in_(OPEN_STATES))
+    ).all()
+    for referral in referrals:
+        was = referral.status
+        referral.status_reason = "家庭撤回授权"
+        _move(db, actor, referral, S.CANCELLED, OPEN_STATES, "终止", note="家庭撤回授权")
+        if was in HOLDING_STATES:
+            _release(db, referral)
+            _tell(db, referral, _to_charity(db, referral), "cancelled",
+                  "家庭已撤回授权，转介终止，请停止使用该户信息。")  # fmt: skip
+    return len(referrals)
 
 
 # --- sweeps (run by the scheduled jobs) ---------------------------------------------------
@@ -726,15 +768,22 @@ def expire_unanswered(db: Session, now: dt.datetime) -> int:
         .where(Referral.status == S.APPROVED, Referral.due_at < now)
         .order_by(Referral.id)
     ).all()
+    expired = 0
     for referral in due:
-        _move(db, None, referral, S.EXPIRED, (S.APPROVED,), "超时",
-              note="慈善组织逾期未答复")  # fmt: skip
-        referral.answered_at = None
+        savepoint = db.begin_nested()
+        try:
+            _move(db, None, referral, S.EXPIRED, (S.APPROVED,), "超时",
+                  note="慈善组织逾期未答复")  # fmt: skip
+        except Conflict:
+            savepoint.rollback()  # answered meanwhile: the charity's answer stands
+            continue
         _release(db, referral)
         _tell(db, referral, _to_station(db, referral) + _to_office(db, referral), "expired",
               "慈善组织逾期未答复，已超时退回，请另选项目。")  # fmt: skip
         _tell(db, referral, _to_charity(db, referral), "expired", "逾期未答复，已超时关闭。")
-    return len(due)
+        savepoint.commit()
+        expired += 1
+    return expired
 
 
 def flag_overdue(db: Session, now: dt.datetime, days: int) -> int:
@@ -792,13 +841,16 @@ def approve_many(
 
 # --- minimal disclosure -------------------------------------------------------------------
 
-_ID_NUMBER = re.compile(r"\d{17}[\dXx]|\d{15}")
-_PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
+# Digits may be grouped with spaces or dashes (``137-1924-8651``); full-width ones are made
+# plain first.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ－", "0123456789Xx-")
+_ID_NUMBER = re.compile(r"(?<!\d)(?:\d[ \t-]?){17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)")
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d(?:[ \t-]?\d){8}(?!\d)|(?<!\d)0\d{2,3}[ \t-]?\d{7,8}(?!\d)")
 
 
 def redact(text: str, names: list[str]) -> str:
     """``text`` with ID numbers, phone numbers and the household's names blanked out."""
-    text = _ID_NUMBER.sub("＊＊＊", text)
+    text = _ID_NUMBER.sub("＊＊＊", text.translate(_HALF_WIDTH))
     text = _PHONE.sub("＊＊＊", text)
     for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
         text = text.replace(name, name[0] + "某")
@@ -872,7 +924,10 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
         "delivered_amount_fen": referral.delivered_amount_fen,
         "delivered_service": referral.delivered_service,
         "decline_reason": referral.decline_reason.value if referral.decline_reason else None,
-        "status_reason": referral.status_reason,
+        # A charity reads only its own words (a decline's note), not the station's or office's.
+        "status_reason": referral.status_reason
+        if not charity or referral.status == S.DECLINED
+        else None,
         "created_at": referral.created_at,
         "submitted_at": referral.submitted_at,
         "approved_at": referral.approved_at,
@@ -885,7 +940,11 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
                 "at": e.at,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
-                "note": redact(e.note, names) if charity and e.note else e.note,
+                "note": (
+                    redact(e.note, names) if e.note and e.to_status == S.DECLINED.value else None
+                )
+                if charity
+                else e.note,
             }
             for e in events
         ],  # fmt: skip
@@ -949,6 +1008,8 @@ def refer_back(
     government aid; it lands in that office's queue."""
     _require(actor, Role.CHARITY_STAFF)
     referral = _load(db, actor, referral_id)
+    if referral.status not in (*ENGAGED, S.COMPLETED):
+        raise Conflict("接收转介后才能发起双向转介。")
     text = _reason(note, "note", "情况说明")
     if not aid_types:
         raise ValidationFailed(fields={"aid_types": ["请选择可能符合的政府救助类别。"]})
@@ -975,7 +1036,35 @@ def list_back_referrals(
     stmt = scoped(sa.select(BackReferral), actor)
     if status is not None:
         stmt = stmt.where(BackReferral.status == status)
-    return list(db.scalars(stmt.order_by(BackReferral.id.desc()).limit(500)))
+    items = list(db.scalars(stmt.order_by(BackReferral.id.desc()).limit(500)))
+    write_audit(db, actor, "back_referral.list", region_code=actor.region_code,
+                detail={"count": len(items)})  # fmt: skip
+    return items
+
+
+def back_referral_lines(
+    db: Session, actor: User, items: list[BackReferral]
+) -> list[dict[str, Any]]:
+    """What each party sees of its 双向转介: the charity neither the household's id nor its
+    village, and the office's answer with the household's names blanked out."""
+    charity = actor.role == Role.CHARITY_STAFF
+    lines = []
+    for back in items:
+        line: dict[str, Any] = {
+            "id": back.id, "referral_id": back.referral_id, "aid_types": list(back.aid_types),
+            "note": back.note, "status": back.status.value, "created_at": back.created_at,
+            "handled_at": back.handled_at, "handled_note": back.handled_note,
+        }  # fmt: skip
+        if charity:
+            household = db.get(Household, back.household_id)
+            names = [household.head_name, *(m.name for m in household.members)]
+            if back.handled_note:
+                line["handled_note"] = redact(back.handled_note, names)
+        else:
+            line.update(household_id=back.household_id, region_code=back.region_code,
+                        organization_id=back.organization_id)  # fmt: skip
+        lines.append(line)
+    return lines
 
 
 def handle_back_referral(
@@ -986,13 +1075,24 @@ def handle_back_referral(
     back = db.scalar(scoped(sa.select(BackReferral).where(BackReferral.id == back_id), actor))
     if back is None:
         raise NotFound("双向转介不存在或您无权处理。")
-    if back.status != BackReferralStatus.OPEN:
+    text = _reason(note, "note", "处理情况")
+    # One answer only, even when two staff press at once.
+    taken = db.execute(
+        sa.update(BackReferral)
+        .where(BackReferral.id == back.id, BackReferral.status == BackReferralStatus.OPEN)
+        .values(
+            status=BackReferralStatus.HANDLED,
+            handled_by_id=actor.id,
+            handled_at=now or utcnow(),
+            handled_note=text,
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if taken != 1:
         raise Conflict("该双向转介已处理。")
-    back.status = BackReferralStatus.HANDLED
-    back.handled_by_id = actor.id
-    back.handled_at = now or utcnow()
-    back.handled_note = _reason(note, "note", "处理情况")
-    write_audit(db, actor, "back_referral.handle", back, detail={"note": back.handled_note})
+    db.refresh(back)
+    write_audit(db, actor, "back_referral.handle", back, region_code=back.region_code,
+                detail={"note": text})  # fmt: skip
     return back
 
 

@@ -142,13 +142,14 @@ def _members(actor: User) -> ColumnElement[bool]:
 @rule(Need)
 def _needs(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.CHARITY_STAFF:
-        # A charity sees the needs referred to its projects (details limited by the referral).
+        # Only once it has taken the household on: before that it sees the referral's
+        # minimal view, never the need's own record.
         referred = (
             sa.select(Referral.need_id)
             .join(Project, Project.id == Referral.project_id)
             .where(
                 Project.organization_id == actor.organization_id,
-                Referral.approved_at.is_not(None),
+                Referral.status.in_(CHARITY_ENGAGED),
             )
         )
         consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))
