@@ -51,6 +51,64 @@ def measure(label: str, work: Callable[[], Any]) -> Any:
     return result
 
 
+def add_province_projects(db: Session, count: int, today: Any) -> list[tuple[str, str]]:
+    """One verified charity per civil-affairs department (province, 21 cities, 122 counties)
+    and ``count`` generated projects spread over them (``seed/synthetic.py``), bulk-inserted;
+    returns the departments as (code, level)."""
+    import datetime as dt
+
+    from stdnum.cn import uscc
+
+    from models import Organization, Project, ProjectArea, Region
+    from models.enums import OrganizationStatus, ProjectStatus, RegionLevel
+    from seed.synthetic import province_projects
+
+    levels = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
+    departments = [
+        (code, level.value)
+        for code, level in db.execute(
+            sa.select(Region.code, Region.level).where(Region.level.in_(levels))
+        )
+    ]
+    organizations = {}
+    for n, (code, level) in enumerate(departments):
+        body = f"5344{n:04d}MJ{n:07d}"[:17]
+        organizations[code] = Organization(
+            name=f"{code}慈善会", uscc=body + uscc.calc_check_digit(body),
+            registered_region_code=code, registered_level=RegionLevel(level),
+            status=OrganizationStatus.VERIFIED, verified_at=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+    db.add_all(organizations.values())
+    db.flush()
+    rows = province_projects(count, departments, today=today)
+    now = dt.datetime.now(dt.UTC)
+    values = [
+        {
+            "organization_id": organizations[r["department"]].id, "name": r["name"],
+            "description": r["description"], "domains": r["domains"],
+            "target_groups": r["target_groups"], "forms": ["service"], "service_types": [],
+            "household_categories": r.get("household_categories", []),
+            "illness_kinds": [], "school_stages": [], "min_age": r.get("min_age"),
+            "max_age": r.get("max_age"),
+            "max_income_per_head_fen": r.get("max_income_per_head_fen"),
+            "amount_per_beneficiary_fen": r["amount_per_beneficiary_fen"],
+            "quota": r["quota"], "quota_used": r["quota_used"], "starts_on": r["starts_on"],
+            "ends_on": r["ends_on"], "accepts_simplified": r["accepts_simplified"],
+            "status": ProjectStatus.VERIFIED, "verified_at": now, "confirmed_at": now,
+            "created_at": now, "updated_at": now,
+        }
+        for r in rows
+    ]  # fmt: skip
+    ids = db.scalars(
+        sa.insert(Project).returning(Project.id, sort_by_parameter_order=True), values
+    ).all()
+    db.execute(
+        sa.insert(ProjectArea),
+        [{"project_id": i, "region_code": r["department"]} for i, r in zip(ids, rows, strict=True)],
+    )
+    return departments
+
+
 def fresh_database(url: str | None, workdir: Path, name: str) -> sessionmaker[Session]:
     """A migrated database holding the regions and the demo (SQLite file unless ``url``)."""
     url = url or f"sqlite:///{workdir / name}.db"

@@ -32,19 +32,17 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import psutil
-import sqlalchemy as sa
-from _common import fresh_database, measure
+from _common import add_province_projects, fresh_database, measure
 from rank_bm25 import BM25Okapi
-from stdnum.cn import uscc
 from tqdm import tqdm
 from werkzeug.serving import make_server
 
 from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
-from models import Household, Member, Need, Organization, Project, ProjectArea, Region
-from models.enums import OrganizationStatus, ProjectStatus, RegionLevel, Relation
+from models import Household, Member, Need
+from models.enums import Relation
 from models.regions import covering_ledger_codes
-from seed.synthetic import province_needs, province_projects
+from seed.synthetic import province_needs
 from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
 from web.services.ledgers import build_edition
 from web.services.matching import match_need, need_record, project_index
@@ -65,53 +63,8 @@ def report(label: str, samples: list[float]) -> tuple[float, float]:
 
 def populate(factory, projects: int, needs: int) -> list[int]:  # noqa: ANN001
     with factory() as db:
-        departments = [
-            (code, level.value)
-            for code, level in db.execute(
-                sa.select(Region.code, Region.level).where(
-                    Region.level.in_((RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY))
-                )
-            )
-        ]
-        organizations = {}
-        for n, (code, level) in enumerate(departments):
-            body = f"5344{n:04d}MJ{n:07d}"[:17]
-            organizations[code] = Organization(
-                name=f"{code}慈善会", uscc=body + uscc.calc_check_digit(body),
-                registered_region_code=code, registered_level=RegionLevel(level),
-                status=OrganizationStatus.VERIFIED, verified_at=dt.datetime.now(dt.UTC),
-            )  # fmt: skip
-        db.add_all(organizations.values())
-        db.flush()
-        rows = province_projects(projects, departments, today=TODAY)
+        departments = add_province_projects(db, projects, TODAY)
         now = dt.datetime.now(dt.UTC)
-        project_values = [
-            {
-                "organization_id": organizations[r["department"]].id, "name": r["name"],
-                "description": r["description"], "domains": r["domains"],
-                "target_groups": r["target_groups"], "forms": ["service"], "service_types": [],
-                "household_categories": r.get("household_categories", []),
-                "illness_kinds": [], "school_stages": [], "min_age": r.get("min_age"),
-                "max_age": r.get("max_age"),
-                "max_income_per_head_fen": r.get("max_income_per_head_fen"),
-                "amount_per_beneficiary_fen": r["amount_per_beneficiary_fen"],
-                "quota": r["quota"], "quota_used": r["quota_used"], "starts_on": r["starts_on"],
-                "ends_on": r["ends_on"], "accepts_simplified": r["accepts_simplified"],
-                "status": ProjectStatus.VERIFIED, "verified_at": now, "confirmed_at": now,
-                "created_at": now, "updated_at": now,
-            }
-            for r in rows
-        ]  # fmt: skip
-        ids = db.scalars(
-            sa.insert(Project).returning(Project.id, sort_by_parameter_order=True), project_values
-        ).all()
-        db.execute(
-            sa.insert(ProjectArea),
-            [
-                {"project_id": i, "region_code": r["department"]}
-                for i, r in zip(ids, rows, strict=True)
-            ],
-        )
         admin = get_user(db, "admin")
         for code, _level in tqdm(departments, desc="editions", mininterval=5):
             build_edition(db, admin, code, "2026H2", now)

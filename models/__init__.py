@@ -3,7 +3,7 @@
 from .audit import AuditLog
 from .base import Base, utcnow
 from .households import GovAid, Household, Member, Need, Station
-from .jobs import JobRun, ModelVersion
+from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
@@ -30,6 +30,7 @@ __all__ = [
     "Referral",
     "ReferralEvent",
     "Region",
+    "SchedulerLease",
     "ServiceEpisode",
     "Station",
     "User",

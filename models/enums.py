@@ -285,6 +285,7 @@ class BackReferralStatus(LabelledEnum):
 
 
 class JobRunStatus(LabelledEnum):
+    QUEUED = "queued", "等待执行"
     RUNNING = "running", "运行中"
     SUCCEEDED = "succeeded", "成功"
     FAILED = "failed", "失败"

@@ -30,10 +30,34 @@ class JobRun(Base):
     )
     trigger: Mapped[str] = mapped_column(sa.String(16), default="schedule")
     host: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    pid: Mapped[int | None] = mapped_column(default=None)
+    #: Who asked for a manual run (from the jobs page or the command line).
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+    options: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     counts: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(sa.Text, default=None)
 
-    __table_args__ = (sa.UniqueConstraint("job_name", "scheduled_at"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job_name", "scheduled_at"),
+        sa.Index("ix_job_runs_started_at", "started_at"),
+    )
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class SchedulerLease(Base):
+    """The scheduler leader's lease where the database has no advisory locks (SQLite).
+
+    The leader renews ``expires_at``; a standby takes the row over once it has lapsed.
+    """
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(160))
+    expires_at: Mapped[dt.datetime] = mapped_column()
 
 
 class ModelVersion(Base):

@@ -170,6 +170,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from jobs.cli import jobs_cli
     from seed.cli import seed_cli
 
     from .cli import db_cli, referrals_cli, users_cli
@@ -183,4 +184,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(referrals_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_cli)

@@ -7,6 +7,9 @@
                      and marks cookies Secure.
 ``SESSION_COOKIE_SECURE``  ``1`` to send cookies over HTTPS only (default in production).
 ``API_TOKEN_HOURS``  lifetime of Bearer tokens (default 12).
+``STALE_NEED_DAYS``  a need open this long without a referral is raised daily (default 30).
+``JOB_SCHEDULES``    JSON replacing jobs' cron fields, e.g. ``{"ledger_refresh": {"second":
+                     "*/5"}}`` (for rehearsals and tests; times are Asia/Shanghai).
 ``REFERRAL_OVERDUE_DAYS``  days a charity may leave an approved referral unanswered before
                      the approving office is alerted (default 3; the referral itself
                      expires at the project's own response deadline).
@@ -17,6 +20,7 @@ Keys are never logged or printed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from pathlib import Path
@@ -82,6 +86,8 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
+        "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", "30")),
+        "JOB_SCHEDULES": json.loads(env.get("JOB_SCHEDULES") or "{}"),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,

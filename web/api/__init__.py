@@ -26,6 +26,7 @@ def register_api(app: Flask) -> None:
         auth,
         households,
         imports,
+        jobs,
         ledgers,
         me,
         needs,
@@ -51,7 +52,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications,
+        referrals, notifications, jobs,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

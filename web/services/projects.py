@@ -344,15 +344,35 @@ def stale_projects(db: Session, actor: User, now: dt.datetime) -> list[Project]:
 
 
 def expire_projects(db: Session, today: dt.date) -> list[Project]:
-    """Mark verified projects whose end date has passed as expired (the daily job)."""
+    """Mark verified projects expired (the daily job): those past their end date, and those
+    whose places are all taken by referrals already accepted or served (a place held only by an
+    approval may still come back through a decline, a cancellation or an expiry)."""
+    from models import Referral
+    from models.enums import ReferralStatus
+
+    waiting = sa.select(Referral.id).where(
+        Referral.project_id == Project.id, Referral.status == ReferralStatus.APPROVED
+    )
     projects = list(
         db.scalars(
-            sa.select(Project).where(
-                Project.status == ProjectStatus.VERIFIED, Project.ends_on < today
+            sa.select(Project)
+            .where(
+                Project.status == ProjectStatus.VERIFIED,
+                sa.or_(
+                    Project.ends_on < today,
+                    sa.and_(
+                        Project.quota > 0,
+                        Project.quota_used >= Project.quota,
+                        ~waiting.exists(),
+                    ),
+                ),
             )
+            .order_by(Project.id)
         )
     )
     for project in projects:
         project.status = ProjectStatus.EXPIRED
-        write_audit(db, None, "project.expire", project, actor_name="system")
+        why = "ended" if project.ends_on < today else "quota_used"
+        write_audit(db, None, "project.expire", project, actor_name="system",
+                    detail={"why": why})  # fmt: skip
     return projects

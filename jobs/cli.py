@@ -1,0 +1,123 @@
+"""``flask jobs list | run | scheduler``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from models import utcnow
+
+from .registry import JOBS, TZ, first_slot_on, latest_slot, next_slot
+from .runs import last_runs, mark_abandoned, run_slot
+
+jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动调度进程。")
+
+
+def job_config() -> dict[str, Any]:
+    config = current_app.config
+    return {key: config[key] for key in ("REFERRAL_OVERDUE_DAYS", "STALE_NEED_DAYS")}
+
+
+def _local(value: Any) -> str:
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """Each job, its schedule, its next slot and its last run."""
+    factory = current_app.extensions["sessionmaker"]
+    overrides = current_app.config["JOB_SCHEDULES"]
+    now = utcnow()
+    with factory() as db:
+        last = last_runs(db)
+    for job in JOBS.values():
+        run = last.get(job.name)
+        done = (
+            f"{run.status.label} {_local(run.scheduled_at)}"
+            + (f" {run.counts}" if run.counts else "")
+            + (f" 错误：{run.error}" if run.error else "")
+            if run else "从未运行"
+        )  # fmt: skip
+        nxt = _local(next_slot(job.trigger(overrides), now))
+        click.echo(f"{job.name:<18} {job.label}（{job.schedule}）下次 {nxt}；上次 {done}")
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice(sorted(JOBS)))
+@click.option("--period", default=None, help="ledger_refresh 的期次，如 2027H1（默认当前半年）")
+@click.option("--now", "fresh", is_flag=True, help="作为一次新的手动运行，而不是最近一个计划时刻")
+@click.option("--retry", is_flag=True, help="重试该时刻失败（或中断）的运行")
+def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
+    """Run a job now for its latest scheduled slot (or the period's slot), with a progress
+    bar. A slot already run by the scheduler, or by another process, is left alone."""
+    from web.services.ledgers import period_bounds
+
+    factory = current_app.extensions["sessionmaker"]
+    overrides = current_app.config["JOB_SCHEDULES"]
+    now = utcnow()
+    job = JOBS[name]
+    options: dict[str, Any] = {}
+    if period:
+        if name != "ledger_refresh":
+            raise click.UsageError("--period 只适用于 ledger_refresh。")
+        try:
+            starts, _ends = period_bounds(period)
+        except Exception as error:  # noqa: BLE001 - reported as a usage error
+            raise click.UsageError(f"期次无效：{period}") from error
+        options["period"] = period
+        # The period's own slot (00:30 on its first day): the same claim as the scheduler's run.
+        slot = first_slot_on(job.trigger(overrides), starts)
+    elif fresh:
+        slot = now.replace(microsecond=0)
+    else:
+        slot = latest_slot(job.trigger(overrides), now) or now.replace(microsecond=0)
+    if retry:
+        mark_abandoned(factory, now)
+    with click.progressbar(length=1, label=f"{job.label} {_local(slot)}") as bar:
+        state = {"done": 0}
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        run = run_slot(
+            factory, name, slot, trigger="manual", options=options, retry=retry,
+            config=job_config(), progress=progress,
+        )  # fmt: skip
+    if run is None:
+        click.echo(
+            f"{_local(slot)} 这一时刻已有运行记录（或正在运行），未重复执行；失败的可加 --retry。"
+        )
+        return
+    seconds = run.duration.total_seconds() if run.duration else 0.0
+    click.echo(f"{run.status.label}，用时 {seconds:.1f} 秒：{run.counts or run.error}")
+    if run.error:
+        raise SystemExit(1)
+
+
+@jobs_cli.command("scheduler")
+@click.option("--poll", default=5.0, show_default=True, help="秒：备用进程争取主调度地位的间隔")
+def jobs_scheduler(poll: float) -> None:
+    """Run the scheduler process (leader or standby) until SIGTERM or Ctrl-C."""
+    from .scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = Scheduler(
+        current_app.extensions["engine"], current_app.extensions["sessionmaker"], poll=poll,
+        overrides=current_app.config["JOB_SCHEDULES"], config=job_config(),
+    )  # fmt: skip
+
+    def stop(signum: int, _frame: Any) -> None:
+        logging.getLogger(__name__).info("收到信号 %s，正在停止", signum)
+        scheduler.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.serve()

@@ -1,0 +1,228 @@
+"""Scheduled jobs in one process: slots in Asia/Shanghai time, catch-up after an outage,
+exactly one run per slot, failures recorded and retried, queued manual runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import subprocess
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.registry import JOBS, latest_slot, next_slot
+from jobs.runs import HOST, mark_abandoned, run_queued, run_slot
+from jobs.scheduler import catch_up
+from models import LedgerEdition, Need, Notification, Project, Referral, Region, utcnow
+from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
+from models.jobs import JobRun
+from tests.helpers import bearer, csrf_token, get_user, sign_in
+
+TZ = ZoneInfo("Asia/Shanghai")
+NEW_YEAR = dt.datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
+BACK_FROM_HOLIDAY = dt.datetime(2027, 1, 3, 9, 0, tzinfo=TZ)
+
+
+def runs_of(db: Session, name: str) -> list[JobRun]:
+    db.expire_all()
+    return list(db.scalars(sa.select(JobRun).where(JobRun.job_name == name).order_by(JobRun.id)))
+
+
+def editions_per_department(db: Session, period: str) -> dict[str, int]:
+    return dict(
+        db.execute(
+            sa.select(LedgerEdition.region_code, sa.func.count())
+            .where(LedgerEdition.period == period)
+            .group_by(LedgerEdition.region_code)
+        ).all()
+    )
+
+
+def test_after_the_july_refresh_the_next_is_on_new_years_day() -> None:
+    trigger = JOBS["ledger_refresh"].trigger()
+    july = dt.datetime(2026, 7, 1, 0, 30, tzinfo=TZ)
+    assert next_slot(trigger, july) == NEW_YEAR
+    assert next_slot(trigger, july - dt.timedelta(minutes=1)) == july
+    assert next_slot(trigger, NEW_YEAR) == dt.datetime(2027, 7, 1, 0, 30, tzinfo=TZ)
+    assert latest_slot(trigger, BACK_FROM_HOLIDAY) == NEW_YEAR
+    # 00:30 in Guangdong is 16:30 UTC the day before.
+    assert NEW_YEAR.astimezone(dt.UTC) == dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)
+
+
+def test_a_scheduler_back_after_the_missed_new_year_slot_runs_it_once(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    ran = catch_up(session_factory, BACK_FROM_HOLIDAY)
+    assert "ledger_refresh" in ran
+    assert "ledger_refresh" not in catch_up(session_factory, BACK_FROM_HOLIDAY)
+    (run,) = runs_of(db, "ledger_refresh")
+    assert run.scheduled_at == NEW_YEAR and run.trigger == "catch_up"
+    assert run.status == JobRunStatus.SUCCEEDED and run.counts["period"] == "2027H1"
+    departments = db.scalar(
+        sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
+    )
+    per_department = editions_per_department(db, "2027H1")
+    assert len(per_department) == departments and set(per_department.values()) == {1}
+    told = db.scalars(
+        sa.select(Notification.message).where(
+            Notification.user_id == get_user(db, "station_a").id, Notification.kind == "ledger"
+        )
+    ).all()
+    assert len(told) == 1 and "2027H1" in told[0] and "从化区" in told[0]
+
+
+def test_a_second_claim_of_a_slot_does_nothing(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    first = run_slot(session_factory, "ledger_refresh", NEW_YEAR, trigger="manual")
+    assert first is not None and first.status == JobRunStatus.SUCCEEDED
+    assert run_slot(session_factory, "ledger_refresh", NEW_YEAR) is None
+    assert run_slot(session_factory, "ledger_refresh", NEW_YEAR, retry=True) is None
+    assert len(runs_of(db, "ledger_refresh")) == 1
+    assert set(editions_per_department(db, "2027H1").values()) == {1}
+
+
+def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
+    session_factory: sessionmaker[Session], db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_ctx: object) -> dict[str, int]:
+        raise RuntimeError("项目表暂时无法访问")
+
+    real = JOBS["expire_projects"]
+    monkeypatch.setitem(JOBS, "expire_projects", dataclasses.replace(real, func=broken))
+    catch_up(session_factory, BACK_FROM_HOLIDAY)
+    (failed,) = runs_of(db, "expire_projects")
+    assert failed.status == JobRunStatus.FAILED and "项目表暂时无法访问" in failed.error
+    assert failed.finished_at is not None
+    for later in ("stale_needs", "overdue_referrals", "retrain_matcher"):
+        assert [r.status for r in runs_of(db, later)] == [JobRunStatus.SUCCEEDED]
+
+    monkeypatch.setitem(JOBS, "expire_projects", real)
+    assert run_slot(session_factory, "expire_projects", failed.scheduled_at) is None
+    retried = run_slot(session_factory, "expire_projects", failed.scheduled_at, retry=True)
+    assert retried is not None and retried.status == JobRunStatus.SUCCEEDED
+    assert retried.id == failed.id and retried.error is None
+
+
+def test_a_run_killed_half_way_is_marked_failed_and_a_retry_leaves_no_duplicates(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    gone = subprocess.Popen(["true"])  # a process id that no longer exists once it has exited
+    gone.wait()
+    db.add(
+        JobRun(
+            job_name="ledger_refresh",
+            scheduled_at=NEW_YEAR,
+            started_at=utcnow(),
+            host=HOST,
+            pid=gone.pid,
+            status=JobRunStatus.RUNNING,
+            trigger="schedule",
+        )  # fmt: skip
+    )
+    db.commit()
+    assert run_slot(session_factory, "ledger_refresh", NEW_YEAR) is None  # still claimed
+    assert mark_abandoned(session_factory) == 1
+    (run,) = runs_of(db, "ledger_refresh")
+    assert run.status == JobRunStatus.FAILED and "进程中断" in run.error
+    retried = run_slot(session_factory, "ledger_refresh", NEW_YEAR, retry=True)
+    assert retried is not None and retried.status == JobRunStatus.SUCCEEDED
+    assert set(editions_per_department(db, "2027H1").values()) == {1}
+    assert mark_abandoned(session_factory) == 0
+
+
+def test_stale_needs_are_raised_with_their_station_and_office(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    station = get_user(db, "station_a")
+    needs = db.scalars(
+        sa.select(Need).join(Need.household).where(Need.status == NeedStatus.OPEN)
+    ).all()
+    old = [n for n in needs if n.household.station_id == station.station_id][:2]
+    for need in old:
+        need.created_at = utcnow() - dt.timedelta(days=45)
+    db.commit()
+    run = run_slot(session_factory, "stale_needs", utcnow().replace(microsecond=0))
+    assert run is not None and run.counts == {"needs": 2, "stations": 1}
+    for username in ("station_a", "ca_conghua"):
+        messages = db.scalars(
+            sa.select(Notification.message).where(
+                Notification.user_id == get_user(db, username).id,
+                Notification.kind == "stale_needs",
+            )
+        ).all()
+        assert len(messages) == 1 and "2 项需求" in messages[0]
+
+
+def test_projects_with_every_place_taken_expire_unless_a_place_may_come_back(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    full, waiting = db.scalars(
+        sa.select(Project).where(Project.status == ProjectStatus.VERIFIED).order_by(Project.id)
+    ).all()[:2]
+    for project in (full, waiting):
+        project.quota_used = project.quota
+    need = db.scalar(sa.select(Need).order_by(Need.id))
+    db.add(Referral(need_id=need.id, project_id=waiting.id, status=ReferralStatus.APPROVED,
+                    approved_at=utcnow()))  # fmt: skip
+    db.commit()
+    run = run_slot(session_factory, "expire_projects", utcnow().replace(microsecond=0))
+    assert run is not None and run.counts == {"expired": 1}
+    db.expire_all()
+    assert full.status == ProjectStatus.EXPIRED and waiting.status == ProjectStatus.VERIFIED
+
+
+def test_an_administrator_queues_a_run_and_the_scheduler_picks_it_up(
+    client: FlaskClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = bearer(client, "admin")
+    queued = client.post("/api/v1/jobs/overdue_referrals/runs", json={}, headers=admin)
+    assert queued.status_code == 202 and queued.json["status"] == "queued"
+    again = client.post("/api/v1/jobs/overdue_referrals/runs", json={}, headers=admin)
+    assert again.status_code == 409
+    assert client.post("/api/v1/jobs/nope/runs", json={}, headers=admin).status_code == 404
+    office = bearer(client, "ca_conghua")
+    refused = client.post("/api/v1/jobs/overdue_referrals/runs", json={}, headers=office)
+    assert refused.status_code == 403
+    assert client.get("/api/v1/jobs", headers=bearer(client, "station_a")).status_code == 403
+    bad = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": "2027"}, headers=admin)
+    assert bad.status_code == 422 and "period" in bad.json["error"]["fields"]
+
+    (done,) = run_queued(session_factory)
+    assert done.status == JobRunStatus.SUCCEEDED
+    listing = client.get("/api/v1/jobs", headers=office).json
+    assert [j["name"] for j in listing["jobs"]] == list(JOBS)
+    latest = listing["runs"][0]
+    assert latest["job_name"] == "overdue_referrals" and latest["status"] == "succeeded"
+    assert latest["trigger"] == "manual" and latest["duration_seconds"] is not None
+    assert latest["counts"] == {"expired": 0, "flagged": 0}
+
+
+def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
+    app: Flask, client: FlaskClient, session_factory: sessionmaker[Session]
+) -> None:
+    run_slot(session_factory, "overdue_referrals", utcnow().replace(microsecond=0))
+    office = app.test_client()
+    sign_in(office, "ca_conghua")
+    page = office.get("/jobs")
+    assert page.status_code == 200 and "半年度台账更新" in page.text
+    assert "overdue_referrals" in page.text and "立即运行" not in page.text
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    page = admin.get("/jobs")
+    assert 'data-testid="run-ledger_refresh"' in page.text
+    queued = admin.post(
+        "/jobs/ledger_refresh/run",
+        data={"csrf_token": csrf_token(admin, "/jobs"), "period": "2027H1"},
+        follow_redirects=True,
+    )
+    assert "调度进程将在几秒内执行" in queued.text and "等待执行" in queued.text
+    (done,) = run_queued(session_factory)
+    assert done.status == JobRunStatus.SUCCEEDED and done.counts["period"] == "2027H1"
+    station = app.test_client()
+    sign_in(station, "station_a")
+    assert station.get("/jobs").status_code == 403

@@ -1,0 +1,135 @@
+"""Two real ``flask jobs scheduler`` processes on one database: one leads and runs each slot
+once, the other waits; kill the leader and the standby takes over.
+
+The ledger refresh is rescheduled to every three seconds (``JOB_SCHEDULES``) so slots come
+round during the test; everything else is as deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models import JobRun, LedgerEdition, Region, utcnow
+from models.enums import LEDGER_LEVELS, JobRunStatus
+from tests.conftest import build_demo_database, side_database_url
+from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
+from web.services.crypto import PersonalDataCipher
+
+ROOT = Path(__file__).resolve().parents[2]
+EVERY_THREE_SECONDS = {"ledger_refresh": {"second": "*/3"}}
+
+
+@pytest.fixture(scope="module")
+def jobs_engine(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, cipher: PersonalDataCipher
+) -> Iterator[tuple[str, Engine]]:
+    url = side_database_url(database_url, tmp_path_factory.mktemp("jobs"), "jobs")
+    engine = build_demo_database(url, cipher)
+    yield url, engine
+    engine.dispose()
+
+
+def scheduler(url: str, instance: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATA_KEY": TEST_DATA_KEY,
+        "CISHAN_INSTANCE_PATH": str(instance),
+        "JOB_SCHEDULES": json.dumps(EVERY_THREE_SECONDS),
+    }
+    command = [sys.executable, "-m", "flask", "--app", "web", "jobs", "scheduler", "--poll", "0.5"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str, logs: list[Path]) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    output = "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
+    pytest.fail(f"timed out waiting for {what}\n{output}")
+
+
+def refresh_runs(engine: Engine) -> list[JobRun]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(JobRun.scheduled_at, JobRun.status, JobRun.pid)
+                .where(JobRun.job_name == "ledger_refresh")
+                .order_by(JobRun.scheduled_at)
+            ).all()
+        )
+
+
+def test_two_schedulers_run_each_slot_once_and_the_standby_takes_over(
+    jobs_engine: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, engine = jobs_engine
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    first = scheduler(url, tmp_path, logs[0])
+    second = scheduler(url, tmp_path, logs[1])
+    processes = {first.pid: first, second.pid: second}
+    try:
+        succeeded = lambda: [r for r in refresh_runs(engine) if r.status == JobRunStatus.SUCCEEDED]  # noqa: E731
+        wait_for(lambda: len(succeeded()) >= 3, 60, "three ledger refresh slots", logs)
+
+        runs = refresh_runs(engine)
+        assert Counter(r.scheduled_at for r in runs).most_common(1)[0][1] == 1  # one row a slot
+        leaders = {r.pid for r in runs}
+        assert len(leaders) == 1 and leaders <= set(processes)  # only the leader ran them
+        (leader_pid,) = leaders
+        with engine.connect() as conn:
+            departments = conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(Region)
+                .where(Region.level.in_(LEDGER_LEVELS))
+            )
+            per_department = Counter(
+                conn.execute(sa.select(LedgerEdition.region_code, LedgerEdition.period)).all()
+            )
+        assert len(per_department) == departments and set(per_department.values()) == {1}
+
+        leader = processes.pop(leader_pid)
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(10)
+        killed_at = utcnow()
+        (standby,) = processes.values()
+        wait_for(
+            lambda: any(
+                r.pid == standby.pid and r.status == JobRunStatus.SUCCEEDED
+                and r.scheduled_at > killed_at
+                for r in refresh_runs(engine)
+            ),
+            60, "the standby to run a slot after the leader died", logs,
+        )  # fmt: skip
+        runs = refresh_runs(engine)
+        assert Counter(r.scheduled_at for r in runs).most_common(1)[0][1] == 1
+        with engine.connect() as conn:
+            again = Counter(
+                conn.execute(sa.select(LedgerEdition.region_code, LedgerEdition.period)).all()
+            )
+        assert again == per_department  # later slots of the same half-year publish nothing new
+
+        standby.send_signal(signal.SIGTERM)
+        assert standby.wait(30) == 0  # a clean shutdown on SIGTERM
+        assert "调度进程已停止" in logs[[first, second].index(standby)].read_text()
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)

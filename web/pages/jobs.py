@@ -1,0 +1,42 @@
+"""定时任务: each job's schedule and recent runs; administrators can queue a run."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from models.enums import Role
+from web.auth import actor
+from web.db import get_db
+from web.forms import EmptyForm
+from web.services.errors import ServiceError
+from web.services.jobs import job_overview, queue_job
+
+from . import pages
+
+
+@pages.route("/jobs")
+@login_required
+def jobs_page() -> str:
+    user = actor()
+    overview = job_overview(get_db(), user, current_app.config["JOB_SCHEDULES"], limit=100)
+    return render_template(
+        "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN
+    )
+
+
+@pages.route("/jobs/<string:name>/run", methods=["POST"])
+@login_required
+def job_queue(name: str) -> Response:
+    db = get_db()
+    if EmptyForm().validate_on_submit():
+        period = (request.form.get("period") or "").strip() or None
+        try:
+            queue_job(db, actor(), name, {"period": period} if period else None)
+            flash(_("已提交，调度进程将在几秒内执行。"), "success")
+        except ServiceError as error:
+            db.rollback()
+            flash(error.message, "error")
+    return redirect(url_for("pages.jobs_page"))
