@@ -173,7 +173,7 @@ def register_cli(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from seed.cli import seed_cli
 
-    from .cli import db_cli, referrals_cli, users_cli
+    from .cli import db_cli, referrals_cli, report_cli, users_cli
     from .cli_matcher import match_command, matcher_cli
     from .cli_supply import import_cli, ledger_cli
 
@@ -185,4 +185,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(referrals_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(report_cli)
     app.cli.add_command(seed_cli)

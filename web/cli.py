@@ -132,3 +132,35 @@ def referrals_sweep() -> None:
         expired = expire_unanswered(db, now)
         flagged = flag_overdue(db, now, days)
     click.echo(f"超时退回 {expired} 件；提醒民政部门（超过 {days} 天未答复）{flagged} 件。")
+
+
+report_cli = AppGroup("report", help="统计报告。")
+
+
+@report_cli.command("half-year")
+@click.option("--region", "region_code", required=True, help="区划代码（12 位）")
+@click.option("--period", required=True, help="半年度，如 2026H2")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="输出文件（默认 半年度报告-区划-期次.xlsx）")  # fmt: skip
+def report_half_year(region_code: str, period: str, output: str | None) -> None:
+    """Write the half-year report (.xlsx) of a region and its children."""
+    import datetime as dt
+    from pathlib import Path
+
+    from models import Region
+    from web.services.ledgers import period_bounds
+    from web.services.stats import StatsScope, half_year_report
+
+    with cli_session() as db:
+        region = db.get(Region, region_code)
+        if region is None:
+            raise click.BadParameter(f"没有区划 {region_code}", param_hint="--region")
+        try:
+            period_bounds(period)
+        except ServiceError as error:
+            detail = " ".join(str(m) for messages in error.fields.values() for m in messages)
+            raise click.BadParameter(detail or error.message, param_hint="--period") from None
+        data = half_year_report(db, None, StatsScope(region, dt.date.today(), period))
+        path = Path(output or f"半年度报告-{region_code}-{period}.xlsx")
+        path.write_bytes(data)
+    click.echo(f"已生成 {region.name} {period} 半年度报告：{path}（{len(data):,} 字节）")

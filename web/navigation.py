@@ -31,6 +31,7 @@ _APPROVALS = NavItem(_l("转介审批"), "pages.referrals_page")
 _INBOX = NavItem(_l("转介收件箱"), "pages.referrals_page")
 _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
+_DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
 
 _BY_ROLE: dict[Role, list[NavItem]] = {
     Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _MY_REFERRALS, _LOCAL_LEDGERS, _API_DOCS],
@@ -45,7 +46,7 @@ _BY_ROLE: dict[Role, list[NavItem]] = {
         _API_DOCS,
     ],  # fmt: skip
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
-    Role.ADMIN: [_HOME, _HOUSEHOLDS, _LEDGERS, _JOBS, _API_DOCS],
+    Role.ADMIN: [_HOME, _DASHBOARD, _HOUSEHOLDS, _LEDGERS, _JOBS, _API_DOCS],
 }
 
 

@@ -35,6 +35,7 @@ def register_api(app: Flask) -> None:
         projects,
         referrals,
         stations,
+        stats,
     )
 
     app.config.setdefault(
@@ -52,7 +53,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications, jobs,
+        referrals, notifications, jobs, stats,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 pages = Blueprint("pages", __name__)
 
-from . import account, home, households, jobs, matching, referrals, supply  # noqa: E402, F401  (routes register)
+from . import account, dashboard, home, households, jobs, matching, referrals, supply  # noqa: E402, F401  (routes register)

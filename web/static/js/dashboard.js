@@ -1,0 +1,91 @@
+// Draws the dashboard's charts from /api/v1/stats/overview (the tables beside them are
+// rendered by the server, so the figures are readable without this script).
+(function () {
+  "use strict";
+  var root = document.getElementById("dashboard");
+  if (!root || !window.Chart) { return; }
+
+  var palette = ["#b22222", "#27507a", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f",
+                 "#8d6e63", "#c2185b", "#558b2f", "#5c6bc0", "#f9a825", "#546e7a"];
+
+  function bar(canvas, labels, datasets, options) {
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: { labels: labels, datasets: datasets },
+      options: Object.assign({
+        responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: { legend: { display: datasets.length > 1 } }
+      }, options || {})
+    });
+  }
+
+  function set(label, data, i) {
+    return { label: label, data: data, backgroundColor: palette[i % palette.length] };
+  }
+
+  var draw = {
+    needs_and_places: function (canvas, f) {
+      var rows = f.needs_and_places;
+      bar(canvas, rows.map(function (r) { return r.label; }), [
+        set("待对接需求", rows.map(function (r) { return r.open_needs; }), 0),
+        set("可用名额", rows.map(function (r) { return r.places; }), 1)
+      ], { scales: { y: { type: "logarithmic" } } });
+    },
+    funnel: function (canvas, f) {
+      var steps = f.funnel.steps;
+      bar(canvas, steps.map(function (s) { return s.label; }),
+          [set("转介数", steps.map(function (s) { return s.count; }), 1)], { indexAxis: "y" });
+    },
+    delivered: function (canvas, f) {
+      var months = [], domains = [];
+      f.delivered.forEach(function (r) {
+        if (months.indexOf(r.month) < 0) { months.push(r.month); }
+        if (domains.indexOf(r.label) < 0) { domains.push(r.label); }
+      });
+      var datasets = domains.map(function (d, i) {
+        return set(d, months.map(function (m) {
+          var hit = f.delivered.filter(function (r) { return r.month === m && r.label === d; })[0];
+          return hit ? hit.amount_fen / 100 : 0;
+        }), i);
+      });
+      bar(canvas, months, datasets, { scales: { x: { stacked: true }, y: { stacked: true } } });
+    },
+    charities: function (canvas, f) {
+      var rows = f.charities;
+      bar(canvas, rows.map(function (r) { return r.name; }),
+          [set("接收率（%）", rows.map(function (r) {
+            return r.acceptance_rate === null ? 0 : Math.round(r.acceptance_rate * 1000) / 10;
+          }), 2)], { indexAxis: "y", scales: { x: { max: 100 } } });
+    },
+    groups_reached: function (canvas, f) {
+      var rows = f.groups_reached;
+      bar(canvas, rows.map(function (r) { return r.label; }),
+          [set("户数", rows.map(function (r) { return r.households; }), 3)]);
+    },
+    children: function (canvas, f) {
+      var rows = f.children;
+      bar(canvas, rows.map(function (r) { return r.name; }), [
+        set("待对接需求", rows.map(function (r) { return r.open_needs; }), 0),
+        set("转介", rows.map(function (r) { return r.referrals; }), 1),
+        set("已完成", rows.map(function (r) { return r.completed; }), 2)
+      ]);
+    }
+  };
+
+  fetch(root.getAttribute("data-overview-url"), { credentials: "same-origin",
+                                                   headers: { "Accept": "application/json" } })
+    .then(function (response) {
+      if (!response.ok) { throw new Error("统计数据加载失败：" + response.status); }
+      return response.json();
+    })
+    .then(function (figures) {
+      root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+        var name = canvas.getAttribute("data-chart");
+        if (draw[name]) { draw[name](canvas, figures); }
+      });
+      root.setAttribute("data-charts-ready", "1");
+    })
+    .catch(function (error) {
+      root.setAttribute("data-charts-error", error.message);
+    });
+})();
