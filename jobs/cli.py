@@ -103,7 +103,11 @@ def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
 
 @jobs_cli.command("scheduler")
 @click.option("--poll", default=5.0, show_default=True, help="秒：备用进程争取主调度地位的间隔")
-def jobs_scheduler(poll: float) -> None:
+@click.option(
+    "--lease", default=60.0, show_default=True,
+    help="秒：SQLite 上主调度租约的有效期（PostgreSQL 用咨询锁，不受此影响）",
+)  # fmt: skip
+def jobs_scheduler(poll: float, lease: float) -> None:
     """Run the scheduler process (leader or standby) until SIGTERM or Ctrl-C."""
     from .scheduler import Scheduler
 
@@ -111,11 +115,13 @@ def jobs_scheduler(poll: float) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = Scheduler(
         current_app.extensions["engine"], current_app.extensions["sessionmaker"], poll=poll,
-        overrides=current_app.config["JOB_SCHEDULES"], config=job_config(),
+        lease=lease, overrides=current_app.config["JOB_SCHEDULES"], config=job_config(),
     )  # fmt: skip
 
     def stop(signum: int, _frame: Any) -> None:
-        logging.getLogger(__name__).info("收到信号 %s，正在停止", signum)
+        if scheduler.stop.is_set():
+            raise SystemExit(1)  # a second signal: stop now, a running job is left to retry
+        logging.getLogger(__name__).info("收到信号 %s，正在停止（再次发送则立即退出）", signum)
         scheduler.stop.set()
 
     signal.signal(signal.SIGTERM, stop)

@@ -3,8 +3,13 @@
 A run is claimed by inserting its (job, scheduled time) row, committed before any work: the
 unique constraint lets exactly one process win, and a manual run of the same slot or a second
 scheduler sees the claim and does nothing. The work and the run's "succeeded" mark commit
-together, so a run killed half-way leaves nothing behind but a run row still "running", which
-:func:`mark_abandoned` turns into a failure that may be retried.
+together (and only while the run is still this process's), so a run killed half-way leaves
+nothing behind but a run row still "running", which :func:`mark_abandoned` turns into a
+failure that may be retried.
+
+Whether the process running a run is alive: on PostgreSQL it holds an advisory lock keyed by
+the run's (job, slot) for as long as it works, which the server releases when the process or
+its connection dies; elsewhere (SQLite, one machine) by its pid and a per-process token.
 """
 
 from __future__ import annotations
@@ -13,27 +18,37 @@ import datetime as dt
 import logging
 import os
 import socket
-import traceback
+import threading
+import time
+import uuid
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import JobRun, User, utcnow
 from models.enums import JobRunStatus, Role
 from web.services.audit import write_audit
-from web.services.errors import Conflict, Forbidden, NotFound
+from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from web.services.scoping import scoped
 
-from .registry import JOBS, JobContext
+from .registry import JOBS, TZ, JobContext, first_slot_on
 
 log = logging.getLogger(__name__)
 
-HOST = socket.gethostname()[:128]
-#: A run "running" this long on another host is taken for dead.
+HOST = socket.gethostname()[:64]
+#: This process: a restarted process may get the same pid (PID 1 in a container), not this.
+OWNER = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+#: A run "running" this long on another host (SQLite) is taken for dead.
 ABANDONED_AFTER = dt.timedelta(hours=12)
+#: A queued run no scheduler has picked up in this long is given up.
+QUEUE_TIMEOUT = dt.timedelta(hours=1)
+#: Runs of one job never overlap within a process (a queued and a scheduled run, say).
+_JOB_LOCKS = {name: threading.Lock() for name in JOBS}
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 Progress = Callable[[int, int], None]
 
@@ -45,93 +60,127 @@ def _job(name: str) -> Any:
         raise NotFound(f"没有名为 {name} 的任务。") from None
 
 
-def claim(
-    factory: sessionmaker[Session],
-    name: str,
-    slot: dt.datetime,
-    *,
-    trigger: str = "schedule",
-    options: dict[str, Any] | None = None,
-    retry: bool = False,
-) -> int | None:
-    """Claim the slot (or, with ``retry``, take over its failed run); the run's id, or None
-    when another process has it."""
-    _job(name)
-    with factory() as db:
+def _postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _lock_key(name: str, slot: dt.datetime) -> tuple[int, int]:
+    """The advisory-lock key of a (job, slot): two 31-bit numbers."""
+    seconds = int((slot - _EPOCH).total_seconds())
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF, seconds & 0x7FFFFFFF
+
+
+def _try_lock(db: Session, name: str, slot: dt.datetime) -> bool:
+    if not _postgres(db):
+        return True
+    a, b = _lock_key(name, slot)
+    return bool(db.scalar(sa.select(sa.func.pg_try_advisory_lock(a, b))))
+
+
+def _unlock(db: Session, name: str, slot: dt.datetime) -> None:
+    if _postgres(db):
+        a, b = _lock_key(name, slot)
         try:
-            run = JobRun(
-                job_name=name, scheduled_at=slot, started_at=utcnow(), trigger=trigger,
-                host=HOST, pid=os.getpid(), options=options or None,
-                status=JobRunStatus.RUNNING,
-            )  # fmt: skip
-            db.add(run)
+            db.scalar(sa.select(sa.func.pg_advisory_unlock(a, b)))
             db.commit()
-            return run.id
-        except IntegrityError:
-            db.rollback()
-        if not retry:
-            return None
-        taken = db.execute(
+        except DBAPIError:
+            db.rollback()  # the connection is gone, and the lock with it
+
+
+def _summary(error: BaseException) -> str:
+    """What the jobs page shows of an error: its kind and first line, never SQL or data
+    (the whole traceback is in the scheduler's log)."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}"[:500]
+
+
+def _claim(
+    db: Session, name: str, slot: dt.datetime, trigger: str, options: dict[str, Any] | None,
+    retry: bool,
+) -> int | None:  # fmt: skip
+    """Insert the slot's run row (or take over its failed run); committed."""
+    values = {"started_at": utcnow(), "host": HOST, "pid": os.getpid(), "owner": OWNER,
+              "trigger": trigger, "status": JobRunStatus.RUNNING}  # fmt: skip
+    try:
+        run = JobRun(job_name=name, scheduled_at=slot, options=options or None, **values)
+        db.add(run)
+        db.commit()
+        return run.id
+    except IntegrityError:
+        db.rollback()
+    if not retry:
+        return None
+    taken = db.execute(
+        sa.update(JobRun)
+        .where(
+            JobRun.job_name == name,
+            JobRun.scheduled_at == slot,
+            JobRun.status == JobRunStatus.FAILED,
+        )
+        .values(finished_at=None, error=None, **values)
+        .returning(JobRun.id)
+    ).scalar()
+    db.commit()
+    return taken
+
+
+def _work(
+    db: Session, run_id: int, config: dict[str, Any] | None, progress: Progress | None
+) -> JobRun:
+    """Do a claimed run's work; mark it succeeded in the same transaction, or failed."""
+    run = db.get(JobRun, run_id)
+    assert run is not None
+    job = _job(run.job_name)
+    ctx = JobContext(
+        db=db, slot=run.scheduled_at, now=utcnow(), options=dict(run.options or {}),
+        config=dict(config or {}), progress=progress or (lambda done, total: None),
+    )  # fmt: skip
+    log.info("任务 %s（%s）开始", job.name, run.scheduled_at.isoformat())
+    try:
+        counts = job.func(ctx)
+        finished = db.execute(
             sa.update(JobRun)
             .where(
-                JobRun.job_name == name,
-                JobRun.scheduled_at == slot,
-                JobRun.status == JobRunStatus.FAILED,
-            )
-            .values(
-                status=JobRunStatus.RUNNING,
-                started_at=utcnow(),
-                finished_at=None,
-                host=HOST,
-                pid=os.getpid(),
-                error=None,
-                trigger=trigger,
+                JobRun.id == run_id, JobRun.status == JobRunStatus.RUNNING, JobRun.owner == OWNER
             )  # fmt: skip
-            .returning(JobRun.id)
-        ).scalar()
+            .values(status=JobRunStatus.SUCCEEDED, counts=counts, finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if finished != 1:
+            raise RuntimeError("运行记录已被其他进程接管，本次结果作废")
         db.commit()
-        return taken
+        log.info("任务 %s 完成：%s", job.name, counts)
+    except Exception as error:  # noqa: BLE001 - every failure is recorded on the run
+        db.rollback()
+        log.exception("任务 %s 失败", job.name)
+        _mark_failed(db, run_id, _summary(error))
+    db.expire_all()
+    refreshed = db.get(JobRun, run_id)
+    assert refreshed is not None
+    return refreshed
 
 
-def execute(
-    factory: sessionmaker[Session],
-    run_id: int,
-    *,
-    config: dict[str, Any] | None = None,
-    progress: Progress | None = None,
-    now: dt.datetime | None = None,
-) -> JobRun:
-    """Do a claimed run's work; mark it succeeded with its counts in the same transaction,
-    or failed with the error (the work rolled back)."""
-    with factory() as db:
-        run = db.get(JobRun, run_id)
-        assert run is not None and run.status == JobRunStatus.RUNNING
-        job = _job(run.job_name)
-        ctx = JobContext(
-            db=db, slot=run.scheduled_at, now=now or utcnow(), options=dict(run.options or {}),
-            config=dict(config or {}), progress=progress or (lambda done, total: None),
-        )  # fmt: skip
-        log.info("任务 %s（%s）开始", job.name, run.scheduled_at.isoformat())
+def _mark_failed(db: Session, run_id: int, message: str, attempts: int = 5) -> None:
+    """Record the failure; the database may itself be what failed, so try a few times."""
+    for attempt in range(attempts):
         try:
-            counts = job.func(ctx)
-            run.status = JobRunStatus.SUCCEEDED
-            run.counts = counts
-            run.finished_at = utcnow()
+            db.execute(
+                sa.update(JobRun)
+                .where(
+                    JobRun.id == run_id,
+                    JobRun.status == JobRunStatus.RUNNING,
+                    JobRun.owner == OWNER,
+                )  # fmt: skip
+                .values(status=JobRunStatus.FAILED, error=message, finished_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
             db.commit()
-            log.info("任务 %s 完成：%s", job.name, counts)
-            return run
-        except Exception as error:  # noqa: BLE001 - any failure is recorded, then re-raised no more
+            return
+        except DBAPIError:
             db.rollback()
-            log.exception("任务 %s 失败", job.name)
-            message = "".join(traceback.format_exception_only(type(error), error)).strip()
-    with factory() as db:
-        run = db.get(JobRun, run_id)
-        assert run is not None
-        run.status = JobRunStatus.FAILED
-        run.error = message[:4000]
-        run.finished_at = utcnow()
-        db.commit()
-        return run
+            time.sleep(min(2**attempt, 10))
+    log.error("无法记录任务运行 %s 的失败；它将在下次检查时被判为中断", run_id)
 
 
 def run_slot(
@@ -145,36 +194,66 @@ def run_slot(
     config: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> JobRun | None:
-    """Claim and run one slot; None when it was already claimed."""
-    run_id = claim(factory, name, slot, trigger=trigger, options=options, retry=retry)
-    if run_id is None:
-        log.info("任务 %s（%s）已由其他进程认领，跳过", name, slot.isoformat())
-        return None
-    return execute(factory, run_id, config=config, progress=progress)
+    """Claim and run one slot; None when another process has it (or had it)."""
+    _job(name)
+    with _JOB_LOCKS[name], factory() as db:
+        if not _try_lock(db, name, slot):
+            log.info("任务 %s（%s）正由其他进程运行，跳过", name, slot.isoformat())
+            return None
+        try:
+            run_id = _claim(db, name, slot, trigger, options, retry)
+            if run_id is None:
+                log.info("任务 %s（%s）已有运行记录，跳过", name, slot.isoformat())
+                return None
+            return _work(db, run_id, config, progress)
+        finally:
+            _unlock(db, name, slot)
 
 
 def mark_abandoned(factory: sessionmaker[Session], now: dt.datetime | None = None) -> int:
-    """Runs left "running" by a process that is gone become failed (and may be retried):
-    on this host, when their process no longer exists; elsewhere, after ``ABANDONED_AFTER``."""
+    """Runs left "running" by a process that is gone become failed (and may be retried)."""
     now = now or utcnow()
+    marked = 0
     with factory() as db:
-        running = db.scalars(sa.select(JobRun).where(JobRun.status == JobRunStatus.RUNNING)).all()
-        gone = [
-            run for run in running
-            if (run.host == HOST and run.pid is not None and not _alive(run.pid))
-            or now - run.started_at > ABANDONED_AFTER
-        ]  # fmt: skip
-        for run in gone:
-            run.status = JobRunStatus.FAILED
-            run.finished_at = now
-            run.error = "进程中断，任务未正常结束（可重试）。"
-        db.commit()
-        return len(gone)
+        running = db.execute(
+            sa.select(JobRun.id, JobRun.job_name, JobRun.scheduled_at, JobRun.started_at,
+                      JobRun.host, JobRun.pid, JobRun.owner)
+            .where(JobRun.status == JobRunStatus.RUNNING)
+        ).all()  # fmt: skip
+        for run_id, name, slot, started_at, host, pid, owner in running:
+            if _postgres(db):
+                if not _try_lock(db, name, slot):
+                    continue  # its process holds the lock: alive
+                dead = True
+            else:
+                dead = (host == HOST and pid is not None and not _alive(pid, owner)) or (
+                    now - started_at > ABANDONED_AFTER
+                )
+            if dead:
+                # Only the run as read: a retry that took it over meanwhile is left alone.
+                marked += db.execute(
+                    sa.update(JobRun)
+                    .where(
+                        JobRun.id == run_id,
+                        JobRun.status == JobRunStatus.RUNNING,
+                        JobRun.started_at == started_at,
+                    )  # fmt: skip
+                    .values(
+                        status=JobRunStatus.FAILED,
+                        finished_at=now,
+                        error="进程中断，任务未正常结束（可重试）。",
+                    )  # fmt: skip
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                db.commit()
+            if _postgres(db):
+                _unlock(db, name, slot)
+    return marked
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, owner: str | None) -> bool:
     if pid == os.getpid():
-        return True
+        return owner == OWNER  # the same pid in a restarted process is another process
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -188,49 +267,87 @@ def _alive(pid: int) -> bool:
 
 
 def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | None = None) -> JobRun:
-    """Ask the scheduler process to run a job now (administrators only)."""
+    """Ask the scheduler process to run a job now (administrators only). A ledger refresh
+    for a given half-year is queued for that half-year's slot, so it is the same claim as the
+    scheduler's own run of it."""
     if actor.role != Role.ADMIN:
         raise Forbidden("只有系统管理员可以手动运行任务。")
-    _job(name)
-    waiting = db.scalar(
-        sa.select(JobRun.id).where(JobRun.job_name == name, JobRun.status == JobRunStatus.QUEUED)
-    )
-    if waiting is not None:
-        raise Conflict("该任务已在等待执行。")
+    job = _job(name)
+    period = (options or {}).get("period")
     now = utcnow()
+    if period and name != "ledger_refresh":
+        raise ValidationFailed(fields={"period": ["只有半年度台账更新可以指定期次。"]})
+    slot = now
+    if period:
+        from web.services.ledgers import period_bounds
+
+        slot = first_slot_on(job.trigger(), period_bounds(period)[0])
+    # A request no scheduler picked up within the hour is given up, not left blocking.
+    db.execute(
+        sa.update(JobRun)
+        .where(
+            JobRun.job_name == name,
+            JobRun.status == JobRunStatus.QUEUED,
+            JobRun.started_at < now - QUEUE_TIMEOUT,
+        )  # fmt: skip
+        .values(status=JobRunStatus.FAILED, finished_at=now, error="一小时内没有调度进程执行。")
+        .execution_options(synchronize_session=False)
+    )
     run = JobRun(
-        job_name=name, scheduled_at=now, started_at=now, trigger="manual",
+        job_name=name, scheduled_at=slot, started_at=now, trigger="manual",
         status=JobRunStatus.QUEUED, requested_by_id=actor.id, options=options or None,
     )  # fmt: skip
-    db.add(run)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(run)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            "该任务已在等待执行，或该期次的台账更新已经运行过。"
+            if period else "该任务已在等待执行。"
+        ) from None  # fmt: skip
     write_audit(db, actor, "job.queue", run, detail={"job": name, "options": options})
     return run
 
 
 def run_queued(
-    factory: sessionmaker[Session], *, config: dict[str, Any] | None = None
+    factory: sessionmaker[Session],
+    *,
+    config: dict[str, Any] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[JobRun]:
     """Run the queued manual runs (the scheduler's leader calls this as it polls)."""
     done = []
     with factory() as db:
-        queued = list(
-            db.scalars(
-                sa.select(JobRun.id).where(JobRun.status == JobRunStatus.QUEUED).order_by(JobRun.id)
-            )
-        )
-    for run_id in queued:
-        with factory() as db:
-            taken = db.execute(
-                sa.update(JobRun)
-                .where(JobRun.id == run_id, JobRun.status == JobRunStatus.QUEUED)
-                .values(
-                    status=JobRunStatus.RUNNING, started_at=utcnow(), host=HOST, pid=os.getpid()
-                )  # fmt: skip
-            ).rowcount  # type: ignore[attr-defined]
-            db.commit()
-        if taken:
-            done.append(execute(factory, run_id, config=config))
+        queued = db.execute(
+            sa.select(JobRun.id, JobRun.job_name, JobRun.scheduled_at)
+            .where(JobRun.status == JobRunStatus.QUEUED)
+            .order_by(JobRun.id)
+        ).all()
+    for run_id, name, slot in queued:
+        if stop is not None and stop.is_set():
+            break
+        with _JOB_LOCKS[name], factory() as db:
+            if not _try_lock(db, name, slot):
+                continue
+            try:
+                taken = db.execute(
+                    sa.update(JobRun)
+                    .where(JobRun.id == run_id, JobRun.status == JobRunStatus.QUEUED)
+                    .values(
+                        status=JobRunStatus.RUNNING,
+                        started_at=utcnow(),
+                        host=HOST,
+                        pid=os.getpid(),
+                        owner=OWNER,
+                    )  # fmt: skip
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                db.commit()
+                if taken:
+                    done.append(_work(db, run_id, config, None))
+            finally:
+                _unlock(db, name, slot)
     return done
 
 
@@ -252,3 +369,7 @@ def last_runs(db: Session) -> dict[str, JobRun]:
     )
     runs = db.scalars(sa.select(JobRun).join(latest, latest.c.id == JobRun.id))
     return {run.job_name: run for run in runs}
+
+
+def local(value: dt.datetime | None) -> str:
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if value else "—"

@@ -13,28 +13,30 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from models import JobRun, SchedulerLease, utcnow
+from models.enums import JobRunStatus
 
 from .registry import JOBS, TZ, latest_slot
-from .runs import HOST, mark_abandoned, run_queued, run_slot
+from .runs import HOST, OWNER, mark_abandoned, run_queued, run_slot
 
 log = logging.getLogger(__name__)
 
 #: The advisory lock key: "cishan" in ASCII, so other applications' keys do not collide.
 ADVISORY_KEY = 0x636973686E
 LEASE = "scheduler"
+#: A slot is caught up by the leader's poll only once APScheduler has had this long to fire it.
+CATCH_UP_GRACE = dt.timedelta(minutes=1)
 
 Clock = Callable[[], dt.datetime]
 
@@ -43,7 +45,12 @@ class AdvisoryLeadership:
     """Leadership as a PostgreSQL session-level advisory lock on a connection of its own."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        # A connection of its own, never pooled, that gives up on a dead server in seconds.
+        self.engine = sa.create_engine(
+            engine.url, poolclass=NullPool,
+            connect_args={"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+                          "keepalives_interval": 5, "keepalives_count": 3},
+        )  # fmt: skip
         self.conn: Any = None
 
     def try_acquire(self) -> bool:
@@ -88,47 +95,49 @@ class LeaseLeadership:
         self.factory = factory
         self.ttl = ttl
         self.clock = clock
-        self.me = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.me = OWNER
 
     def try_acquire(self) -> bool:
-        now = self.clock()
-        with self.factory() as db:
-            taken = db.execute(
-                sa.update(SchedulerLease)
-                .where(
-                    SchedulerLease.name == LEASE,
-                    sa.or_(SchedulerLease.holder == self.me, SchedulerLease.expires_at < now),
-                )
-                .values(holder=self.me, expires_at=now + self.ttl)
-            ).rowcount  # type: ignore[attr-defined]
-            if not taken:
-                exists = db.get(SchedulerLease, LEASE) is not None
-                if exists:
-                    db.rollback()
-                    return False
-                db.add(SchedulerLease(name=LEASE, holder=self.me, expires_at=now + self.ttl))
-            try:
+        try:
+            with self.factory() as db:
+                db.execute(sa.select(1))  # takes SQLite's write lock first, so ``now`` is fresh
+                now = self.clock()
+                taken = db.execute(
+                    sa.update(SchedulerLease)
+                    .where(
+                        SchedulerLease.name == LEASE,
+                        sa.or_(SchedulerLease.holder == self.me, SchedulerLease.expires_at < now),
+                    )
+                    .values(holder=self.me, expires_at=now + self.ttl)
+                ).rowcount  # type: ignore[attr-defined]
+                if not taken:
+                    if db.get(SchedulerLease, LEASE) is not None:
+                        db.rollback()
+                        return False
+                    db.add(SchedulerLease(name=LEASE, holder=self.me, expires_at=now + self.ttl))
                 db.commit()
-            except IntegrityError:
-                db.rollback()
-                return False
+        except (IntegrityError, DBAPIError):
+            return False
         return True
 
     def still_held(self) -> bool:
         return self.try_acquire()
 
     def release(self) -> None:
-        with self.factory() as db:
-            db.execute(sa.delete(SchedulerLease).where(SchedulerLease.holder == self.me))
-            db.commit()
+        try:
+            with self.factory() as db:
+                db.execute(sa.delete(SchedulerLease).where(SchedulerLease.holder == self.me))
+                db.commit()
+        except DBAPIError:
+            pass  # it lapses on its own
 
 
 def leadership_for(
-    engine: Engine, factory: sessionmaker[Session], poll: float, clock: Clock
+    engine: Engine, factory: sessionmaker[Session], lease: float, clock: Clock
 ) -> AdvisoryLeadership | LeaseLeadership:
     if engine.dialect.name == "postgresql":
         return AdvisoryLeadership(engine)
-    return LeaseLeadership(factory, dt.timedelta(seconds=max(poll * 4, 2)), clock)
+    return LeaseLeadership(factory, dt.timedelta(seconds=lease), clock)
 
 
 def catch_up(
@@ -137,21 +146,44 @@ def catch_up(
     *,
     overrides: dict[str, dict[str, str]] | None = None,
     config: dict[str, Any] | None = None,
+    stop: threading.Event | None = None,
+    grace: dt.timedelta = dt.timedelta(0),
 ) -> list[str]:
-    """Run, once, each job's latest slot that has no run yet (missed while no scheduler ran).
-    Older missed slots are coalesced into that one; returns the jobs run."""
+    """Run, once, each job's latest slot (at least ``grace`` old) that has no run yet:
+    missed while no scheduler ran, or while a firing failed. Older missed slots are
+    coalesced into that one. A job that has never run (a new installation) does not catch
+    up: its latest slot is recorded as skipped, and it starts with the next one."""
     ran = []
     for job in JOBS.values():
-        slot = latest_slot(job.trigger(overrides), now)
+        if stop is not None and stop.is_set():
+            break
+        slot = latest_slot(job.trigger(overrides), now - grace)
         if slot is None:
             continue
         with factory() as db:
             seen = db.scalar(
                 sa.select(JobRun.id).where(JobRun.job_name == job.name, JobRun.scheduled_at == slot)
             )
-        if seen is None and run_slot(factory, job.name, slot, trigger="catch_up", config=config):
+            if seen is not None:
+                continue
+            if db.scalar(sa.select(JobRun.id).where(JobRun.job_name == job.name).limit(1)) is None:
+                _skip(db, job.name, slot)
+                continue
+        if run_slot(factory, job.name, slot, trigger="catch_up", config=config):
             ran.append(job.name)
     return ran
+
+
+def _skip(db: Session, name: str, slot: dt.datetime) -> None:
+    now = utcnow()
+    try:
+        db.add(JobRun(job_name=name, scheduled_at=slot, started_at=now, finished_at=now,
+                      status=JobRunStatus.SKIPPED, trigger="catch_up", host=HOST,
+                      error="调度进程首次启动：此前的计划时刻不补跑。"))  # fmt: skip
+        db.commit()
+        log.info("任务 %s 首次调度，%s 这一时刻不补跑", name, slot.isoformat())
+    except IntegrityError:
+        db.rollback()
 
 
 class Scheduler:
@@ -163,6 +195,7 @@ class Scheduler:
         factory: sessionmaker[Session],
         *,
         poll: float = 5.0,
+        lease: float = 60.0,
         overrides: dict[str, dict[str, str]] | None = None,
         config: dict[str, Any] | None = None,
         clock: Clock = utcnow,
@@ -172,8 +205,9 @@ class Scheduler:
         self.overrides = overrides or {}
         self.config = config or {}
         self.clock = clock
-        self.leadership = leadership_for(engine, factory, poll, clock)
+        self.leadership = leadership_for(engine, factory, lease, clock)
         self.stop = threading.Event()
+        self.lost = threading.Event()
 
     def fire(self, name: str) -> None:
         """APScheduler's callback: run the slot that has just come due."""
@@ -182,21 +216,36 @@ class Scheduler:
             run_slot(self.factory, name, slot, config=self.config)
 
     def serve(self) -> None:
-        log.info("调度进程 %s:%s 启动，等待成为主调度进程", HOST, os.getpid())
+        log.info("调度进程 %s 启动，等待成为主调度进程", OWNER)
         while not self.stop.is_set():
-            if self.leadership.try_acquire():
-                try:
-                    self._lead()
-                finally:
-                    self.leadership.release()
-            else:
+            try:
+                if self.leadership.try_acquire():
+                    try:
+                        self._lead()
+                    finally:
+                        self.leadership.release()
+                        self.lost.clear()
+                else:
+                    self.stop.wait(self.poll)
+            except DBAPIError:
+                log.exception("数据库暂不可用，%s 秒后重试", self.poll)
                 self.stop.wait(self.poll)
         log.info("调度进程已停止")
 
+    def _keep(self) -> None:
+        """Renew the leadership every poll, from its own thread, however long a job runs."""
+        while not self.stop.wait(self.poll) and not self.lost.is_set():
+            if not self.leadership.still_held():
+                log.warning("失去主调度地位，停止调度")
+                self.lost.set()
+
     def _lead(self) -> None:
         log.info("成为主调度进程")
+        keeper = threading.Thread(target=self._keep, name="leadership", daemon=True)
+        keeper.start()
         mark_abandoned(self.factory, self.clock())
-        caught = catch_up(self.factory, self.clock(), overrides=self.overrides, config=self.config)
+        caught = catch_up(self.factory, self.clock(), overrides=self.overrides,
+                          config=self.config, stop=self.stop)  # fmt: skip
         if caught:
             log.info("补跑错过的任务：%s", "、".join(caught))
         scheduler = BackgroundScheduler(
@@ -208,10 +257,17 @@ class Scheduler:
                               id=job.name, name=job.label)  # fmt: skip
         scheduler.start()
         try:
-            while not self.stop.wait(self.poll):
-                if not self.leadership.still_held():
-                    log.warning("失去主调度地位，停止调度")
-                    break
-                run_queued(self.factory, config=self.config)
+            while not self.stop.wait(self.poll) and not self.lost.is_set():
+                try:
+                    # Slots whose firing was missed (a failed claim, a slot that fell during
+                    # the catch-up above) are run here, once they are a minute old.
+                    mark_abandoned(self.factory, self.clock())
+                    catch_up(self.factory, self.clock(), overrides=self.overrides,
+                             config=self.config, stop=self.stop, grace=CATCH_UP_GRACE)  # fmt: skip
+                    run_queued(self.factory, config=self.config, stop=self.stop)
+                except DBAPIError:
+                    log.exception("数据库暂不可用，稍后重试")
         finally:
             scheduler.shutdown(wait=True)
+            self.lost.set()
+            keeper.join(self.poll * 2)

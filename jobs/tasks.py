@@ -37,8 +37,9 @@ def ledger_refresh(ctx: JobContext) -> dict[str, Any]:
             sa.select(Region.code).where(Region.level.in_(LEDGER_LEVELS)).order_by(Region.code)
         )
     )
+    # Departments with an edition for this half-year, or a later one, are left as they are.
     done = set(
-        db.scalars(sa.select(LedgerEdition.region_code).where(LedgerEdition.period == period))
+        db.scalars(sa.select(LedgerEdition.region_code).where(LedgerEdition.period >= period))
     )
     built: dict[str, LedgerEdition] = {}
     projects = 0

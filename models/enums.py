@@ -289,3 +289,4 @@ class JobRunStatus(LabelledEnum):
     RUNNING = "running", "运行中"
     SUCCEEDED = "succeeded", "成功"
     FAILED = "failed", "失败"
+    SKIPPED = "skipped", "未补跑（首次启动前的时刻）"

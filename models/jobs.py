@@ -31,6 +31,9 @@ class JobRun(Base):
     trigger: Mapped[str] = mapped_column(sa.String(16), default="schedule")
     host: Mapped[str | None] = mapped_column(sa.String(128), default=None)
     pid: Mapped[int | None] = mapped_column(default=None)
+    #: The process running it (host, pid and a per-process token), to tell a restarted
+    #: process with the same pid from the one that claimed the run.
+    owner: Mapped[str | None] = mapped_column(sa.String(160), default=None)
     #: Who asked for a manual run (from the jobs page or the command line).
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
     options: Mapped[dict[str, Any] | None] = mapped_column(default=None)
@@ -40,7 +43,13 @@ class JobRun(Base):
     __table_args__ = (
         sa.UniqueConstraint("job_name", "scheduled_at"),
         sa.Index("ix_job_runs_started_at", "started_at"),
-    )
+        # At most one queued run per job, however many requests race.
+        sa.Index(
+            "uq_job_runs_one_queued", "job_name", unique=True,
+            sqlite_where=sa.text("status = 'queued'"),
+            postgresql_where=sa.text("status = 'queued'"),
+        ),
+    )  # fmt: skip
 
     @property
     def duration(self) -> dt.timedelta | None:

@@ -53,6 +53,21 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _job_schedules(value: str | None) -> dict[str, dict[str, str]]:
+    """``JOB_SCHEDULES`` read and checked now, so a typo stops the start, not a page later."""
+    if not value:
+        return {}
+    try:
+        schedules = json.loads(value)
+        from apscheduler.triggers.cron import CronTrigger
+
+        for fields in schedules.values():
+            CronTrigger(**fields)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ConfigError(f"JOB_SCHEDULES 无效：{error}") from None
+    return dict(schedules)
+
+
 def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
     """The app configuration read from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -87,7 +102,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", "30")),
-        "JOB_SCHEDULES": json.loads(env.get("JOB_SCHEDULES") or "{}"),
+        "JOB_SCHEDULES": _job_schedules(env.get("JOB_SCHEDULES")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,

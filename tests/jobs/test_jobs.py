@@ -21,6 +21,8 @@ from models import LedgerEdition, Need, Notification, Project, Referral, Region,
 from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
+from web.services.errors import ValidationFailed
+from web.services.ledgers import build_edition
 
 TZ = ZoneInfo("Asia/Shanghai")
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
@@ -53,13 +55,24 @@ def test_after_the_july_refresh_the_next_is_on_new_years_day() -> None:
     assert NEW_YEAR.astimezone(dt.UTC) == dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)
 
 
+def ran_before(db: Session, at: dt.datetime) -> None:
+    """Each job ran its slots up to ``at``: the scheduler has been in service before."""
+    for job in JOBS.values():
+        slot = latest_slot(job.trigger(), at)
+        db.add(JobRun(job_name=job.name, scheduled_at=slot, started_at=slot, finished_at=slot,
+                      status=JobRunStatus.SUCCEEDED, trigger="schedule"))  # fmt: skip
+    db.commit()
+
+
 def test_a_scheduler_back_after_the_missed_new_year_slot_runs_it_once(
     session_factory: sessionmaker[Session], db: Session
 ) -> None:
+    ran_before(db, dt.datetime(2026, 12, 20, tzinfo=TZ))  # then the holiday outage
     ran = catch_up(session_factory, BACK_FROM_HOLIDAY)
     assert "ledger_refresh" in ran
     assert "ledger_refresh" not in catch_up(session_factory, BACK_FROM_HOLIDAY)
-    (run,) = runs_of(db, "ledger_refresh")
+    july, run = runs_of(db, "ledger_refresh")
+    assert july.scheduled_at < NEW_YEAR
     assert run.scheduled_at == NEW_YEAR and run.trigger == "catch_up"
     assert run.status == JobRunStatus.SUCCEEDED and run.counts["period"] == "2027H1"
     departments = db.scalar(
@@ -73,6 +86,30 @@ def test_a_scheduler_back_after_the_missed_new_year_slot_runs_it_once(
         )
     ).all()
     assert len(told) == 1 and "2027H1" in told[0] and "从化区" in told[0]
+
+
+def test_a_first_start_skips_the_slots_before_it_instead_of_running_them(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    assert catch_up(session_factory, BACK_FROM_HOLIDAY) == []
+    (skipped,) = runs_of(db, "ledger_refresh")
+    assert skipped.status == JobRunStatus.SKIPPED and skipped.scheduled_at == NEW_YEAR
+    assert editions_per_department(db, "2027H1") == {}
+    # The half-year can still be published by hand, and the next slot runs as usual.
+    assert run_slot(session_factory, "ledger_refresh", NEW_YEAR, retry=True) is None
+    later = dt.datetime(2027, 7, 2, tzinfo=TZ)
+    assert catch_up(session_factory, later)[0] == "ledger_refresh"
+
+
+def test_a_past_half_year_never_replaces_a_later_ledger(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    run_slot(session_factory, "ledger_refresh", NEW_YEAR)
+    earlier = run_slot(session_factory, "ledger_refresh", dt.datetime(2026, 7, 1, 0, 30, tzinfo=TZ))
+    assert earlier is not None and earlier.status == JobRunStatus.SUCCEEDED
+    assert earlier.counts["published"] == 0  # every department already has 2027H1
+    with pytest.raises(ValidationFailed):
+        build_edition(db, None, "440117000000", "2026H2", utcnow())
 
 
 def test_a_second_claim_of_a_slot_does_nothing(
@@ -94,12 +131,13 @@ def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
 
     real = JOBS["expire_projects"]
     monkeypatch.setitem(JOBS, "expire_projects", dataclasses.replace(real, func=broken))
+    ran_before(db, dt.datetime(2026, 12, 20, tzinfo=TZ))
     catch_up(session_factory, BACK_FROM_HOLIDAY)
-    (failed,) = runs_of(db, "expire_projects")
+    _before, failed = runs_of(db, "expire_projects")
     assert failed.status == JobRunStatus.FAILED and "项目表暂时无法访问" in failed.error
     assert failed.finished_at is not None
     for later in ("stale_needs", "overdue_referrals", "retrain_matcher"):
-        assert [r.status for r in runs_of(db, later)] == [JobRunStatus.SUCCEEDED]
+        assert [r.status for r in runs_of(db, later)] == [JobRunStatus.SUCCEEDED] * 2
 
     monkeypatch.setitem(JOBS, "expire_projects", real)
     assert run_slot(session_factory, "expire_projects", failed.scheduled_at) is None
@@ -200,6 +238,12 @@ def test_an_administrator_queues_a_run_and_the_scheduler_picks_it_up(
     assert latest["job_name"] == "overdue_referrals" and latest["status"] == "succeeded"
     assert latest["trigger"] == "manual" and latest["duration_seconds"] is not None
     assert latest["counts"] == {"expired": 0, "flagged": 0}
+    other = client.post("/api/v1/jobs/stale_needs/runs", json={"period": "2027H1"}, headers=admin)
+    assert other.status_code == 422 and "period" in other.json["error"]["fields"]
+    refresh = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": "2027H1"},
+                          headers=admin)  # fmt: skip
+    assert refresh.status_code == 202
+    assert dt.datetime.fromisoformat(refresh.json["scheduled_at"]) == NEW_YEAR  # its own slot
 
 
 def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
@@ -226,3 +270,22 @@ def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
     station = app.test_client()
     sign_in(station, "station_a")
     assert station.get("/jobs").status_code == 403
+
+
+def test_a_run_error_shows_its_kind_not_the_sql_or_data() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from jobs.runs import _summary
+
+    error = IntegrityError("INSERT INTO households (head_name) VALUES (%s)", ("钟伟明",),
+                           Exception("duplicate key value violates unique constraint"))  # fmt: skip
+    shown = _summary(error)
+    assert "duplicate key" in shown and "钟伟明" not in shown and "INSERT" not in shown
+
+
+def test_a_mistyped_job_schedule_stops_the_start() -> None:
+    from web.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="JOB_SCHEDULES"):
+        load_config({"JOB_SCHEDULES": '{"ledger_refresh": {"minute": "61"}}',
+                     "SECRET_KEY": "x", "DATA_KEY": "y"})  # fmt: skip

@@ -540,3 +540,21 @@ def test_ids_too_large_for_the_database_are_not_found_not_a_server_error(
                          items=[{"id": huge, "version": 1}])  # fmt: skip
     assert batch.status_code == 422
     assert parties.post("/notifications/read", parties.station, ids=[huge]).status_code == 422
+
+
+def test_a_project_that_ran_out_of_places_takes_offers_again_when_one_comes_back(
+    parties: Parties, client: FlaskClient, db: Session
+) -> None:
+    from web.services.projects import expire_projects
+
+    project = project_named(db, SURGERY)
+    project.quota_used = project.quota - 1
+    db.commit()
+    need = need_of(db, "钟伟明", "medical")
+    rid = approved(parties, need, project)
+    parties.step(rid, "accept", parties.charity)
+    assert project in expire_projects(db, dt.date.today())  # every place taken and accepted
+    db.commit()
+    client.delete(f"/api/v1/households/{need.household_id}/consent", headers=parties.station)
+    db.expire_all()
+    assert project_named(db, SURGERY).status.value == "verified"

@@ -34,9 +34,14 @@ def job_queue(name: str) -> Response:
     if EmptyForm().validate_on_submit():
         period = (request.form.get("period") or "").strip() or None
         try:
+            if period is not None:
+                from web.services.ledgers import period_bounds
+
+                period_bounds(period)
             queue_job(db, actor(), name, {"period": period} if period else None)
             flash(_("已提交，调度进程将在几秒内执行。"), "success")
         except ServiceError as error:
             db.rollback()
-            flash(error.message, "error")
+            detail = " ".join(str(m) for ms in error.fields.values() for m in ms)
+            flash(detail or error.message, "error")
     return redirect(url_for("pages.jobs_page"))

@@ -134,6 +134,11 @@ def build_edition(
     included = [p for p in candidates if p not in stale]
 
     previous = latest_edition(db, region_code)
+    if previous is not None and previous.period > period:
+        # An edition for an earlier half-year would replace the current one.
+        raise ValidationFailed(
+            fields={"period": [f"该部门已有 {previous.period} 的台账，不能再发布更早的期次。"]}
+        )
     old = {e.project_id: e.snapshot for e in previous.entries} if previous else {}
     revision = (
         db.scalar(

@@ -493,7 +493,19 @@ def _release(db: Session, referral: Referral) -> None:
         )
         .execution_options(synchronize_session=False)
     )
-    db.expire(_project(db, referral), ["quota_used", "reserved_fen", "updated_at"])
+    # A project that left the offer only because its places ran out takes offers again.
+    db.execute(
+        sa.update(Project)
+        .where(
+            Project.id == referral.project_id,
+            Project.status == ProjectStatus.EXPIRED,
+            Project.ends_on >= dt.date.today(),
+            Project.quota_used < Project.quota,
+        )
+        .values(status=ProjectStatus.VERIFIED)
+        .execution_options(synchronize_session=False)
+    )
+    db.expire(_project(db, referral), ["quota_used", "reserved_fen", "updated_at", "status"])
     referral.reserved_amount_fen = None
 
 

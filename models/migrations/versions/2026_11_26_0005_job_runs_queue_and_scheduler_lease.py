@@ -1,5 +1,6 @@
-"""Job runs can be queued (a run asked for from the jobs page, picked up by the scheduler),
-remember who asked and which process ran them; the scheduler's lease row for SQLite.
+"""Job runs can be queued (a run asked for from the jobs page, picked up by the scheduler) or
+skipped (slots before a scheduler first ran), remember who asked and which process ran them;
+the scheduler's lease row for SQLite.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 OLD = "status IN ('running', 'succeeded', 'failed')"
-NEW = "status IN ('queued', 'running', 'succeeded', 'failed')"
+NEW = "status IN ('queued', 'running', 'succeeded', 'failed', 'skipped')"
 
 
 def upgrade() -> None:
@@ -32,6 +33,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("owner", sa.String(length=160), nullable=True))
         batch_op.add_column(
             sa.Column(
                 "requested_by_id", sa.Integer(),
@@ -43,15 +45,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_job_runs_started_at", ["started_at"], unique=False)
         batch_op.drop_constraint(op.f("ck_job_runs_jobrunstatus"), type_="check")
         batch_op.create_check_constraint("jobrunstatus", NEW)
+    op.create_index(
+        "uq_job_runs_one_queued", "job_runs", ["job_name"], unique=True,
+        sqlite_where=sa.text("status = 'queued'"), postgresql_where=sa.text("status = 'queued'"),
+    )  # fmt: skip
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM job_runs WHERE status = 'queued'")
+    op.drop_index("uq_job_runs_one_queued", table_name="job_runs")
+    op.execute("DELETE FROM job_runs WHERE status IN ('queued', 'skipped')")
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_job_runs_jobrunstatus"), type_="check")
         batch_op.create_check_constraint("jobrunstatus", OLD)
         batch_op.drop_index("ix_job_runs_started_at")
         batch_op.drop_column("options")
         batch_op.drop_column("requested_by_id")
+        batch_op.drop_column("owner")
         batch_op.drop_column("pid")
     op.drop_table("scheduler_leases")
