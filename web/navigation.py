@@ -37,12 +37,14 @@ _BY_ROLE: dict[Role, list[NavItem]] = {
     Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _MY_REFERRALS, _LOCAL_LEDGERS, _API_DOCS],
     Role.CIVIL_AFFAIRS: [
         _HOME,
+        _DASHBOARD,
         _HOUSEHOLDS,
         _WORKLIST,
         _APPROVALS,
         _BACK,
         _REVIEW,
         _LEDGERS,
+        _JOBS,
         _API_DOCS,
     ],  # fmt: skip
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],

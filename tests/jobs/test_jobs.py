@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import subprocess
 from zoneinfo import ZoneInfo
 
@@ -255,6 +256,7 @@ def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
     page = office.get("/jobs")
     assert page.status_code == 200 and "半年度台账更新" in page.text
     assert "overdue_referrals" in page.text and "立即运行" not in page.text
+    assert re.search(r'href="/jobs"\s+aria-current="page">定时任务</a>', page.text)  # menu
     admin = app.test_client()
     sign_in(admin, "admin")
     page = admin.get("/jobs")

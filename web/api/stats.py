@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -29,7 +29,7 @@ def _figures(args: dict[str, Any]) -> dict[str, Any]:
     scope = stats_scope(db, user, args["region_code"], dt.date.today(), args["period"])
     write_audit(db, user, "stats.read", region_code=scope.region.code,
                 detail={"period": scope.period})  # fmt: skip
-    return overview(db, scope)
+    return overview(db, scope, side_by_side=current_app.extensions["sessionmaker"])
 
 
 @blp.route("/overview")
@@ -70,5 +70,5 @@ class Report(MethodView):
         """The half-year report of a region and its children as an ``.xlsx``."""
         db, user = get_db(), actor()
         scope = stats_scope(db, user, args["region_code"], dt.date.today(), args["period"])
-        data = half_year_report(db, user, scope)
+        data = half_year_report(db, user, scope, current_app.extensions["sessionmaker"])
         return xlsx_response(data, f"半年度报告-{scope.region.code}-{scope.period}.xlsx")

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import login_required
 
 from models import Region
@@ -54,7 +54,7 @@ def dashboard() -> str:
     region, period = _args()
     today = dt.date.today()
     scope = stats_scope(db, user, region, today, period)
-    figures = overview(db, scope)
+    figures = overview(db, scope, side_by_side=current_app.extensions["sessionmaker"])
     write_audit(db, user, "stats.read", region_code=scope.region.code, detail={"period": period})
     tables = {name: table_of(name, figures) for name in TABLES}
     return render_template(
@@ -70,8 +70,9 @@ def half_year_page() -> str:
     region, period = _args()
     today = dt.date.today()
     scope = stats_scope(db, user, region, today, period or period_of(today))
-    figures = overview(db, scope)
-    children = [overview(db, child) for child in child_scopes(db, scope)]
+    pool = current_app.extensions["sessionmaker"]
+    figures = overview(db, scope, side_by_side=pool)
+    children = [overview(db, child, side_by_side=pool) for child in child_scopes(db, scope)]
     detail = {"period": scope.period, "children": len(children), "format": "html"}
     write_audit(db, user, "stats.report", region_code=scope.region.code, detail=detail)
     return render_template(

@@ -9,11 +9,14 @@ helpers at the top.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Household, Member, Need, Organization, Project, ProjectArea, Referral, Region
@@ -162,19 +165,60 @@ def _serving(db: Session, scope: StatsScope) -> ColumnElement[bool]:
     )
 
 
-def needs_and_places(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
-    """Open needs against the places left in projects serving the region, by domain. A
-    project in two domains counts its places in both."""
-    needs = dict(
-        db.execute(
-            sa.select(Need.domain, sa.func.count())
-            .join(Household, Household.id == Need.household_id)
-            .where(scope.households(), Need.status == NeedStatus.OPEN)
-            .group_by(Need.domain)
-        ).all()
-    )
+def _child_digits(scope: StatsScope) -> int | None:
+    level = CHILD_LEVEL.get(guess_level(scope.region.code))
+    return None if level is None else REGION_PREFIX_DIGITS[level]
+
+
+def _child(scope: StatsScope) -> ColumnElement[str]:
+    """The code prefix of the child region a household lies in ('' at village level)."""
+    digits = _child_digits(scope)
+    if digits is None:
+        return sa.literal("")
+    return sa.func.substr(Household.region_code, 1, digits)
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """Open needs grouped by child region and domain, with how long they have waited: one
+    scan feeds the domain figure, the waiting figure and the drill-down."""
+
+    rows: list[tuple[str, str, int, int, int]]
+
+    def by_domain(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for _child, domain, count, _15, _30 in self.rows:
+            key = Domain(domain).value
+            totals[key] = totals.get(key, 0) + count
+        return totals
+
+    def by_child(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for child, _domain, count, _15, _30 in self.rows:
+            totals[child] = totals.get(child, 0) + count
+        return totals
+
+
+def _open_needs(db: Session, scope: StatsScope, now: dt.datetime) -> _Needs:
+    child = _child(scope).label("child")
+    rows = db.execute(
+        sa.select(
+            child, Need.domain, sa.func.count(),
+            sa.func.count().filter(Need.created_at < now - dt.timedelta(days=15)),
+            sa.func.count().filter(Need.created_at < now - dt.timedelta(days=30)),
+        )
+        .join(Household, Household.id == Need.household_id)
+        .where(scope.households(), Need.status == NeedStatus.OPEN)
+        .group_by(child, Need.domain)
+    ).all()  # fmt: skip
+    return _Needs([tuple(r) for r in rows])  # type: ignore[misc]
+
+
+def _places(db: Session, scope: StatsScope) -> dict[str, int]:
+    """Places left in projects serving the region, by domain (a project in two domains
+    counts its places in both)."""
     domains = _json_values(db, Project.domains)
-    places = dict(
+    return dict(
         db.execute(
             sa.select(domains.c.value, sa.func.sum(Project.quota - Project.quota_used))
             .select_from(Project)
@@ -183,12 +227,17 @@ def needs_and_places(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
             .group_by(domains.c.value)
         ).all()
     )
+
+
+def needs_and_places(needs: _Needs, places: dict[str, int]) -> list[dict[str, Any]]:
+    """Open needs against the places left in projects serving the region, by domain."""
+    open_needs = needs.by_domain()
     rows = []
     for domain in Domain:
-        open_needs = int(needs.get(domain, 0) or needs.get(domain.value, 0))
+        count = open_needs.get(domain.value, 0)
         left = int(places.get(domain.value, 0) or 0)
-        rows.append({"domain": domain.value, "label": domain.label, "open_needs": open_needs,
-                     "places": left, "gap": max(open_needs - left, 0)})  # fmt: skip
+        rows.append({"domain": domain.value, "label": domain.label, "open_needs": count,
+                     "places": left, "gap": max(count - left, 0)})  # fmt: skip
     return rows
 
 
@@ -196,125 +245,167 @@ def coverage(db: Session, scope: StatsScope) -> dict[str, Any]:
     """How many open needs have at least one project on offer in their domain whose area
     covers the household (hard eligibility rules such as age are not counted here)."""
     low, high = scope.range
-    grouped = db.execute(
-        sa.select(Household.region_code, Need.domain, sa.func.count())
+    domains = _json_values(db, Project.domains)
+    above = [p.ljust(12, "0") for p in ancestor_prefixes(scope.region.code)]
+    offered = (
+        sa.select(ProjectArea.region_code.label("area"), domains.c.value.label("domain"))
+        .select_from(Project)
+        .join(ProjectArea, ProjectArea.project_id == Project.id)
+        .join(domains, sa.true())
+        .where(
+            _serving(db, scope),
+            sa.or_(ProjectArea.region_code.in_(above), ProjectArea.region_code.between(low, high)),
+        )
+        .distinct()
+        .cte("offered")
+    )
+    groups = (
+        sa.select(
+            Household.region_code.label("code"),
+            Need.domain.label("domain"),
+            sa.func.count().label("n"),
+        )  # fmt: skip
         .join(Household, Household.id == Need.household_id)
         .where(scope.households(), Need.status == NeedStatus.OPEN)
         .group_by(Household.region_code, Need.domain)
-    ).all()
-    domains = _json_values(db, Project.domains)
-    above = [p.ljust(12, "0") for p in ancestor_prefixes(scope.region.code)]
-    offered = set(
-        db.execute(
-            sa.select(ProjectArea.region_code, domains.c.value)
-            .select_from(Project)
-            .join(ProjectArea, ProjectArea.project_id == Project.id)
-            .join(domains, sa.true())
-            .where(
-                _serving(db, scope),
-                sa.or_(
-                    ProjectArea.region_code.in_(above), ProjectArea.region_code.between(low, high)
-                ),
-            )
-            .distinct()
-        ).all()
+        .cte("groups")
     )
-    total = covered = 0
-    for region_code, domain, count in grouped:
-        value = Domain(domain).value
-        covering = [p.ljust(12, "0") for p in ancestor_prefixes(region_code)] + [region_code]
-        total += count
-        if any((code, value) in offered for code in covering):
-            covered += count
+    # Each group of needs with the codes of its village and every region above it, joined to
+    # the offers on (code, domain): a hash join, not a search per group.
+    levels = [sa.func.substr(groups.c.code, 1, n).concat("0" * (12 - n)) for n in (2, 4, 6, 9)]
+    covering = sa.union_all(
+        *(sa.select(groups.c.code, groups.c.domain, groups.c.n, area.label("area"))
+          for area in [*levels, groups.c.code])
+    ).subquery()  # fmt: skip
+    matched = (
+        sa.select(covering.c.code, covering.c.domain, covering.c.n)
+        .join(
+            offered,
+            sa.and_(offered.c.area == covering.c.area, offered.c.domain == covering.c.domain),
+        )  # fmt: skip
+        .distinct()
+        .subquery()
+    )
+    total, covered = db.execute(
+        sa.select(
+            sa.select(sa.func.coalesce(sa.func.sum(groups.c.n), 0)).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(matched.c.n), 0)).scalar_subquery(),
+        )
+    ).one()
+    total, covered = int(total), int(covered)
     return {"open_needs": total, "with_project": covered,
             "share": round(covered / total, 3) if total else None}  # fmt: skip
 
 
-def waiting(db: Session, scope: StatsScope, now: dt.datetime) -> dict[str, int]:
+def waiting(needs: _Needs) -> dict[str, int]:
     """Open needs, and those waiting longer than 15 and 30 days."""
-    row = db.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.count().filter(Need.created_at < now - dt.timedelta(days=15)),
-            sa.func.count().filter(Need.created_at < now - dt.timedelta(days=30)),
-        )
-        .join(Household, Household.id == Need.household_id)
-        .where(scope.households(), Need.status == NeedStatus.OPEN)
-    ).one()
-    return {"open": row[0], "over_15_days": row[1], "over_30_days": row[2]}
+    return {
+        "open": sum(r[2] for r in needs.rows),
+        "over_15_days": sum(r[3] for r in needs.rows),
+        "over_30_days": sum(r[4] for r in needs.rows),
+    }
 
 
-def _referrals(scope: StatsScope) -> sa.Select[Any]:
+def _in_scope(stmt: sa.Select[Any], scope: StatsScope) -> sa.Select[Any]:
+    """Referrals of the region's households submitted (in the half-year, if one is given)."""
     return (
-        sa.select(Referral)
-        .join(Need, Need.id == Referral.need_id)
+        stmt.join(Need, Need.id == Referral.need_id)
         .join(Household, Household.id == Need.household_id)
-        .where(scope.households(), scope.during(Referral.submitted_at))
-    )
+        .where(scope.households(), Referral.submitted_at.is_not(None),
+               scope.during(Referral.submitted_at))
+    )  # fmt: skip
 
+
+ACCEPTED = sa.and_(Referral.answered_at.is_not(None), Referral.decline_reason.is_(None))
 
 FUNNEL = (
     ("submitted", "已提交", Referral.submitted_at.is_not(None)),
     ("approved", "已批准", Referral.approved_at.is_not(None)),
-    ("accepted", "已接收", sa.and_(Referral.answered_at.is_not(None),
-                                  Referral.decline_reason.is_(None))),
+    ("accepted", "已接收", ACCEPTED),
     ("in_service", "服务中或已完成", Referral.started_at.is_not(None)),
     ("completed", "已完成", Referral.completed_at.is_not(None)),
-)  # fmt: skip
+)
 
 
-def funnel(db: Session, scope: StatsScope) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Referrals:
+    """Referrals grouped by child region and state, with the steps each reached and the
+    amounts delivered: one scan feeds the funnel, the states and the drill-down."""
+
+    rows: list[tuple[Any, ...]]  # child, status, count, *steps, delivered
+
+
+def _referral_groups(db: Session, scope: StatsScope) -> _Referrals:
+    child = _child(scope).label("child")
+    stmt = sa.select(
+        child, Referral.status, sa.func.count(),
+        *(sa.func.count().filter(condition) for _k, _l, condition in FUNNEL),
+        sa.func.coalesce(sa.func.sum(Referral.delivered_amount_fen), 0),
+    ).select_from(Referral)  # fmt: skip
+    rows = db.execute(_in_scope(stmt, scope).group_by(child, Referral.status)).all()
+    return _Referrals([tuple(r) for r in rows])
+
+
+def funnel(referrals: _Referrals) -> dict[str, Any]:
     """Referrals submitted in the scope that reached each step, and their present states."""
-    base = _referrals(scope).subquery()
-    reached = db.execute(
-        sa.select(*(sa.func.count().filter(condition) for _k, _l, condition in FUNNEL))
-        .select_from(Referral)
-        .where(Referral.id.in_(sa.select(base.c.id)))
-    ).one()
-    by_status = dict(
-        db.execute(sa.select(base.c.status, sa.func.count()).group_by(base.c.status)).all()
-    )
+    reached = [sum(r[3 + i] for r in referrals.rows) for i in range(len(FUNNEL))]
+    by_status: dict[str, int] = {}
+    for row in referrals.rows:
+        key = ReferralStatus(row[1]).value
+        by_status[key] = by_status.get(key, 0) + row[2]
     return {
         "steps": [{"step": key, "label": label, "count": int(count)}
                   for (key, label, _c), count in zip(FUNNEL, reached, strict=True)],
-        "by_status": [{"status": s.value, "label": s.label,
-                       "count": int(by_status.get(s, 0) or by_status.get(s.value, 0))}
+        "by_status": [{"status": s.value, "label": s.label, "count": by_status.get(s.value, 0)}
                       for s in ReferralStatus if s != S.DRAFT],
     }  # fmt: skip
 
 
 def durations(db: Session, scope: StatsScope) -> dict[str, float | None]:
     """Median days from submission to approval, and from approval to acceptance."""
-    ids = sa.select(_referrals(scope).subquery().c.id)
-    approval = sa.select(_days(db, Referral.submitted_at, Referral.approved_at)).where(
-        Referral.id.in_(ids), Referral.approved_at.is_not(None)
-    )
-    acceptance = sa.select(_days(db, Referral.approved_at, Referral.answered_at)).where(
-        Referral.id.in_(ids), Referral.answered_at.is_not(None), Referral.decline_reason.is_(None)
-    )
-    return {
-        "submission_to_approval_days": _median(db, approval),
-        "approval_to_acceptance_days": _median(db, acceptance),
-    }
+    approval = _days(db, Referral.submitted_at, Referral.approved_at)
+    acceptance = _days(db, Referral.approved_at, Referral.answered_at)
+    if _postgres(db):
+        # One scan, the database's own median.
+        medians = db.execute(
+            _in_scope(
+                sa.select(
+                    sa.func.percentile_cont(0.5).within_group(approval)
+                    .filter(Referral.approved_at.is_not(None)),
+                    sa.func.percentile_cont(0.5).within_group(acceptance).filter(ACCEPTED),
+                ).select_from(Referral),
+                scope,
+            )
+        ).one()  # fmt: skip
+        values = [None if m is None else round(float(m), 1) for m in medians]
+    else:
+        values = [
+            _median(db, _in_scope(sa.select(approval).select_from(Referral), scope)
+                    .where(Referral.approved_at.is_not(None))),
+            _median(db, _in_scope(sa.select(acceptance).select_from(Referral), scope)
+                    .where(ACCEPTED)),
+        ]  # fmt: skip
+    return {"submission_to_approval_days": values[0], "approval_to_acceptance_days": values[1]}
 
 
 def charities(db: Session, scope: StatsScope, limit: int = 20) -> list[dict[str, Any]]:
     """Each charity's answers to the region's referrals: accepted, declined, left to expire."""
-    ids = sa.select(_referrals(scope).subquery().c.id)
-    accepted = sa.and_(Referral.answered_at.is_not(None), Referral.decline_reason.is_(None))
-    rows = db.execute(
+    stmt = (
         sa.select(
             Organization.id, Organization.name,
-            sa.func.count().filter(accepted),
+            sa.func.count().filter(ACCEPTED),
             sa.func.count().filter(Referral.status == S.DECLINED),
             sa.func.count().filter(Referral.status == S.EXPIRED),
         )
         .select_from(Referral)
         .join(Project, Project.id == Referral.project_id)
         .join(Organization, Organization.id == Project.organization_id)
-        .where(Referral.id.in_(ids), Referral.approved_at.is_not(None))
+    )  # fmt: skip
+    rows = db.execute(
+        _in_scope(stmt, scope)
+        .where(Referral.approved_at.is_not(None))
         .group_by(Organization.id, Organization.name)
-    ).all()  # fmt: skip
+    ).all()
     lines = []
     for org_id, name, yes, no, silent in rows:
         answered = yes + no + silent
@@ -354,7 +445,14 @@ def groups_reached(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
     served = (
         sa.select(Need.household_id)
         .join(Referral, Referral.need_id == Need.id)
-        .where(Referral.started_at.is_not(None), scope.during(Referral.submitted_at))
+        .join(Household, Household.id == Need.household_id)
+        .where(
+            scope.households(),
+            Referral.started_at.is_not(None),
+            scope.during(Referral.submitted_at),
+        )
+        .distinct()
+        .subquery()
     )
     adult = scope.today.replace(year=scope.today.year - 18)
     old = scope.today.replace(year=scope.today.year - 60)
@@ -365,7 +463,6 @@ def groups_reached(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
         TargetGroup.DISABLED: Member.disability_type.is_not(None),
         TargetGroup.SERIOUS_ILLNESS: Member.illness_kind.in_(("serious", "rare")),
     }  # fmt: skip
-    households = sa.select(Household.id).where(scope.households(), Household.id.in_(served))
     counts = db.execute(
         sa.select(
             *(
@@ -373,7 +470,7 @@ def groups_reached(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
                 for group in PRIORITY_GROUPS
             ),
             sa.func.count(sa.distinct(Member.household_id)),
-        ).where(Member.household_id.in_(households))
+        ).join(served, served.c.household_id == Member.household_id)
     ).one()
     lines = [{"group": g.value, "label": g.label, "households": int(n)}
              for g, n in zip(PRIORITY_GROUPS, counts, strict=False)]  # fmt: skip
@@ -381,50 +478,39 @@ def groups_reached(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
     return lines
 
 
-def children(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
-    """The figures of each region one level down, for the drill-down."""
-    level = CHILD_LEVEL.get(guess_level(scope.region.code))
-    if level is None:
-        return []
-    digits = REGION_PREFIX_DIGITS[level]
-    prefix = sa.func.substr(Household.region_code, 1, digits)
-    needs = dict(
-        db.execute(
-            sa.select(prefix, sa.func.count())
-            .join(Need, Need.household_id == Household.id)
-            .where(scope.households(), Need.status == NeedStatus.OPEN)
-            .group_by(prefix)
-        ).all()
-    )
-    flows = {
-        row[0]: row[1:]
-        for row in db.execute(
-            sa.select(
-                prefix, sa.func.count(),
-                sa.func.count().filter(Referral.status == S.COMPLETED),
-                sa.func.sum(Referral.delivered_amount_fen),
-            )
-            .select_from(Referral)
-            .join(Need, Need.id == Referral.need_id)
-            .join(Household, Household.id == Need.household_id)
-            .where(scope.households(), Referral.submitted_at.is_not(None),
-                   scope.during(Referral.submitted_at))
-            .group_by(prefix)
-        ).all()
-    }  # fmt: skip
+def _child_regions(db: Session, scope: StatsScope) -> list[tuple[str, str]]:
     low, high = scope.range
-    regions = db.execute(
-        sa.select(Region.code, Region.name)
-        .where(Region.parent_code == scope.region.code, Region.code.between(low, high))
-        .order_by(Region.code)
-    ).all()
+    return [
+        (code, name)
+        for code, name in db.execute(
+            sa.select(Region.code, Region.name)
+            .where(Region.parent_code == scope.region.code, Region.code.between(low, high))
+            .order_by(Region.code)
+        )
+    ]
+
+
+def children(
+    scope: StatsScope, needs: _Needs, referrals: _Referrals, regions: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The figures of each region one level down, for the drill-down."""
+    digits = _child_digits(scope)
+    if digits is None:
+        return []
+    open_needs = needs.by_child()
+    flows: dict[str, list[int]] = {}
+    for child, status, count, *steps_and_amount in referrals.rows:
+        line = flows.setdefault(child, [0, 0, 0])
+        line[0] += count
+        if ReferralStatus(status) == S.COMPLETED:
+            line[1] += count
+        line[2] += int(steps_and_amount[-1] or 0)
     lines = []
     for code, name in regions:
-        key = code[:digits]
-        submitted, completed, amount = flows.get(key, (0, 0, 0))
-        lines.append({"code": code, "name": name, "open_needs": int(needs.get(key, 0)),
-                      "referrals": int(submitted), "completed": int(completed),
-                      "delivered_fen": int(amount or 0)})  # fmt: skip
+        submitted, completed, amount = flows.get(code[:digits], (0, 0, 0))
+        lines.append({"code": code, "name": name, "open_needs": open_needs.get(code[:digits], 0),
+                      "referrals": submitted, "completed": completed,
+                      "delivered_fen": amount})  # fmt: skip
     return lines
 
 
@@ -432,22 +518,61 @@ FIGURES = ("needs_and_places", "coverage", "waiting", "funnel", "durations", "ch
            "delivered", "groups_reached", "children")  # fmt: skip
 
 
-def overview(db: Session, scope: StatsScope, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Every figure for the region (and half-year, if given)."""
+def overview(
+    db: Session,
+    scope: StatsScope,
+    now: dt.datetime | None = None,
+    *,
+    side_by_side: sessionmaker[Session] | None = None,
+) -> dict[str, Any]:
+    """Every figure for the region (and half-year, if given).
+
+    With ``side_by_side`` (a session factory on a PostgreSQL engine) the independent queries
+    run at once on their own connections, each on its own core; otherwise one after another
+    in ``db``.
+    """
     now = now or utcnow()
+    queries: dict[str, Callable[[Session], Any]] = {
+        "needs": lambda d: _open_needs(d, scope, now),
+        "referrals": lambda d: _referral_groups(d, scope),
+        "places": lambda d: _places(d, scope),
+        "coverage": lambda d: coverage(d, scope),
+        "durations": lambda d: durations(d, scope),
+        "charities": lambda d: charities(d, scope),
+        "delivered": lambda d: delivered(d, scope),
+        "groups_reached": lambda d: groups_reached(d, scope),
+        "regions": lambda d: _child_regions(d, scope),
+    }
+    bind = side_by_side.kw.get("bind") if side_by_side is not None else None
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        assert side_by_side is not None
+
+        def run(query: Callable[[Session], Any]) -> Any:
+            with side_by_side() as session:
+                # The queries already share the cores between them; a parallel plan for each
+                # on top only adds workers that wait for one another (measured: 0.87 s against
+                # 0.68 s for a province of 200,000 households).
+                session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+                return query(session)
+
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stats") as pool:
+            futures = {name: pool.submit(run, query) for name, query in queries.items()}
+            got = {name: future.result() for name, future in futures.items()}
+    else:
+        got = {name: query(db) for name, query in queries.items()}
     return {
         "region": {"code": scope.region.code, "name": scope.region.name,
                    "level": scope.region.level.value, "parent_code": scope.region.parent_code},
         "period": scope.period,
-        "needs_and_places": needs_and_places(db, scope),
-        "coverage": coverage(db, scope),
-        "waiting": waiting(db, scope, now),
-        "funnel": funnel(db, scope),
-        "durations": durations(db, scope),
-        "charities": charities(db, scope),
-        "delivered": delivered(db, scope),
-        "groups_reached": groups_reached(db, scope),
-        "children": children(db, scope),
+        "needs_and_places": needs_and_places(got["needs"], got["places"]),
+        "coverage": got["coverage"],
+        "waiting": waiting(got["needs"]),
+        "funnel": funnel(got["referrals"]),
+        "durations": got["durations"],
+        "charities": got["charities"],
+        "delivered": got["delivered"],
+        "groups_reached": got["groups_reached"],
+        "children": children(scope, got["needs"], got["referrals"], got["regions"]),
     }  # fmt: skip
 
 
@@ -461,14 +586,18 @@ def child_scopes(db: Session, scope: StatsScope) -> list[StatsScope]:
     return [StatsScope(region, scope.today, scope.period) for region in regions]
 
 
-def half_year_report(db: Session, actor: Any, scope: StatsScope) -> bytes:
+def half_year_report(
+    db: Session, actor: Any, scope: StatsScope, side_by_side: sessionmaker[Session] | None = None
+) -> bytes:
     """The half-year report (``.xlsx``): the region's figures, then each child region's."""
     from .audit import write_audit
     from .stats_tables import report_workbook
 
     now = utcnow()
-    figures = overview(db, scope, now)
-    children = [overview(db, child, now) for child in child_scopes(db, scope)]
+    figures = overview(db, scope, now, side_by_side=side_by_side)
+    children = [
+        overview(db, child, now, side_by_side=side_by_side) for child in child_scopes(db, scope)
+    ]
     write_audit(db, actor, "stats.report", region_code=scope.region.code,
                 actor_name=None if actor else "system",
                 detail={"period": scope.period, "children": len(children)})  # fmt: skip
