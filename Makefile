@@ -32,6 +32,7 @@ DEMO_LEDGERS := 440000000000 440100000000 440200000000 441800000000 440117000000
 seed: migrate
 	$(FLASK) seed demo
 	$(FLASK) ledger build --if-missing $(addprefix --region ,$(DEMO_LEDGERS))
+	$(FLASK) seed activity
 
 ## Set up, migrate, seed the demo and serve it on http://127.0.0.1:5000 (SQLite in instance/).
 run: seed

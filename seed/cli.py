@@ -1,4 +1,4 @@
-"""``flask seed regions`` and ``flask seed demo``."""
+"""``flask seed regions``, ``flask seed demo`` and ``flask seed activity``."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def seed_demo(password: str) -> None:
         click.echo(f"演示数据已载入：{summary}。")
     else:
         click.echo("演示数据已存在，未做改动。")
+
+
+@seed_cli.command("activity")
+def seed_activity() -> None:
+    """Walk a few demo referrals through the workflow (idempotent: skipped once any exist)."""
+    import datetime as dt
+
+    from .activity import load_activity
+
+    with cli_session() as db:
+        made = load_activity(db, dt.date.today())
+    click.echo(f"演示转介：新建 {made} 件。" if made else "已有转介，未做改动。")

@@ -156,3 +156,22 @@ def test_referrals_sweep_expires_unanswered_referrals(cli_app: Flask) -> None:
     assert "超时退回 0 件" in run(cli_app, "referrals", "sweep").output
     with cli_app.extensions["sessionmaker"]() as db:
         assert db.get(Project, project.id).quota_used == used - 1
+
+
+def test_seed_activity_walks_demo_referrals_through_every_state(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from models import Referral
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'activity.db'}",
+                      "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY})  # fmt: skip
+    run(app, "db", "upgrade")
+    run(app, "seed", "demo")
+    assert "新建 6 件" in run(app, "seed", "activity").output
+    assert "未做改动" in run(app, "seed", "activity").output
+    with app.extensions["sessionmaker"]() as db:
+        states = Counter(s.value for s in db.scalars(sa.select(Referral.status)))
+        assert states == {"completed": 2, "in_service": 1, "approved": 1, "declined": 1,
+                          "submitted": 1}  # fmt: skip
+        episodes = db.scalars(sa.select(Referral).where(Referral.status == "in_service")).one()
+        assert len(episodes.episodes) == 2
