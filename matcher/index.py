@@ -90,6 +90,17 @@ class ProjectIndex:
     def __len__(self) -> int:
         return len(self.projects)
 
+    def update_places(self, places: dict[int, int]) -> None:
+        """Set the places left of some projects (id → places) in place: taking or giving
+        back a place changes no text or rule, so the index need not be rebuilt."""
+        if not places:
+            return
+        positions = {p.id: i for i, p in enumerate(self.projects)}
+        for project_id, left in places.items():
+            at = positions.get(project_id)
+            if at is not None:
+                self.quota_left[at] = left
+
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
         return self.vectorizer.transform([need_text(need)])
 

@@ -172,7 +172,7 @@ def reasons(
         texts.append((contributions[names["coverage"]], f"可覆盖缺口的{share}%"))
     if row[names["urgent_simplified"]] > 0:
         texts.append((contributions[names["urgent_simplified"]], "接受简化程序，适合急难需求"))
-    left = project.quota - project.quota_used
+    left = int(index.quota_left[position])  # kept current as places are taken
     if left > 0 and row[names["quota"]] >= 0.5:
         texts.append((contributions[names["quota"]], f"名额充足（剩余{left}个）"))
     texts.sort(key=lambda item: -item[0])

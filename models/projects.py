@@ -68,6 +68,9 @@ class Project(TimestampMixin, Base):
     budget_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     quota: Mapped[int] = mapped_column(default=0)
     quota_used: Mapped[int] = mapped_column(default=0)
+    #: When a place was last taken or given back: the matcher refreshes places from here
+    #: without rebuilding its index (``updated_at`` is left alone by those changes).
+    places_changed_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
     #: Money held for approved referrals (each reserves its amount until declined or cancelled).
     reserved_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     starts_on: Mapped[dt.date] = mapped_column()

@@ -138,14 +138,34 @@ def load_project_records(db: Session) -> list[ProjectRecord]:
 def project_index(db: Session) -> ProjectIndex:
     """The cached index of the current ledgers, rebuilt when they or a project changed."""
     key = _cache_key(db)
+    places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
         cached = _cache.get("index")
-        if cached is not None and cached.key == key:
-            return cached
+        seen = _cache.get("places_seen")
+    if cached is not None and cached.key == key:
+        if places is not None and (seen is None or places > seen):
+            _refresh_places(db, cached, seen, places)
+        return cached
     index = build_index(load_project_records(db), key=key)
     with _lock:
         _cache["index"] = index
+        _cache["places_seen"] = places
     return index
+
+
+def _refresh_places(
+    db: Session, index: ProjectIndex, seen: dt.datetime | None, latest: dt.datetime
+) -> None:
+    """Places taken or given back since the index last looked: patched in, no rebuild."""
+    changed = sa.select(Project.id, Project.quota - Project.quota_used)
+    if seen is not None:
+        changed = changed.where(Project.places_changed_at > seen)
+    else:
+        changed = changed.where(Project.places_changed_at.is_not(None))
+    places = {pid: left for pid, left in db.execute(changed)}
+    with _lock:
+        index.update_places(places)
+        _cache["places_seen"] = latest
 
 
 def clear_cache() -> None:

@@ -470,7 +470,12 @@ def _reserve(db: Session, referral: Referral, today: dt.date) -> None:
                 Project.budget_fen.is_(None), Project.reserved_fen + amount <= Project.budget_fen
             ),
         )
-        .values(quota_used=Project.quota_used + 1, reserved_fen=Project.reserved_fen + amount)
+        .values(
+            quota_used=Project.quota_used + 1,
+            reserved_fen=Project.reserved_fen + amount,
+            places_changed_at=utcnow(),
+            updated_at=Project.updated_at,
+        )  # fmt: skip
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.expire(project, ["quota_used", "reserved_fen", "updated_at"])
@@ -490,6 +495,8 @@ def _release(db: Session, referral: Referral) -> None:
             reserved_fen=sa.case(
                 (Project.reserved_fen > amount, Project.reserved_fen - amount), else_=0
             ),
+            places_changed_at=utcnow(),
+            updated_at=Project.updated_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -722,7 +729,7 @@ def complete_referral(
         db.execute(
             sa.update(Project)
             .where(Project.id == referral.project_id, Project.reserved_fen + change >= 0)
-            .values(reserved_fen=Project.reserved_fen + change)
+            .values(reserved_fen=Project.reserved_fen + change, updated_at=Project.updated_at)
             .execution_options(synchronize_session=False)
         )
         db.expire(_project(db, referral), ["reserved_fen", "updated_at"])

@@ -154,3 +154,28 @@ def test_the_matches_api(client: FlaskClient, db: Session) -> None:
         headers=headers,
     )  # fmt: skip
     assert started.status_code == 201 and started.json["status"] == "draft"
+
+
+def test_a_place_taken_by_an_approval_shows_in_the_next_match_without_a_rebuild(
+    db: Session,
+) -> None:
+    from web.services.matching import project_index
+    from web.services.referrals import approve_referral, submit_referral
+
+    publish_all(db)
+    need = dialysis_need(db)
+    station = get_user(db, "station_a")
+    first = match_need(db, station, need.id, today=TODAY).ranking.items
+    top = db.get(Project, first[0].project.id)
+    top.quota_used = top.quota - 1
+    top.places_changed_at = NOW  # one place left, as the index now knows
+    db.flush()
+    index = project_index(db)
+    referral = start_referral(db, station, need.id, top.id)
+    submit_referral(db, station, referral.id)
+    approve_referral(db, get_user(db, "ca_conghua"), referral.id)  # the last place
+    db.flush()
+    result = match_need(db, station, need.id, today=TODAY, explain=True)
+    assert project_index(db) is index  # patched in place, not rebuilt
+    assert top.id not in [m.project.id for m in result.ranking.items]
+    assert any(e.project.id == top.id and "名额" in e.reason for e in result.ranking.excluded)
