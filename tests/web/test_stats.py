@@ -248,5 +248,8 @@ def test_figures_download_as_spreadsheets(liwan: dict, client: FlaskClient, app:
     assert {"转介漏斗", "沙面街道", "岭南街道"} <= set(book.sheetnames)
     browser = app.test_client()
     sign_in(browser, "ca_guangzhou")
+    dashboard = browser.get(f"/dashboard?region={COUNTY}")
+    for name in ("needs_and_places", "funnel", "coverage", "waiting", "durations", "children"):
+        assert f'data-testid="xlsx-{name}"' in dashboard.text  # every figure downloads
     page = browser.get(f"/reports/half-year?region={COUNTY}&period=2026H2")
     assert page.status_code == 200 and "荔湾区 2026H2" in page.text and "岭南街道" in page.text
