@@ -228,8 +228,10 @@ def test_an_administrator_queues_a_run_and_the_scheduler_picks_it_up(
     refused = client.post("/api/v1/jobs/overdue_referrals/runs", json={}, headers=office)
     assert refused.status_code == 403
     assert client.get("/api/v1/jobs", headers=bearer(client, "station_a")).status_code == 403
-    bad = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": "2027"}, headers=admin)
-    assert bad.status_code == 422 and "period" in bad.json["error"]["fields"]
+    for period in ("2027", "0000H1"):
+        bad = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": period},
+                          headers=admin)  # fmt: skip
+        assert bad.status_code == 422 and "period" in bad.json["error"]["fields"]
 
     (done,) = run_queued(session_factory)
     assert done.status == JobRunStatus.SUCCEEDED

@@ -253,3 +253,14 @@ def test_figures_download_as_spreadsheets(liwan: dict, client: FlaskClient, app:
         assert f'data-testid="xlsx-{name}"' in dashboard.text  # every figure downloads
     page = browser.get(f"/reports/half-year?region={COUNTY}&period=2026H2")
     assert page.status_code == 200 and "荔湾区 2026H2" in page.text and "岭南街道" in page.text
+
+
+def test_a_half_year_outside_the_calendar_is_refused_not_a_server_error(
+    client: FlaskClient,
+) -> None:
+    city = bearer(client, "ca_guangzhou")
+    for path in ("/api/v1/stats/overview", "/api/v1/stats/report.xlsx",
+                 "/api/v1/stats/figure.xlsx?figure=funnel&"):  # fmt: skip
+        sep = "" if path.endswith("&") else "?"
+        refused = client.get(f"{path}{sep}period=0000H1", headers=city)
+        assert refused.status_code == 422 and "period" in refused.json["error"]["fields"]

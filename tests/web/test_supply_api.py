@@ -142,3 +142,11 @@ def test_the_openapi_document_has_the_supply_paths(client: FlaskClient) -> None:
         "/api/v1/imports/projects",
     ):
         assert path in spec["paths"], path
+
+
+def test_a_half_year_outside_the_calendar_is_refused_when_publishing(client: FlaskClient) -> None:
+    office = bearer(client, "ca_conghua")
+    refused = client.post(
+        "/api/v1/ledgers", json={"region_code": "440117000000", "period": "0000H1"}, headers=office
+    )
+    assert refused.status_code == 422 and "period" in refused.json["error"]["fields"]

@@ -50,6 +50,8 @@ def period_bounds(period: str) -> tuple[dt.date, dt.date]:
     if match is None:
         raise ValidationFailed(fields={"period": ["期次格式应为“2026H1”或“2026H2”。"]})
     year, half = int(match[1]), int(match[2])
+    if not 2000 <= year <= 2099:
+        raise ValidationFailed(fields={"period": ["期次年份应在 2000 到 2099 年之间。"]})
     return (dt.date(year, 1, 1), dt.date(year, 6, 30)) if half == 1 else (
         dt.date(year, 7, 1), dt.date(year, 12, 31)
     )  # fmt: skip
