@@ -150,3 +150,30 @@ def test_an_edit_cannot_give_two_members_the_same_id_number(db: Session) -> None
     )
     with pytest.raises(ValidationFailed):
         update_household(db, user, household.id, edit)
+
+
+def test_control_characters_in_a_household_do_not_break_its_export(
+    client: FlaskClient, db: Session
+) -> None:
+    import io
+
+    import openpyxl
+
+    household = db.scalar(
+        sa.select(Household).where(Household.station_id == get_user(db, "station_a").station_id)
+    )
+    household.address = "新田村\x0b3号"  # typed with a stray control character
+    db.commit()
+    export = client.get("/api/v1/households/export.xlsx", headers=bearer(client, "station_a"))
+    assert export.status_code == 200
+    cells = [c.value for row in openpyxl.load_workbook(io.BytesIO(export.data)).active.iter_rows()
+             for c in row]  # fmt: skip
+    assert "新田村3号" in cells
+
+
+def test_ids_too_large_for_the_database_are_refused_in_queries(client: FlaskClient) -> None:
+    headers = bearer(client, "ca_conghua")
+    for path in ("/api/v1/households?station_id=", "/api/v1/projects?organization_id=",
+                 "/api/v1/households/export.xlsx?station_id="):  # fmt: skip
+        response = client.get(f"{path}{2**70}", headers=headers)
+        assert response.status_code == 422, path

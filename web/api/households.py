@@ -14,7 +14,7 @@ from models import GovAid, Household, Need
 from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
-from web.schemas.base import BaseSchema, ErrorSchema
+from web.schemas.base import ROW_ID, BaseSchema, ErrorSchema
 from web.schemas.households import HouseholdPageSchema, HouseholdQuerySchema, HouseholdSchema
 from web.schemas.needs_ledger import (
     ConsentSchema,
@@ -52,7 +52,7 @@ blp = Blueprint("households", __name__, description="困难家庭（需求台账
 
 
 class ExportQuerySchema(BaseSchema):
-    station_id = fields.Integer(load_default=None)
+    station_id = fields.Integer(load_default=None, validate=ROW_ID)
 
 
 class HouseholdCreatedSchema(HouseholdSchema):

@@ -42,6 +42,10 @@ validate.OneOf.default_message = "应为以下之一：{choices}。"
 validate.Regexp.default_message = "格式不正确。"
 
 
+#: A row id in a request: it must fit the 64-bit columns, or the database driver overflows.
+ROW_ID = validate.Range(min=1, max=2**63 - 1)
+
+
 class BaseSchema(Schema):
     """Unknown fields are an error, in Chinese."""
 

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
 
-from .base import BaseSchema
+from .base import ROW_ID, BaseSchema
 
 
 def _labels(enum_cls: type, codes: list[str]) -> list[str]:
@@ -17,7 +17,7 @@ def _labels(enum_cls: type, codes: list[str]) -> list[str]:
 class HouseholdQuerySchema(BaseSchema):
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "户主姓名包含"})
     category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
-    station_id = fields.Integer(load_default=None)
+    station_id = fields.Integer(load_default=None, validate=ROW_ID)
     consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

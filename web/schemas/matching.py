@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from .base import BaseSchema
+from .base import ROW_ID, BaseSchema
 
 
 class MatchQuerySchema(BaseSchema):
@@ -46,7 +46,7 @@ class MatchResultSchema(BaseSchema):
 
 
 class ReferralStartSchema(BaseSchema):
-    project_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
+    project_id = fields.Integer(required=True, validate=ROW_ID)
     score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
     model_version = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=64)

@@ -22,7 +22,7 @@ from models.enums import (
 )
 from web.services.households import HouseholdInput, MemberInput
 
-from .base import BaseSchema
+from .base import ROW_ID, BaseSchema
 from .households import NeedSummarySchema
 
 #: Largest amount accepted (fen): far above any real figure, inside a 64-bit column.
@@ -83,7 +83,9 @@ class MemberInputSchema(BaseSchema):
 
 
 class HouseholdInputSchema(BaseSchema):
-    station_id = fields.Integer(load_default=None, metadata={"description": "民政部门代录时指定"})
+    station_id = fields.Integer(
+        load_default=None, validate=ROW_ID, metadata={"description": "民政部门代录时指定"}
+    )
     region_code = fields.String(required=True, validate=_CODE)
     address = fields.String(load_default=None, validate=validate.Length(max=255))
     phone = fields.String(load_default=None, validate=validate.Length(max=32))
@@ -134,7 +136,7 @@ class RevealSchema(BaseSchema):
 class NeedInputSchema(BaseSchema):
     domain = fields.Enum(Domain, by_value=True, required=True)
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    member_id = fields.Integer(load_default=None)
+    member_id = fields.Integer(load_default=None, validate=ROW_ID)
     amount_gap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_FEN))
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
 

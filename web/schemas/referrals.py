@@ -14,11 +14,10 @@ from models.enums import (
     Urgency,
 )
 
-from .base import BaseSchema
+from .base import ROW_ID, BaseSchema
 
 MAX_FEN = 10**13
-#: Ids fit a 64-bit column; a larger number is refused with a field error, not a 500.
-_id = validate.Range(min=1, max=2**63 - 1)
+_id = ROW_ID
 _fen = validate.Range(min=0, max=MAX_FEN)
 _text = validate.Length(max=2000)
 

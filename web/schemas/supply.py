@@ -21,7 +21,7 @@ from models.enums import (
 )
 from web.services.projects import ProjectInput
 
-from .base import BaseSchema
+from .base import ROW_ID, BaseSchema
 
 _CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
 
@@ -167,7 +167,7 @@ class ProjectSchema(BaseSchema):
 
 class ProjectQuerySchema(BaseSchema):
     status = fields.Enum(ProjectStatus, by_value=True, load_default=None)
-    organization_id = fields.Integer(load_default=None)
+    organization_id = fields.Integer(load_default=None, validate=ROW_ID)
     reviewable = fields.Boolean(load_default=False, metadata={"description": "只看待我审核的"})
 
 

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
@@ -113,9 +114,12 @@ def _workbook(
 
 
 def _neutralise(value: Any) -> Any:
-    """Text starting like a formula is prefixed so spreadsheets show it, never run it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Text fit for a cell: starting like a formula, it is prefixed so spreadsheets show it,
+    never run it; control characters a worksheet cannot hold are dropped."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
     return value
 
 
