@@ -245,9 +245,11 @@ def _load_households(
             .join(Household)
             .where(Member.id_number_hash == head_hash, Household.station_id == station.id)
         )
-        if exists is not None:
+        staff = staff_of.get(station.id)
+        if exists is not None or staff is None:
+            # Already there; or its station was renamed since and a new one stands in with no
+            # demo staff: the demo does not re-create households a user has taken over.
             continue
-        staff = staff_of[station.id]
         household = create_household(
             db,
             staff,

@@ -175,3 +175,19 @@ def test_seed_activity_walks_demo_referrals_through_every_state(tmp_path: Path) 
                           "submitted": 1}  # fmt: skip
         episodes = db.scalars(sa.select(Referral).where(Referral.status == "in_service")).one()
         assert len(episodes.episodes) == 2
+
+
+def test_seeding_again_after_a_demo_station_was_renamed_still_succeeds(tmp_path: Path) -> None:
+    from models import Station
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'renamed.db'}",
+                      "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY})  # fmt: skip
+    run(app, "db", "upgrade")
+    run(app, "seed", "demo")
+    with app.extensions["sessionmaker"]() as db:
+        station = db.scalar(sa.select(Station).order_by(Station.id))
+        station.name = "温泉镇社会救助服务站（更名）"
+        db.commit()
+    before = counts(app)["Household"]
+    run(app, "seed", "demo")  # make run seeds again on every start
+    assert counts(app)["Household"] == before
