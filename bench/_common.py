@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import threading
 import time
@@ -125,3 +126,35 @@ def fresh_database(url: str | None, workdir: Path, name: str) -> sessionmaker[Se
         load_demo(db)
         db.commit()
     return factory
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
+
+
+def serve(app: Any) -> tuple[str, Any]:
+    """``app`` served on a free port of 127.0.0.1 in a thread: its base URL and the server."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def api_token(base: str, username: str, password: str) -> dict[str, str]:
+    """Bearer headers for ``username``, from the API's own token endpoint."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/api/v1/auth/token", method="POST",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+        return {"Authorization": f"Bearer {json.load(response)['token']}"}

@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
-import statistics
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -32,10 +29,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import psutil
-from _common import add_province_projects, fresh_database, measure
+from _common import add_province_projects, api_token, fresh_database, measure, percentiles, serve
 from rank_bm25 import BM25Okapi
 from tqdm import tqdm
-from werkzeug.serving import make_server
 
 from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
@@ -48,11 +44,6 @@ from web.services.ledgers import build_edition
 from web.services.matching import match_need, need_record, project_index
 
 TODAY = dt.date(2026, 11, 23)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
 
 
 def report(label: str, samples: list[float]) -> tuple[float, float]:
@@ -171,18 +162,8 @@ def _http(url: str, args: argparse.Namespace, need_ids: list[int]) -> float:
 
 
 def _serve_and_time(app, args: argparse.Namespace, need_ids: list[int]) -> float:  # noqa: ANN001
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{base}/api/v1/auth/token", method="POST",
-        data=json.dumps({"username": "admin", "password": DEMO_PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
-        token = json.load(response)["token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    base, server = serve(app)
+    headers = api_token(base, "admin", DEMO_PASSWORD)
     samples = []
     for n, need_id in enumerate(need_ids[: args.http_needs + 1]):
         request = urllib.request.Request(  # noqa: S310 - loopback

@@ -16,18 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import random
-import statistics
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
-from _common import add_province_projects, fresh_database, measure
-from werkzeug.serving import make_server
+from _common import add_province_projects, api_token, fresh_database, measure, percentiles, serve
 
 from models import Household, Member, Need, Project, Referral, Region, Station, User
 from models.enums import (
@@ -114,11 +110,6 @@ def populate(factory, households: int, projects: int, referrals: int) -> None:  
         db.commit()
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
-
-
 def report(label: str, samples: list[float]) -> None:
     p50, p95 = percentiles(samples)
     print(f"{label:<56} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms   ({len(samples)} requests)",
@@ -134,23 +125,14 @@ def over_http(url: str, requests: int) -> None:
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY,
                       "DATA_KEY": TEST_DATA_KEY})  # fmt: skip
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    login = urllib.request.Request(  # noqa: S310 - loopback
-        f"{base}/api/v1/auth/token", method="POST",
-        data=json.dumps({"username": "ca_province", "password": DEMO_PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(login) as response:  # noqa: S310 - loopback
-        token = json.load(response)["token"]
+    base, server = serve(app)
+    headers = api_token(base, "ca_province", DEMO_PASSWORD)
     for code, label in REGIONS:
         samples = []
         for n in range(requests + 1):
             request = urllib.request.Request(  # noqa: S310 - loopback
                 f"{base}/api/v1/stats/overview?region_code={code}",
-                headers={"Authorization": f"Bearer {token}"},
+                headers=headers,
             )
             started = time.perf_counter()
             with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback

@@ -11,8 +11,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from models import utcnow
+from web.services.errors import ServiceError
 
-from .registry import JOBS, TZ, first_slot_on, latest_slot, next_slot
+from .registry import JOBS, TZ, latest_slot, next_slot, period_slot
 from .runs import last_runs, mark_abandoned, run_slot
 
 jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动调度进程。")
@@ -55,8 +56,6 @@ def jobs_list() -> None:
 def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
     """Run a job now for its latest scheduled slot (or the period's slot), with a progress
     bar. A slot already run by the scheduler, or by another process, is left alone."""
-    from web.services.ledgers import period_bounds
-
     factory = current_app.extensions["sessionmaker"]
     overrides = current_app.config["JOB_SCHEDULES"]
     now = utcnow()
@@ -66,12 +65,10 @@ def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
         if name != "ledger_refresh":
             raise click.UsageError("--period 只适用于 ledger_refresh。")
         try:
-            starts, _ends = period_bounds(period)
-        except Exception as error:  # noqa: BLE001 - reported as a usage error
+            slot = period_slot(job.trigger(overrides), period)
+        except ServiceError as error:
             raise click.UsageError(f"期次无效：{period}") from error
         options["period"] = period
-        # The period's own slot (00:30 on its first day): the same claim as the scheduler's run.
-        slot = first_slot_on(job.trigger(overrides), starts)
     elif fresh:
         slot = now.replace(microsecond=0)
     else:

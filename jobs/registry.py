@@ -75,6 +75,17 @@ def first_slot_on(trigger: CronTrigger, day: dt.date) -> dt.datetime:
     return at
 
 
+def period_slot(trigger: CronTrigger, period: str) -> dt.datetime:
+    """A half-year's own slot (``2027H1`` → its first firing, 00:30 on 1 January): a run for
+    that half-year by hand is the same claim as the scheduler's run of it.
+
+    :raise ValidationFailed: not a half-year.
+    """
+    from web.services.ledgers import period_bounds
+
+    return first_slot_on(trigger, period_bounds(period)[0])
+
+
 def next_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
     """The first time ``trigger`` fires after ``now``."""
     return trigger.get_next_fire_time(None, now + dt.timedelta(microseconds=1))

@@ -35,7 +35,7 @@ from web.services.audit import write_audit
 from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from web.services.scoping import scoped
 
-from .registry import JOBS, TZ, JobContext, first_slot_on
+from .registry import JOBS, JobContext, period_slot
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +277,7 @@ def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | Non
     now = utcnow()
     if period and name != "ledger_refresh":
         raise ValidationFailed(fields={"period": ["只有半年度台账更新可以指定期次。"]})
-    slot = now
-    if period:
-        from web.services.ledgers import period_bounds
-
-        slot = first_slot_on(job.trigger(), period_bounds(period)[0])
+    slot = period_slot(job.trigger(), period) if period else now
     # A request no scheduler picked up within the hour is given up, not left blocking.
     db.execute(
         sa.update(JobRun)
@@ -369,7 +365,3 @@ def last_runs(db: Session) -> dict[str, JobRun]:
     )
     runs = db.scalars(sa.select(JobRun).join(latest, latest.c.id == JobRun.id))
     return {run.job_name: run for run in runs}
-
-
-def local(value: dt.datetime | None) -> str:
-    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if value else "—"

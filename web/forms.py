@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -49,6 +51,11 @@ from models.enums import (
 
 #: Largest amount a form accepts (yuan): far above any real figure, inside a 64-bit column.
 MAX_YUAN = 10**11
+
+
+def fen_of(value: Decimal | None) -> int | None:
+    """An amount typed in yuan, in fen."""
+    return None if value is None else int(round(value * 100))
 
 
 def show_service_errors(

@@ -9,12 +9,13 @@ from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
+from jobs.runs import queue_run
 from models import JobRun
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.jobs import JobListSchema, JobQuerySchema, JobRunRequestSchema, JobRunSchema
-from web.services.jobs import job_overview, queue_job
+from web.services.jobs import job_overview
 
 PREFIX = "/jobs"
 blp = Blueprint("jobs", __name__, description="定时任务")
@@ -46,4 +47,4 @@ class JobRuns(MethodView):
     def post(self, body: dict[str, Any], name: str) -> JobRun:
         """Queue a run now; the scheduler process picks it up within seconds."""
         options = {"period": body["period"]} if body["period"] else None
-        return queue_job(get_db(), actor(), name, options)
+        return queue_run(get_db(), actor(), name, options)

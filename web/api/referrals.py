@@ -223,11 +223,7 @@ class Episodes(MethodView):
         episode = service.add_episode(
             get_db(), actor(), referral_id, EpisodeInput(**body), today=dt.date.today()
         )
-        return {
-            "id": episode.id, "on": episode.on, "kind": episode.kind.value,
-            "kind_label": episode.kind.label, "quantity": episode.quantity, "unit": episode.unit,
-            "value_fen": episode.value_fen, "note": episode.note,
-        }  # fmt: skip
+        return service.episode_view(episode)
 
 
 @blp.route("/<int:referral_id>/contact")

@@ -14,8 +14,7 @@ from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.stats import FigureQuerySchema, OverviewSchema, ReportQuerySchema, StatsQuerySchema
-from web.services.audit import write_audit
-from web.services.stats import half_year_report, overview, stats_scope
+from web.services.stats import half_year_report, region_figures, stats_scope
 from web.services.stats_tables import figure_workbook
 
 from .ledgers import xlsx_response
@@ -27,9 +26,7 @@ blp = Blueprint("stats", __name__, description="统计：需求与供给、转�
 def _figures(args: dict[str, Any]) -> dict[str, Any]:
     db, user = get_db(), actor()
     scope = stats_scope(db, user, args["region_code"], dt.date.today(), args["period"])
-    write_audit(db, user, "stats.read", region_code=scope.region.code,
-                detail={"period": scope.period})  # fmt: skip
-    return overview(db, scope, side_by_side=current_app.extensions["sessionmaker"])
+    return region_figures(db, user, scope, current_app.extensions["sessionmaker"])
 
 
 @blp.route("/overview")

@@ -5,31 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, render_template, request
 from flask_login import login_required
 
 from models import Region
-from models.regions import ancestor_prefixes, is_within
+from models.regions import is_within
 from web.auth import actor
 from web.db import get_db
-from web.services.audit import write_audit
 from web.services.errors import ValidationFailed
-from web.services.ledgers import period_of
-from web.services.stats import child_scopes, overview, stats_scope
+from web.services.ledgers import period_of, recent_periods
+from web.services.regions import ancestors
+from web.services.stats import half_year_figures, region_figures, stats_scope
 from web.services.stats_tables import TABLES, table_of
 
 from . import pages
-
-
-def _periods(today: dt.date) -> list[str]:
-    """The current half-year and the three before it."""
-    periods, day = [], today
-    for _ in range(4):
-        periods.append(period_of(day))
-        # The last day of the half-year before.
-        day = dt.date(day.year - 1, 12, 31) if day.month <= 6 else dt.date(day.year, 6, 30)
-    return periods
 
 
 def _args() -> tuple[str | None, str | None]:
@@ -42,9 +31,7 @@ def _args() -> tuple[str | None, str | None]:
 
 def _trail(db: Any, code: str, top: str) -> list[Region]:
     """The regions from the user's own down to ``code``, for the breadcrumb."""
-    codes = [p.ljust(12, "0") for p in ancestor_prefixes(code)]
-    regions = db.scalars(sa.select(Region).where(Region.code.in_(codes)).order_by(Region.code))
-    return [r for r in regions if is_within(r.code, top) or r.code == top]
+    return [r for r in ancestors(db, code) if is_within(r.code, top)]
 
 
 @pages.route("/dashboard")
@@ -54,12 +41,11 @@ def dashboard() -> str:
     region, period = _args()
     today = dt.date.today()
     scope = stats_scope(db, user, region, today, period)
-    figures = overview(db, scope, side_by_side=current_app.extensions["sessionmaker"])
-    write_audit(db, user, "stats.read", region_code=scope.region.code, detail={"period": period})
+    figures = region_figures(db, user, scope, current_app.extensions["sessionmaker"])
     tables = {name: table_of(name, figures) for name in TABLES}
     return render_template(
         "dashboard/overview.html", figures=figures, tables=tables, scope=scope,
-        periods=_periods(today), trail=_trail(db, scope.region.code, user.region_code),
+        periods=recent_periods(today), trail=_trail(db, scope.region.code, user.region_code),
     )  # fmt: skip
 
 
@@ -70,11 +56,9 @@ def half_year_page() -> str:
     region, period = _args()
     today = dt.date.today()
     scope = stats_scope(db, user, region, today, period or period_of(today))
-    pool = current_app.extensions["sessionmaker"]
-    figures = overview(db, scope, side_by_side=pool)
-    children = [overview(db, child, side_by_side=pool) for child in child_scopes(db, scope)]
-    detail = {"period": scope.period, "children": len(children), "format": "html"}
-    write_audit(db, user, "stats.report", region_code=scope.region.code, detail=detail)
+    figures, children = half_year_figures(
+        db, user, scope, current_app.extensions["sessionmaker"], form="html"
+    )
     return render_template(
         "dashboard/report.html", figures=figures, scope=scope, children=children,
         tables={name: table_of(name, figures) for name in TABLES},

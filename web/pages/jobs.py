@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from jobs.runs import queue_run
 from models.enums import Role
 from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import job_overview, queue_job
+from web.services.jobs import job_overview
 
 from . import pages
 
@@ -34,11 +35,7 @@ def job_queue(name: str) -> Response:
     if EmptyForm().validate_on_submit():
         period = (request.form.get("period") or "").strip() or None
         try:
-            if period is not None:
-                from web.services.ledgers import period_bounds
-
-                period_bounds(period)
-            queue_job(db, actor(), name, {"period": period} if period else None)
+            queue_run(db, actor(), name, {"period": period} if period else None)
             flash(_("已提交，调度进程将在几秒内执行。"), "success")
         except ServiceError as error:
             db.rollback()

@@ -4,7 +4,6 @@ referral with its timeline and the steps open to the viewer, 双向转介, and n
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -31,6 +30,7 @@ from web.forms import (
     EpisodeForm,
     HandleForm,
     ReferralStepForm,
+    fen_of,
     show_service_errors,
 )
 from web.labels import LABELS
@@ -42,27 +42,6 @@ from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
 from . import pages
 
 S = ReferralStatus
-
-#: The steps each party may take from each state, in the order the buttons appear.
-STEPS: dict[Role, dict[ReferralStatus, tuple[str, ...]]] = {
-    Role.STATION_STAFF: {
-        S.DRAFT: ("submit", "cancel"),
-        S.RETURNED: ("submit", "cancel"),
-        S.SUBMITTED: ("cancel",),
-        S.APPROVED: ("cancel",),
-    },
-    Role.CIVIL_AFFAIRS: {
-        S.DRAFT: ("submit", "cancel"),
-        S.RETURNED: ("submit", "cancel"),
-        S.SUBMITTED: ("approve", "return", "cancel"),
-        S.APPROVED: ("cancel",),
-    },
-    Role.CHARITY_STAFF: {
-        S.APPROVED: ("accept", "decline"),
-        S.ACCEPTED: ("start",),
-        S.IN_SERVICE: ("complete",),
-    },
-}
 
 STEP_LABELS = {
     "submit": "提交审批",
@@ -94,10 +73,6 @@ TITLES = {
 }
 
 DEFAULT_BOX = {Role.CIVIL_AFFAIRS: "queue", Role.CHARITY_STAFF: "inbox"}
-
-
-def _fen(value: Decimal | None) -> int | None:
-    return None if value is None else int(round(value * 100))
 
 
 def _enum(enum_cls: type, value: str | None) -> Any:
@@ -159,7 +134,7 @@ def _detail(
     referral = service.get_referral(db, user, referral_id)
     today = dt.date.today()
     view = service.referral_view(db, user, referral, today)
-    steps = STEPS.get(user.role, {}).get(referral.status, ())
+    steps = service.steps_open_to(user, referral)
     contact = None
     if view["contact_available"]:
         contact = service.referral_contact(db, user, referral_id)
@@ -220,7 +195,7 @@ def referral_step(referral_id: int, step: str) -> Any:
             service.start_service(db, user, referral_id, version=version)
         else:
             service.complete_referral(
-                db, user, referral_id, delivered_amount_fen=_fen(form.delivered_amount.data),
+                db, user, referral_id, delivered_amount_fen=fen_of(form.delivered_amount.data),
                 delivered_service=form.delivered_service.data, version=version,
             )  # fmt: skip
     except ServiceError as error:
@@ -246,7 +221,7 @@ def referral_episode(referral_id: int) -> Any:
         return _detail(referral_id, episode_form=form, status=422)
     data = EpisodeInput(
         on=form.on.data, kind=ServiceType(form.kind.data), quantity=form.quantity.data,
-        unit=form.unit.data, value_fen=_fen(form.value.data) or 0, note=form.remark.data,
+        unit=form.unit.data, value_fen=fen_of(form.value.data) or 0, note=form.remark.data,
     )  # fmt: skip
     try:
         service.add_episode(db, actor(), referral_id, data, today=dt.date.today())

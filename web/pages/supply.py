@@ -18,7 +18,15 @@ from models.enums import (
 )
 from web.auth import actor
 from web.db import get_db
-from web.forms import BuildForm, EmptyForm, ProjectForm, ReviewForm, UploadForm, show_service_errors
+from web.forms import (
+    BuildForm,
+    EmptyForm,
+    ProjectForm,
+    ReviewForm,
+    UploadForm,
+    fen_of,
+    show_service_errors,
+)
 from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.excel import import_projects
@@ -50,10 +58,6 @@ from . import pages
 from .uploads import run_upload, upload_page
 
 
-def _fen(value: Decimal | None) -> int | None:
-    return None if value is None else int(round(value * 100))
-
-
 def _yuan(value: int | None) -> Decimal | None:
     return None if value is None else Decimal(value) / 100
 
@@ -71,12 +75,12 @@ def project_input(form: ProjectForm) -> ProjectInput:
         min_age=form.min_age.data,
         max_age=form.max_age.data,
         household_categories=form.household_categories.data,
-        max_income_per_head_fen=_fen(form.max_income_per_head.data),
+        max_income_per_head_fen=fen_of(form.max_income_per_head.data),
         max_disability_grade=form.max_disability_grade.data,
         illness_kinds=form.illness_kinds.data,
         school_stages=form.school_stages.data,
-        amount_per_beneficiary_fen=_fen(form.amount_per_beneficiary.data),
-        budget_fen=_fen(form.budget.data),
+        amount_per_beneficiary_fen=fen_of(form.amount_per_beneficiary.data),
+        budget_fen=fen_of(form.budget.data),
         quota=form.quota.data,
         starts_on=form.starts_on.data,
         ends_on=form.ends_on.data,

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jobs.registry import JOBS, next_slot
-from jobs.runs import last_runs, list_runs, queue_run
-from models import JobRun, User, utcnow
+from jobs.runs import last_runs, list_runs
+from models import User, utcnow
 from models.enums import Role
 
 from .scoping import require_role
@@ -31,7 +31,3 @@ def job_overview(
         for job in JOBS.values()
     ]  # fmt: skip
     return {"jobs": jobs, "runs": list_runs(db, actor, job_name=job_name, limit=limit)}
-
-
-def queue_job(db: Session, actor: User, name: str, options: dict[str, Any] | None = None) -> JobRun:
-    return queue_run(db, actor, name, options)

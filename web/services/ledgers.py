@@ -61,6 +61,16 @@ def period_of(day: dt.date) -> str:
     return f"{day.year}H{1 if day.month <= 6 else 2}"
 
 
+def recent_periods(today: dt.date, count: int = 4) -> list[str]:
+    """The current half-year and the ones before it, newest first."""
+    periods, day = [], today
+    for _ in range(count):
+        periods.append(period_of(day))
+        # The last day of the half-year before.
+        day = dt.date(day.year - 1, 12, 31) if day.month <= 6 else dt.date(day.year, 6, 30)
+    return periods
+
+
 def snapshot_of(project: Project) -> dict[str, Any]:
     snapshot: dict[str, Any] = {}
     for name in SNAPSHOT_FIELDS:

@@ -38,7 +38,6 @@ from models import (
     utcnow,
 )
 from models.enums import (
-    PRIORITY_GROUPS,
     BackReferralStatus,
     DeclineReason,
     Domain,
@@ -49,15 +48,16 @@ from models.enums import (
     Role,
     ServiceType,
     Urgency,
-    member_groups,
 )
-from models.regions import descendant_range, region_prefix
+from models.regions import descendant_range
 
 from .audit import write_audit
 from .crypto import cipher_of
-from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from .households import priority_groups
 from .needs import get_need
 from .notifications import notify, office_users, organization_users, station_users
+from .regions import region_label
 from .scoping import require_role, scoped
 
 S = ReferralStatus
@@ -108,25 +108,9 @@ def get_referral(db: Session, actor: User, referral_id: int) -> Referral:
     """One referral the actor may see (404 otherwise); the read is audited."""
     referral = _load(db, actor, referral_id)
     write_audit(
-        db, actor, "referral.read", referral, region_code=_household(db, referral).region_code
+        db, actor, "referral.read", referral, region_code=referral.need.household.region_code
     )
     return referral
-
-
-def _need(db: Session, referral: Referral) -> Need:
-    need = db.get(Need, referral.need_id)
-    assert need is not None
-    return need
-
-
-def _household(db: Session, referral: Referral) -> Household:
-    return _need(db, referral).household
-
-
-def _project(db: Session, referral: Referral) -> Project:
-    project = db.get(Project, referral.project_id)
-    assert project is not None
-    return project
 
 
 @dataclass(frozen=True)
@@ -244,6 +228,32 @@ def helping_elsewhere(db: Session, referral: Referral) -> list[tuple[str, str, R
 
 # --- the steps ----------------------------------------------------------------------------
 
+#: The steps each party may take from each state (what the pages offer as buttons; every step
+#: function checks the same again).
+STEPS: dict[Role, dict[ReferralStatus, tuple[str, ...]]] = {
+    Role.STATION_STAFF: {
+        S.DRAFT: ("submit", "cancel"),
+        S.RETURNED: ("submit", "cancel"),
+        S.SUBMITTED: ("cancel",),
+        S.APPROVED: ("cancel",),
+    },
+    Role.CIVIL_AFFAIRS: {
+        S.DRAFT: ("submit", "cancel"),
+        S.RETURNED: ("submit", "cancel"),
+        S.SUBMITTED: ("approve", "return", "cancel"),
+        S.APPROVED: ("cancel",),
+    },
+    Role.CHARITY_STAFF: {
+        S.APPROVED: ("accept", "decline"),
+        S.ACCEPTED: ("start",),
+        S.IN_SERVICE: ("complete",),
+    },
+}
+
+
+def steps_open_to(actor: User, referral: Referral) -> tuple[str, ...]:
+    return STEPS.get(actor.role, {}).get(referral.status, ())
+
 
 def _require(actor: User, *roles: Role) -> None:
     """The workflow's parties only: unlike elsewhere, an administrator is not one."""
@@ -297,7 +307,7 @@ def _move(
         db.flush()
     except StaleDataError:
         raise StaleVersion() from None
-    household = _household(db, referral)
+    household = referral.need.household
     write_audit(
         db, actor, f"referral.{to.value}", referral, region_code=household.region_code,
         actor_name=None if actor else "system",
@@ -309,7 +319,7 @@ def _move(
 def _sync_need(db: Session, referral: Referral) -> None:
     """The need's status follows its referrals: fulfilled once one is completed, in service
     while one is, referred while one is on its way, open again when none is."""
-    need = _need(db, referral)
+    need = referral.need
     if need.status in SETTLED:
         return
     statuses = set(db.scalars(sa.select(Referral.status).where(Referral.need_id == need.id)))
@@ -327,32 +337,32 @@ def _link(referral: Referral) -> str:
     return f"/referrals/{referral.id}"
 
 
-def _describe(db: Session, referral: Referral) -> str:
-    need = _need(db, referral)
+def _describe(referral: Referral) -> str:
+    need = referral.need
     urgent = "【急难】" if need.urgency == Urgency.URGENT else ""
     simplified = "【简化程序】" if referral.is_simplified else ""
-    project = _project(db, referral)
+    project = referral.project
     return f"{urgent}{simplified}转介 {referral.id}（{need.domain.label}·{project.name}）"
 
 
 def _tell(db: Session, referral: Referral, who: list[int], kind: str, text: str) -> None:
-    notify(db, who, kind, f"{_describe(db, referral)}{text}", referral_id=referral.id,
+    notify(db, who, kind, f"{_describe(referral)}{text}", referral_id=referral.id,
            link=_link(referral))  # fmt: skip
 
 
 def _to_station(db: Session, referral: Referral) -> list[int]:
-    return station_users(db, _household(db, referral).station_id)
+    return station_users(db, referral.need.household.station_id)
 
 
 def _to_office(db: Session, referral: Referral) -> list[int]:
-    people = office_users(db, _household(db, referral).region_code)
+    people = office_users(db, referral.need.household.region_code)
     if referral.approved_by_id is not None:
         people.append(referral.approved_by_id)
     return people
 
 
 def _to_charity(db: Session, referral: Referral) -> list[int]:
-    return organization_users(db, _project(db, referral).organization_id)
+    return organization_users(db, referral.project.organization_id)
 
 
 def start_referral(
@@ -377,8 +387,7 @@ def start_referral(
     if project is None or project.status != ProjectStatus.VERIFIED:
         raise NotFound("项目不存在或已不在台账中。")
     _require_unsettled(need)
-    if not need.household.has_consent:
-        raise Conflict("该户尚未授权（或已撤回授权），不能发起转介。请先记录授权。")
+    _require_consent(need.household, "发起转介。请先记录授权")
     existing = db.scalar(
         sa.select(Referral.id).where(
             Referral.need_id == need.id,
@@ -434,8 +443,8 @@ def submit_referral(
     """
     referral = _open(db, actor, referral_id, version, *STATION_SIDE)
     if referral.status in (S.DRAFT, S.RETURNED):
-        _require_unsettled(_need(db, referral))
-        _require_consent(_household(db, referral), "提交转介，请先在家庭页面记录授权")
+        _require_unsettled(referral.need)
+        _require_consent(referral.need.household, "提交转介，请先在家庭页面记录授权")
     others = helping_elsewhere(db, referral)
     if others and not acknowledge_duplicate and referral.status in (S.DRAFT, S.RETURNED):
         listed = "；".join(f"{org}“{name}”（{status.label}）" for org, name, status in others)
@@ -457,8 +466,8 @@ def _reserve_amount(project: Project, need: Need) -> int:
 
 def _reserve(db: Session, referral: Referral, today: dt.date) -> None:
     """Take one place (and the amount) of the project, atomically, or refuse."""
-    project = _project(db, referral)
-    amount = _reserve_amount(project, _need(db, referral))
+    project = referral.project
+    amount = _reserve_amount(project, referral.need)
     taken = db.execute(
         sa.update(Project)
         .where(
@@ -512,7 +521,7 @@ def _release(db: Session, referral: Referral) -> None:
         .values(status=ProjectStatus.VERIFIED)
         .execution_options(synchronize_session=False)
     )
-    db.expire(_project(db, referral), ["quota_used", "reserved_fen", "updated_at", "status"])
+    db.expire(referral.project, ["quota_used", "reserved_fen", "updated_at", "status"])
     referral.reserved_amount_fen = None
 
 
@@ -529,14 +538,12 @@ def approve_referral(
 
     :raise QuotaExhausted: no place (or money) left.
     """
-    _require(actor, Role.CIVIL_AFFAIRS)
     now = now or utcnow()
-    referral = _load(db, actor, referral_id)
-    _check_version(referral, version)
-    project = _project(db, referral)
+    referral = _open(db, actor, referral_id, version, Role.CIVIL_AFFAIRS)
+    project = referral.project
     if referral.status == S.SUBMITTED:
-        _require_unsettled(_need(db, referral))
-        _require_consent(_household(db, referral), "批准")
+        _require_unsettled(referral.need)
+        _require_consent(referral.need.household, "批准")
         if project.status != ProjectStatus.VERIFIED or project.ends_on < now.date():
             raise Conflict("该项目已到期或已不在台账中，不能批准。请退回，由服务站另选项目。")
     referral.approved_at = now
@@ -585,7 +592,7 @@ def accept_referral(
     """The charity takes the household on; it may now see the contact it needs."""
     referral = _open(db, actor, referral_id, version, Role.CHARITY_STAFF)
     if referral.status == S.APPROVED:
-        _require_consent(_household(db, referral), "接收")
+        _require_consent(referral.need.household, "接收")
     referral.answered_at = now or utcnow()
     _move(db, actor, referral, S.ACCEPTED, (S.APPROVED,), "接收")
     _tell(db, referral, _to_station(db, referral) + _to_office(db, referral), "accepted",
@@ -652,8 +659,7 @@ def add_episode(
     db: Session, actor: User, referral_id: int, data: EpisodeInput, *, today: dt.date
 ) -> ServiceEpisode:
     """Log one visit, session or class delivered while the referral is in service."""
-    _require(actor, Role.CHARITY_STAFF)
-    referral = _load(db, actor, referral_id)
+    referral = _open(db, actor, referral_id, None, Role.CHARITY_STAFF)
     if referral.status != S.IN_SERVICE:
         raise Conflict(f"该转介当前为“{referral.status.label}”，只有服务中的转介可以登记服务记录。")
     errors: dict[str, list[str]] = {}
@@ -678,7 +684,7 @@ def add_episode(
     db.flush()
     write_audit(
         db, actor, "referral.episode", referral,
-        region_code=_household(db, referral).region_code,
+        region_code=referral.need.household.region_code,
         detail={"kind": data.kind.value, "quantity": data.quantity, "value_fen": data.value_fen},
     )  # fmt: skip
     return episode
@@ -732,7 +738,7 @@ def complete_referral(
             .values(reserved_fen=Project.reserved_fen + change, updated_at=Project.updated_at)
             .execution_options(synchronize_session=False)
         )
-        db.expire(_project(db, referral), ["reserved_fen", "updated_at"])
+        db.expire(referral.project, ["reserved_fen", "updated_at"])
     _tell(db, referral, _to_station(db, referral) + _to_office(db, referral), "completed",
           "帮扶已完成。")  # fmt: skip
     return referral
@@ -839,8 +845,6 @@ def approve_many(
     db: Session, actor: User, items: list[tuple[int, int | None]], *, now: dt.datetime | None = None
 ) -> list[BatchOutcome]:
     """Approve several referrals; each succeeds or fails on its own (a savepoint each)."""
-    from .errors import ServiceError
-
     _require(actor, Role.CIVIL_AFFAIRS)
     outcomes = []
     for referral_id, version in items:
@@ -876,38 +880,31 @@ def redact(text: str, names: list[str]) -> str:
     return text
 
 
-def _place(db: Session, code: str) -> tuple[str, str]:
-    """The township a code lies in, and its name with county and city (``从化区温泉镇``)."""
-    township = code[:9] + "000"
-    codes = [region_prefix(code, level).ljust(12, "0") for level in ("city", "county")]
-    names = dict(db.execute(sa.select(Region.code, Region.name).where(
-        Region.code.in_([*codes, township]))).all())  # fmt: skip
-    return township, "".join(names.get(c, "") for c in (*codes, township))
-
-
 def household_summary(db: Session, household: Household, today: dt.date) -> dict[str, Any]:
     """What a charity may know of a household before it accepts: no names, IDs or phones."""
-    found: set[str] = set()
-    for m in household.members:
-        found |= member_groups(
-            m.age_on(today), m.self_care, m.disability_type, m.illness_kind, m.school_stage
-        )
-    township, place = _place(db, household.region_code)
+    township = household.region_code[:9] + "000"
     return {
-        "priority_groups": [g.value for g in PRIORITY_GROUPS if g.value in found],
+        "priority_groups": [g.value for g in priority_groups(household, today)],
         "categories": list(household.categories),
         "member_count": len(household.members),
         "township_code": township,
-        "place": place,
+        "place": region_label(db, township),
     }
+
+
+def episode_view(e: ServiceEpisode) -> dict[str, Any]:
+    return {
+        "id": e.id, "on": e.on, "kind": e.kind.value, "kind_label": e.kind.label,
+        "quantity": e.quantity, "unit": e.unit, "value_fen": e.value_fen, "note": e.note,
+    }  # fmt: skip
 
 
 def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) -> dict[str, Any]:
     """A referral as the actor may see it. Stations and offices see the household's name;
     a charity sees the need, the priority groups, the township and the amount gap only."""
-    need = _need(db, referral)
+    need = referral.need
     household = need.household
-    project = _project(db, referral)
+    project = referral.project
     charity = actor.role == Role.CHARITY_STAFF
     names = [household.head_name, *(m.name for m in household.members)]
     events = [
@@ -967,19 +964,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             }
             for e in events
         ],  # fmt: skip
-        "episodes": [
-            {
-                "id": e.id,
-                "on": e.on,
-                "kind": e.kind.value,
-                "kind_label": e.kind.label,
-                "quantity": e.quantity,
-                "unit": e.unit,
-                "value_fen": e.value_fen,
-                "note": e.note,
-            }
-            for e in referral.episodes
-        ],  # fmt: skip
+        "episodes": [episode_view(e) for e in referral.episodes],
         "contact_available": charity and referral.status in ENGAGED,
     }
     if not charity:
@@ -993,11 +978,10 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
 
 def referral_contact(db: Session, actor: User, referral_id: int) -> dict[str, Any]:
     """The contact a charity needs to deliver, once it has accepted; every look is audited."""
-    _require(actor, Role.CHARITY_STAFF)
-    referral = _load(db, actor, referral_id)
+    referral = _open(db, actor, referral_id, None, Role.CHARITY_STAFF)
     if referral.status not in ENGAGED:
         raise Forbidden("接收转介后才能查看联系方式。")
-    household = _household(db, referral)
+    household = referral.need.household
     phone = cipher_of(db).decrypt(household.phone_encrypted) if household.phone_encrypted else None
     station = household.station
     write_audit(
@@ -1032,7 +1016,7 @@ def refer_back(
     text = _reason(note, "note", "情况说明")
     if not aid_types:
         raise ValidationFailed(fields={"aid_types": ["请选择可能符合的政府救助类别。"]})
-    household = _household(db, referral)
+    household = referral.need.household
     back = BackReferral(
         referral_id=referral.id, household_id=household.id,
         organization_id=actor.organization_id, region_code=household.region_code,

@@ -34,6 +34,7 @@ from models.enums import (
 )
 from models.regions import ancestor_prefixes, descendant_range, guess_level, is_within
 
+from .audit import write_audit
 from .errors import Forbidden, NotFound
 from .ledgers import period_bounds
 from .scoping import require_role
@@ -586,19 +587,39 @@ def child_scopes(db: Session, scope: StatsScope) -> list[StatsScope]:
     return [StatsScope(region, scope.today, scope.period) for region in regions]
 
 
-def half_year_report(
+def region_figures(
     db: Session, actor: Any, scope: StatsScope, side_by_side: sessionmaker[Session] | None = None
-) -> bytes:
-    """The half-year report (``.xlsx``): the region's figures, then each child region's."""
-    from .audit import write_audit
-    from .stats_tables import report_workbook
+) -> dict[str, Any]:
+    """The overview a user asked for, with the read audited (dashboard page and API alike)."""
+    write_audit(db, actor, "stats.read", region_code=scope.region.code,
+                detail={"period": scope.period})  # fmt: skip
+    return overview(db, scope, side_by_side=side_by_side)
 
+
+def half_year_figures(
+    db: Session,
+    actor: Any,
+    scope: StatsScope,
+    side_by_side: sessionmaker[Session] | None = None,
+    *,
+    form: str = "xlsx",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The half-year report's figures: the region's, then each child region's; audited."""
     now = utcnow()
     figures = overview(db, scope, now, side_by_side=side_by_side)
     children = [
         overview(db, child, now, side_by_side=side_by_side) for child in child_scopes(db, scope)
     ]
+    detail = {"period": scope.period, "children": len(children), "format": form}
     write_audit(db, actor, "stats.report", region_code=scope.region.code,
-                actor_name=None if actor else "system",
-                detail={"period": scope.period, "children": len(children)})  # fmt: skip
-    return report_workbook(figures, children)
+                actor_name=None if actor else "system", detail=detail)  # fmt: skip
+    return figures, children
+
+
+def half_year_report(
+    db: Session, actor: Any, scope: StatsScope, side_by_side: sessionmaker[Session] | None = None
+) -> bytes:
+    """The half-year report as an ``.xlsx``."""
+    from .stats_tables import report_workbook
+
+    return report_workbook(*half_year_figures(db, actor, scope, side_by_side))
