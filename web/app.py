@@ -152,11 +152,13 @@ def register_errors(app: Flask) -> None:
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:…>`` in every URL: a non-negative id that fits a 64-bit column, so an id like
-    2**70 is simply not found instead of overflowing the database driver."""
+    """``<int:…>`` in every URL: a non-negative id that fits the id columns, so an id like
+    2**40 is simply not found instead of overflowing the database driver."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", 2**63 - 1)
+        from .schemas.base import MAX_ROW_ID
+
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 
 

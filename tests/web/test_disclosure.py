@@ -173,7 +173,14 @@ def test_control_characters_in_a_household_do_not_break_its_export(
 
 def test_ids_too_large_for_the_database_are_refused_in_queries(client: FlaskClient) -> None:
     headers = bearer(client, "ca_conghua")
-    for path in ("/api/v1/households?station_id=", "/api/v1/projects?organization_id=",
-                 "/api/v1/households/export.xlsx?station_id="):  # fmt: skip
-        response = client.get(f"{path}{2**70}", headers=headers)
-        assert response.status_code == 422, path
+    for too_large in (2**70, 2**40):  # past 64 bits, and past PostgreSQL's 32-bit INTEGER
+        for path in ("/api/v1/households?station_id=", "/api/v1/projects?organization_id=",
+                     "/api/v1/households/export.xlsx?station_id="):  # fmt: skip
+            response = client.get(f"{path}{too_large}", headers=headers)
+            assert response.status_code == 422, (path, too_large)
+        assert client.get(f"/api/v1/households/{too_large}", headers=headers).status_code == 404
+    station = bearer(client, "station_a")
+    referral = client.post(
+        f"/api/v1/needs/{2**40}/referrals", json={"project_id": 2**40}, headers=station
+    )
+    assert referral.status_code == 404

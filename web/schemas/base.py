@@ -42,8 +42,10 @@ validate.OneOf.default_message = "应为以下之一：{choices}。"
 validate.Regexp.default_message = "格式不正确。"
 
 
-#: A row id in a request: it must fit the 64-bit columns, or the database driver overflows.
-ROW_ID = validate.Range(min=1, max=2**63 - 1)
+#: The largest row id: primary keys are ``INTEGER``, 32-bit on PostgreSQL, so a larger id in a
+#: request would overflow the database driver instead of simply finding nothing.
+MAX_ROW_ID = 2**31 - 1
+ROW_ID = validate.Range(min=1, max=MAX_ROW_ID)
 
 
 class BaseSchema(Schema):
