@@ -22,7 +22,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     SQLite therefore run one at a time; PostgreSQL is the database for many users.
     """
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {}).update({"timeout": 30, "check_same_thread": False})
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", 30)
+        connect_args["check_same_thread"] = False
         engine = sa.create_engine(url, **kwargs)
         _make_sqlite_transactional(engine)
         return engine

@@ -6,12 +6,14 @@ or exception text ever reaches a user; unexpected errors are logged and answered
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -62,7 +64,8 @@ def render_error(
     message = message or default_message
     db = g.get("db")
     if db is not None:
-        db.rollback()
+        with contextlib.suppress(SQLAlchemyError):  # a connection lost with the database
+            db.rollback()
     if wants_json():
         from flask import jsonify
 
@@ -128,5 +131,8 @@ def register_error_handlers(app: Flask) -> None:
         from sqlalchemy.exc import OperationalError
 
         if isinstance(error, OperationalError):
+            # The database is unreachable. The page must not reach for it again (it would load
+            # the signed-in user for the header), so it is drawn as for a visitor.
+            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
             return render_error(status=503)
         return render_error(status=500)
