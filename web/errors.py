@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import LimitedStream
 
 from web.services.errors import ServiceError
 
@@ -37,6 +38,12 @@ _HTTP_MESSAGES = {
     500: ("internal_error", "服务器内部错误，请稍后再试；问题已记录。"),
     503: ("unavailable", "服务暂时不可用，请稍后再试。"),
 }
+
+#: A body refused for its size is still read, and thrown away, up to this many bytes, so a
+#: client that sends the whole body before reading the answer (as most HTTP libraries do) gets
+#: the 413 instead of a broken connection. A bigger body is cut off: reading gigabytes on would
+#: only serve whoever sends them.
+DRAIN_MAX_BYTES = 100 * 1024 * 1024
 
 
 def wants_json() -> bool:
@@ -90,6 +97,22 @@ def flatten_webargs(messages: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _too_large() -> Response:
+    """413 naming the upload limit, after reading the refused body to its end."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if limit is None or length is None or length <= limit:
+        return render_error(status=413)  # a form field too big, not the whole upload
+    if length <= DRAIN_MAX_BYTES:
+        with contextlib.suppress(ClientDisconnected, OSError):
+            LimitedStream(request.environ["wsgi.input"], length).exhaust()
+    message = _("上传的文件超过 %(mb)s MB 上限；请删去图片等无关内容，或拆分后分批上传。",
+                mb=limit // (1024 * 1024))  # fmt: skip
+    # The envelope names the field for clients; a page says it once, in the message.
+    fields = {"file": [message]} if wants_json() else None
+    return render_error(status=413, message=message, fields=fields)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
@@ -109,6 +132,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        if status == 413:
+            return _too_large()
         data = getattr(error, "data", None) or {}
         messages = data.get("messages")
         if status == 400 and messages is not None:

@@ -3,6 +3,10 @@
 The same columns serve export and import, so an exported edition can be imported again. An
 import is checked whole first: a file with any bad row imports nothing and reports every bad
 row with its reasons.
+
+An upload is a zip archive a stranger chose, so before any of it is unpacked its directory is
+checked against the limits below: a few hundred kilobytes that unpack to gigabytes (a zip bomb)
+are refused in milliseconds instead of tying up a worker, and its memory, for minutes.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import sqlalchemy as sa
+from defusedxml.ElementTree import ParseError
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
@@ -39,6 +45,25 @@ from .projects import ProjectInput, validate_project
 
 #: Most rows one import may carry.
 MAX_ROWS = 20_000
+#: Most spreadsheet rows read, blank ones included: a blank row costs about as much to read as
+#: a full one, and a sheet with a million blank (say, formatted) rows takes tens of seconds.
+MAX_SHEET_ROWS = 2 * MAX_ROWS
+#: Most bytes all parts of an upload may unpack to. The template holding MAX_ROWS typical
+#: projects unpacks to about 20 MB (1.6 MB packed); a zip bomb unpacks to gigabytes.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+#: Most a part of RATIO_CHECKED_FROM_BYTES or more may have been packed: spreadsheet XML packs
+#: about 10:1 (13:1 for MAX_ROWS projects), padding made to inflate packs about 1000:1.
+MAX_PACKING_RATIO = 100
+RATIO_CHECKED_FROM_BYTES = 1024 * 1024
+#: What reading a broken or disguised file may raise, from the zip, the inflater or the XML.
+_UNREADABLE = (
+    InvalidFileException, zipfile.BadZipFile, zlib.error, ParseError, EOFError, KeyError,
+    IndexError, OSError, ValueError,
+)  # fmt: skip
+_NOT_XLSX = "无法读取文件，请上传 .xlsx 格式的模板。"
+#: The first bytes of an OLE2 file: an ``.xls`` of Excel 97–2003, or a password-protected
+#: ``.xlsx``.
+_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SEPARATOR = "、"
 
 
@@ -255,14 +280,15 @@ def read_rows(
 ) -> list[tuple[int, dict[str, Any]]]:
     """(spreadsheet row number, {field: raw value}) for each non-empty row.
 
-    :raise ValidationFailed: not an ``.xlsx``, headers not the template's, too many rows.
+    :raise ValidationFailed: on ``fields["file"]``: not an ``.xlsx`` (or broken, or unpacking
+        to too much, see :func:`check_archive`), headers not the template's, more than
+        ``MAX_ROWS`` rows, or more than ``MAX_SHEET_ROWS`` counting blank ones.
     """
+    check_archive(stream)
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ValidationFailed(
-            fields={"file": ["无法读取文件，请上传 .xlsx 格式的模板。"]}
-        ) from error
+    except _UNREADABLE as error:
+        raise _refusal(_NOT_XLSX) from error
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -275,6 +301,10 @@ def read_rows(
         index = {h: i for i, h in enumerate(header) if h}
         found: list[tuple[int, dict[str, Any]]] = []
         for number, values in enumerate(rows, start=2):
+            if number > MAX_SHEET_ROWS:
+                raise _refusal(
+                    f"表格（含空行）超过 {MAX_SHEET_ROWS} 行；请删除数据下方的空行后重新上传。"
+                )
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
             if len(found) >= MAX_ROWS:
@@ -291,8 +321,52 @@ def read_rows(
                 )
             )
         return found
+    except _UNREADABLE as error:
+        # A read-only workbook reads its sheet as the rows are asked for: only now does a
+        # broken sheet show.
+        raise _refusal(_NOT_XLSX) from error
     finally:
         book.close()
+
+
+def check_archive(stream: IO[bytes]) -> None:
+    """Refuse, from the zip's directory alone, a file that is no ``.xlsx``, would unpack to
+    more than ``MAX_UNPACKED_BYTES``, or has a part packed tighter than ``MAX_PACKING_RATIO``;
+    nothing is unpacked. The sizes a directory states can be relied on because :mod:`zipfile`
+    never inflates a part past its stated size: a part that understates it ends in a CRC or
+    XML error, which :func:`read_rows` refuses as a broken file.
+
+    :raise ValidationFailed: on ``fields["file"]``.
+    """
+    start = stream.tell()
+    if stream.read(len(_OLE2_SIGNATURE)) == _OLE2_SIGNATURE:
+        raise _refusal(
+            "这是旧版 .xls 或加密的 Excel 文件，请在 Excel 中另存为 .xlsx（不设密码）后上传。"
+        )
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            parts = archive.infolist()
+    except _UNREADABLE as error:
+        raise _refusal(_NOT_XLSX) from error
+    finally:
+        stream.seek(start)
+    if sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+        limit_mb = MAX_UNPACKED_BYTES // (1024 * 1024)
+        raise _refusal(
+            f"文件解压后超过 {limit_mb} MB，不是正常的导入模板；请删去多余内容后重新上传。"
+        )
+    if any(
+        p.file_size >= RATIO_CHECKED_FROM_BYTES
+        and p.file_size > MAX_PACKING_RATIO * max(p.compress_size, 1)
+        for p in parts
+    ):
+        raise _refusal(
+            "文件的压缩比异常（疑似压缩炸弹），已拒绝；请上传由 Excel 或 WPS 正常保存的 .xlsx。"
+        )
+
+
+def _refusal(message: str) -> ValidationFailed:
+    return ValidationFailed(fields={"file": [message]})
 
 
 def import_projects(db: Session, actor: User, stream: IO[bytes]) -> ImportResult:
