@@ -80,6 +80,12 @@ def register_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
 
+def _anonymous_api() -> bool:
+    """An API call with neither token nor signed-in session carries no credentials to forge:
+    it is answered 401 by the view, not as an expired form."""
+    return request.path.startswith("/api/") and not current_user.is_authenticated
+
+
 def register_request_hooks(app: Flask) -> None:
     from .auth import is_bearer_request
 
@@ -88,7 +94,7 @@ def register_request_hooks(app: Flask) -> None:
         set_origin(request.remote_addr)
         unsafe = request.method not in {"GET", "HEAD", "OPTIONS"}
         exempt = request.endpoint in app.config.get("CSRF_EXEMPT_ENDPOINTS", set())
-        if unsafe and not exempt and not is_bearer_request():
+        if unsafe and not exempt and not is_bearer_request() and not _anonymous_api():
             csrf.protect()
 
     @app.after_request

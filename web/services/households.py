@@ -333,7 +333,12 @@ def list_households(
     filters: HouseholdFilter | None = None,
 ) -> HouseholdPage:
     """The households the actor may see, newest first, filtered by head name, category,
-    station and consent."""
+    station and consent.
+
+    :raise Forbidden: a charity: it knows a household only through its referrals' minimal
+        view, never from the needs ledger.
+    """
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     filters = filters or HouseholdFilter(query=query)
     query = filters.query or query
     stmt = scoped(sa.select(Household), actor)

@@ -1,0 +1,955 @@
+"""Who may do what: every endpoint × every role × own/other scope, with the exact answer.
+
+``ROWS`` is the access-control contract of the app. A test walks the URL map and fails for any
+(rule, method) without a row, so an endpoint added later cannot ship without an access decision
+written down here. Only ``static`` is left out (public files, no data).
+
+The roles are played by demo users: ``admin``; civil affairs ``ca_conghua`` (从化区民政局);
+station staff ``station_a`` (温泉镇站, 从化); charity staff ``charity_f`` (从化区荔乡慈善会).
+"own" is a record within that user's reach — station_a's household, a referral of a 从化
+household to one of charity_f's projects, a need charity_f has taken on — and "other" the same
+kind of record out of reach: station_c's household in 乳源, a referral to charity_h's project, a
+need charity_f never took on. "neighbour" is a record next door, in the same county: station_b's
+household, charity_g's project, whom civil affairs of 从化 reach and station_a and charity_f do
+not. Administrators reach everything and are shown the "other" record.
+
+The rules the table states:
+
+- API: anonymous 401; a role that may not use a capability at all 403; a record outside the
+  caller's scope 404, never 403, so ids cannot be probed. Where the record is public to the
+  caller but the step is not theirs (reviewing a charity another department registered) 403.
+- Pages: anonymous is sent to ``/login``; otherwise as the API. Page forms that report a refusal
+  as a message on the page they return to are asserted as a redirect carrying that message
+  (``refused(...)``); a completed step as a redirect with a success message (``done()``).
+- Mutations: the cell checks the authorization decision. API cells send a valid minimal body —
+  the arguments are parsed before the service decides, so an empty body would answer 422 for
+  every role — and allowed cells expect 2xx. Page cells send the CSRF token and, where the form
+  is checked after the authorization, nothing more: allowed cells then expect the form's 422.
+  Each row's ``sends`` says which.
+
+Speed: the records the matrix needs beyond the demo (referrals in every state, ledger editions,
+双向转介, notifications, draft and submitted projects, a pending charity) are made once per
+module through the services, tokens and sign-ins once per role, all in one transaction; each
+cell runs in a savepoint that is rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from models import Household, Need, Notification, Organization, Project, Referral
+from models.base import utcnow
+from models.enums import GovAidType, Role
+from models.session import make_session_factory
+from tests.helpers import (
+    DEMO_PASSWORD,
+    TEST_DATA_KEY,
+    TEST_SECRET_KEY,
+    bearer,
+    csrf_token,
+    get_user,
+    sign_in,
+)
+from web.services.crypto import PersonalDataCipher
+from web.services.ledgers import build_edition, period_of
+from web.services.notifications import notify
+from web.services.organizations import register_organization
+from web.services.projects import ProjectInput, register_project, submit_project
+from web.services.referrals import (
+    accept_referral,
+    approve_referral,
+    refer_back,
+    start_referral,
+    start_service,
+    submit_referral,
+)
+
+CONGHUA, RUYUAN = "440117000000", "440232000000"
+TODAY = dt.date.today()
+PERIOD = period_of(TODAY)
+
+#: Who plays each role.
+USERS = {
+    "admin": "admin",
+    "civil_affairs": "ca_conghua",
+    "station_staff": "station_a",
+    "charity_staff": "charity_f",
+}
+ROLES = ("anonymous", *USERS)
+SCOPED_ROLES = ("civil_affairs", "station_staff", "charity_staff")
+
+# --- what a cell expects ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The answer a cell must get: a status, and for redirects where to and what message.
+
+    ``says`` is text the flashed message (with ``flash``) or else the body must contain.
+    """
+
+    status: int
+    location: str | None = None
+    flash: str | None = None
+    says: str | None = None
+
+    def __str__(self) -> str:
+        text = str(self.status)
+        if self.location:
+            text += f" to {self.location.split('?')[0]}"
+        if self.flash:
+            text += f" with {self.flash} message"
+        return text
+
+
+Cell = int | Expect
+Scoped = tuple[Cell, Cell]
+
+LOGIN = Expect(302, location="/login?next=")
+TO_HOME = Expect(302, location="/home")
+#: The not-found message of every service ("…不存在或您无权查看/修改/处理。").
+UNSEEN = "不存在或您无权"
+NOT_YOUR_STEP = "您的角色不能执行这一步"
+NO_RIGHT = "您无权执行此操作"
+
+
+def done(says: str | None = None) -> Expect:
+    """A page form that did its work: a redirect with a success message."""
+    return Expect(302, flash="success", says=says)
+
+
+def refused(says: str) -> Expect:
+    """A page form that refused: a redirect with an error message saying ``says``."""
+    return Expect(302, flash="error", says=says)
+
+
+# --- which record fills a URL ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fill:
+    """The records of :func:`build_world` that fill a row's placeholders in each scope;
+    ``own`` may differ by role (a charity's own organization, a department's own
+    registration)."""
+
+    own: str | dict[str, str]
+    other: str
+    scopes: tuple[str, ...] = ("own", "other")
+
+    def record(self, role: str, scope: str) -> str:
+        if scope == "other":
+            return self.other
+        return self.own if isinstance(self.own, str) else self.own[role]
+
+
+def neighbour(record: str) -> Fill:
+    """A record in the same county as the users' own, of another station or charity."""
+    return Fill(record, record, scopes=("neighbour",))
+
+
+PLACE = Fill("conghua", "ruyuan")
+HOUSEHOLD = Fill("household_a", "household_c")
+#: The household with a member or aid record of the other one in the URL.
+HOUSEHOLD_CROSSED = Fill("household_a_crossed", "household_c_crossed")
+NEED = Fill("need_a", "need_c")
+#: A need referred to the charity's project, approved, not yet accepted by it.
+NEED_AWAITING = Fill("need_awaiting_a", "need_awaiting_c")
+ORGANIZATION = Fill(
+    {"civil_affairs": "organization_pending_a", "station_staff": "organization_f",
+     "charity_staff": "organization_f"},
+    "organization_pending_c",
+)  # fmt: skip
+DRAFT = Fill("draft_f", "draft_h")
+SUBMITTED = Fill("submitted_f", "submitted_h")
+VERIFIED = Fill("verified_f", "verified_h")
+EDITION = Fill("edition_conghua", "edition_ruyuan")
+R_DRAFT = Fill("referral_draft_a", "referral_draft_c")
+R_SUBMITTED = Fill("referral_submitted_a", "referral_submitted_c")
+R_APPROVED = Fill("referral_approved_a", "referral_approved_c")
+R_ACCEPTED = Fill("referral_accepted_a", "referral_accepted_c")
+R_SERVICE = Fill("referral_in_service_a", "referral_in_service_c")
+BACK = Fill("back_a", "back_c")
+NOTIFICATION = Fill({role: f"notification_{role}" for role in USERS}, "notification_other")
+NEAR_PLACE = neighbour("lianma")
+NEAR_HOUSEHOLD = neighbour("household_b")
+NEAR_NEED = neighbour("need_b")
+NEAR_REFERRAL = neighbour("referral_in_service_b")
+NEAR_DRAFT = neighbour("draft_g")
+
+# --- what a cell sends -----------------------------------------------------------------------
+
+Values = dict[str, Any]
+Body = dict[str, Any] | Callable[[Values], dict[str, Any]]
+
+SENDS_BODY = "a valid minimal body: allowed → 2xx"
+SENDS_CSRF = "the CSRF token only: allowed → the form's 422"
+SENDS_FORM = "a valid form: allowed → its success"
+SENDS_FILE = "a file that is not a workbook: allowed → 422"
+
+
+def garbage_file(_: Values) -> dict[str, Any]:
+    return {"file": (io.BytesIO(b"not a workbook"), "upload.xlsx")}
+
+
+PROJECT_BODY = {
+    "name": "暖冬行动·困难老人棉被发放", "domains": ["living"], "service_area": [CONGHUA],
+    "quota": 10, "starts_on": TODAY.isoformat(),
+    "ends_on": (TODAY + dt.timedelta(days=180)).isoformat(),
+}  # fmt: skip
+REGISTRATION = {
+    "name": "从化区矩阵慈善服务中心", "uscc": "53440117MJ0000902K",
+    "registered_region_code": CONGHUA, "username": "matrix_charity",
+    "password": "matrix-charity-2026", "display_name": "黄志明",
+}  # fmt: skip
+
+
+def step(**extra: Any) -> Callable[[Values], dict[str, Any]]:
+    """A referral step's body: the version the caller read, and ``extra``."""
+    return lambda v: {"version": v["version"], **extra}
+
+
+def page_step(v: Values) -> dict[str, Any]:
+    """Every field any step's form needs; each step reads its own."""
+    return {
+        "version": v["version"], "reason": "材料需补充", "decline_reason": "no_capacity",
+        "delivered_amount": "100",
+    }  # fmt: skip
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint and method, and the answer each role gets: a single cell, or
+    (own, other) where the scope decides."""
+
+    method: str
+    path: str
+    anon: Cell
+    admin: Cell | Scoped
+    ca: Cell | Scoped
+    st: Cell | Scoped
+    ch: Cell | Scoped
+    fill: Fill | None = None
+    body: Body | None = None
+    sends: str = ""
+    label: str = ""
+
+    def expected(self, role: str) -> Cell | Scoped:
+        field = {"anonymous": "anon", "admin": "admin", "civil_affairs": "ca",
+                 "station_staff": "st", "charity_staff": "ch"}[role]  # fmt: skip
+        return getattr(self, field)
+
+
+API_ROWS = [
+    # Signing in and out, and who I am.
+    Row("POST", "/api/v1/auth/token", anon=201, admin=201, ca=201, st=201, ch=201,
+        body=lambda v: {"username": v["username"], "password": DEMO_PASSWORD},
+        sends=SENDS_BODY),
+    Row("DELETE", "/api/v1/auth/token", anon=401, admin=204, ca=204, st=204, ch=204),
+    Row("GET", "/api/v1/me", anon=401, admin=200, ca=200, st=200, ch=200),
+    # The API's description is public: it holds no data.
+    Row("GET", "/api/v1/openapi.json", anon=200, admin=200, ca=200, st=200, ch=200),
+    # Stations: civil affairs keep them; a station sees its own; charities none.
+    Row("GET", "/api/v1/stations", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/stations", anon=401, admin=201, ca=(201, 422), st=403, ch=403,
+        fill=PLACE, sends=SENDS_BODY, label="township of the region",
+        body=lambda v: {"name": "矩阵综合救助服务站", "kind": "township",
+                        "region_code": v["township"]}),
+    Row("GET", "/api/v1/stations/{station}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=404, fill=PLACE),
+    Row("PUT", "/api/v1/stations/{station}", anon=401, admin=200, ca=(200, 404), st=403,
+        ch=403, fill=PLACE, body={"name": "综合救助服务站（更名）"}, sends=SENDS_BODY),
+    Row("GET", "/api/v1/stations/{station}/worklist", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=PLACE),
+    Row("GET", "/api/v1/stations/{station}/worklist", anon=401, admin=200, ca=200, st=404,
+        ch=403, fill=NEAR_PLACE),
+    # The needs ledger: station and civil-affairs staff only; a charity never reads it whole.
+    Row("GET", "/api/v1/households", anon=401, admin=200, ca=200, st=200, ch=403),
+    Row("POST", "/api/v1/households", anon=401, admin=201, ca=(201, 404), st=(201, 404),
+        ch=403, fill=PLACE, sends=SENDS_BODY, label="station_id of the place",
+        body=lambda v: {"station_id": v["station"], "region_code": v["station_region"],
+                        "members": [{"name": "罗志勇", "relation": "head"}]}),
+    Row("GET", "/api/v1/households/export.xlsx?station_id={station}", anon=401, admin=200,
+        ca=(200, 404), st=(200, 404), ch=403, fill=PLACE),
+    Row("GET", "/api/v1/households/{household}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("GET", "/api/v1/households/{household}", anon=401, admin=200, ca=200, st=404, ch=403,
+        fill=NEAR_HOUSEHOLD),
+    Row("PUT", "/api/v1/households/{household}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_BODY,
+        body=lambda v: {"region_code": v["region"], "members": v["members"]}),
+    Row("PUT", "/api/v1/households/{household}", anon=401, admin=200, ca=200, st=404, ch=403,
+        fill=NEAR_HOUSEHOLD, sends=SENDS_BODY,
+        body=lambda v: {"region_code": v["region"], "members": v["members"]}),
+    Row("POST", "/api/v1/households/{household}/consent", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_BODY,
+        body={"on": TODAY.isoformat(), "scope": "困难情况核实、慈善帮扶转介"}),
+    Row("DELETE", "/api/v1/households/{household}/consent", anon=401, admin=200,
+        ca=(200, 404), st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("POST", "/api/v1/households/{household}/members/{member}/reveal", anon=401, admin=200,
+        ca=(200, 404), st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("POST", "/api/v1/households/{household}/members/{member}/reveal", anon=401, admin=404,
+        ca=404, st=404, ch=403, fill=HOUSEHOLD_CROSSED, label="member of the other household"),
+    Row("POST", "/api/v1/households/{household}/phone/reveal", anon=401, admin=200,
+        ca=(200, 404), st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("POST", "/api/v1/households/{household}/aid", anon=401, admin=201, ca=(201, 404),
+        st=(201, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_BODY,
+        body={"aid_type": "dibao_allowance", "amount_fen": 65_000,
+              "period_start_on": TODAY.isoformat()}),
+    Row("DELETE", "/api/v1/households/{household}/aid/{aid}", anon=401, admin=204,
+        ca=(204, 404), st=(204, 404), ch=403, fill=HOUSEHOLD),
+    Row("DELETE", "/api/v1/households/{household}/aid/{aid}", anon=401, admin=404, ca=404,
+        st=404, ch=403, fill=HOUSEHOLD_CROSSED, label="aid of the other household"),
+    Row("GET", "/api/v1/households/{household}/needs", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("POST", "/api/v1/households/{household}/needs", anon=401, admin=201, ca=(201, 404),
+        st=(201, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_BODY,
+        body={"domain": "living", "text": "冬季缺少棉被和取暖用品"}),
+    # Needs: a charity sees only those it has taken on (accepted), never before.
+    Row("GET", "/api/v1/needs", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/api/v1/needs/{need}", anon=401, admin=200, ca=(200, 404), st=(200, 404),
+        ch=(200, 404), fill=NEED),
+    Row("GET", "/api/v1/needs/{need}", anon=401, admin=200, ca=(200, 404), st=(200, 404),
+        ch=404, fill=NEED_AWAITING, label="approved, not yet accepted"),
+    Row("GET", "/api/v1/needs/{need}", anon=401, admin=200, ca=200, st=404, ch=404,
+        fill=NEAR_NEED, label="in service with charity_g"),
+    Row("POST", "/api/v1/needs/{need}/status", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=NEED, sends=SENDS_BODY,
+        body={"status": "closed", "reason": "已由其他渠道解决"}),
+    Row("GET", "/api/v1/needs/{need}/matches", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=NEED),
+    # Only the parties of the workflow start referrals: an administrator is not one.
+    Row("POST", "/api/v1/needs/{need}/referrals", anon=401, admin=403, ca=(201, 404),
+        st=(201, 404), ch=403, fill=NEED, sends=SENDS_BODY,
+        body=lambda v: {"project_id": v["project"]}),
+    # Charities: anyone may register one; verified ones are public; the registering
+    # department reviews (another department sees the registration but may not review it).
+    Row("GET", "/api/v1/organizations", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/organizations", anon=201, admin=201, ca=201, st=201, ch=201,
+        body=REGISTRATION, sends=SENDS_BODY),
+    Row("GET", "/api/v1/organizations/{organization}", anon=401, admin=200, ca=200,
+        st=(200, 404), ch=(200, 404), fill=ORGANIZATION),
+    Row("POST", "/api/v1/organizations/{organization}/review", anon=401, admin=200,
+        ca=(200, 403), st=(403, 404), ch=(403, 404), fill=ORGANIZATION,
+        body={"approve": True}, sends=SENDS_BODY),
+    # Projects: a charity registers and keeps its own (another's is "not found", whoever asks);
+    # drafts are seen by their charity and by civil affairs; the registering department reviews.
+    Row("GET", "/api/v1/projects", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/projects", anon=401, admin=403, ca=403, st=403, ch=201,
+        body=PROJECT_BODY, sends=SENDS_BODY),
+    Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=404,
+        ch=(200, 404), fill=DRAFT, label="draft"),
+    Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=200, ch=200,
+        fill=VERIFIED, label="verified"),
+    Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=404, ch=404,
+        fill=NEAR_DRAFT, label="draft"),
+    Row("PUT", "/api/v1/projects/{project}", anon=401, admin=200, ca=404, st=404,
+        ch=(200, 404), fill=DRAFT, body=PROJECT_BODY, sends=SENDS_BODY),
+    Row("PUT", "/api/v1/projects/{project}", anon=401, admin=200, ca=404, st=404, ch=404,
+        fill=NEAR_DRAFT, body=PROJECT_BODY, sends=SENDS_BODY),
+    Row("POST", "/api/v1/projects/{project}/submit", anon=401, admin=200, ca=404, st=404,
+        ch=(200, 404), fill=DRAFT),
+    Row("POST", "/api/v1/projects/{project}/review", anon=401, admin=200, ca=(200, 403),
+        st=404, ch=(403, 404), fill=SUBMITTED, body={"approve": True}, sends=SENDS_BODY),
+    Row("POST", "/api/v1/projects/{project}/withdraw", anon=401, admin=200, ca=404, st=404,
+        ch=(200, 404), fill=VERIFIED, body={"reason": "资金到位延迟，暂停受理"},
+        sends=SENDS_BODY),
+    Row("POST", "/api/v1/projects/{project}/confirm", anon=401, admin=200, ca=404, st=404,
+        ch=(200, 404), fill=VERIFIED),
+    # Ledgers are handed down to everyone; only a department publishes its own.
+    Row("GET", "/api/v1/ledgers", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/ledgers", anon=401, admin=201, ca=(201, 403), st=403, ch=403,
+        fill=PLACE, label="the place's county", sends=SENDS_BODY,
+        body=lambda v: {"region_code": v["county"], "period": PERIOD}),
+    Row("GET", "/api/v1/ledgers/current", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/api/v1/ledgers/{edition}", anon=401, admin=200, ca=200, st=200, ch=200,
+        fill=EDITION),
+    Row("GET", "/api/v1/ledgers/{edition}/diff", anon=401, admin=200, ca=200, st=200, ch=200,
+        fill=EDITION),
+    Row("GET", "/api/v1/ledgers/{edition}/export.xlsx", anon=401, admin=200, ca=200, st=200,
+        ch=200, fill=EDITION),
+    # Imports: projects by charities and the departments above them; households into the
+    # caller's own station (civil affairs and admins have none, so none is found).
+    Row("POST", "/api/v1/imports/projects", anon=401, admin=422, ca=422, st=403, ch=422,
+        body=garbage_file, sends=SENDS_FILE),
+    Row("GET", "/api/v1/imports/projects/template.xlsx", anon=401, admin=200, ca=200, st=200,
+        ch=200),
+    Row("POST", "/api/v1/imports/households", anon=401, admin=404, ca=404, st=422, ch=403,
+        body=garbage_file, sends=SENDS_FILE),
+    Row("GET", "/api/v1/imports/households/template.xlsx", anon=401, admin=200, ca=200,
+        st=200, ch=200),
+    # Referrals: each step belongs to one party; a referral out of scope is not found; a
+    # charity sees a referral only once civil affairs approved it.
+    Row("GET", "/api/v1/referrals", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/referrals", anon=401, admin=403, ca=(201, 404), st=(201, 404),
+        ch=403, fill=NEED, sends=SENDS_BODY,
+        body=lambda v: {"need_id": v["need"], "project_id": v["project"]}),
+    Row("POST", "/api/v1/referrals/batch-approve", anon=401, admin=403,
+        ca=(Expect(200, says="approved"), Expect(200, says="not_found")), st=403, ch=403,
+        fill=R_SUBMITTED, sends=SENDS_BODY,
+        body=lambda v: {"items": [{"id": v["referral"], "version": v["version"]}]}),
+    Row("GET", "/api/v1/referrals/{referral}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=R_SERVICE),
+    Row("GET", "/api/v1/referrals/{referral}", anon=401, admin=200, ca=200, st=404, ch=404,
+        fill=NEAR_REFERRAL, label="in service"),
+    Row("GET", "/api/v1/referrals/{referral}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=404, fill=R_SUBMITTED, label="before approval"),
+    Row("POST", "/api/v1/referrals/{referral}/submit", anon=401, admin=403, ca=(200, 404),
+        st=(200, 404), ch=403, fill=R_DRAFT, body=step(), sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/approve", anon=401, admin=403, ca=(200, 404),
+        st=403, ch=403, fill=R_SUBMITTED, body=step(), sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/return", anon=401, admin=403, ca=(200, 404),
+        st=403, ch=403, fill=R_SUBMITTED, body=step(reason="请补充收入证明"),
+        sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/accept", anon=401, admin=403, ca=403, st=403,
+        ch=(200, 404), fill=R_APPROVED, body=step(), sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/decline", anon=401, admin=403, ca=403, st=403,
+        ch=(200, 404), fill=R_APPROVED, body=step(reason="no_capacity"), sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/start", anon=401, admin=403, ca=403, st=403,
+        ch=(200, 404), fill=R_ACCEPTED, body=step(), sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/complete", anon=401, admin=403, ca=403, st=403,
+        ch=(200, 404), fill=R_SERVICE, body=step(delivered_amount_fen=200_000),
+        sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/cancel", anon=401, admin=403, ca=(200, 404),
+        st=(200, 404), ch=403, fill=R_APPROVED, body=step(reason="家庭已另获帮扶"),
+        sends=SENDS_BODY),
+    Row("GET", "/api/v1/referrals/{referral}/episodes", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=R_SERVICE),
+    Row("POST", "/api/v1/referrals/{referral}/episodes", anon=401, admin=403, ca=403, st=403,
+        ch=(201, 404), fill=R_SERVICE, sends=SENDS_BODY,
+        body={"on": TODAY.isoformat(), "kind": "visiting_care"}),
+    Row("GET", "/api/v1/referrals/{referral}/contact", anon=401, admin=403, ca=403, st=403,
+        ch=(200, 404), fill=R_SERVICE),
+    Row("GET", "/api/v1/referrals/{referral}/contact", anon=401, admin=403, ca=403, st=403,
+        ch=404, fill=NEAR_REFERRAL, label="in service"),
+    Row("GET", "/api/v1/referrals/{referral}/contact", anon=401, admin=403, ca=403, st=403,
+        ch=(403, 404), fill=R_APPROVED, label="approved, not yet accepted"),
+    Row("POST", "/api/v1/referrals/{referral}/back-referral", anon=401, admin=403, ca=403,
+        st=403, ch=(201, 404), fill=R_SERVICE, sends=SENDS_BODY,
+        body={"aid_types": ["dibao_allowance"], "note": "家庭收入明显下降，可能符合低保"}),
+    # Each user's own inbox; 双向转介 are handled by the office covering the household.
+    Row("GET", "/api/v1/notifications", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/notifications/read", anon=401, admin=200, ca=200, st=200, ch=200,
+        body={}, sends=SENDS_BODY),
+    Row("GET", "/api/v1/back-referrals", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/back-referrals/{back}/handle", anon=401, admin=403, ca=(200, 404),
+        st=403, ch=403, fill=BACK, body={"note": "已受理低保申请"}, sends=SENDS_BODY),
+    # Jobs: civil affairs and admins watch them; only admins queue a run.
+    Row("GET", "/api/v1/jobs", anon=401, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/api/v1/jobs/expire_projects/runs", anon=401, admin=202, ca=403, st=403,
+        ch=403, body={}, sends=SENDS_BODY),
+    # Statistics: civil affairs for their own region and below (regions are public: 403).
+    Row("GET", "/api/v1/stats/overview?region_code={county}", anon=401, admin=200,
+        ca=(200, 403), st=403, ch=403, fill=PLACE),
+    Row("GET", "/api/v1/stats/figure.xlsx?figure=coverage&region_code={county}", anon=401,
+        admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
+    Row("GET", "/api/v1/stats/report.xlsx?period={period}&region_code={county}", anon=401,
+        admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
+]  # fmt: skip
+
+PAGE_ROWS = [
+    # Signing in and out, the account, the language.
+    Row("GET", "/", anon=Expect(302, location="/login"), admin=TO_HOME, ca=TO_HOME, st=TO_HOME,
+        ch=TO_HOME),
+    Row("GET", "/login", anon=200, admin=TO_HOME, ca=TO_HOME, st=TO_HOME, ch=TO_HOME),
+    Row("POST", "/login", anon=422, admin=TO_HOME, ca=TO_HOME, st=TO_HOME, ch=TO_HOME,
+        sends=SENDS_CSRF),
+    Row("POST", "/logout", anon=LOGIN, admin=Expect(302, location="/login", flash="info"),
+        ca=Expect(302, location="/login", flash="info"),
+        st=Expect(302, location="/login", flash="info"),
+        ch=Expect(302, location="/login", flash="info")),
+    # Choosing a language needs no sign-in.
+    Row("POST", "/language", anon=TO_HOME, admin=TO_HOME, ca=TO_HOME, st=TO_HOME, ch=TO_HOME,
+        body={"lang": "en", "next": "/home"}, sends=SENDS_FORM),
+    Row("GET", "/account/password", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/account/password", anon=LOGIN, admin=422, ca=422, st=422, ch=422,
+        sends=SENDS_CSRF),
+    Row("GET", "/home", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/api-docs", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    # Dashboards: civil affairs for their own region and below.
+    Row("GET", "/dashboard?region={county}", anon=LOGIN, admin=200, ca=(200, 403), st=403,
+        ch=403, fill=PLACE),
+    Row("GET", "/reports/half-year?region={county}", anon=LOGIN, admin=200, ca=(200, 403),
+        st=403, ch=403, fill=PLACE),
+    Row("GET", "/jobs", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/jobs/expire_projects/run", anon=LOGIN, admin=done(),
+        ca=refused("只有系统管理员"), st=refused("只有系统管理员"), ch=refused("只有系统管理员"),
+        sends=SENDS_FORM),
+    # The needs ledger.
+    Row("GET", "/households", anon=LOGIN, admin=200, ca=200, st=200, ch=403),
+    # A station's staff always get their own station's form, whatever the query says.
+    Row("GET", "/households/new?station_id={station}", anon=LOGIN, admin=200, ca=(200, 404),
+        st=200, ch=403, fill=PLACE),
+    Row("POST", "/households/new?station_id={station}", anon=LOGIN, admin=422, ca=(422, 404),
+        st=422, ch=403, fill=PLACE, sends=SENDS_CSRF),
+    Row("GET", "/households/{household}", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("GET", "/households/{household}", anon=LOGIN, admin=200, ca=200, st=404, ch=403,
+        fill=NEAR_HOUSEHOLD),
+    Row("GET", "/households/{household}/edit", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD),
+    Row("POST", "/households/{household}/edit", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_CSRF),
+    Row("POST", "/households/{household}/aid", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_CSRF),
+    Row("POST", "/households/{household}/needs", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_CSRF),
+    Row("POST", "/households/{household}/consent", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=HOUSEHOLD, sends=SENDS_CSRF),
+    # Without a member, the reveal shows the phone.
+    Row("POST", "/households/{household}/reveal", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=HOUSEHOLD, sends="the CSRF token only: allowed → 200"),
+    Row("GET", "/worklist?station_id={station}", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=PLACE),
+    Row("GET", "/imports/households", anon=LOGIN, admin=200, ca=403, st=200, ch=403),
+    Row("POST", "/imports/households", anon=LOGIN, admin=422, ca=403, st=422, ch=403,
+        sends=SENDS_CSRF),
+    Row("GET", "/needs/{need}/matches", anon=LOGIN, admin=200, ca=(200, 404), st=(200, 404),
+        ch=403, fill=NEED),
+    Row("POST", "/needs/{need}/referrals", anon=LOGIN, admin=refused(NOT_YOUR_STEP),
+        ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)),
+        ch=refused(NOT_YOUR_STEP), fill=NEED, sends=SENDS_FORM,
+        body=lambda v: {"project_id": v["project"]}),
+    Row("POST", "/needs/{need}/status", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)), ch=refused(NO_RIGHT),
+        fill=NEED, sends=SENDS_FORM, body={"status": "closed", "reason": "已由其他渠道解决"}),
+    # The supply side.
+    Row("GET", "/my/projects", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
+    Row("GET", "/projects/new", anon=LOGIN, admin=200, ca=403, st=403, ch=200),
+    Row("POST", "/projects/new", anon=LOGIN, admin=422, ca=403, st=403, ch=422,
+        sends=SENDS_CSRF),
+    Row("GET", "/projects/{project}/edit", anon=LOGIN, admin=200, ca=404, st=404,
+        ch=(200, 404), fill=DRAFT),
+    Row("POST", "/projects/{project}/edit", anon=LOGIN, admin=422, ca=404, st=404,
+        ch=(422, 404), fill=DRAFT, sends=SENDS_CSRF),
+    Row("POST", "/projects/{project}/submit", anon=LOGIN, admin=done(), ca=refused(UNSEEN),
+        st=refused(UNSEEN), ch=(done(), refused(UNSEEN)), fill=DRAFT, sends=SENDS_FORM),
+    Row("POST", "/projects/{project}/confirm", anon=LOGIN, admin=done(), ca=refused(UNSEEN),
+        st=refused(UNSEEN), ch=(done(), refused(UNSEEN)), fill=VERIFIED, sends=SENDS_FORM),
+    Row("POST", "/projects/{project}/withdraw", anon=LOGIN, admin=done(), ca=refused(UNSEEN),
+        st=refused(UNSEEN), ch=(done(), refused(UNSEEN)), fill=VERIFIED, sends=SENDS_FORM,
+        body={"reason": "资金到位延迟，暂停受理"}),
+    Row("POST", "/projects/{project}/approve", anon=LOGIN, admin=done(),
+        ca=(done(), refused("登记民政部门")), st=refused(UNSEEN),
+        ch=(refused("登记民政部门"), refused(UNSEEN)), fill=SUBMITTED, sends=SENDS_FORM),
+    Row("POST", "/projects/{project}/reject", anon=LOGIN, admin=done(),
+        ca=(done(), refused("登记民政部门")), st=refused(UNSEEN),
+        ch=(refused("登记民政部门"), refused(UNSEEN)), fill=SUBMITTED, sends=SENDS_FORM,
+        body={"reason": "服务区域填写有误"}),
+    Row("GET", "/review", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/organizations/{organization}/approve", anon=LOGIN, admin=done(),
+        ca=(done(), refused("登记该组织")), st=(refused("登记该组织"), refused(UNSEEN)),
+        ch=(refused("登记该组织"), refused(UNSEEN)), fill=ORGANIZATION, sends=SENDS_FORM),
+    Row("POST", "/organizations/{organization}/reject", anon=LOGIN, admin=done(),
+        ca=(done(), refused("登记该组织")), st=(refused("登记该组织"), refused(UNSEEN)),
+        ch=(refused("登记该组织"), refused(UNSEEN)), fill=ORGANIZATION, sends=SENDS_FORM,
+        body={"reason": "登记材料不全"}),
+    Row("GET", "/imports/projects", anon=LOGIN, admin=200, ca=200, st=403, ch=200),
+    Row("POST", "/imports/projects", anon=LOGIN, admin=422, ca=422, st=403, ch=422,
+        sends=SENDS_CSRF),
+    # Ledgers: a station is sent to the editions covering it; only a department publishes its
+    # own (the form is not processed for other roles: nothing is published).
+    Row("GET", "/ledgers", anon=LOGIN, admin=200, ca=200,
+        st=Expect(302, location="/ledgers/current"), ch=200),
+    Row("POST", "/ledgers", anon=LOGIN, admin=Expect(302, location="/ledgers/", flash="success"),
+        ca=(Expect(302, location="/ledgers/", flash="success"), Expect(200, says="只能编制本部门")),
+        st=Expect(302, location="/ledgers/current"), ch=200, fill=PLACE, sends=SENDS_FORM,
+        label="the place's county",
+        body=lambda v: {"region_code": v["county"], "period": PERIOD}),
+    Row("GET", "/ledgers/current", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/ledgers/{edition}", anon=LOGIN, admin=200, ca=200, st=200, ch=200,
+        fill=EDITION),
+    # Referrals: a step another party takes is refused where the referral is visible (403) and
+    # not found where it is not (a charity sees nothing before approval).
+    Row("GET", "/referrals", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/referrals/batch-approve", anon=LOGIN, admin=403,
+        ca=(done("已批准 1 件"), refused(UNSEEN)), st=403, ch=403, fill=R_SUBMITTED,
+        sends=SENDS_FORM, body=lambda v: {"pick": f"{v['referral']}:{v['version']}"}),
+    Row("GET", "/referrals/{referral}", anon=LOGIN, admin=200, ca=(200, 404), st=(200, 404),
+        ch=(200, 404), fill=R_SERVICE),
+    Row("GET", "/referrals/{referral}", anon=LOGIN, admin=200, ca=200, st=404, ch=404,
+        fill=NEAR_REFERRAL, label="in service"),
+    Row("POST", "/referrals/{referral}/submit", anon=LOGIN, admin=403, ca=(done(), 404),
+        st=(done(), 404), ch=404, fill=R_DRAFT, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/approve", anon=LOGIN, admin=403, ca=(done(), 404),
+        st=(403, 404), ch=404, fill=R_SUBMITTED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/return", anon=LOGIN, admin=403, ca=(done(), 404),
+        st=(403, 404), ch=404, fill=R_SUBMITTED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/accept", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_APPROVED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/decline", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_APPROVED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/start", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_ACCEPTED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/complete", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_SERVICE, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/cancel", anon=LOGIN, admin=403, ca=(done(), 404),
+        st=(done(), 404), ch=(403, 404), fill=R_APPROVED, body=page_step, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/episodes", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_SERVICE, sends=SENDS_FORM,
+        body={"on": TODAY.isoformat(), "kind": "visiting_care", "quantity": "1", "unit": "次"}),
+    Row("POST", "/referrals/{referral}/back-referral", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done(), 404), fill=R_SERVICE, sends=SENDS_FORM,
+        body={"aid_types": "dibao_allowance", "note": "家庭收入明显下降，可能符合低保"}),
+    Row("GET", "/back-referrals", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/back-referrals/{back}/handle", anon=LOGIN, admin=refused(NOT_YOUR_STEP),
+        ca=(done(), refused(UNSEEN)), st=refused(NOT_YOUR_STEP), ch=refused(NOT_YOUR_STEP),
+        fill=BACK, body={"note": "已受理低保申请"}, sends=SENDS_FORM),
+    # Notifications: each user opens only its own, administrators included.
+    Row("GET", "/notifications", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/notifications/{notification}/open", anon=LOGIN,
+        admin=(Expect(302, location="/notifications"), 404),
+        ca=(Expect(302, location="/notifications"), 404),
+        st=(Expect(302, location="/notifications"), 404),
+        ch=(Expect(302, location="/notifications"), 404), fill=NOTIFICATION),
+    Row("POST", "/notifications/read", anon=LOGIN, admin=done(), ca=done(), st=done(),
+        ch=done(), sends=SENDS_FORM),
+]  # fmt: skip
+
+ROWS = API_ROWS + PAGE_ROWS
+
+
+# --- the cells ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell: a row, a role, the scope of the record it is shown, and the answer due."""
+
+    row: Row
+    role: str
+    scope: str | None
+    expect: Expect
+
+    def __str__(self) -> str:
+        path = re.sub(r"\{(\w+)\}", r"<\1>", self.row.path)
+        label = f" [{self.row.label}]" if self.row.label else ""
+        scope = f" {self.scope}" if self.scope and self.role != "anonymous" else ""
+        return f"{self.row.method} {path}{label} {self.role}{scope} -> {self.expect}"
+
+
+def as_expect(cell: Cell) -> Expect:
+    return cell if isinstance(cell, Expect) else Expect(cell)
+
+
+def cases(rows: list[Row]) -> list[Case]:
+    found = []
+    for row in rows:
+        for role in ROLES:
+            expected = row.expected(role)
+            scopes = row.fill.scopes if row.fill is not None else ()
+            if isinstance(expected, tuple):
+                assert len(expected) == len(scopes), f"{row.method} {row.path}: {role}"
+                cells: list[tuple[str | None, Cell]] = list(zip(scopes, expected, strict=True))
+            elif scopes and role in SCOPED_ROLES:
+                cells = [(scope, expected) for scope in scopes]
+            elif scopes:
+                # Anonymous and administrators are shown the record out of the others' reach.
+                cells = [(scopes[-1], expected)]
+            else:
+                cells = [(None, expected)]
+            found.extend(Case(row, role, scope, as_expect(cell)) for scope, cell in cells)
+    return found
+
+
+# --- the records and the signed-in users ------------------------------------------------
+
+
+def project_named(db: Session, name: str) -> Project:
+    project = db.scalar(sa.select(Project).where(Project.name == name))
+    assert project is not None, name
+    return project
+
+
+def household_of(db: Session, head_name: str) -> Household:
+    household = db.scalar(sa.select(Household).where(Household.head_name == head_name))
+    assert household is not None, head_name
+    return household
+
+
+def need_of(db: Session, head_name: str, domain: str) -> Need:
+    need = next((n for n in household_of(db, head_name).needs if n.domain.value == domain), None)
+    assert need is not None, (head_name, domain)
+    return need
+
+
+#: Referrals brought to each state, per side: (head of household, need's domain, project).
+REFERRALS = {
+    "a": {
+        "in_service": ("钟伟明", "medical", "从化区慈善医疗救助"),
+        "accepted": ("黄桂英", "elderly", "安居工程·困难老人住房修缮与适老化改造"),
+        "approved": ("李国强", "children", "暖心年货·困难家庭生活物资包"),
+        "submitted": ("何志坚", "education", "从化区急难救助“一事一议”"),
+        "draft": ("冯建华", "emergency", "从化区急难救助“一事一议”"),
+    },
+    "c": {
+        "in_service": ("赵金福", "medical", "乳源县重度残疾人康复训练资助"),
+        "accepted": ("盘桂清", "elderly", "瑶山暖冬·高寒山区取暖关爱行动"),
+        "approved": ("冯志明", "disability", "乳源县重度残疾人康复训练资助"),
+        "submitted": ("邓四妹", "children", "瑶乡助学金·困难家庭中小学生资助"),
+        "draft": ("赵金福", "rural", "瑶山暖冬·高寒山区取暖关爱行动"),
+    },
+    "b": {"in_service": ("黄金水", "housing", "颐康到家·失能长者上门照护")},
+}
+STATES = ("draft", "submitted", "approved", "accepted", "in_service")
+#: The parties of each side: the station, the office above it, the charity.
+PARTIES = {
+    "a": ("station_a", "ca_conghua", "charity_f"),
+    "c": ("station_c", "ca_ruyuan", "charity_h"),
+    "b": ("station_b", "ca_conghua", "charity_g"),
+}
+PLACE_NAMES = {"f": "从化", "h": "乳源"}
+#: A verified project any station may refer a need to.
+REFER_TO = "瑶乡助学金·困难家庭中小学生资助"
+
+
+def build_world(db: Session) -> dict[str, Values]:
+    """The records the matrix points at, by name: the demo's, plus what a working service
+    would hold (referrals in every state and so on), made through the services."""
+    now = utcnow()
+    world: dict[str, Values] = {}
+    referrals: dict[str, Referral] = {}
+    for side, plan in REFERRALS.items():
+        station, office, charity = (get_user(db, name) for name in PARTIES[side])
+        for state, (head, domain, project) in plan.items():
+            need = need_of(db, head, domain)
+            referral = start_referral(db, station, need.id, project_named(db, project).id)
+            reached = STATES.index(state)
+            if reached >= STATES.index("submitted"):
+                submit_referral(db, station, referral.id)
+            if reached >= STATES.index("approved"):
+                approve_referral(db, office, referral.id)
+            if reached >= STATES.index("accepted"):
+                accept_referral(db, charity, referral.id)
+            if reached >= STATES.index("in_service"):
+                start_service(db, charity, referral.id)
+            referrals[f"referral_{state}_{side}"] = referral
+        back = refer_back(
+            db, charity, referrals[f"referral_in_service_{side}"].id,
+            [GovAidType.DIBAO_ALLOWANCE], "家庭收入明显下降，可能符合低保",
+        )  # fmt: skip
+        world[f"back_{side}"] = {"back": back.id}
+
+    for side, username, county, township in (
+        ("conghua", "station_a", CONGHUA, "440117104000"),
+        ("ruyuan", "station_c", RUYUAN, "440232103000"),
+        ("lianma", "station_b", CONGHUA, "440117104000"),
+    ):
+        station = get_user(db, username).station
+        assert station is not None
+        world[side] = {"station": station.id, "station_region": station.region_code,
+                       "county": county, "township": township}  # fmt: skip
+        world[f"edition_{side}"] = {
+            "edition": build_edition(db, None, county, PERIOD, now).edition.id
+        }
+
+    for side, head in (("a", "钟伟明"), ("c", "赵金福"), ("b", "黄金水")):
+        household = household_of(db, head)
+        world[f"household_{side}"] = {
+            "household": household.id, "member": household.members[0].id,
+            "aid": household.gov_aid[0].id, "region": household.region_code,
+            "members": [{"name": m.name, "relation": m.relation.value}
+                        for m in household.members],
+        }  # fmt: skip
+    a, c = world["household_a"], world["household_c"]
+    world["household_a_crossed"] = {**a, "member": c["member"], "aid": c["aid"]}
+    world["household_c_crossed"] = {**c, "member": a["member"], "aid": a["aid"]}
+
+    refer_to = project_named(db, REFER_TO).id
+    world["need_b"] = {"need": referrals["referral_in_service_b"].need_id}
+    for side in "ac":
+        for key, state in (("need", "in_service"), ("need_awaiting", "approved")):
+            world[f"{key}_{side}"] = {
+                "need": referrals[f"referral_{state}_{side}"].need_id,
+                "project": refer_to,
+            }
+    db.flush()
+    for key, referral in referrals.items():
+        world[key] = {"referral": referral.id, "version": referral.version}
+
+    charity_f, charity_h = get_user(db, "charity_f"), get_user(db, "charity_h")
+    world["organization_f"] = {"organization": charity_f.organization_id}
+    pending = register_organization(
+        db, None, name="从化区阳光助老服务中心", uscc_code="53440117MJ0000901G",
+        registered_region_code=CONGHUA,
+    )  # fmt: skip
+    world["organization_pending_a"] = {"organization": pending.id}
+    elsewhere = db.scalar(
+        sa.select(Organization.id).where(Organization.name == "五华县助残康复服务中心")
+    )
+    world["organization_pending_c"] = {"organization": elsewhere}
+    for side, charity, area, verified in (
+        ("f", charity_f, CONGHUA, "从化区慈善医疗救助"),
+        ("h", charity_h, RUYUAN, "瑶乡助学金·困难家庭中小学生资助"),
+    ):
+        for state in ("draft", "submitted"):
+            project = register_project(db, charity, ProjectInput(
+                name=f"{PLACE_NAMES[side]}长者助餐（{state}）", starts_on=TODAY,
+                ends_on=TODAY + dt.timedelta(days=180), domains=["living"],
+                service_area=[area], quota=5,
+            ))  # fmt: skip
+            if state == "submitted":
+                submit_project(db, charity, project.id)
+            world[f"{state}_{side}"] = {"project": project.id}
+        world[f"verified_{side}"] = {"project": project_named(db, verified).id}
+    world["draft_g"] = {"project": project_named(db, "长者心灵陪伴热线与结对探访").id}
+
+    for key, username in (*((f"notification_{r}", u) for r, u in USERS.items()),
+                          ("notification_other", "station_c")):  # fmt: skip
+        user = get_user(db, username)
+        notify(db, [user.id], "notice", "系统维护通知", link="/notifications")
+        db.flush()
+        world[key] = {"notification": db.scalar(
+            sa.select(sa.func.max(Notification.id)).where(Notification.user_id == user.id)
+        )}  # fmt: skip
+    return world
+
+
+class Matrix:
+    """The app on one connection, the world, and each role's token and signed-in cookie."""
+
+    def __init__(self, app: Flask, connection: Connection, world: dict[str, Values]) -> None:
+        self.app = app
+        self.connection = connection
+        self.world = world
+        self.headers: dict[str, dict[str, str]] = {"anonymous": {}}
+        self.cookies: dict[str, str] = {}
+        self.csrf: dict[str, str] = {}
+        for role, username in (("anonymous", None), *USERS.items()):
+            client = app.test_client()
+            if username is not None:
+                self.headers[role] = bearer(client, username)
+                assert sign_in(client, username).status_code == 302, username
+            self.csrf[role] = csrf_token(client, "/home" if username else "/login")
+            cookie = client.get_cookie("session")
+            assert cookie is not None
+            self.cookies[role] = cookie.value
+
+    def values(self, case: Case) -> Values:
+        record = self.world[case.row.fill.record(case.role, case.scope or "other")] if (
+            case.row.fill is not None
+        ) else {}  # fmt: skip
+        username = USERS.get(case.role, "station_a")
+        return {**record, "username": username, "period": PERIOD}
+
+    def call(self, case: Case) -> tuple[TestResponse, list[tuple[str, str]]]:
+        """Make the cell's request as its role; the response and the messages it flashed."""
+        row = case.row
+        values = self.values(case)
+        path = row.path.format(**values)
+        body = row.body(values) if callable(row.body) else row.body
+        client = self.app.test_client()
+        if path.startswith("/api/"):
+            files = body is not None and any(isinstance(v, tuple) for v in body.values())
+            sent = {"data": body} if files else {"json": body} if body is not None else {}
+            response = client.open(path, method=row.method, headers=self.headers[case.role], **sent)
+            return response, []
+        client.set_cookie("session", self.cookies[case.role])
+        form = {**(body or {}), "csrf_token": self.csrf[case.role]}
+        response = client.open(path, method=row.method, data=form if row.method != "GET" else None)
+        with client.session_transaction() as session:
+            flashes = list(session.get("_flashes", []))
+        return response, flashes
+
+
+@pytest.fixture(scope="module")
+def matrix(engine: Engine, cipher: PersonalDataCipher, database_url: str) -> Iterator[Matrix]:
+    from web import create_app
+
+    with engine.connect() as connection:
+        outer = connection.begin()
+        factory = make_session_factory(connection, cipher=cipher)
+        app = create_app({
+            "TESTING": True, "SESSION_FACTORY": factory, "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY,
+        })  # fmt: skip
+        with factory() as db:
+            world = build_world(db)
+            db.commit()
+        yield Matrix(app, connection, world)
+        outer.rollback()
+
+
+@pytest.fixture
+def cell(matrix: Matrix) -> Iterator[Matrix]:
+    """The matrix, with whatever the cell changes rolled back after it."""
+    savepoint = matrix.connection.begin_nested()
+    yield matrix
+    savepoint.rollback()
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def describe(response: TestResponse) -> str:
+    if response.mimetype in ("application/json", "text/html"):
+        return response.get_data(as_text=True)[:400]
+    return response.mimetype
+
+
+@pytest.mark.parametrize("case", cases(ROWS), ids=str)
+def test_access(case: Case, cell: Matrix) -> None:
+    response, flashes = cell.call(case)
+    expect = case.expect
+    assert response.status_code == expect.status, f"{case}: got {response.status_code}: " + (
+        describe(response)
+    )
+    if expect.location is not None:
+        location = response.headers.get("Location", "")
+        assert location.startswith(expect.location), f"{case}: redirected to {location!r}"
+    if expect.flash is not None:
+        said = [message for category, message in flashes if category == expect.flash]
+        assert said, f"{case}: no {expect.flash} message among {flashes!r}"
+        if expect.says is not None:
+            assert any(expect.says in m for m in said), f"{case}: messages were {said!r}"
+    elif expect.says is not None:
+        assert expect.says in response.get_data(as_text=True), f"{case}: {describe(response)}"
+
+
+def sample_path(row: Row) -> str:
+    """The row's path with every placeholder filled (ids and names alike), query dropped."""
+    return re.sub(r"\{\w+\}", "1", row.path).split("?")[0]
+
+
+def test_every_endpoint_has_an_access_decision(matrix: Matrix) -> None:
+    url_map = matrix.app.url_map
+    adapter = url_map.bind("localhost")
+    covered = set()
+    for row in ROWS:
+        rule, _ = adapter.match(sample_path(row), method=row.method, return_rule=True)
+        covered.add((rule.rule, row.method))
+    routes = {
+        (rule.rule, method)
+        for rule in url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    missing = sorted(routes - covered)
+    assert not missing, f"endpoints without an access decision in ROWS: {missing}"
+
+
+def test_each_role_is_played_by_a_user_of_that_role(matrix: Matrix) -> None:
+    expected = {
+        "admin": Role.ADMIN, "civil_affairs": Role.CIVIL_AFFAIRS,
+        "station_staff": Role.STATION_STAFF, "charity_staff": Role.CHARITY_STAFF,
+    }  # fmt: skip
+    client = matrix.app.test_client()
+    for role, headers in matrix.headers.items():
+        if role == "anonymous":
+            continue
+        me = client.get("/api/v1/me", headers=headers)
+        assert me.json["role"] == expected[role].value, role
