@@ -182,6 +182,7 @@ def register_cli(app: Flask) -> None:
     from seed.cli import seed_cli
 
     from .cli import db_cli, referrals_cli, report_cli, users_cli
+    from .cli_backup import backup_cli
     from .cli_matcher import match_command, matcher_cli
     from .cli_supply import import_cli, ledger_cli
 
@@ -195,3 +196,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(backup_cli)
