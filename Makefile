@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app web
 
-.PHONY: run test install install-dev migrate seed clean
+.PHONY: run test check install install-dev migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,15 @@ seed: migrate
 run: seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## Lint, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
-test: install-dev
+## Lint and format check, security lint, known vulnerabilities of the installed packages.
+check: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
+	$(BIN)/pip-audit --progress-spinner off --skip-editable
+
+## The checks, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+test: check
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $$TEST_DATABASE_URL =="; \

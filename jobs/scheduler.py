@@ -83,7 +83,8 @@ class AdvisoryLeadership:
             try:
                 self.conn.invalidate()
                 self.conn.close()
-            except Exception:  # noqa: BLE001, S110 - the connection is already gone
+            except Exception:  # noqa: BLE001, S110  # nosec B110
+                # The connection is already gone; nothing is left to release.
                 pass
         self.conn = None
 

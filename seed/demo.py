@@ -49,7 +49,7 @@ DEMO_REGIONS = DATA_DIR / "demo_regions.csv"
 DEMO_FILE = DATA_DIR / "demo.json"
 
 #: The password every demo account gets unless another is given (documented in README).
-DEMO_PASSWORD = "cishan-demo-2026"
+DEMO_PASSWORD = "cishan-demo-2026"  # nosec B105
 
 
 @dataclass

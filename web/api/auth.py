@@ -47,7 +47,8 @@ class Token(MethodView):
             db.commit()  # the failure count and the audit record must stick
             raise
         token, record = issue_token(db, user, now, current_app.config["API_TOKEN_TTL"])
-        return {"token": token, "token_type": "Bearer", "expires_at": record.expires_at}
+        # "Bearer" names the authorization scheme; it is no password.
+        return {"token": token, "token_type": "Bearer", "expires_at": record.expires_at}  # nosec B105
 
     @login_required
     @blp.response(204)
