@@ -1,5 +1,7 @@
 """Two real ``flask jobs scheduler`` processes on one database: one leads and runs each slot
-once, the other waits; kill the leader and the standby takes over.
+once, the other waits; kill the leader and the standby takes over. And a ``flask jobs run``
+killed with SIGKILL in the middle of its run: nothing half-published, the run marked failed,
+a retry that publishes each edition once.
 
 The ledger refresh is rescheduled to every three seconds (``JOB_SCHEDULES``) so slots come
 round during the test; everything else is as deployed.
@@ -21,8 +23,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from jobs.runs import mark_abandoned
 from models import JobRun, LedgerEdition, Region, utcnow
 from models.enums import LEDGER_LEVELS, JobRunStatus
+from models.session import make_session_factory
 from tests.conftest import build_demo_database, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web.services.crypto import PersonalDataCipher
@@ -134,3 +138,64 @@ def test_two_schedulers_run_each_slot_once_and_the_standby_takes_over(
             if process.poll() is None:
                 process.kill()
                 process.wait(10)
+
+
+def test_a_job_killed_mid_run_is_marked_failed_and_a_rerun_publishes_each_edition_once(
+    jobs_engine: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, engine = jobs_engine
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY,
+           "DATA_KEY": TEST_DATA_KEY, "CISHAN_INSTANCE_PATH": str(tmp_path)}  # fmt: skip
+    # Watched without this project's SQLite setting of taking the write lock on every begin,
+    # which would wait for the run's transaction to end.
+    watcher = sa.create_engine(url)
+    running = None
+    # The run takes a fraction of a second; should one finish before it is seen running, the
+    # next half-year is tried.
+    for period in ("2028H1", "2028H2", "2029H1"):
+        command = [sys.executable, "-m", "flask", "--app", "web", "jobs", "run",
+                   "ledger_refresh", "--period", period]  # fmt: skip
+        killed = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while running is None and time.monotonic() < deadline and killed.poll() is None:
+            running = next(
+                (r for r in refresh_runs(watcher) if r.status == JobRunStatus.RUNNING), None
+            )
+        if running is not None:
+            killed.send_signal(signal.SIGKILL)  # no handler, no clean-up: a power cut, OOM
+            killed.wait(10)
+            break
+        killed.wait(60)
+    watcher.dispose()
+    assert running is not None, "no run was ever seen running"
+
+    def editions() -> Counter[str]:
+        with engine.connect() as conn:
+            return Counter(conn.scalars(
+                sa.select(LedgerEdition.region_code).where(LedgerEdition.period == period)
+            ))  # fmt: skip
+
+    def the_run() -> sa.Row:
+        with engine.connect() as conn:
+            (run,) = conn.execute(
+                sa.select(JobRun.status, JobRun.error, JobRun.pid).where(
+                    JobRun.job_name == "ledger_refresh", JobRun.scheduled_at == running.scheduled_at
+                )
+            ).all()
+        return run
+
+    assert sum(editions().values()) == 0  # nothing half-published: one transaction or nothing
+    assert mark_abandoned(make_session_factory(engine)) == 1
+    assert the_run().status == JobRunStatus.FAILED and "进程中断" in the_run().error
+
+    rerun = subprocess.run(command + ["--retry"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    with engine.connect() as conn:
+        departments = conn.scalar(
+            sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
+        )
+    assert the_run().status == JobRunStatus.SUCCEEDED and the_run().pid != killed.pid
+    published = editions()
+    assert len(published) == departments and set(published.values()) == {1}
