@@ -85,6 +85,7 @@ class ProjectIndex:
     simplified: np.ndarray
     quota: np.ndarray
     acceptance: np.ndarray
+    id_rank: np.ndarray  # each project's place in id order, to break equal scores
     key: object = None  # what the index was built from (for cache invalidation)
 
     def __len__(self) -> int:
@@ -124,6 +125,13 @@ def _positions(values: list[str]) -> dict[str, np.ndarray]:
     for position, value in enumerate(values):
         found.setdefault(value, []).append(position)
     return {k: np.array(v, dtype=np.int64) for k, v in found.items()}
+
+
+def _id_rank(projects: list[ProjectRecord]) -> np.ndarray:
+    by_id = sorted(range(len(projects)), key=lambda position: projects[position].id)
+    ranks = np.empty(len(projects), dtype=np.int64)
+    ranks[by_id] = np.arange(len(projects))
+    return ranks
 
 
 def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectIndex:
@@ -166,5 +174,6 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
             [0.7 if p.acceptance_rate is None else p.acceptance_rate for p in projects],
             dtype=np.float64,
         ),
+        id_rank=_id_rank(projects),
         key=key,
     )

@@ -73,7 +73,10 @@ def rank(
     text = index.text_similarity(need) if len(positions) else np.zeros(len(index))
     matrix = features(index, need, positions, eligibility.locality, text, today)
     scores = model.score(matrix) if len(positions) else np.zeros(0)
-    order = np.lexsort((positions, -scores))[:limit]
+    # Equal scores go by project id, not by place in the index: projects are loaded in no
+    # promised order, and the same need must rank the same way after every rebuild. Scores
+    # are compared rounded, as a matrix product may round the last bit differently by row.
+    order = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))[:limit]
     items = []
     for i in order:
         position = int(positions[i])
