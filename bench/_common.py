@@ -110,8 +110,11 @@ def add_province_projects(db: Session, count: int, today: Any) -> list[tuple[str
     return departments
 
 
-def fresh_database(url: str | None, workdir: Path, name: str) -> sessionmaker[Session]:
-    """A migrated database holding the regions and the demo (SQLite file unless ``url``)."""
+def fresh_database(
+    url: str | None, workdir: Path, name: str, data_key: str | None = None
+) -> sessionmaker[Session]:
+    """A migrated database holding the regions and the demo (SQLite file unless ``url``),
+    personal data encrypted with ``data_key`` (a new key unless given)."""
     url = url or f"sqlite:///{workdir / name}.db"
     if url.startswith("postgresql"):
         engine = sa.create_engine(url)
@@ -120,7 +123,8 @@ def fresh_database(url: str | None, workdir: Path, name: str) -> sessionmaker[Se
         engine.dispose()
     migrate.upgrade(url)
     engine = create_engine(url)
-    factory = make_session_factory(engine, cipher=PersonalDataCipher(Fernet.generate_key()))
+    cipher = PersonalDataCipher(data_key or Fernet.generate_key())
+    factory = make_session_factory(engine, cipher=cipher)
     with factory() as db:
         load_all_regions(db)
         load_demo(db)

@@ -1,0 +1,88 @@
+"""The traffic of ``load_bench.py``: station staff searching matches and reading households,
+and referrals going through their steps, against a running server.
+
+Each simulated user works through its own slice of the needs, so two users never refer the
+same need at once (a refusal there would be the workflow working, not an error). Tokens and
+ids come from the JSON file named by ``LOAD_FIXTURE``, written by ``load_bench.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Any
+
+from locust import FastHttpUser, constant_throughput, events, task
+
+FIXTURE: dict[str, Any] = json.loads(open(os.environ["LOAD_FIXTURE"], encoding="utf-8").read())  # noqa: SIM115
+_slices = itertools.count()
+
+
+class StationWorker(FastHttpUser):
+    # One request a second per user: the offered rate is the number of users.
+    wait_time = constant_throughput(1)
+
+    def on_start(self) -> None:
+        n = next(_slices)
+        needs = FIXTURE["need_ids"]
+        users = int(os.environ.get("LOAD_USERS", "1"))
+        self.needs = itertools.cycle(needs[n::users] or needs)
+        self.households = itertools.cycle(FIXTURE["household_ids"][n::users] or [0])
+        self.station = {"Authorization": FIXTURE["tokens"]["station"]}
+        self.office = {"Authorization": FIXTURE["tokens"]["office"]}
+
+    @task(5)
+    def search_matches(self) -> None:
+        self.client.get(
+            f"/api/v1/needs/{next(self.needs)}/matches?limit=10",
+            headers=self.station, name="GET /needs/<id>/matches",
+        )  # fmt: skip
+
+    @task(3)
+    def read_household(self) -> None:
+        self.client.get(
+            f"/api/v1/households/{next(self.households)}",
+            headers=self.station, name="GET /households/<id>",
+        )  # fmt: skip
+
+    @task(1)
+    def list_households(self) -> None:
+        self.client.get("/api/v1/households?per_page=20", headers=self.station,
+                        name="GET /households")  # fmt: skip
+
+    @task(1)
+    def refer(self) -> None:
+        """Start, submit, approve and cancel a referral of this user's next need."""
+        need = next(self.needs)
+        found = self.client.get(f"/api/v1/needs/{need}/matches?limit=3", headers=self.station,
+                                name="GET /needs/<id>/matches")  # fmt: skip
+        items = found.json().get("items") if found.status_code == 200 else None
+        if not items:
+            return
+        started = self.client.post(
+            "/api/v1/referrals", headers=self.station, name="POST /referrals",
+            json={"need_id": need, "project_id": items[0]["project_id"]},
+        )  # fmt: skip
+        if started.status_code != 201:
+            return
+        referral = started.json()
+        for step, headers, extra in (
+            ("submit", self.station, {}),
+            ("approve", self.office, {}),
+            ("cancel", self.station, {"reason": "家庭已获其他救助"}),
+        ):
+            moved = self.client.post(
+                f"/api/v1/referrals/{referral['id']}/{step}", headers=headers,
+                json={"version": referral["version"], **extra},
+                name=f"POST /referrals/<id>/{step}",
+            )  # fmt: skip
+            if moved.status_code != 200:
+                return
+            referral = moved.json()
+
+
+@events.quitting.add_listener
+def _exit_code(environment: Any, **_kwargs: Any) -> None:
+    # Failures are counted and printed by load_bench.py; locust itself exits 0.
+    environment.process_exit_code = 0
