@@ -253,6 +253,8 @@ def backup_create(folder: Path | None, keep: int) -> None:
     url = _database_url()
     folder = folder or Path(current_app.config["INSTANCE_PATH"]) / "backups"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if _is_postgres(url):
+        _client("pg_dump")  # a missing client is the first thing to say, before any name clash
     suffix = ".dump" if _is_postgres(url) else ".sqlite3"
     path = folder / f"cishan-{dt.datetime.now(TZ):%Y%m%d-%H%M%S}{suffix}"
     if path.exists():

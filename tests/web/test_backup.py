@@ -298,6 +298,12 @@ def test_on_postgresql_pg_dump_and_pg_restore_make_the_same_round_trip(
     at_0005 = flask(app, "backup", "restore", str(older), "--yes")
     assert at_0005.exit_code == 1 and "结构版本是 0005" in at_0005.output
 
+    # Without pg_dump that is what is said, even when a backup of this very second exists.
+    backups = Path(app.config["INSTANCE_PATH"]) / "backups"
+    now = dt.datetime.now(TZ)
+    for second in range(3):
+        taken = now + dt.timedelta(seconds=second)
+        (backups / f"cishan-{taken:%Y%m%d-%H%M%S}.dump").touch()
     monkeypatch.setenv("PATH", str(tmp_path))
     missing = flask(app, "backup", "create")
     assert missing.exit_code == 1 and "找不到 pg_dump" in missing.output
