@@ -250,6 +250,16 @@ def test_an_upload_over_the_size_limit_gets_413_and_a_chinese_envelope(
     assert stored(db) == before
 
 
+def test_the_size_limit_is_named_in_english_for_an_english_session(
+    client: FlaskClient, oversized: bytes
+) -> None:
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    response = post_api(client, "projects", oversized, bearer(client, "charity_f"))
+    assert response.status_code == 413
+    assert "over the 10 MB limit" in response.json["error"]["message"]
+
+
 def test_the_upload_page_answers_an_oversized_file_with_a_chinese_page(
     client: FlaskClient, db: Session, oversized: bytes
 ) -> None:
