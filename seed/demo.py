@@ -71,8 +71,20 @@ def _fen(yuan: float | None) -> int | None:
     return None if yuan is None else round(yuan * 100)
 
 
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+def _date(value: str | None, shift: dt.timedelta = dt.timedelta(0)) -> dt.date | None:
+    return dt.date.fromisoformat(value) + shift if value else None
+
+
+#: The day the demo's dates were written for. Loaded later, the projects' dates, the aid
+#: periods and the consents move forward by the days since, so the demo keeps its story
+#: (which projects run, which have not started, which aid goes on) instead of expiring at the
+#: end of 2026. Birth dates stay: they are part of the ID numbers.
+DEMO_DATES_AS_OF = dt.date(2026, 11, 29)
+
+
+def demo_shift(today: dt.date | None = None) -> dt.timedelta:
+    """How far the demo's dates move when loaded ``today``."""
+    return max(dt.timedelta(0), (today or dt.date.today()) - DEMO_DATES_AS_OF)
 
 
 def load_demo(db: Session, password: str = DEMO_PASSWORD, path: Path = DEMO_FILE) -> DemoCounts:
@@ -80,12 +92,13 @@ def load_demo(db: Session, password: str = DEMO_PASSWORD, path: Path = DEMO_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     counts = DemoCounts()
     now = utcnow()
+    shift = demo_shift()
     organizations = _load_organizations(db, data["organizations"], counts, now)
-    _load_projects(db, data["projects"], organizations, counts, now)
+    _load_projects(db, data["projects"], organizations, counts, now, shift)
     stations = _load_stations(db, data["stations"], counts)
     users = _load_users(db, data["users"], stations, organizations, password, counts)
     staff_of = {u.station_id: u for u in users.values() if u.role == Role.STATION_STAFF}
-    _load_households(db, data["households"], stations, staff_of, counts)
+    _load_households(db, data["households"], stations, staff_of, counts, shift)
     return counts
 
 
@@ -122,6 +135,7 @@ def _load_projects(
     organizations: dict[str, Organization],
     counts: DemoCounts,
     now: dt.datetime,
+    shift: dt.timedelta,
 ) -> None:
     for row in rows:
         organization = organizations[row["organization"]]
@@ -140,8 +154,8 @@ def _load_projects(
             ProjectInput(
                 name=row["name"],
                 description=row.get("description", ""),
-                starts_on=dt.date.fromisoformat(row["starts_on"]),
-                ends_on=dt.date.fromisoformat(row["ends_on"]),
+                starts_on=dt.date.fromisoformat(row["starts_on"]) + shift,
+                ends_on=dt.date.fromisoformat(row["ends_on"]) + shift,
                 domains=row["domains"],
                 target_groups=row.get("target_groups", []),
                 forms=row.get("forms", []),
@@ -234,6 +248,7 @@ def _load_households(
     stations: dict[str, Station],
     staff_of: dict[int | None, User],
     counts: DemoCounts,
+    shift: dt.timedelta,
 ) -> None:
     cipher = cipher_of(db)
     for row in rows:
@@ -261,7 +276,7 @@ def _load_households(
                 income_per_head_fen=_fen(row.get("income_per_head_yuan")) or 0,
                 medical_expense_fen=_fen(row.get("medical_expense_yuan")) or 0,
                 education_expense_fen=_fen(row.get("education_expense_yuan")) or 0,
-                consent_on=_date(row.get("consent_on")),
+                consent_on=_date(row.get("consent_on"), shift),
                 consent_scope="困难情况核实、慈善帮扶转介" if row.get("consent_on") else None,
                 members=[
                     MemberInput(
@@ -289,8 +304,8 @@ def _load_households(
                 household,
                 GovAidType(aid["aid_type"]),
                 _fen(aid["amount_yuan"]) or 0,
-                dt.date.fromisoformat(aid["period_start_on"]),
-                _date(aid.get("period_end_on")),
+                dt.date.fromisoformat(aid["period_start_on"]) + shift,
+                _date(aid.get("period_end_on"), shift),
             )
         for need in row.get("needs", []):
             member_index = need.get("member")

@@ -191,3 +191,27 @@ def test_seeding_again_after_a_demo_station_was_renamed_still_succeeds(tmp_path:
     before = counts(app)["Household"]
     run(app, "seed", "demo")  # make run seeds again on every start
     assert counts(app)["Household"] == before
+
+
+def test_the_demo_loaded_months_later_still_has_the_same_projects_running() -> None:
+    """The demo's dates move with the calendar: loaded in a later year its story holds."""
+    import datetime as dt
+    import json
+
+    from seed.demo import DEMO_DATES_AS_OF, DEMO_FILE, demo_shift
+
+    assert demo_shift(DEMO_DATES_AS_OF - dt.timedelta(days=30)) == dt.timedelta(0)
+    projects = json.loads(DEMO_FILE.read_text(encoding="utf-8"))["projects"]
+
+    def running(on: dt.date) -> set[str]:
+        shift = demo_shift(on)
+        return {
+            p["name"] for p in projects
+            if dt.date.fromisoformat(p["starts_on"]) + shift <= on
+            <= dt.date.fromisoformat(p["ends_on"]) + shift
+        }  # fmt: skip
+
+    written = running(DEMO_DATES_AS_OF)
+    assert len(written) >= 15  # the demo is mostly running projects, a few not yet started
+    for later in (dt.date(2027, 1, 15), dt.date(2027, 7, 20), dt.date(2029, 3, 1)):
+        assert running(later) == written, later
