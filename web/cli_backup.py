@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 import subprocess  # nosec B404
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from alembic.script import ScriptDirectory
@@ -28,12 +27,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import URL, make_url
 
+from jobs.registry import TZ
 from models import migrate
 
 backup_cli = AppGroup("backup", help="数据库备份与恢复。")
 
 #: Backup names carry the local (Guangdong) time they were taken.
-TZ = ZoneInfo("Asia/Shanghai")
 #: Only files named like this are ever pruned.
 BACKUP_NAME = re.compile(r"cishan-\d{8}-\d{6}\.(sqlite3|dump)")
 KEY_REMINDER = (

@@ -308,7 +308,7 @@ def read_rows(
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
             if len(found) >= MAX_ROWS:
-                raise ValidationFailed(fields={"file": [f"一次最多导入 {MAX_ROWS} 行。"]})
+                raise _refusal(f"一次最多导入 {MAX_ROWS} 行。")
             found.append(
                 (
                     number,
