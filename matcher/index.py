@@ -3,6 +3,9 @@
 Everything a request needs is precomputed here: the TF-IDF matrix of project texts stored
 transposed (features × projects, so one need is a sparse row times a matrix), the eligibility
 columns as numpy arrays, and an inverted index from service-area prefixes to projects.
+
+A text is represented twice, side by side in one vector: by its character n-grams, and by the
+concepts of the thesaurus it speaks of (``thesaurus.py``), so that "洗肾" finds "透析".
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from models.regions import significant_prefix
 
 from .records import NeedRecord, ProjectRecord
+from .thesaurus import CONCEPTS, concepts
 from .vocabulary import (
     CATEGORIES,
+    CATEGORY_LABELS,
+    DISABILITY_LABELS,
     DOMAIN_LABELS,
     DOMAINS,
     GROUP_LABELS,
     ILLNESS_KINDS,
+    SCHOOL_LABELS,
     SCHOOL_STAGES,
+    SELF_CARE_LABELS,
     SERVICE_LABELS,
     TARGET_GROUPS,
 )
+
+#: The share of text similarity that comes from shared concepts rather than shared characters.
+CONCEPT_SHARE = 0.5
 
 
 def project_text(project: ProjectRecord) -> str:
@@ -40,6 +51,11 @@ def make_vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(
         analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1, dtype=np.float32
     )
+
+
+def make_concept_vectorizer() -> TfidfVectorizer:
+    # A fixed vocabulary: fitting only learns how rare each concept is among the projects.
+    return TfidfVectorizer(analyzer=concepts, vocabulary=list(CONCEPTS), dtype=np.float32)
 
 
 def _flags(values: list[tuple[str, ...]], vocabulary: list[str]) -> np.ndarray:
@@ -62,7 +78,8 @@ class ProjectIndex:
 
     projects: list[ProjectRecord]
     vectorizer: TfidfVectorizer
-    text_t: sparse.csr_matrix  # features × projects
+    concept_vectorizer: TfidfVectorizer
+    text_t: sparse.csr_matrix  # (n-grams + concepts) × projects
     ledger: np.ndarray  # ledger region code per project (str objects)
     ledger_index: dict[str, np.ndarray]  # ledger region code → project positions
     starts: np.ndarray  # date ordinals
@@ -103,7 +120,9 @@ class ProjectIndex:
                 self.quota_left[at] = left
 
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
-        return self.vectorizer.transform([need_text(need)])
+        text = [need_text(need)]
+        return _side_by_side(self.vectorizer.transform(text),
+                             self.concept_vectorizer.transform(text))  # fmt: skip
 
     def text_similarity(self, need: NeedRecord) -> np.ndarray:
         """Cosine similarity of the need's text with every project (one sparse product)."""
@@ -113,11 +132,30 @@ class ProjectIndex:
 
 
 def need_text(need: NeedRecord) -> str:
+    """The need's own words and the household's profile: categories, and the illness,
+    disability, care needs and schooling of the people the need concerns."""
     parts = [need.text, DOMAIN_LABELS.get(need.domain, need.domain)]
+    parts += [CATEGORY_LABELS.get(c, c) for c in need.household.categories]
     for member in need.subjects:
         if member.illness:
             parts.append(member.illness)
-    return " ".join(parts)
+        if member.disability_type:
+            parts.append(DISABILITY_LABELS.get(member.disability_type, ""))
+        if member.self_care != "independent":
+            parts.append(SELF_CARE_LABELS.get(member.self_care, ""))
+        if member.school_stage:
+            parts.append(SCHOOL_LABELS.get(member.school_stage, ""))
+    return " ".join(part for part in parts if part)
+
+
+def _side_by_side(ngrams: sparse.spmatrix, concept: sparse.spmatrix) -> sparse.csr_matrix:
+    """One row per text: its n-gram and concept vectors (each of unit length) weighted so
+    that a dot product is the blend of the two cosines."""
+    return sparse.hstack(
+        [ngrams * np.float32(np.sqrt(1 - CONCEPT_SHARE)),
+         concept * np.float32(np.sqrt(CONCEPT_SHARE))],
+        format="csr",
+    )  # fmt: skip
 
 
 def _positions(values: list[str]) -> dict[str, np.ndarray]:
@@ -137,9 +175,14 @@ def _id_rank(projects: list[ProjectRecord]) -> np.ndarray:
 def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectIndex:
     """Fit the text model and lay the projects out as arrays (once per set of editions)."""
     vectorizer = make_vectorizer()
-    texts = [project_text(p) for p in projects] or [""]
-    matrix = vectorizer.fit_transform(texts) if projects else None
-    text_t = matrix.T.tocsr() if matrix is not None else sparse.csr_matrix((0, 0), dtype=np.float32)
+    concept_vectorizer = make_concept_vectorizer()
+    texts = [project_text(p) for p in projects]
+    if projects:
+        matrix = _side_by_side(vectorizer.fit_transform(texts),
+                               concept_vectorizer.fit_transform(texts))  # fmt: skip
+        text_t = matrix.T.tocsr()
+    else:
+        text_t = sparse.csr_matrix((0, 0), dtype=np.float32)
     area_lists: dict[str, list[int]] = {}
     for position, project in enumerate(projects):
         for code in set(project.service_area):
@@ -148,6 +191,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
     return ProjectIndex(
         projects=projects,
         vectorizer=vectorizer,
+        concept_vectorizer=concept_vectorizer,
         text_t=text_t,
         ledger=np.array([p.ledger_region_code for p in projects], dtype=object),
         ledger_index=_positions([p.ledger_region_code for p in projects]),

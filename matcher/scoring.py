@@ -9,8 +9,9 @@ import numpy as np
 
 from models.enums import member_groups
 
-from .index import ProjectIndex
+from .index import ProjectIndex, need_text, project_text
 from .records import NeedRecord
+from .thesaurus import concepts
 from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
 
 FEATURES = (
@@ -137,6 +138,18 @@ class LearnedModel:
         return row * np.asarray(self.coef)
 
 
+def _text_reason(index: ProjectIndex, need: NeedRecord, project) -> str:
+    """Name the rarest concepts need and project share, or say only that the texts are alike."""
+    of_project = set(concepts(project_text(project)))
+    shared = [c for c in concepts(need_text(need)) if c in of_project]
+    if not shared:
+        return "需求描述与项目内容相近"
+    rarity = index.concept_vectorizer.idf_
+    place = index.concept_vectorizer.vocabulary_
+    shared.sort(key=lambda c: -rarity[place[c]])
+    return f"需求与项目都涉及{'、'.join(shared[:2])}"
+
+
 def reasons(
     index: ProjectIndex,
     need: NeedRecord,
@@ -160,7 +173,7 @@ def reasons(
         label = "、".join(GROUP_LABELS.get(g, g) for g in shared[:2])
         texts.append((contributions[names["groups"]], f"面向{label}"))
     if row[names["text"]] >= 0.3:
-        texts.append((contributions[names["text"]], "需求描述与项目内容相近"))
+        texts.append((contributions[names["text"]], _text_reason(index, need, project)))
     locality_level = next(
         (n for n, v in LOCALITY.items() if abs(v - row[names["locality"]]) < 1e-9), None
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from models.enums import (
     PRIORITY_GROUPS,
+    DisabilityType,
     Domain,
     HouseholdCategory,
     IllnessKind,
     SchoolStage,
+    SelfCare,
     ServiceType,
     TargetGroup,
 )
@@ -21,6 +23,9 @@ DOMAIN_LABELS = Domain.labels()
 GROUP_LABELS = TargetGroup.labels()
 CATEGORY_LABELS = HouseholdCategory.labels()
 SERVICE_LABELS = ServiceType.labels()
+DISABILITY_LABELS = DisabilityType.labels()
+SELF_CARE_LABELS = SelfCare.labels()
+SCHOOL_LABELS = SchoolStage.labels()
 PRIORITY = tuple(g.value for g in PRIORITY_GROUPS)
 
 #: How local a service area is, by the level of the area code that covers the household.
