@@ -28,11 +28,11 @@ FEATURES = (
 
 #: The transparent model's weights (they sum to 1, so scores lie in [0, 1]).
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "text": 0.10,
-    "domain": 0.30,
-    "groups": 0.15,
-    "locality": 0.20,
-    "coverage": 0.17,
+    "text": 0.20,
+    "domain": 0.26,
+    "groups": 0.13,
+    "locality": 0.18,
+    "coverage": 0.15,
     "urgent_simplified": 0.04,
     "quota": 0.02,
     "acceptance": 0.01,
