@@ -135,7 +135,7 @@ def need_text(need: NeedRecord) -> str:
     """The need's own words and the household's profile: categories, and the illness,
     disability, care needs and schooling of the people the need concerns."""
     parts = [need.text, DOMAIN_LABELS.get(need.domain, need.domain)]
-    parts += [CATEGORY_LABELS.get(c, c) for c in need.household.categories]
+    parts += [CATEGORY_LABELS.get(c, "") for c in need.household.categories]
     for member in need.subjects:
         if member.illness:
             parts.append(member.illness)

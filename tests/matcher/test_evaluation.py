@@ -28,7 +28,7 @@ def test_the_model_beats_both_keyword_baselines_and_breaks_no_rule() -> None:
     assert len(cases.projects) >= 50 and len(cases.needs) >= 40
     results = evaluate(cases)
     model, bm25, eligible = results["model"], results["bm25"], results["bm25_eligible"]
-    # Measured 0.918 against 0.297 and 0.418; this guards against regressions.
+    # Measured 0.914 against 0.297 and 0.418; this guards against regressions.
     assert model["ndcg@5"] >= 0.90
     assert model["ndcg@5"] >= bm25["ndcg@5"] + 0.15
     assert model["ndcg@5"] >= eligible["ndcg@5"] + 0.05

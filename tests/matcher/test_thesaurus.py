@@ -41,6 +41,22 @@ def test_a_word_can_mean_several_concepts_and_each_is_named_once() -> None:
     assert concepts("一厘米的玉米") == []  # no single characters that mean everything
 
 
+@pytest.mark.parametrize(
+    ("text", "means"),
+    [
+        ("渐冻症患者", {"罕见病"}),  # not 取暖过冬
+        ("孤独症儿童康复", {"孤独症", "康复训练"}),  # not 心理疏导
+        ("初一新生", set()),  # not 大学
+        ("大病保险报销后", {"医疗费用"}),  # not the accident insurance
+        ("孩子发烧了", set()),  # not a fire
+        ("牵线搭桥", set()),  # not heart surgery
+        ("医疗费用资助", {"医疗费用"}),  # not school fees
+    ],
+)
+def test_words_that_only_look_alike_mean_nothing_extra(text: str, means: set[str]) -> None:
+    assert set(concepts(text)) == means
+
+
 def test_every_concept_has_words_and_no_word_is_listed_twice_in_one_concept() -> None:
     for name, words in CONCEPTS.items():
         assert words, name
