@@ -108,7 +108,9 @@ class WeightedModel:
 
     kind = "weighted"
 
-    def __init__(self, weights: dict[str, float] | None = None, name: str = "weighted-v1"):
+    # Referrals keep the model version they were scored with: give the weights a new name
+    # whenever they change (v1: text 0.10, before the thesaurus).
+    def __init__(self, weights: dict[str, float] | None = None, name: str = "weighted-v2"):
         self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
         self.vector = np.array([self.weights.get(f, 0.0) for f in FEATURES])
         self.name = name

@@ -143,7 +143,7 @@ def test_the_matches_api(client: FlaskClient, db: Session) -> None:
     response = client.get(f"/api/v1/needs/{need.id}/matches?limit=3&explain=1", headers=headers)
     assert response.status_code == 200
     body = response.json
-    assert len(body["items"]) == 3 and body["model_version"] == "weighted-v1"
+    assert len(body["items"]) == 3 and body["model_version"] == "weighted-v2"
     item = body["items"][0]
     assert {"project_id", "name", "organization", "ledger_level", "score", "reasons"} <= set(item)
     assert body["excluded"] and all(e["reason"] for e in body["excluded"])
