@@ -26,6 +26,16 @@ def test_sign_in_page_is_chinese_with_security_headers(client: FlaskClient) -> N
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_header_needs_no_emoji_font(client: FlaskClient) -> None:
+    # Office computers on closed networks often lack an emoji font: such a character is a box.
+    sign_in(client, "station_a")
+    page = client.get("/", follow_redirects=True)
+    assert page.status_code == 200
+    emoji = [c for c in page.text if 0x1F000 <= ord(c) <= 0x1FAFF or 0x2600 <= ord(c) <= 0x27BF]
+    assert emoji == []
+    assert 'data-testid="bell"' in page.text and "<svg" in page.text
+
+
 def test_pages_need_sign_in(client: FlaskClient) -> None:
     response = client.get("/households")
     assert response.status_code == 302
