@@ -8,10 +8,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .index import ProjectIndex
+from .index import ProjectIndex, need_text
 from .records import NeedRecord, ProjectRecord
 from .rules import RULES, check, reason
 from .scoring import FEATURES, LOW_MATCH_THRESHOLD, WeightedModel, features, reasons
+from .thesaurus import concepts
 
 
 class Model(Protocol):
@@ -78,14 +79,16 @@ def rank(
     # are compared rounded, as a matrix product may round the last bit differently by row.
     order = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))[:limit]
     items = []
+    need_concepts = concepts(need_text(need)) if len(order) else []
     for i in order:
         position = int(positions[i])
         row = matrix[i]
+        why = reasons(index, need, position, row, model.contributions(row), need_concepts)
         items.append(
             Match(
                 project=index.projects[position],
                 score=float(scores[i]),
-                reasons=reasons(index, need, position, row, model.contributions(row)),
+                reasons=why,
                 low_match=bool(scores[i] < LOW_MATCH_THRESHOLD),
                 features=dict(zip(FEATURES, (float(v) for v in row), strict=True)),
             )

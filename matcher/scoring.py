@@ -9,7 +9,7 @@ import numpy as np
 
 from models.enums import member_groups
 
-from .index import ProjectIndex, need_text, project_text
+from .index import ProjectIndex, project_text
 from .records import NeedRecord
 from .thesaurus import concepts
 from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
@@ -140,10 +140,10 @@ class LearnedModel:
         return row * np.asarray(self.coef)
 
 
-def _text_reason(index: ProjectIndex, need: NeedRecord, project) -> str:
+def _text_reason(index: ProjectIndex, need_concepts: list[str], project) -> str:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
     of_project = set(concepts(project_text(project)))
-    shared = [c for c in concepts(need_text(need)) if c in of_project]
+    shared = [c for c in need_concepts if c in of_project]
     if not shared:
         return "需求描述与项目内容相近"
     rarity = index.concept_vectorizer.idf_
@@ -158,9 +158,11 @@ def reasons(
     position: int,
     row: np.ndarray,
     contributions: np.ndarray,
+    need_concepts: list[str],
     limit: int = 3,
 ) -> list[str]:
-    """The top reasons for a result, in Chinese, strongest first."""
+    """The top reasons for a result, in Chinese, strongest first. ``need_concepts`` are the
+    thesaurus concepts of the need's text, found once for all its results."""
     project = index.projects[position]
     texts: list[tuple[float, str]] = []
     names = dict(zip(FEATURES, range(len(FEATURES)), strict=True))
@@ -175,7 +177,7 @@ def reasons(
         label = "、".join(GROUP_LABELS.get(g, g) for g in shared[:2])
         texts.append((contributions[names["groups"]], f"面向{label}"))
     if row[names["text"]] >= 0.3:
-        texts.append((contributions[names["text"]], _text_reason(index, need, project)))
+        texts.append((contributions[names["text"]], _text_reason(index, need_concepts, project)))
     locality_level = next(
         (n for n, v in LOCALITY.items() if abs(v - row[names["locality"]]) < 1e-9), None
     )

@@ -71,8 +71,12 @@ def _fen(yuan: float | None) -> int | None:
     return None if yuan is None else round(yuan * 100)
 
 
+def _day(value: str, shift: dt.timedelta = dt.timedelta(0)) -> dt.date:
+    return dt.date.fromisoformat(value) + shift
+
+
 def _date(value: str | None, shift: dt.timedelta = dt.timedelta(0)) -> dt.date | None:
-    return dt.date.fromisoformat(value) + shift if value else None
+    return _day(value, shift) if value else None
 
 
 #: The day the demo's dates were written for. Loaded later, the projects' dates, the aid
@@ -154,8 +158,8 @@ def _load_projects(
             ProjectInput(
                 name=row["name"],
                 description=row.get("description", ""),
-                starts_on=dt.date.fromisoformat(row["starts_on"]) + shift,
-                ends_on=dt.date.fromisoformat(row["ends_on"]) + shift,
+                starts_on=_day(row["starts_on"], shift),
+                ends_on=_day(row["ends_on"], shift),
                 domains=row["domains"],
                 target_groups=row.get("target_groups", []),
                 forms=row.get("forms", []),
@@ -304,7 +308,7 @@ def _load_households(
                 household,
                 GovAidType(aid["aid_type"]),
                 _fen(aid["amount_yuan"]) or 0,
-                dt.date.fromisoformat(aid["period_start_on"]) + shift,
+                _day(aid["period_start_on"], shift),
                 _date(aid.get("period_end_on"), shift),
             )
         for need in row.get("needs", []):

@@ -252,16 +252,17 @@ def backup_create(folder: Path | None, keep: int) -> None:
     url = _database_url()
     folder = folder or Path(current_app.config["INSTANCE_PATH"]) / "backups"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if _is_postgres(url):
+    postgres = _is_postgres(url)
+    if postgres:
         _client("pg_dump")  # a missing client is the first thing to say, before any name clash
-    suffix = ".dump" if _is_postgres(url) else ".sqlite3"
+    suffix = ".dump" if postgres else ".sqlite3"
     path = folder / f"cishan-{dt.datetime.now(TZ):%Y%m%d-%H%M%S}{suffix}"
     if path.exists():
         raise click.ClickException(f"{path} 已存在（同一秒内已备份过），请稍后再试。")
     # Written under another name first, so a half-made copy is never taken for a backup.
     partial = path.with_name(path.name + ".partial")
     try:
-        if _is_postgres(url):
+        if postgres:
             dump_postgres(url, partial)
         else:
             copy_sqlite(_sqlite_path(url), partial)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Organization, Project
+from models import Project
 from models.base import utcnow
 from models.enums import (
     OrganizationStatus,
@@ -28,7 +28,7 @@ from web.forms import (
     show_service_errors,
 )
 from web.labels import LABELS
-from web.services.errors import Forbidden, ServiceError, ValidationFailed
+from web.services.errors import ServiceError, ValidationFailed
 from web.services.excel import import_projects
 from web.services.ledgers import (
     current_editions,
@@ -37,7 +37,12 @@ from web.services.ledgers import (
     list_editions,
     period_of,
 )
-from web.services.organizations import list_organizations, may_review, review_organization
+from web.services.organizations import (
+    list_organizations,
+    may_review,
+    own_organization,
+    review_organization,
+)
 from web.services.projects import (
     ProjectInput,
     confirm_project,
@@ -111,12 +116,9 @@ _FORM_FIELD = {
 @login_required
 def my_projects() -> str:
     user = actor()
-    if user.role != Role.CHARITY_STAFF:
-        # A charity's own page: an administrator has no organization to show.
-        raise Forbidden()
     db = get_db()
-    organization = db.get(Organization, user.organization_id)
-    projects = list_projects(db, user, organization_id=user.organization_id)
+    organization = own_organization(db, user)
+    projects = list_projects(db, user, organization_id=organization.id)
     stale = {p.id for p in stale_projects(db, user, utcnow())}
     return render_template(
         "supply/my_projects.html", organization=organization, projects=projects, stale=stale,

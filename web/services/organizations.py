@@ -96,6 +96,17 @@ def get_organization(db: Session, actor: User, organization_id: int) -> Organiza
     return organization
 
 
+def own_organization(db: Session, actor: User) -> Organization:
+    """The charity ``actor`` works for.
+
+    :raise Forbidden: an account that works for no charity (an administrator, an office, a
+        station).
+    """
+    if actor.role != Role.CHARITY_STAFF or actor.organization_id is None:
+        raise Forbidden()
+    return get_organization(db, actor, actor.organization_id)
+
+
 def list_organizations(
     db: Session, actor: User, status: OrganizationStatus | None = None
 ) -> list[Organization]:
