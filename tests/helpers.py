@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: demo accounts, signing in, tokens."""
+"""Helpers shared by the tests: demo accounts and records, signing in, tokens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from stdnum.cn import uscc
 from werkzeug.test import TestResponse
 
-from models import User
+from models import Household, Need, Project, User
 
 #: Fixed keys for tests only (never used by a deployment: those are generated or given).
 TEST_DATA_KEY = "rC4J0wqCFvRdyfyqlOSL6HwCsGgaXJ9_G4MlsTVdxiA="
@@ -21,6 +22,29 @@ def get_user(db: Session, username: str) -> User:
     found = db.scalar(sa.select(User).where(User.username == username))
     assert found is not None, username
     return found
+
+
+def project_named(db: Session, name: str) -> Project:
+    project = db.scalar(sa.select(Project).where(Project.name == name))
+    assert project is not None, name
+    return project
+
+
+def need_of(db: Session, head_name: str, domain: str) -> Need:
+    """The need in ``domain`` of the household whose head is ``head_name``."""
+    need = db.scalar(
+        sa.select(Need)
+        .join(Household)
+        .where(Household.head_name == head_name, Need.domain == domain)
+    )
+    assert need is not None, (head_name, domain)
+    return need
+
+
+def credit_code(serial: int) -> str:
+    """A valid 统一社会信用代码 of a 从化 social organization, distinct per ``serial``."""
+    base = f"53440117MJL{serial:06d}"
+    return base + uscc.calc_check_digit(base)
 
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import build_demo_database, side_database_url
+from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
-from web.services.crypto import PersonalDataCipher
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,11 +43,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def live_app(database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Flask:
     from web import create_app
 
     url = side_database_url(database_url, tmp_path_factory.mktemp("live"), "live")
-    build_demo_database(url, PersonalDataCipher(TEST_DATA_KEY)).dispose()
+    copy_demo(engine, url).dispose()
     return create_app(
         {"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY}
     )

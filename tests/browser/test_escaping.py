@@ -20,10 +20,9 @@ from dataclasses import dataclass, replace
 
 import openpyxl
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
-from stdnum.cn import uscc
+from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from models import Project, utcnow
@@ -38,9 +37,15 @@ from models.enums import (
     Urgency,
 )
 from tests.browser.helpers import new_page, sign_in
-from tests.conftest import build_demo_database, side_database_url
-from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
-from web.services.crypto import PersonalDataCipher
+from tests.conftest import copy_demo, side_database_url
+from tests.helpers import (
+    DEMO_PASSWORD,
+    TEST_DATA_KEY,
+    TEST_SECRET_KEY,
+    credit_code,
+    get_user,
+    project_named,
+)
 from web.services.excel import HEADERS
 from web.services.households import HouseholdInput, MemberInput, add_need, create_household
 from web.services.ledgers import build_edition, period_of
@@ -132,11 +137,6 @@ class Planted:
     declined_referral_id: int
     held_referral_id: int
     second_referral_id: int
-
-
-def credit_code(serial: int) -> str:
-    base = f"53440117MJL{serial:06d}"
-    return base + uscc.calc_check_digit(base)
 
 
 def plant(app: Flask) -> Planted:
@@ -240,8 +240,8 @@ def plant(app: Flask) -> Planted:
         approve_referral(db, office, held)
         accept_referral(db, charity, held)
         # A second charity's project for the same need: its draft warns of the first.
-        other = db.scalar(sa.select(Project.id).where(Project.name == "从化区急难救助“一事一议”"))
-        second = start_referral(db, station_user, held_need, other).id
+        other = project_named(db, "从化区急难救助“一事一议”")
+        second = start_referral(db, station_user, held_need, other.id).id
         db.commit()
         return Planted(
             household_id=household.id, open_need_id=open_need, project_id=project.id,
@@ -252,13 +252,13 @@ def plant(app: Flask) -> Planted:
 
 @pytest.fixture(scope="module")
 def hostile_site(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine
 ) -> Iterator[tuple[str, Planted]]:
     """A live server on a demo database of its own, with the hostile text planted."""
     from web import create_app
 
     url = side_database_url(database_url, tmp_path_factory.mktemp("escape"), "escape")
-    build_demo_database(url, PersonalDataCipher(TEST_DATA_KEY)).dispose()
+    copy_demo(engine, url).dispose()
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY}
     )

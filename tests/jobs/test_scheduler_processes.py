@@ -27,9 +27,8 @@ from jobs.runs import mark_abandoned
 from models import JobRun, LedgerEdition, Region, utcnow
 from models.enums import LEDGER_LEVELS, JobRunStatus
 from models.session import make_session_factory
-from tests.conftest import build_demo_database, side_database_url
+from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
-from web.services.crypto import PersonalDataCipher
 
 ROOT = Path(__file__).resolve().parents[2]
 EVERY_THREE_SECONDS = {"ledger_refresh": {"second": "*/3"}}
@@ -37,12 +36,12 @@ EVERY_THREE_SECONDS = {"ledger_refresh": {"second": "*/3"}}
 
 @pytest.fixture(scope="module")
 def jobs_engine(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, cipher: PersonalDataCipher
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine
 ) -> Iterator[tuple[str, Engine]]:
     url = side_database_url(database_url, tmp_path_factory.mktemp("jobs"), "jobs")
-    engine = build_demo_database(url, cipher)
-    yield url, engine
-    engine.dispose()
+    copy = copy_demo(engine, url)
+    yield url, copy
+    copy.dispose()
 
 
 def scheduler(url: str, instance: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -68,6 +67,14 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str, logs: list[Pa
         time.sleep(0.3)
     output = "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
     pytest.fail(f"timed out waiting for {what}\n{output}")
+
+
+def departments(engine: Engine) -> int:
+    """How many civil-affairs departments keep a ledger (each gets one edition a half-year)."""
+    with engine.connect() as conn:
+        return conn.scalar(
+            sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
+        )
 
 
 def refresh_runs(engine: Engine) -> list[JobRun]:
@@ -99,15 +106,10 @@ def test_two_schedulers_run_each_slot_once_and_the_standby_takes_over(
         assert len(leaders) == 1 and leaders <= set(processes)  # only the leader ran them
         (leader_pid,) = leaders
         with engine.connect() as conn:
-            departments = conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(Region)
-                .where(Region.level.in_(LEDGER_LEVELS))
-            )
             per_department = Counter(
                 conn.execute(sa.select(LedgerEdition.region_code, LedgerEdition.period)).all()
             )
-        assert len(per_department) == departments and set(per_department.values()) == {1}
+        assert len(per_department) == departments(engine) and set(per_department.values()) == {1}
 
         leader = processes.pop(leader_pid)
         leader.send_signal(signal.SIGKILL)
@@ -162,6 +164,7 @@ def test_a_job_killed_mid_run_is_marked_failed_and_a_rerun_publishes_each_editio
             running = next(
                 (r for r in refresh_runs(watcher) if r.status == JobRunStatus.RUNNING), None
             )
+            time.sleep(0.01)
         if running is not None:
             killed.send_signal(signal.SIGKILL)  # no handler, no clean-up: a power cut, OOM
             killed.wait(10)
@@ -187,15 +190,13 @@ def test_a_job_killed_mid_run_is_marked_failed_and_a_rerun_publishes_each_editio
 
     assert sum(editions().values()) == 0  # nothing half-published: one transaction or nothing
     assert mark_abandoned(make_session_factory(engine)) == 1
-    assert the_run().status == JobRunStatus.FAILED and "进程中断" in the_run().error
+    failed = the_run()
+    assert failed.status == JobRunStatus.FAILED and "进程中断" in failed.error
 
     rerun = subprocess.run(command + ["--retry"], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    with engine.connect() as conn:
-        departments = conn.scalar(
-            sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
-        )
-    assert the_run().status == JobRunStatus.SUCCEEDED and the_run().pid != killed.pid
+    retried = the_run()
+    assert retried.status == JobRunStatus.SUCCEEDED and retried.pid != killed.pid
     published = editions()
-    assert len(published) == departments and set(published.values()) == {1}
+    assert len(published) == departments(engine) and set(published.values()) == {1}

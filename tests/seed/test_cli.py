@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -195,9 +197,6 @@ def test_seeding_again_after_a_demo_station_was_renamed_still_succeeds(tmp_path:
 
 def test_the_demo_loaded_months_later_still_has_the_same_projects_running() -> None:
     """The demo's dates move with the calendar: loaded in a later year its story holds."""
-    import datetime as dt
-    import json
-
     from seed.demo import DEMO_DATES_AS_OF, DEMO_FILE, demo_shift
 
     assert demo_shift(DEMO_DATES_AS_OF - dt.timedelta(days=30)) == dt.timedelta(0)

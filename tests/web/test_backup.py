@@ -24,9 +24,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from models import Base, Household, Member, migrate
-from models.session import create_engine
-from tests.conftest import is_postgres, reset_database, side_database_url
+from models import Household, Member
+from tests.conftest import copy_demo, is_postgres, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web import create_app
 from web.services.crypto import PersonalDataCipher
@@ -38,32 +37,10 @@ ZHONG_ID_NUMBER = "440122197804121076"
 ADDED = "备份后登记的户主"
 
 
-def copy_demo(source: Engine, url: str) -> None:
-    """Migrate the empty database at ``url`` and copy into it the rows of the suite's demo
-    database, rather than load the demo again (that hashes eighteen passwords: seconds)."""
-    reset_database(url)
-    migrate.upgrade(url)
-    copy = create_engine(url)
-    with source.connect() as read, copy.begin() as write:
-        for table in Base.metadata.sorted_tables:
-            rows = [row._asdict() for row in read.execute(sa.select(table))]
-            if rows:
-                write.execute(table.insert(), rows)
-            key = table.autoincrement_column
-            if rows and key is not None and is_postgres(url):
-                write.execute(
-                    sa.select(sa.func.setval(
-                        sa.func.pg_get_serial_sequence(table.name, key.name),
-                        sa.select(sa.func.max(key)).scalar_subquery(),
-                    ))
-                )  # fmt: skip
-    copy.dispose()
-
-
 @pytest.fixture(scope="module")
 def demo_file(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("backup") / "demo.db"
-    copy_demo(engine, f"sqlite:///{path}")
+    copy_demo(engine, f"sqlite:///{path}").dispose()
     return path
 
 
@@ -271,7 +248,7 @@ def test_on_postgresql_pg_dump_and_pg_restore_make_the_same_round_trip(
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed (apt-get install postgresql-client)")
     url = side_database_url(database_url, tmp_path, "backup")
-    copy_demo(engine, url)
+    copy_demo(engine, url).dispose()
     app = make_app(url, tmp_path / "instance")
     before = heads(app)
     backup = created_backup(app)

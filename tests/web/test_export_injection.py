@@ -20,11 +20,10 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl.cell.cell import Cell
 from sqlalchemy.orm import Session
-from stdnum.cn import uscc
 
-from models import Organization, User, utcnow
+from models import User, utcnow
 from models.enums import Domain, Relation, Role, Urgency
-from tests.helpers import DEMO_PASSWORD, bearer, get_user
+from tests.helpers import DEMO_PASSWORD, bearer, credit_code, get_user
 from web.services.households import HouseholdInput, MemberInput, add_need, create_household
 from web.services.ledgers import build_edition, period_of
 from web.services.organizations import register_organization, review_organization
@@ -80,13 +79,8 @@ def row_where(data: bytes, **wanted: Any) -> dict[str, Any]:
     return next(line for line in lines if all(line[k] == v for k, v in wanted.items()))
 
 
-def credit_code(serial: int) -> str:
-    base = f"53440117MJL{serial:06d}"
-    return base + uscc.calc_check_digit(base)
-
-
-def formula_charity(db: Session) -> tuple[Organization, User]:
-    """A verified charity of 从化区 whose name is a formula, with a staff account."""
+def formula_charity(db: Session) -> User:
+    """A verified charity of 从化区 whose name is a formula; returns its staff account."""
     organization = register_organization(
         db, None, name=ORGANIZATION, uscc_code=credit_code(7), registered_region_code=COUNTY
     )
@@ -96,7 +90,7 @@ def formula_charity(db: Session) -> tuple[Organization, User]:
         db, None, username="charity_formula", password=DEMO_PASSWORD, display_name="陈社工",
         role=Role.CHARITY_STAFF, region_code=COUNTY, organization_id=organization.id,
     )  # fmt: skip
-    return organization, staff
+    return staff
 
 
 def verified_project(db: Session, staff: User, text: str, **numbers: Any) -> int:
@@ -117,7 +111,7 @@ def verified_project(db: Session, staff: User, text: str, **numbers: Any) -> int
 def test_the_ledger_export_neutralises_formulas_and_keeps_amounts_numbers(
     client: FlaskClient, db: Session
 ) -> None:
-    _, staff = formula_charity(db)
+    staff = formula_charity(db)
     for text in FORMULAS:
         verified_project(
             db, staff, text, amount_per_beneficiary_fen=150_050, budget_fen=10_000_000,
@@ -188,7 +182,7 @@ def test_the_needs_ledger_export_neutralises_formulas_and_keeps_amounts_numbers(
 def approved_referral(db: Session) -> None:
     """The formula-named charity has a referral of a 从化 household approved this half-year,
     so the charities' figures name it."""
-    _, staff = formula_charity(db)
+    staff = formula_charity(db)
     project = verified_project(db, staff, "急难援助", amount_per_beneficiary_fen=300_000)
     station_user = get_user(db, "station_a")
     household = create_household(

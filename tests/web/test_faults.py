@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,19 +21,16 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine, make_url
 
 from models.session import create_engine, make_session_factory
-from tests.conftest import build_demo_database, is_postgres, side_database_url
+from tests.conftest import copy_demo, is_postgres, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY, bearer, sign_in
 from web import create_app
-from web.services.crypto import PersonalDataCipher
 
 
 @pytest.fixture(scope="module")
-def fault_url(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, cipher: PersonalDataCipher
-) -> Iterator[str]:
-    url = side_database_url(database_url, Path(tmp_path_factory.mktemp("faults")), "faults")
-    build_demo_database(url, cipher).dispose()
-    yield url
+def fault_url(database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> str:
+    url = side_database_url(database_url, tmp_path_factory.mktemp("faults"), "faults")
+    copy_demo(engine, url).dispose()
+    return url
 
 
 def app_on(engine: Engine, url: str) -> Flask:

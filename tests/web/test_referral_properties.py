@@ -49,12 +49,11 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Household, Need, Project, Referral, ReferralEvent, User
+from models import Need, Project, Referral, ReferralEvent, User
 from models.enums import DeclineReason, Domain, NeedStatus, ReferralStatus, Role
-from models.session import make_session_factory
+from tests.helpers import need_of, project_named
 from web.services import households
 from web.services import referrals as flow
-from web.services.crypto import PersonalDataCipher
 from web.services.errors import ServiceError
 
 S = ReferralStatus
@@ -109,16 +108,9 @@ class World:
 
 def read_world(db: Session) -> World:
     users = {u.username: u for u in db.scalars(sa.select(User).where(User.username.in_(EVERYONE)))}
-    needs = [
-        db.scalar(
-            sa.select(Need)
-            .join(Household)
-            .where(Household.head_name == head, Need.domain == domain)
-        )
-        for head, domain in NEEDS
-    ]
-    projects = [db.scalar(sa.select(Project).where(Project.name == name)) for name in PROJECTS]
-    assert all(needs) and all(projects) and len(users) == len(EVERYONE)
+    needs = [need_of(db, head, domain) for head, domain in NEEDS]
+    projects = [project_named(db, name) for name in PROJECTS]
+    assert len(users) == len(EVERYONE)
     return World(
         users={name: u.id for name, u in users.items()},
         roles={name: u.role for name, u in users.items()},
@@ -194,10 +186,10 @@ STEPS = ("submit", "approve", "send_back", "accept", "decline", "start_service",
 class ReferralWorkflow(RuleBasedStateMachine):
     referrals = Bundle("referrals")
 
-    def __init__(self, connection: Connection, cipher: PersonalDataCipher, world: World):
+    def __init__(self, connection: Connection, factory: sessionmaker[Session], world: World):
         super().__init__()
         self.example = connection.begin_nested()
-        self.factory: sessionmaker[Session] = make_session_factory(connection, cipher=cipher)
+        self.factory = factory
         self.world = world
         self.clock = START
         self.cases: dict[int, Expected] = {}
@@ -638,7 +630,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
 
 
 def test_random_referral_steps_keep_places_states_and_timelines_consistent(
-    connection: Connection, cipher: PersonalDataCipher, session_factory: sessionmaker[Session]
+    connection: Connection, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as db:
         world = read_world(db)
@@ -646,7 +638,7 @@ def test_random_referral_steps_keep_places_states_and_timelines_consistent(
     # no function-scoped-fixture health check applies) and isolates each example itself, in a
     # savepoint of ``connection`` that it rolls back in ``teardown``.
     run_state_machine_as_test(
-        lambda: ReferralWorkflow(connection, cipher, world),
+        lambda: ReferralWorkflow(connection, session_factory, world),
         settings=settings(
             max_examples=EXAMPLES, stateful_step_count=30, deadline=None, derandomize=True,
             database=None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Household, Need, Project, Referral, User, utcnow
 from models.enums import Domain, NeedStatus, ReferralStatus
 from models.session import make_session_factory
-from tests.conftest import build_demo_database, side_database_url
+from tests.conftest import copy_demo, side_database_url
 from web.services.crypto import PersonalDataCipher
 from web.services.errors import ServiceError
 from web.services.referrals import (
@@ -34,12 +33,15 @@ PROJECT = "从化区慈善医疗救助"
 
 @pytest.fixture(scope="module")
 def race_factory(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, cipher: PersonalDataCipher
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    cipher: PersonalDataCipher,
+    engine: Engine,
 ) -> Iterator[sessionmaker[Session]]:
-    url = side_database_url(database_url, Path(tmp_path_factory.mktemp("race")), "race")
-    engine: Engine = build_demo_database(url, cipher)
-    yield make_session_factory(engine, cipher=cipher)
-    engine.dispose()
+    url = side_database_url(database_url, tmp_path_factory.mktemp("race"), "race")
+    copy = copy_demo(engine, url)
+    yield make_session_factory(copy, cipher=cipher)
+    copy.dispose()
 
 
 def user_id(db: Session, username: str) -> int:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import AuditLog, Household, Need, Notification, Project, Referral
+from models import AuditLog, Need, Notification, Project, Referral
 from models.base import utcnow
 from models.enums import NeedStatus, ReferralStatus
-from tests.helpers import bearer, get_user
+from tests.helpers import bearer, get_user, need_of, project_named
 from web.services.crypto import cipher_of
 from web.services.referrals import expire_unanswered, flag_overdue
 
@@ -46,22 +46,6 @@ class Parties:
 @pytest.fixture
 def parties(client: FlaskClient) -> Parties:
     return Parties(client)
-
-
-def project_named(db: Session, name: str) -> Project:
-    project = db.scalar(sa.select(Project).where(Project.name == name))
-    assert project is not None
-    return project
-
-
-def need_of(db: Session, head_name: str, domain: str) -> Need:
-    need = db.scalar(
-        sa.select(Need)
-        .join(Household)
-        .where(Household.head_name == head_name, Need.domain == domain)
-    )
-    assert need is not None
-    return need
 
 
 def draft(parties: Parties, need: Need, project: Project) -> int:

@@ -33,13 +33,14 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from models import AuditLog, Household, LedgerEdition, LedgerEntry, Member, Project, Region
+from models import AuditLog, Household, LedgerEdition, LedgerEntry, Member, Project
 from seed.synthetic import household_rows, households_workbook, project_rows, projects_workbook
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services import excel
 from web.services.errors import ValidationFailed
 from web.services.excel import HEADERS, MAX_ROWS, read_rows, template
 from web.services.households_excel import HOUSEHOLD_HEADERS
+from web.services.regions import list_children
 
 MB = 1024 * 1024
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -212,7 +213,7 @@ def stored(db: Session) -> dict[str, int]:
 def villages(db: Session, username: str) -> list[str]:
     station = get_user(db, username).station
     assert station is not None
-    return list(db.scalars(sa.select(Region.code).where(Region.parent_code == station.region_code)))
+    return [region.code for region in list_children(db, station.region_code)]
 
 
 @contextmanager
