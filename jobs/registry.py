@@ -1,7 +1,7 @@
 """The scheduled jobs: what each does and when, in code (never pickled into a job store).
 
-Times are Asia/Shanghai. A job function takes a :class:`JobContext` and returns its counts;
-it must be idempotent, because a slot may be caught up after an outage.
+Times are Asia/Shanghai (``models.clock``). A job function takes a :class:`JobContext` and
+returns its counts; it must be idempotent, because a slot may be caught up after an outage.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session
 
-TZ = ZoneInfo("Asia/Shanghai")
+from models.clock import TZ, local_date
 
 
 @dataclass
@@ -31,7 +30,7 @@ class JobContext:
 
     @property
     def local_day(self) -> dt.date:
-        return self.slot.astimezone(TZ).date()
+        return local_date(self.slot)
 
 
 JobFunction = Callable[[JobContext], dict[str, Any]]
@@ -49,46 +48,6 @@ class Job:
         """The job's cron trigger; ``overrides`` (``JOB_SCHEDULES``) replace its fields."""
         fields = (overrides or {}).get(self.name) or self.cron
         return CronTrigger(timezone=TZ, **fields)
-
-
-def latest_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
-    """The last time ``trigger`` fired at or before ``now`` (None if not within a year).
-
-    APScheduler only looks forward, so this walks forward from ever earlier starting points.
-    """
-    for back in (dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=1),
-                 dt.timedelta(days=32), dt.timedelta(days=367)):  # fmt: skip
-        found = None
-        at = trigger.get_next_fire_time(None, now - back)
-        while at is not None and at <= now:
-            found = at
-            at = trigger.get_next_fire_time(at, at + dt.timedelta(microseconds=1))
-        if found is not None:
-            return found
-    return None
-
-
-def first_slot_on(trigger: CronTrigger, day: dt.date) -> dt.datetime:
-    """The first time ``trigger`` fires on or after the start of ``day`` (local time)."""
-    at = trigger.get_next_fire_time(None, dt.datetime.combine(day, dt.time(0), TZ))
-    assert at is not None
-    return at
-
-
-def period_slot(trigger: CronTrigger, period: str) -> dt.datetime:
-    """A half-year's own slot (``2027H1`` → its first firing, 00:30 on 1 January): a run for
-    that half-year by hand is the same claim as the scheduler's run of it.
-
-    :raise ValidationFailed: not a half-year.
-    """
-    from web.services.ledgers import period_bounds
-
-    return first_slot_on(trigger, period_bounds(period)[0])
-
-
-def next_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
-    """The first time ``trigger`` fires after ``now``."""
-    return trigger.get_next_fire_time(None, now + dt.timedelta(microseconds=1))
 
 
 def _jobs() -> dict[str, Job]:

@@ -30,12 +30,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import JobRun, User, utcnow
+from models.clock import period_slot
 from models.enums import JobRunStatus, Role
 from web.services.audit import write_audit
 from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from web.services.ledgers import check_period
 from web.services.scoping import scoped
 
-from .registry import JOBS, JobContext, period_slot
+from .registry import JOBS, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +279,8 @@ def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | Non
     now = utcnow()
     if period and name != "ledger_refresh":
         raise ValidationFailed(fields={"period": ["只有半年度台账更新可以指定期次。"]})
+    if period:
+        check_period(period)
     slot = period_slot(job.trigger(), period) if period else now
     # A request no scheduler picked up within the hour is given up, not left blocking.
     db.execute(

@@ -12,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Household, LedgerEdition, Need, Referral, Region, Station, User
+from models.clock import period_of
 from models.enums import LEDGER_LEVELS, HouseholdStatus, NeedStatus
 from models.regions import covering_ledger_codes
-from web.services.ledgers import build_edition, period_bounds, period_of
+from web.services.ledgers import build_edition, check_period
 from web.services.matching import train_matcher
 from web.services.notifications import notify, office_users
 from web.services.projects import expire_projects as expire_project_rows
@@ -31,7 +32,7 @@ def ledger_refresh(ctx: JobContext) -> dict[str, Any]:
     it), then one notification per station naming the new editions that cover it."""
     db = ctx.db
     period = ctx.options.get("period") or period_of(ctx.local_day)
-    period_bounds(period)  # a bad period fails before any work
+    check_period(period)  # a bad period fails before any work
     departments = list(
         db.scalars(
             sa.select(Region.code).where(Region.level.in_(LEDGER_LEVELS)).order_by(Region.code)

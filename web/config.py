@@ -28,6 +28,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from models import clock
+
 #: Where generated keys and the default database live (the repository's ``instance/``).
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
@@ -107,7 +109,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": clock.TZ.key,
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,

@@ -15,10 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.registry import JOBS, latest_slot, next_slot
+from jobs.registry import JOBS
 from jobs.runs import HOST, mark_abandoned, run_queued, run_slot
 from jobs.scheduler import catch_up
 from models import LedgerEdition, Need, Notification, Project, Referral, Region, utcnow
+from models.clock import latest_slot, next_slot
 from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in

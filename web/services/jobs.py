@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jobs.registry import JOBS, next_slot
+from jobs.registry import JOBS
 from jobs.runs import last_runs, list_runs
 from models import User, utcnow
+from models.clock import next_slot
 from models.enums import Role
 
 from .scoping import require_role

@@ -7,7 +7,6 @@ changes afterwards. Each edition records how it differs from the department's pr
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from models import LedgerEdition, LedgerEntry, Organization, Project, Region, User
+from models.clock import InvalidPeriod, period_bounds
 from models.enums import (
     LEDGER_LEVELS,
     LedgerEditionStatus,
@@ -29,8 +29,6 @@ from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
 from .scoping import scoped
 
-PERIOD = re.compile(r"^(\d{4})H([12])$")
-
 #: Published fields of a project, frozen into each edition.
 SNAPSHOT_FIELDS = (
     "name", "description", "domains", "target_groups", "forms", "service_types", "min_age",
@@ -44,31 +42,15 @@ SNAPSHOT_FIELDS = (
 NOT_COMPARED = {"quota_used"}
 
 
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """``2026H2`` → (2026-07-01, 2026-12-31)."""
-    match = PERIOD.match(period)
-    if match is None:
-        raise ValidationFailed(fields={"period": ["期次格式应为“2026H1”或“2026H2”。"]})
-    year, half = int(match[1]), int(match[2])
-    if not 2000 <= year <= 2099:
-        raise ValidationFailed(fields={"period": ["期次年份应在 2000 到 2099 年之间。"]})
-    return (dt.date(year, 1, 1), dt.date(year, 6, 30)) if half == 1 else (
-        dt.date(year, 7, 1), dt.date(year, 12, 31)
-    )  # fmt: skip
+def check_period(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the half-year ``period`` names (``2026H2``).
 
-
-def period_of(day: dt.date) -> str:
-    return f"{day.year}H{1 if day.month <= 6 else 2}"
-
-
-def recent_periods(today: dt.date, count: int = 4) -> list[str]:
-    """The current half-year and the ones before it, newest first."""
-    periods, day = [], today
-    for _ in range(count):
-        periods.append(period_of(day))
-        # The last day of the half-year before.
-        day = dt.date(day.year - 1, 12, 31) if day.month <= 6 else dt.date(day.year, 6, 30)
-    return periods
+    :raise ValidationFailed: not a half-year (on the field ``period``).
+    """
+    try:
+        return period_bounds(period)
+    except InvalidPeriod as error:
+        raise ValidationFailed(fields={"period": [str(error)]}) from None
 
 
 def snapshot_of(project: Project) -> dict[str, Any]:
@@ -120,7 +102,7 @@ def build_edition(
     :raise ValidationFailed: bad period, or a region without a ledger (below county level).
     :raise Forbidden: the actor is not that department.
     """
-    starts, ends = period_bounds(period)
+    starts, ends = check_period(period)
     region = db.get(Region, region_code)
     if region is None or region.level not in LEDGER_LEVELS:
         raise ValidationFailed(fields={"region_code": ["只有省、市、县（区）民政部门编制台账。"]})
