@@ -12,9 +12,9 @@ from flask.cli import AppGroup
 
 from models import utcnow
 from models.clock import TZ, InvalidPeriod, latest_slot, next_slot, period_slot
+from web.services.jobs import JOBS, last_runs
 
-from .registry import JOBS
-from .runs import last_runs, mark_abandoned, run_slot
+from .runs import mark_abandoned, run_slot
 
 jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动调度进程。")
 

@@ -1,18 +1,24 @@
 """What each scheduled job does: plain functions calling the services, returning counts.
 
-Each is idempotent: run twice for one slot, the second run finds nothing left to do.
+A task takes a :class:`JobContext` and returns its counts (kept on the run). Each is
+idempotent: run twice for one slot, the second run finds nothing left to do, because a slot
+may be caught up after an outage. When each job runs is in ``web.services.jobs.JOBS``;
+``TASKS`` pairs each of those names with its function here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from models import Household, LedgerEdition, Need, Referral, Region, Station, User
-from models.clock import period_of
+from models.clock import local_date, period_of
 from models.enums import LEDGER_LEVELS, HouseholdStatus, NeedStatus
 from models.regions import covering_ledger_codes
 from web.services.ledgers import build_edition, check_period
@@ -21,7 +27,26 @@ from web.services.notifications import notify, office_users
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals import OPEN_STATES, expire_unanswered, flag_overdue
 
-from .registry import JobContext
+
+@dataclass
+class JobContext:
+    db: Session
+    #: The scheduled time this run is for (aware); a manual run's is when it was asked for.
+    slot: dt.datetime
+    now: dt.datetime
+    options: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    #: ``progress(done, total)``; the command line draws a bar with it.
+    progress: Callable[[int, int], None] = lambda done, total: None
+
+    @property
+    def local_day(self) -> dt.date:
+        """The slot's day in Guangdong."""
+        return local_date(self.slot)
+
+
+JobFunction = Callable[[JobContext], dict[str, Any]]
+
 
 #: A need open this long without a referral is raised with its station (``STALE_NEED_DAYS``).
 STALE_NEED_DAYS = 30
@@ -141,3 +166,13 @@ def retrain_matcher(ctx: JobContext) -> dict[str, Any]:
         "model": result.model.name if result.model else None,
         "message": result.message,
     }
+
+
+#: The function of each job in ``web.services.jobs.JOBS``.
+TASKS: dict[str, JobFunction] = {
+    "ledger_refresh": ledger_refresh,
+    "expire_projects": expire_projects,
+    "stale_needs": stale_needs,
+    "overdue_referrals": overdue_referrals,
+    "retrain_matcher": retrain_matcher,
+}

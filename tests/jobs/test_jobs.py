@@ -3,7 +3,6 @@ exactly one run per slot, failures recorded and retried, queued manual runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import subprocess
@@ -15,15 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.registry import JOBS
 from jobs.runs import HOST, mark_abandoned, run_queued, run_slot
 from jobs.scheduler import catch_up
+from jobs.tasks import TASKS
 from models import LedgerEdition, Need, Notification, Project, Referral, Region, utcnow
 from models.clock import latest_slot, next_slot
 from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.errors import ValidationFailed
+from web.services.jobs import JOBS
 from web.services.ledgers import build_edition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -131,8 +131,8 @@ def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
     def broken(_ctx: object) -> dict[str, int]:
         raise RuntimeError("项目表暂时无法访问")
 
-    real = JOBS["expire_projects"]
-    monkeypatch.setitem(JOBS, "expire_projects", dataclasses.replace(real, func=broken))
+    real = TASKS["expire_projects"]
+    monkeypatch.setitem(TASKS, "expire_projects", broken)
     ran_before(db, dt.datetime(2026, 12, 20, tzinfo=TZ))
     catch_up(session_factory, BACK_FROM_HOLIDAY)
     _before, failed = runs_of(db, "expire_projects")
@@ -141,7 +141,7 @@ def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
     for later in ("stale_needs", "overdue_referrals", "retrain_matcher"):
         assert [r.status for r in runs_of(db, later)] == [JobRunStatus.SUCCEEDED] * 2
 
-    monkeypatch.setitem(JOBS, "expire_projects", real)
+    monkeypatch.setitem(TASKS, "expire_projects", real)
     assert run_slot(session_factory, "expire_projects", failed.scheduled_at) is None
     retried = run_slot(session_factory, "expire_projects", failed.scheduled_at, retry=True)
     assert retried is not None and retried.status == JobRunStatus.SUCCEEDED
