@@ -29,6 +29,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from models import clock
+from web.services.stale_needs import STALE_NEED_DAYS
 
 #: Where generated keys and the default database live (the repository's ``instance/``).
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
@@ -103,7 +104,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
-        "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", "30")),
+        "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
         "JOB_SCHEDULES": _job_schedules(env.get("JOB_SCHEDULES")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,

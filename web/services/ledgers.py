@@ -7,13 +7,14 @@ changes afterwards. Each edition records how it differs from the department's pr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import LedgerEdition, LedgerEntry, Organization, Project, Region, User
+from models import LedgerEdition, LedgerEntry, Organization, Project, Region, Station, User
 from models.clock import InvalidPeriod, period_bounds
 from models.enums import (
     LEDGER_LEVELS,
@@ -27,6 +28,7 @@ from models.regions import covering_ledger_codes
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
+from .notifications import notify
 from .scoping import scoped
 
 #: Published fields of a project, frozen into each edition.
@@ -189,6 +191,86 @@ def build_edition(
             detail={"edition_id": edition.id},
         )  # fmt: skip
     return BuildResult(edition, stale)
+
+
+@dataclass(frozen=True)
+class LedgerRefresh:
+    """What a half-year's refresh did (the job run keeps these as its counts)."""
+
+    period: str
+    departments: int
+    published: int
+    skipped: int
+    projects: int
+    notified: int
+
+
+def refresh_ledgers(
+    db: Session,
+    period: str,
+    now: dt.datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> LedgerRefresh:
+    """Publish every department's edition for the half-year ``period``, as the scheduler
+    does on 1 January and 1 July, then tell each station's staff, in one notification, which
+    new editions cover it. Departments with an edition for this half-year or a later one are
+    left as they are, so a second refresh of the same half-year publishes nothing.
+
+    ``progress(done, total)`` is called after each department.
+
+    :raise ValidationFailed: ``period`` is not a half-year (before any work).
+    """
+    check_period(period)
+    departments = list(
+        db.scalars(
+            sa.select(Region.code).where(Region.level.in_(LEDGER_LEVELS)).order_by(Region.code)
+        )
+    )
+    done = set(
+        db.scalars(sa.select(LedgerEdition.region_code).where(LedgerEdition.period >= period))
+    )
+    built: dict[str, LedgerEdition] = {}
+    projects = 0
+    for i, code in enumerate(departments, 1):
+        if code not in done:
+            edition = build_edition(db, None, code, period, now).edition
+            built[code] = edition
+            projects += edition.project_count
+        if progress is not None:
+            progress(i, len(departments))
+    return LedgerRefresh(
+        period=period,
+        departments=len(departments),
+        published=len(built),
+        skipped=len(departments) - len(built),
+        projects=projects,
+        notified=_announce_editions(db, period, built),
+    )
+
+
+def _announce_editions(db: Session, period: str, built: dict[str, LedgerEdition]) -> int:
+    """One notification to each active station user naming the new editions that cover the
+    station's region; the number sent."""
+    if not built:
+        return 0
+    names = dict(
+        db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(built))).all()
+    )
+    notified = 0
+    stations = db.execute(sa.select(Station.id, Station.region_code).where(Station.is_active))
+    for station_id, region_code in stations:
+        new = [built[c] for c in covering_ledger_codes(region_code) if c in built]
+        if not new:
+            continue
+        listed = "；".join(
+            f"{names.get(e.region_code, e.region_code)} {e.project_count} 个项目"
+            f"（新增 {e.added_count}，变更 {e.changed_count}，移除 {e.removed_count}）"
+            for e in new
+        )
+        users = db.scalars(sa.select(User.id).where(User.station_id == station_id, User.is_active))
+        notified += notify(db, users, "ledger", f"{period} 慈善帮扶资源台账已发布：{listed}",
+                           link="/ledgers/current")  # fmt: skip
+    return notified
 
 
 def get_edition(db: Session, actor: User, edition_id: int) -> LedgerEdition:
