@@ -17,7 +17,7 @@ from web.services.regions import ancestors
 from web.services.stats import half_year_figures, region_figures, stats_scope
 from web.services.stats_tables import TABLES, table_of
 
-from . import pages
+from .blueprint import pages
 
 
 def _args() -> tuple[str | None, str | None]:

@@ -61,7 +61,7 @@ from web.services.referrals import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations
 
-from . import pages
+from .blueprint import pages
 from .uploads import run_upload, upload_page
 
 

@@ -14,7 +14,7 @@ from web.forms import EmptyForm
 from web.services.errors import ServiceError
 from web.services.jobs import job_overview, queue_run
 
-from . import pages
+from .blueprint import pages
 
 
 @pages.route("/jobs")

@@ -38,7 +38,7 @@ from web.services import referrals as service
 from web.services.errors import ServiceError
 from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
 
-from . import pages
+from .blueprint import pages
 
 S = ReferralStatus
 

@@ -58,7 +58,7 @@ from web.services.projects import (
 from web.services.regions import region_label
 from web.services.scoping import require_role
 
-from . import pages
+from .blueprint import pages
 from .uploads import run_upload, upload_page
 
 
