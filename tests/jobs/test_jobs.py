@@ -57,6 +57,10 @@ def test_after_the_july_refresh_the_next_is_on_new_years_day() -> None:
     assert NEW_YEAR.astimezone(dt.UTC) == dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)
 
 
+def test_every_scheduled_job_has_a_task_and_every_task_a_schedule() -> None:
+    assert list(TASKS) == list(JOBS)
+
+
 def ran_before(db: Session, at: dt.datetime) -> None:
     """Each job ran its slots up to ``at``: the scheduler has been in service before."""
     for job in JOBS.values():
@@ -196,6 +200,25 @@ def test_stale_needs_are_raised_with_their_station_and_office(
             )
         ).all()
         assert len(messages) == 1 and "2 项需求" in messages[0]
+
+
+def test_the_stale_need_reminder_waits_as_many_days_as_the_setting_says(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    station = get_user(db, "station_a")
+    need = db.scalar(
+        sa.select(Need)
+        .join(Need.household)
+        .where(Need.status == NeedStatus.OPEN, Need.household.has(station_id=station.station_id))
+        .order_by(Need.id)
+    )
+    need.created_at = utcnow() - dt.timedelta(days=10)
+    db.commit()
+    slot = utcnow().replace(microsecond=0)
+    run = run_slot(session_factory, "stale_needs", slot, config={"STALE_NEED_DAYS": 7})
+    assert run is not None and run.counts == {"needs": 1, "stations": 1}
+    later = run_slot(session_factory, "stale_needs", slot + dt.timedelta(seconds=1))
+    assert later is not None and later.counts == {"needs": 0, "stations": 0}  # 30 by default
 
 
 def test_projects_with_every_place_taken_expire_unless_a_place_may_come_back(

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jobs.tasks import TASKS
 from models import AuditLog, JobRun, utcnow
 from models.enums import JobRunStatus
 from tests.helpers import get_user
@@ -25,10 +24,6 @@ def finished_run(db: Session, name: str, at: dt.datetime) -> JobRun:
     db.add(run)
     db.flush()
     return run
-
-
-def test_every_scheduled_job_has_a_task_and_every_task_a_schedule() -> None:
-    assert list(TASKS) == list(JOBS)
 
 
 def test_only_an_administrator_queues_a_run_and_only_of_a_job_that_exists(db: Session) -> None:
