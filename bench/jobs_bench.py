@@ -19,8 +19,9 @@ from pathlib import Path
 
 from _common import add_province_projects, fresh_database, measure
 
-from jobs.registry import JOBS, first_slot_on
 from jobs.runs import run_slot
+from models.clock import first_slot_on
+from web.services.jobs import JOBS
 
 TODAY = dt.date(2026, 11, 23)
 

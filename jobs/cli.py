@@ -11,10 +11,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from models import utcnow
-from web.services.errors import ServiceError
+from models.clock import TZ, InvalidPeriod, latest_slot, next_slot, period_slot
+from web.services.jobs import JOBS, last_runs
 
-from .registry import JOBS, TZ, latest_slot, next_slot, period_slot
-from .runs import last_runs, mark_abandoned, run_slot
+from .runs import mark_abandoned, run_slot
 
 jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动调度进程。")
 
@@ -66,7 +66,7 @@ def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
             raise click.UsageError("--period 只适用于 ledger_refresh。")
         try:
             slot = period_slot(job.trigger(overrides), period)
-        except ServiceError as error:
+        except InvalidPeriod as error:
             raise click.UsageError(f"期次无效：{period}") from error
         options["period"] = period
     elif fresh:

@@ -29,13 +29,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import JobRun, User, utcnow
-from models.enums import JobRunStatus, Role
-from web.services.audit import write_audit
-from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from web.services.scoping import scoped
+from models import JobRun, utcnow
+from models.enums import JobRunStatus
+from web.services.jobs import JOBS, get_job
 
-from .registry import JOBS, JobContext, period_slot
+from .tasks import TASKS, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +42,11 @@ HOST = socket.gethostname()[:64]
 OWNER = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 #: A run "running" this long on another host (SQLite) is taken for dead.
 ABANDONED_AFTER = dt.timedelta(hours=12)
-#: A queued run no scheduler has picked up in this long is given up.
-QUEUE_TIMEOUT = dt.timedelta(hours=1)
 #: Runs of one job never overlap within a process (a queued and a scheduled run, say).
 _JOB_LOCKS = {name: threading.Lock() for name in JOBS}
 _EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 Progress = Callable[[int, int], None]
-
-
-def _job(name: str) -> Any:
-    try:
-        return JOBS[name]
-    except KeyError:
-        raise NotFound(f"没有名为 {name} 的任务。") from None
 
 
 def _postgres(db: Session) -> bool:
@@ -131,14 +120,14 @@ def _work(
     """Do a claimed run's work; mark it succeeded in the same transaction, or failed."""
     run = db.get(JobRun, run_id)
     assert run is not None
-    job = _job(run.job_name)
+    name = run.job_name
     ctx = JobContext(
         db=db, slot=run.scheduled_at, now=utcnow(), options=dict(run.options or {}),
         config=dict(config or {}), progress=progress or (lambda done, total: None),
     )  # fmt: skip
-    log.info("任务 %s（%s）开始", job.name, run.scheduled_at.isoformat())
+    log.info("任务 %s（%s）开始", name, run.scheduled_at.isoformat())
     try:
-        counts = job.func(ctx)
+        counts = TASKS[name](ctx)
         finished = db.execute(
             sa.update(JobRun)
             .where(
@@ -150,10 +139,10 @@ def _work(
         if finished != 1:
             raise RuntimeError("运行记录已被其他进程接管，本次结果作废")
         db.commit()
-        log.info("任务 %s 完成：%s", job.name, counts)
+        log.info("任务 %s 完成：%s", name, counts)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the run
         db.rollback()
-        log.exception("任务 %s 失败", job.name)
+        log.exception("任务 %s 失败", name)
         _mark_failed(db, run_id, _summary(error))
     db.expire_all()
     refreshed = db.get(JobRun, run_id)
@@ -194,8 +183,11 @@ def run_slot(
     config: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> JobRun | None:
-    """Claim and run one slot; None when another process has it (or had it)."""
-    _job(name)
+    """Claim and run one slot; None when another process has it (or had it).
+
+    :raise NotFound: no job of that name.
+    """
+    get_job(name)
     with _JOB_LOCKS[name], factory() as db:
         if not _try_lock(db, name, slot):
             log.info("任务 %s（%s）正由其他进程运行，跳过", name, slot.isoformat())
@@ -263,49 +255,6 @@ def _alive(pid: int, owner: str | None) -> bool:
     return True
 
 
-# --- manual runs from the jobs page -----------------------------------------------------
-
-
-def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | None = None) -> JobRun:
-    """Ask the scheduler process to run a job now (administrators only). A ledger refresh
-    for a given half-year is queued for that half-year's slot, so it is the same claim as the
-    scheduler's own run of it."""
-    if actor.role != Role.ADMIN:
-        raise Forbidden("只有系统管理员可以手动运行任务。")
-    job = _job(name)
-    period = (options or {}).get("period")
-    now = utcnow()
-    if period and name != "ledger_refresh":
-        raise ValidationFailed(fields={"period": ["只有半年度台账更新可以指定期次。"]})
-    slot = period_slot(job.trigger(), period) if period else now
-    # A request no scheduler picked up within the hour is given up, not left blocking.
-    db.execute(
-        sa.update(JobRun)
-        .where(
-            JobRun.job_name == name,
-            JobRun.status == JobRunStatus.QUEUED,
-            JobRun.started_at < now - QUEUE_TIMEOUT,
-        )  # fmt: skip
-        .values(status=JobRunStatus.FAILED, finished_at=now, error="一小时内没有调度进程执行。")
-        .execution_options(synchronize_session=False)
-    )
-    run = JobRun(
-        job_name=name, scheduled_at=slot, started_at=now, trigger="manual",
-        status=JobRunStatus.QUEUED, requested_by_id=actor.id, options=options or None,
-    )  # fmt: skip
-    try:
-        with db.begin_nested():
-            db.add(run)
-            db.flush()
-    except IntegrityError:
-        raise Conflict(
-            "该任务已在等待执行，或该期次的台账更新已经运行过。"
-            if period else "该任务已在等待执行。"
-        ) from None  # fmt: skip
-    write_audit(db, actor, "job.queue", run, detail={"job": name, "options": options})
-    return run
-
-
 def run_queued(
     factory: sessionmaker[Session],
     *,
@@ -345,23 +294,3 @@ def run_queued(
             finally:
                 _unlock(db, name, slot)
     return done
-
-
-def list_runs(
-    db: Session, actor: User, *, job_name: str | None = None, limit: int = 50
-) -> list[JobRun]:
-    stmt = scoped(sa.select(JobRun), actor)
-    if job_name:
-        stmt = stmt.where(JobRun.job_name == job_name)
-    return list(db.scalars(stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
-
-
-def last_runs(db: Session) -> dict[str, JobRun]:
-    """The latest run of each job."""
-    latest = (
-        sa.select(JobRun.job_name, sa.func.max(JobRun.id).label("id"))
-        .group_by(JobRun.job_name)
-        .subquery()
-    )
-    runs = db.scalars(sa.select(JobRun).join(latest, latest.c.id == JobRun.id))
-    return {run.job_name: run for run in runs}

@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from models import JobRun, SchedulerLease, utcnow
+from models.clock import TZ, latest_slot
 from models.enums import JobRunStatus
+from web.services.jobs import JOBS
 
-from .registry import JOBS, TZ, latest_slot
 from .runs import HOST, OWNER, mark_abandoned, run_queued, run_slot
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from models import clock
 from web.cli import cli_session
 
 from .demo import DEMO_PASSWORD, load_all_regions, load_demo
@@ -42,10 +43,9 @@ def seed_demo(password: str) -> None:
 @seed_cli.command("activity")
 def seed_activity() -> None:
     """Walk a few demo referrals through the workflow (idempotent: skipped once any exist)."""
-    import datetime as dt
 
     from .activity import load_activity
 
     with cli_session() as db:
-        made = load_activity(db, dt.date.today())
+        made = load_activity(db, clock.today())
     click.echo(f"演示转介：新建 {made} 件。" if made else "已有转介，未做改动。")

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Household, Member, Organization, Project, Station, User
+from models import Household, Member, Organization, Project, Station, User, clock
 from models.base import utcnow
 from models.enums import (
     Domain,
@@ -88,7 +88,7 @@ DEMO_DATES_AS_OF = dt.date(2026, 11, 29)
 
 def demo_shift(today: dt.date | None = None) -> dt.timedelta:
     """How far the demo's dates move when loaded ``today``."""
-    return max(dt.timedelta(0), (today or dt.date.today()) - DEMO_DATES_AS_OF)
+    return max(dt.timedelta(0), (today or clock.today()) - DEMO_DATES_AS_OF)
 
 
 def load_demo(db: Session, password: str = DEMO_PASSWORD, path: Path = DEMO_FILE) -> DemoCounts:

@@ -144,11 +144,10 @@ report_cli = AppGroup("report", help="统计报告。")
               help="输出文件（默认 半年度报告-区划-期次.xlsx）")  # fmt: skip
 def report_half_year(region_code: str, period: str, output: str | None) -> None:
     """Write the half-year report (.xlsx) of a region and its children."""
-    import datetime as dt
     from pathlib import Path
 
-    from models import Region
-    from web.services.ledgers import period_bounds
+    from models import Region, clock
+    from web.services.ledgers import check_period
     from web.services.stats import StatsScope, half_year_report
 
     with cli_session() as db:
@@ -156,11 +155,11 @@ def report_half_year(region_code: str, period: str, output: str | None) -> None:
         if region is None:
             raise click.BadParameter(f"没有区划 {region_code}", param_hint="--region")
         try:
-            period_bounds(period)
+            check_period(period)
         except ServiceError as error:
             detail = " ".join(str(m) for messages in error.fields.values() for m in messages)
             raise click.BadParameter(detail or error.message, param_hint="--period") from None
-        data = half_year_report(db, None, StatsScope(region, dt.date.today(), period))
+        data = half_year_report(db, None, StatsScope(region, clock.today(), period))
         path = Path(output or f"半年度报告-{region_code}-{period}.xlsx")
         path.write_bytes(data)
     click.echo(f"已生成 {region.name} {period} 半年度报告：{path}（{len(data):,} 字节）")

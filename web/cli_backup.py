@@ -12,7 +12,6 @@ readable only with the key it was made under, so the key must be kept, apart fro
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shutil
@@ -27,8 +26,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import URL, make_url
 
-from jobs.registry import TZ
-from models import migrate
+from models import clock, migrate
 
 backup_cli = AppGroup("backup", help="数据库备份与恢复。")
 
@@ -256,7 +254,7 @@ def backup_create(folder: Path | None, keep: int) -> None:
     if postgres:
         _client("pg_dump")  # a missing client is the first thing to say, before any name clash
     suffix = ".dump" if postgres else ".sqlite3"
-    path = folder / f"cishan-{dt.datetime.now(TZ):%Y%m%d-%H%M%S}{suffix}"
+    path = folder / f"cishan-{clock.now():%Y%m%d-%H%M%S}{suffix}"
     if path.exists():
         raise click.ClickException(f"{path} 已存在（同一秒内已备份过），请稍后再试。")
     # Written under another name first, so a half-made copy is never taken for a backup.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from matcher.evaluation import evaluate, load_cases
-from models import User
+from models import User, clock
 from models.enums import Role
 from web.services.matching import match_need, train_matcher
 
@@ -100,5 +99,5 @@ def matcher_evaluate(cases: Path, as_json: bool) -> None:
 def matcher_train() -> None:
     """Fit a model on referral outcomes; promote it only if it beats the active one."""
     with cli_session() as db:
-        result = train_matcher(db, None, dt.date.today())
+        result = train_matcher(db, None, clock.today())
         click.echo(result.message)

@@ -9,11 +9,11 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from models import LedgerEdition, User
+from models import LedgerEdition, User, clock
 from models.base import utcnow
 from web.services.errors import ValidationFailed
 from web.services.excel import export_edition, import_projects
-from web.services.ledgers import build_edition, get_edition, list_editions, period_of
+from web.services.ledgers import build_edition, get_edition, list_editions
 from web.services.regions import region_label
 
 from .cli import cli_session
@@ -38,7 +38,7 @@ def _user(db: sa.orm.Session, username: str) -> User:
 def ledger_build(region_codes: tuple[str, ...], period: str | None, if_missing: bool) -> None:
     """Publish a new edition of each department's ledger."""
     now = utcnow()
-    period = period or period_of(now.date())
+    period = period or clock.period_of(clock.local_date(now))
     for region_code in region_codes:
         _build_one(region_code, period, if_missing, now)
 

@@ -28,6 +28,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from models import clock
+from web.services.stale_needs import STALE_NEED_DAYS
+
 #: Where generated keys and the default database live (the repository's ``instance/``).
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
@@ -101,13 +104,13 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
-        "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", "30")),
+        "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
         "JOB_SCHEDULES": _job_schedules(env.get("JOB_SCHEDULES")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": clock.TZ.key,
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,

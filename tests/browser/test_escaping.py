@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from models import Project, utcnow
+from models.clock import period_of
 from models.enums import (
     DeclineReason,
     Domain,
@@ -48,7 +49,7 @@ from tests.helpers import (
 )
 from web.services.excel import HEADERS
 from web.services.households import HouseholdInput, MemberInput, add_need, create_household
-from web.services.ledgers import build_edition, period_of
+from web.services.ledgers import build_edition
 from web.services.needs import set_need_status
 from web.services.organizations import register_organization, review_organization
 from web.services.projects import (

@@ -3,7 +3,6 @@ exactly one run per slot, failures recorded and retried, queued manual runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import subprocess
@@ -15,14 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.registry import JOBS, latest_slot, next_slot
 from jobs.runs import HOST, mark_abandoned, run_queued, run_slot
 from jobs.scheduler import catch_up
+from jobs.tasks import TASKS
 from models import LedgerEdition, Need, Notification, Project, Referral, Region, utcnow
+from models.clock import latest_slot, next_slot
 from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.errors import ValidationFailed
+from web.services.jobs import JOBS
 from web.services.ledgers import build_edition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -54,6 +55,10 @@ def test_after_the_july_refresh_the_next_is_on_new_years_day() -> None:
     assert latest_slot(trigger, BACK_FROM_HOLIDAY) == NEW_YEAR
     # 00:30 in Guangdong is 16:30 UTC the day before.
     assert NEW_YEAR.astimezone(dt.UTC) == dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)
+
+
+def test_every_scheduled_job_has_a_task_and_every_task_a_schedule() -> None:
+    assert list(TASKS) == list(JOBS)
 
 
 def ran_before(db: Session, at: dt.datetime) -> None:
@@ -130,8 +135,8 @@ def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
     def broken(_ctx: object) -> dict[str, int]:
         raise RuntimeError("项目表暂时无法访问")
 
-    real = JOBS["expire_projects"]
-    monkeypatch.setitem(JOBS, "expire_projects", dataclasses.replace(real, func=broken))
+    real = TASKS["expire_projects"]
+    monkeypatch.setitem(TASKS, "expire_projects", broken)
     ran_before(db, dt.datetime(2026, 12, 20, tzinfo=TZ))
     catch_up(session_factory, BACK_FROM_HOLIDAY)
     _before, failed = runs_of(db, "expire_projects")
@@ -140,7 +145,7 @@ def test_a_job_that_raises_is_recorded_failed_and_the_next_job_still_runs(
     for later in ("stale_needs", "overdue_referrals", "retrain_matcher"):
         assert [r.status for r in runs_of(db, later)] == [JobRunStatus.SUCCEEDED] * 2
 
-    monkeypatch.setitem(JOBS, "expire_projects", real)
+    monkeypatch.setitem(TASKS, "expire_projects", real)
     assert run_slot(session_factory, "expire_projects", failed.scheduled_at) is None
     retried = run_slot(session_factory, "expire_projects", failed.scheduled_at, retry=True)
     assert retried is not None and retried.status == JobRunStatus.SUCCEEDED
@@ -195,6 +200,25 @@ def test_stale_needs_are_raised_with_their_station_and_office(
             )
         ).all()
         assert len(messages) == 1 and "2 项需求" in messages[0]
+
+
+def test_the_stale_need_reminder_waits_as_many_days_as_the_setting_says(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    station = get_user(db, "station_a")
+    need = db.scalar(
+        sa.select(Need)
+        .join(Need.household)
+        .where(Need.status == NeedStatus.OPEN, Need.household.has(station_id=station.station_id))
+        .order_by(Need.id)
+    )
+    need.created_at = utcnow() - dt.timedelta(days=10)
+    db.commit()
+    slot = utcnow().replace(microsecond=0)
+    run = run_slot(session_factory, "stale_needs", slot, config={"STALE_NEED_DAYS": 7})
+    assert run is not None and run.counts == {"needs": 1, "stations": 1}
+    later = run_slot(session_factory, "stale_needs", slot + dt.timedelta(seconds=1))
+    assert later is not None and later.counts == {"needs": 0, "stations": 0}  # 30 by default
 
 
 def test_projects_with_every_place_taken_expire_unless_a_place_may_come_back(

@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from models import Household, Notification, Organization, Referral
+from models import Household, Notification, Organization, Referral, clock
 from models.base import utcnow
 from models.enums import GovAidType
 from models.session import make_session_factory
@@ -65,7 +65,7 @@ from tests.helpers import (
     sign_in,
 )
 from web.services.crypto import PersonalDataCipher
-from web.services.ledgers import build_edition, period_of
+from web.services.ledgers import build_edition
 from web.services.notifications import notify
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, register_project, submit_project
@@ -79,8 +79,8 @@ from web.services.referrals import (
 )
 
 CONGHUA, RUYUAN = "440117000000", "440232000000"
-TODAY = dt.date.today()
-PERIOD = period_of(TODAY)
+TODAY = clock.today()
+PERIOD = clock.period_of(TODAY)
 
 #: Who plays each role.
 USERS = {

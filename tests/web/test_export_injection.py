@@ -21,11 +21,12 @@ from flask.testing import FlaskClient
 from openpyxl.cell.cell import Cell
 from sqlalchemy.orm import Session
 
-from models import User, utcnow
+from models import User, clock, utcnow
+from models.clock import period_of
 from models.enums import Domain, Relation, Role, Urgency
 from tests.helpers import DEMO_PASSWORD, bearer, credit_code, get_user
 from web.services.households import HouseholdInput, MemberInput, add_need, create_household
-from web.services.ledgers import build_edition, period_of
+from web.services.ledgers import build_edition
 from web.services.organizations import register_organization, review_organization
 from web.services.projects import ProjectInput, register_project, review_project, submit_project
 from web.services.referrals import approve_referral, start_referral, submit_referral
@@ -118,7 +119,9 @@ def test_the_ledger_export_neutralises_formulas_and_keeps_amounts_numbers(
             max_income_per_head_fen=120_000, min_age=0, max_age=17,
         )  # fmt: skip
     now = utcnow()
-    edition = build_edition(db, get_user(db, "ca_conghua"), COUNTY, period_of(now.date()), now)
+    edition = build_edition(
+        db, get_user(db, "ca_conghua"), COUNTY, period_of(clock.local_date(now)), now
+    )
     db.commit()
 
     response = client.get(
@@ -219,7 +222,7 @@ def test_the_charities_figure_neutralises_a_formula_name_and_keeps_counts_number
 def test_the_half_year_report_neutralises_a_formula_name_on_every_sheet(
     client: FlaskClient,
 ) -> None:
-    period = period_of(utcnow().date())
+    period = period_of(clock.today())
     response = client.get(
         f"/api/v1/stats/report.xlsx?region_code={COUNTY}&period={period}",
         headers=bearer(client, "ca_conghua"),

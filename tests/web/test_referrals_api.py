@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import AuditLog, Need, Notification, Project, Referral
+from models import AuditLog, Need, Notification, Project, Referral, clock
 from models.base import utcnow
 from models.enums import NeedStatus, ReferralStatus
 from tests.helpers import bearer, get_user, need_of, project_named
@@ -95,7 +95,7 @@ def test_a_referral_goes_from_a_station_through_approval_to_completion(
     parties.step(rid, "start", parties.charity)
     for value, note in ((300_000, "住院押金"), (500_000, "手术费用")):
         logged = parties.post(
-            f"/referrals/{rid}/episodes", parties.charity, on=dt.date.today().isoformat(),
+            f"/referrals/{rid}/episodes", parties.charity, on=clock.today().isoformat(),
             kind="medical_aid", quantity=1, unit="次", value_fen=value, note=note,
         )  # fmt: skip
         assert logged.status_code == 201, logged.json
@@ -163,7 +163,7 @@ def test_illegal_steps_are_refused_with_a_message(parties: Parties, db: Session)
     assert empty.status_code == 422 and "delivered_amount_fen" in empty.json["error"]["fields"]
     future = parties.post(
         f"/referrals/{rid}/episodes", parties.charity,
-        on=(dt.date.today() + dt.timedelta(days=3)).isoformat(), kind="visiting_care",
+        on=(clock.today() + dt.timedelta(days=3)).isoformat(), kind="visiting_care",
     )  # fmt: skip
     assert future.status_code == 422 and "on" in future.json["error"]["fields"]
 
@@ -537,7 +537,7 @@ def test_a_project_that_ran_out_of_places_takes_offers_again_when_one_comes_back
     need = need_of(db, "钟伟明", "medical")
     rid = approved(parties, need, project)
     parties.step(rid, "accept", parties.charity)
-    assert project in expire_projects(db, dt.date.today())  # every place taken and accepted
+    assert project in expire_projects(db, clock.today())  # every place taken and accepted
     db.commit()
     client.delete(f"/api/v1/households/{need.household_id}/consent", headers=parties.station)
     db.expire_all()

@@ -27,6 +27,7 @@ from models import (
     Referral,
     Region,
     Station,
+    clock,
     utcnow,
 )
 from models.enums import (
@@ -57,7 +58,7 @@ def at(day: str, hour: int = 10) -> dt.datetime:
 
 
 def years_ago(years: int) -> dt.date:
-    today = dt.date.today()
+    today = clock.today()
     return today.replace(year=today.year - years, month=1, day=1)
 
 
@@ -156,7 +157,7 @@ def liwan(db: Session) -> dict[str, int]:
 
 def figures(db: Session, username: str = "ca_guangzhou", period: str | None = None,
             region: str = COUNTY) -> dict:  # fmt: skip
-    scope = stats_scope(db, get_user(db, username), region, dt.date.today(), period)
+    scope = stats_scope(db, get_user(db, username), region, clock.today(), period)
     return overview(db, scope)
 
 

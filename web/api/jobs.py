@@ -9,13 +9,12 @@ from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from jobs.runs import queue_run
 from models import JobRun
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.jobs import JobListSchema, JobQuerySchema, JobRunRequestSchema, JobRunSchema
-from web.services.jobs import job_overview
+from web.services.jobs import job_overview, queue_run
 
 PREFIX = "/jobs"
 blp = Blueprint("jobs", __name__, description="定时任务")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from models import Need
+from models import Need, clock
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -102,4 +101,4 @@ class NeedReferrals(MethodView):
             db, user, need_id, body["project_id"], score=body["score"],
             model_version=body["model_version"],
         )  # fmt: skip
-        return referral_view(db, user, referral, dt.date.today())
+        return referral_view(db, user, referral, clock.today())

@@ -5,13 +5,13 @@ Every step takes the ``version`` the caller read; a referral changed since answe
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
+from models import clock
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -43,7 +43,7 @@ blp = Blueprint("referrals", __name__, description="转介：服务站发起、�
 def view(referral_id: int) -> dict[str, Any]:
     db, user = get_db(), actor()
     referral = service.get_referral(db, user, referral_id)
-    return service.referral_view(db, user, referral, dt.date.today())
+    return service.referral_view(db, user, referral, clock.today())
 
 
 @blp.route("")
@@ -75,7 +75,7 @@ class Referrals(MethodView):
             db, user, body["need_id"], body["project_id"], score=body["score"],
             model_version=body["model_version"], note=body["note"],
         )  # fmt: skip
-        return service.referral_view(db, user, referral, dt.date.today())
+        return service.referral_view(db, user, referral, clock.today())
 
 
 @blp.route("/batch-approve")
@@ -221,7 +221,7 @@ class Episodes(MethodView):
     def post(self, body: dict[str, Any], referral_id: int) -> Any:
         """Log one visit, session or class (date, kind, quantity, value, note)."""
         episode = service.add_episode(
-            get_db(), actor(), referral_id, EpisodeInput(**body), today=dt.date.today()
+            get_db(), actor(), referral_id, EpisodeInput(**body), today=clock.today()
         )
         return service.episode_view(episode)
 

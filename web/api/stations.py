@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from models import Station
+from models import Station, clock
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -70,4 +69,4 @@ class StationWorklist(MethodView):
     def get(self, station_id: int) -> Worklist:
         """Open needs, urgent first then longest waiting, flagged where government aid is
         absent or below the household's rigid expenses; counts by domain."""
-        return worklist(get_db(), actor(), station_id, dt.date.today())
+        return worklist(get_db(), actor(), station_id, clock.today())

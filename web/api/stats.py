@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response, current_app
@@ -10,6 +9,7 @@ from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
 
+from models import clock
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -25,7 +25,7 @@ blp = Blueprint("stats", __name__, description="统计：需求与供给、转�
 
 def _figures(args: dict[str, Any]) -> dict[str, Any]:
     db, user = get_db(), actor()
-    scope = stats_scope(db, user, args["region_code"], dt.date.today(), args["period"])
+    scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
     return region_figures(db, user, scope, current_app.extensions["sessionmaker"])
 
 
@@ -66,6 +66,6 @@ class Report(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """The half-year report of a region and its children as an ``.xlsx``."""
         db, user = get_db(), actor()
-        scope = stats_scope(db, user, args["region_code"], dt.date.today(), args["period"])
+        scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
         data = half_year_report(db, user, scope, current_app.extensions["sessionmaker"])
         return xlsx_response(data, f"半年度报告-{scope.region.code}-{scope.period}.xlsx")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from . import account, dashboard, home, households, jobs, matching, referrals, supply  # noqa: F401  (routes register)
+from .blueprint import pages
 
-pages = Blueprint("pages", __name__)
-
-from . import account, dashboard, home, households, jobs, matching, referrals, supply  # noqa: E402, F401  (routes register)
+__all__ = ["pages"]

@@ -17,7 +17,7 @@ from web.forms import EmptyForm, LoginForm, PasswordForm
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.users import authenticate, change_password, sign_out
 
-from . import pages
+from .blueprint import pages
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import current_app, render_template, request
 from flask_login import login_required
 
-from models import Region
+from models import Region, clock
+from models.clock import period_of, recent_periods
 from models.regions import is_within
 from web.auth import actor
 from web.db import get_db
 from web.services.errors import ValidationFailed
-from web.services.ledgers import period_of, recent_periods
 from web.services.regions import ancestors
 from web.services.stats import half_year_figures, region_figures, stats_scope
 from web.services.stats_tables import TABLES, table_of
 
-from . import pages
+from .blueprint import pages
 
 
 def _args() -> tuple[str | None, str | None]:
@@ -39,7 +38,7 @@ def _trail(db: Any, code: str, top: str) -> list[Region]:
 def dashboard() -> str:
     db, user = get_db(), actor()
     region, period = _args()
-    today = dt.date.today()
+    today = clock.today()
     scope = stats_scope(db, user, region, today, period)
     figures = region_figures(db, user, scope, current_app.extensions["sessionmaker"])
     tables = {name: table_of(name, figures) for name in TABLES}
@@ -54,7 +53,7 @@ def dashboard() -> str:
 def half_year_page() -> str:
     db, user = get_db(), actor()
     region, period = _args()
-    today = dt.date.today()
+    today = clock.today()
     scope = stats_scope(db, user, region, today, period or period_of(today))
     figures, children = half_year_figures(
         db, user, scope, current_app.extensions["sessionmaker"], form="html"

@@ -11,7 +11,7 @@ from web.auth import actor
 from web.db import get_db
 from web.services.overview import home_figures
 
-from . import pages
+from .blueprint import pages
 
 _TEMPLATES = {
     Role.STATION_STAFF: "home/station.html",

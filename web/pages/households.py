@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Household, Region, Station
+from models import Household, Region, Station, clock
 from models.base import utcnow
 from models.enums import (
     Domain,
@@ -62,7 +61,7 @@ from web.services.referrals import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations
 
-from . import pages
+from .blueprint import pages
 from .uploads import run_upload, upload_page
 
 
@@ -262,7 +261,7 @@ def household(household_id: int) -> str:
 
 
 def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: Any) -> str:
-    today = dt.date.today()
+    today = clock.today()
     need_form = forms.get("need_form") or NeedForm()
     need_form.member_id.choices = [("", "—")] + [(str(m.id), m.name) for m in record.members]
     return render_template(
@@ -392,7 +391,7 @@ def worklist_page() -> str:
     station_id = request.args.get("station_id", type=int) or user.station_id
     if station_id is None and stations:
         station_id = stations[0].id
-    result = worklist(db, user, station_id, dt.date.today())
+    result = worklist(db, user, station_id, clock.today())
     return render_template(
         "households/worklist.html", result=result, labels=LABELS, stations=stations
     )

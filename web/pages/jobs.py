@@ -7,15 +7,14 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from jobs.runs import queue_run
 from models.enums import Role
 from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import job_overview
+from web.services.jobs import job_overview, queue_run
 
-from . import pages
+from .blueprint import pages
 
 
 @pages.route("/jobs")

@@ -17,7 +17,7 @@ from web.services.matching import match_need
 from web.services.referrals import start_referral
 from web.services.scoping import require_role
 
-from . import pages
+from .blueprint import pages
 
 
 @pages.route("/needs/<int:need_id>/matches")

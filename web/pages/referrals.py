@@ -3,7 +3,6 @@ referral with its timeline and the steps open to the viewer, 双向转介, and n
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Notification
+from models import Notification, clock
 from models.enums import (
     BackReferralStatus,
     DeclineReason,
@@ -39,7 +38,7 @@ from web.services import referrals as service
 from web.services.errors import ServiceError
 from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
 
-from . import pages
+from .blueprint import pages
 
 S = ReferralStatus
 
@@ -132,7 +131,7 @@ def _detail(
     user = actor()
     db = get_db()
     referral = service.get_referral(db, user, referral_id)
-    today = dt.date.today()
+    today = clock.today()
     view = service.referral_view(db, user, referral, today)
     steps = service.steps_open_to(user, referral)
     contact = None
@@ -224,7 +223,7 @@ def referral_episode(referral_id: int) -> Any:
         unit=form.unit.data, value_fen=fen_of(form.value.data) or 0, note=form.remark.data,
     )  # fmt: skip
     try:
-        service.add_episode(db, actor(), referral_id, data, today=dt.date.today())
+        service.add_episode(db, actor(), referral_id, data, today=clock.today())
     except ServiceError as error:
         db.rollback()
         show_service_errors(form, error.fields, "remark", {"value_fen": "value", "note": "remark"})

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Project
+from models import Project, clock
 from models.base import utcnow
 from models.enums import (
     OrganizationStatus,
@@ -35,7 +35,6 @@ from web.services.ledgers import (
     edition_diff,
     get_edition,
     list_editions,
-    period_of,
 )
 from web.services.organizations import (
     list_organizations,
@@ -59,7 +58,7 @@ from web.services.projects import (
 from web.services.regions import region_label
 from web.services.scoping import require_role
 
-from . import pages
+from .blueprint import pages
 from .uploads import run_upload, upload_page
 
 
@@ -253,7 +252,7 @@ def ledgers() -> Any:
     form = BuildForm()
     if request.method == "GET":
         form.region_code.data = user.region_code
-        form.period.data = period_of(utcnow().date())
+        form.period.data = clock.period_of(clock.today())
     if user.role in (Role.CIVIL_AFFAIRS, Role.ADMIN) and form.validate_on_submit():
         from web.services.ledgers import build_edition
 

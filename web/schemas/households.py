@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from models import clock
 from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
 
 from .base import ROW_ID, BaseSchema
@@ -77,11 +78,10 @@ class GovAidOutSchema(BaseSchema):
 
 
 def _priority_groups(household: object) -> list[str]:
-    import datetime as dt
 
     from web.services.households import priority_groups
 
-    return [g.value for g in priority_groups(household, dt.date.today())]  # type: ignore[arg-type]
+    return [g.value for g in priority_groups(household, clock.today())]  # type: ignore[arg-type]
 
 
 class HouseholdSchema(HouseholdSummarySchema):

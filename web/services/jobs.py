@@ -1,17 +1,149 @@
-"""What the jobs page and API show: each job, its next slot and its recent runs."""
+"""The scheduled jobs as people see them: which jobs there are and when they run, a run
+queued by hand, and the runs so far.
+
+The list of jobs lives here, not in ``jobs/``, because the jobs page, the API and this
+service need the names, labels and schedules, and services never import ``jobs``; the
+scheduler and the runner (``jobs/``) read it from here and pair each name with its task
+(``jobs.tasks.TASKS``). Times are Asia/Shanghai (``models.clock``).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs.registry import JOBS, next_slot
-from jobs.runs import last_runs, list_runs
-from models import User, utcnow
-from models.enums import Role
+from models import JobRun, User, utcnow
+from models.clock import TZ, next_slot, period_slot
+from models.enums import JobRunStatus, Role
 
-from .scoping import require_role
+from .audit import write_audit
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .ledgers import check_period
+from .scoping import require_role, scoped
+
+#: A queued run no scheduler has picked up in this long is given up.
+QUEUE_TIMEOUT = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    label: str
+    schedule: str  # in words, for people
+    cron: dict[str, str]  # APScheduler CronTrigger fields
+
+    def trigger(self, overrides: dict[str, dict[str, str]] | None = None) -> CronTrigger:
+        """The job's cron trigger; ``overrides`` (``JOB_SCHEDULES``) replace its fields."""
+        fields = (overrides or {}).get(self.name) or self.cron
+        return CronTrigger(timezone=TZ, **fields)
+
+
+#: Every scheduled job, in the order the jobs page lists them.
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "ledger_refresh",
+            "半年度台账更新",
+            "每年 1 月 1 日、7 月 1 日 00:30",
+            {"month": "1,7", "day": "1", "hour": "0", "minute": "30"},
+        ),
+        Job("expire_projects", "项目到期处理", "每天 01:00", {"hour": "1", "minute": "0"}),
+        Job("stale_needs", "久未对接需求提醒", "每天 07:00", {"hour": "7", "minute": "0"}),
+        Job("overdue_referrals", "转介逾期处理", "每天 07:30", {"hour": "7", "minute": "30"}),
+        Job(
+            "retrain_matcher",
+            "匹配模型重新训练",
+            "每周一 02:00",
+            {"day_of_week": "mon", "hour": "2", "minute": "0"},
+        ),
+    )  # fmt: skip
+}
+
+
+def get_job(name: str) -> Job:
+    """:raise NotFound: no job of that name."""
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise NotFound(f"没有名为 {name} 的任务。") from None
+
+
+def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | None = None) -> JobRun:
+    """Ask the scheduler process to run a job now (administrators only). A ledger refresh
+    for a given half-year is queued for that half-year's slot, so it is the same claim as the
+    scheduler's own run of it. A request no scheduler picked up within ``QUEUE_TIMEOUT`` is
+    marked failed first, so it does not block this one.
+
+    :raise Forbidden: not an administrator.
+    :raise NotFound: no such job.
+    :raise ValidationFailed: a period for another job than the ledger refresh, or not a
+        half-year.
+    :raise Conflict: the job is already waiting, or that half-year's refresh has run.
+    """
+    if actor.role != Role.ADMIN:
+        raise Forbidden("只有系统管理员可以手动运行任务。")
+    job = get_job(name)
+    period = (options or {}).get("period")
+    now = utcnow()
+    if period and name != "ledger_refresh":
+        raise ValidationFailed(fields={"period": ["只有半年度台账更新可以指定期次。"]})
+    if period:
+        check_period(period)
+    slot = period_slot(job.trigger(), period) if period else now
+    db.execute(
+        sa.update(JobRun)
+        .where(
+            JobRun.job_name == name,
+            JobRun.status == JobRunStatus.QUEUED,
+            JobRun.started_at < now - QUEUE_TIMEOUT,
+        )  # fmt: skip
+        .values(status=JobRunStatus.FAILED, finished_at=now, error="一小时内没有调度进程执行。")
+        .execution_options(synchronize_session=False)
+    )
+    run = JobRun(
+        job_name=name, scheduled_at=slot, started_at=now, trigger="manual",
+        status=JobRunStatus.QUEUED, requested_by_id=actor.id, options=options or None,
+    )  # fmt: skip
+    try:
+        with db.begin_nested():
+            db.add(run)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            "该任务已在等待执行，或该期次的台账更新已经运行过。"
+            if period else "该任务已在等待执行。"
+        ) from None  # fmt: skip
+    write_audit(db, actor, "job.queue", run, detail={"job": name, "options": options})
+    return run
+
+
+def list_runs(
+    db: Session, actor: User, *, job_name: str | None = None, limit: int = 50
+) -> list[JobRun]:
+    """The latest runs the actor may see (civil-affairs staff and administrators), newest
+    first."""
+    stmt = scoped(sa.select(JobRun), actor)
+    if job_name:
+        stmt = stmt.where(JobRun.job_name == job_name)
+    return list(db.scalars(stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
+
+
+def last_runs(db: Session) -> dict[str, JobRun]:
+    """The latest run of each job (for the scheduler's command line and the overview)."""
+    latest = (
+        sa.select(JobRun.job_name, sa.func.max(JobRun.id).label("id"))
+        .group_by(JobRun.job_name)
+        .subquery()
+    )
+    runs = db.scalars(sa.select(JobRun).join(latest, latest.c.id == JobRun.id))
+    return {run.job_name: run for run in runs}
 
 
 def job_overview(
@@ -22,6 +154,11 @@ def job_overview(
     job_name: str | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
+    """Each job with its schedule, next slot (under ``overrides``) and last run, and the
+    recent runs.
+
+    :raise Forbidden: not civil-affairs staff or an administrator.
+    """
     require_role(actor, Role.CIVIL_AFFAIRS)
     now = utcnow()
     last = last_runs(db)

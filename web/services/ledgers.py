@@ -7,14 +7,15 @@ changes afterwards. Each edition records how it differs from the department's pr
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import LedgerEdition, LedgerEntry, Organization, Project, Region, User
+from models import LedgerEdition, LedgerEntry, Organization, Project, Region, Station, User
+from models.clock import InvalidPeriod, period_bounds
 from models.enums import (
     LEDGER_LEVELS,
     LedgerEditionStatus,
@@ -27,9 +28,8 @@ from models.regions import covering_ledger_codes
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
+from .notifications import notify
 from .scoping import scoped
-
-PERIOD = re.compile(r"^(\d{4})H([12])$")
 
 #: Published fields of a project, frozen into each edition.
 SNAPSHOT_FIELDS = (
@@ -44,31 +44,15 @@ SNAPSHOT_FIELDS = (
 NOT_COMPARED = {"quota_used"}
 
 
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """``2026H2`` → (2026-07-01, 2026-12-31)."""
-    match = PERIOD.match(period)
-    if match is None:
-        raise ValidationFailed(fields={"period": ["期次格式应为“2026H1”或“2026H2”。"]})
-    year, half = int(match[1]), int(match[2])
-    if not 2000 <= year <= 2099:
-        raise ValidationFailed(fields={"period": ["期次年份应在 2000 到 2099 年之间。"]})
-    return (dt.date(year, 1, 1), dt.date(year, 6, 30)) if half == 1 else (
-        dt.date(year, 7, 1), dt.date(year, 12, 31)
-    )  # fmt: skip
+def check_period(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the half-year ``period`` names (``2026H2``).
 
-
-def period_of(day: dt.date) -> str:
-    return f"{day.year}H{1 if day.month <= 6 else 2}"
-
-
-def recent_periods(today: dt.date, count: int = 4) -> list[str]:
-    """The current half-year and the ones before it, newest first."""
-    periods, day = [], today
-    for _ in range(count):
-        periods.append(period_of(day))
-        # The last day of the half-year before.
-        day = dt.date(day.year - 1, 12, 31) if day.month <= 6 else dt.date(day.year, 6, 30)
-    return periods
+    :raise ValidationFailed: not a half-year (on the field ``period``).
+    """
+    try:
+        return period_bounds(period)
+    except InvalidPeriod as error:
+        raise ValidationFailed(fields={"period": [str(error)]}) from None
 
 
 def snapshot_of(project: Project) -> dict[str, Any]:
@@ -120,7 +104,7 @@ def build_edition(
     :raise ValidationFailed: bad period, or a region without a ledger (below county level).
     :raise Forbidden: the actor is not that department.
     """
-    starts, ends = period_bounds(period)
+    starts, ends = check_period(period)
     region = db.get(Region, region_code)
     if region is None or region.level not in LEDGER_LEVELS:
         raise ValidationFailed(fields={"region_code": ["只有省、市、县（区）民政部门编制台账。"]})
@@ -207,6 +191,86 @@ def build_edition(
             detail={"edition_id": edition.id},
         )  # fmt: skip
     return BuildResult(edition, stale)
+
+
+@dataclass(frozen=True)
+class LedgerRefresh:
+    """What a half-year's refresh did (the job run keeps these as its counts)."""
+
+    period: str
+    departments: int
+    published: int
+    skipped: int
+    projects: int
+    notified: int
+
+
+def refresh_ledgers(
+    db: Session,
+    period: str,
+    now: dt.datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> LedgerRefresh:
+    """Publish every department's edition for the half-year ``period``, as the scheduler
+    does on 1 January and 1 July, then tell each station's staff, in one notification, which
+    new editions cover it. Departments with an edition for this half-year or a later one are
+    left as they are, so a second refresh of the same half-year publishes nothing.
+
+    ``progress(done, total)`` is called after each department.
+
+    :raise ValidationFailed: ``period`` is not a half-year (before any work).
+    """
+    check_period(period)
+    departments = list(
+        db.scalars(
+            sa.select(Region.code).where(Region.level.in_(LEDGER_LEVELS)).order_by(Region.code)
+        )
+    )
+    done = set(
+        db.scalars(sa.select(LedgerEdition.region_code).where(LedgerEdition.period >= period))
+    )
+    built: dict[str, LedgerEdition] = {}
+    projects = 0
+    for i, code in enumerate(departments, 1):
+        if code not in done:
+            edition = build_edition(db, None, code, period, now).edition
+            built[code] = edition
+            projects += edition.project_count
+        if progress is not None:
+            progress(i, len(departments))
+    return LedgerRefresh(
+        period=period,
+        departments=len(departments),
+        published=len(built),
+        skipped=len(departments) - len(built),
+        projects=projects,
+        notified=_announce_editions(db, period, built),
+    )
+
+
+def _announce_editions(db: Session, period: str, built: dict[str, LedgerEdition]) -> int:
+    """One notification to each active station user naming the new editions that cover the
+    station's region; the number sent."""
+    if not built:
+        return 0
+    names = dict(
+        db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(built))).all()
+    )
+    notified = 0
+    stations = db.execute(sa.select(Station.id, Station.region_code).where(Station.is_active))
+    for station_id, region_code in stations:
+        new = [built[c] for c in covering_ledger_codes(region_code) if c in built]
+        if not new:
+            continue
+        listed = "；".join(
+            f"{names.get(e.region_code, e.region_code)} {e.project_count} 个项目"
+            f"（新增 {e.added_count}，变更 {e.changed_count}，移除 {e.removed_count}）"
+            for e in new
+        )
+        users = db.scalars(sa.select(User.id).where(User.station_id == station_id, User.is_active))
+        notified += notify(db, users, "ledger", f"{period} 慈善帮扶资源台账已发布：{listed}",
+                           link="/ledgers/current")  # fmt: skip
+    return notified
 
 
 def get_edition(db: Session, actor: User, edition_id: int) -> LedgerEdition:

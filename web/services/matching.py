@@ -31,7 +31,7 @@ from matcher import (
 from matcher.rules import check
 from matcher.scoring import FEATURES, features
 from matcher.training import TrainingResult, train_and_compare
-from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User
+from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User, clock
 from models.base import utcnow
 from models.enums import LedgerEditionStatus, ProjectStatus, ReferralStatus, Role
 
@@ -233,7 +233,7 @@ def match_need(
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)  # audited as a read of the household's need
-    today = today or dt.date.today()
+    today = today or clock.today()
     ranking = rank(
         project_index(db), need_record(need, today), today, limit=limit, explain=explain,
         model=active_model(db),
@@ -275,7 +275,7 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
 
 def train_matcher(db: Session, actor: User | None, today: dt.date | None = None) -> TrainingResult:
     """Fit a model on referral outcomes and promote it only if it beats the active one."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     matrix, labels = outcome_matrix(db, today)
     now = utcnow()
     number = (db.scalar(sa.select(sa.func.count(ModelVersion.id))) or 0) + 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from models import GovAid, Household, Need, Station, User
+from models import GovAid, Household, Need, Station, User, clock
 from models.enums import Domain, HouseholdStatus, NeedStatus, Role, Urgency
 
 from .audit import write_audit
@@ -149,7 +149,7 @@ def worklist(
     items = [
         WorklistItem(
             need=need,
-            waiting_days=(today - need.created_at.date()).days,
+            waiting_days=(today - clock.local_date(need.created_at)).days,
             outside_gov_aid=aid_total == 0,
             aid_below_expenses=0 < aid_total < rigid_total,
             aid_fen=aid_total,

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import Household, Member, Need, Organization, Project, ProjectArea, Referral, Region
 from models.base import utcnow
+from models.clock import TZ, period_window
 from models.enums import (
     PRIORITY_GROUPS,
     REGION_PREFIX_DIGITS,
@@ -36,7 +37,7 @@ from models.regions import ancestor_prefixes, descendant_range, guess_level, is_
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound
-from .ledgers import period_bounds
+from .ledgers import check_period
 from .scoping import require_role
 
 S = ReferralStatus
@@ -72,7 +73,7 @@ def _days(db: Session, start: Any, end: Any) -> ColumnElement[float]:
 def _local_month(db: Session, column: Any) -> ColumnElement[str]:
     """``2026-11``: the calendar month in Guangdong (UTC+8) of a UTC timestamp."""
     if _postgres(db):
-        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM")
+        return sa.func.to_char(sa.func.timezone(TZ.key, column), "YYYY-MM")
     return sa.func.strftime("%Y-%m", column, "+8 hours")
 
 
@@ -110,12 +111,7 @@ class StatsScope:
         """The half-year as UTC instants (Guangdong's midnight to midnight)."""
         if self.period is None:
             return None
-        starts, ends = period_bounds(self.period)
-        zone = dt.timezone(dt.timedelta(hours=8))
-        return (
-            dt.datetime.combine(starts, dt.time(0), zone).astimezone(dt.UTC),
-            dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.UTC),
-        )
+        return period_window(self.period)
 
     def households(self) -> ColumnElement[bool]:
         low, high = self.range
@@ -142,7 +138,7 @@ def stats_scope(
     if actor.role != Role.ADMIN and not is_within(code, actor.region_code):
         raise Forbidden("只能查看本辖区及下级区划的统计。")
     if period is not None:
-        period_bounds(period)
+        check_period(period)
     return StatsScope(region, today, period)
 
 
