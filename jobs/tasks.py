@@ -12,13 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Household, LedgerEdition, Need, Referral, Region, Station, User
-from models.enums import LEDGER_LEVELS, HouseholdStatus, NeedStatus
+from models.enums import LEDGER_LEVELS, OPEN_REFERRAL_STATES, HouseholdStatus, NeedStatus
 from models.regions import covering_ledger_codes
 from web.services.ledgers import build_edition, period_bounds, period_of
 from web.services.matching import train_matcher
 from web.services.notifications import notify, office_users
 from web.services.projects import expire_projects as expire_project_rows
-from web.services.referrals import OPEN_STATES, expire_unanswered, flag_overdue
+from web.services.referrals import expire_unanswered, flag_overdue
 
 from .registry import JobContext
 
@@ -92,7 +92,7 @@ def stale_needs(ctx: JobContext) -> dict[str, Any]:
     db = ctx.db
     days = int(ctx.config.get("STALE_NEED_DAYS", STALE_NEED_DAYS))
     cutoff = ctx.now - dt.timedelta(days=days)
-    referred = sa.select(Referral.need_id).where(Referral.status.in_(OPEN_STATES))
+    referred = sa.select(Referral.need_id).where(Referral.status.in_(OPEN_REFERRAL_STATES))
     rows = db.execute(
         sa.select(Station.id, Station.region_code, sa.func.count(Need.id))
         .select_from(Need)

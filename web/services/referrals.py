@@ -38,6 +38,13 @@ from models import (
     utcnow,
 )
 from models.enums import (
+    ACTIVE_REFERRAL_STATES,
+    BEFORE_CHARITY_STATES,
+    CHARITY_SEES_HOUSEHOLD_STATES,
+    ENGAGED_STATES,
+    OPEN_REFERRAL_STATES,
+    PLACE_HOLDING_STATES,
+    SETTLED_NEED_STATES,
     BackReferralStatus,
     DeclineReason,
     Domain,
@@ -62,18 +69,7 @@ from .scoping import require_role, scoped
 
 S = ReferralStatus
 
-#: States in which a referral is still alive (a need has at most one per project).
-OPEN_STATES = (S.DRAFT, S.SUBMITTED, S.RETURNED, S.APPROVED, S.ACCEPTED, S.IN_SERVICE)
-#: States in which a charity holds a place for the household.
-HOLDING_STATES = (S.APPROVED, S.ACCEPTED, S.IN_SERVICE)
-#: States a charity never sees (the station and the office are still deciding).
-BEFORE_CHARITY = (S.DRAFT, S.SUBMITTED, S.RETURNED)
-#: The charity has taken the household on and may see its contact.
-ENGAGED = (S.ACCEPTED, S.IN_SERVICE)
-
 STATION_SIDE = (Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-#: A need in these states takes no new referral and its status no longer follows them.
-SETTLED = (NeedStatus.FULFILLED, NeedStatus.CLOSED)
 
 
 class StaleVersion(Conflict):
@@ -220,7 +216,7 @@ def helping_elsewhere(db: Session, referral: Referral) -> list[tuple[str, str, R
         .where(
             Referral.need_id == referral.need_id,
             Referral.id != referral.id,
-            Referral.status.in_(HOLDING_STATES),
+            Referral.status.in_(PLACE_HOLDING_STATES),
         )
     ).all()
     return [(org, name, status) for org, name, status in rows]
@@ -320,14 +316,14 @@ def _sync_need(db: Session, referral: Referral) -> None:
     """The need's status follows its referrals: fulfilled once one is completed, in service
     while one is, referred while one is on its way, open again when none is."""
     need = referral.need
-    if need.status in SETTLED:
+    if need.status in SETTLED_NEED_STATES:
         return
     statuses = set(db.scalars(sa.select(Referral.status).where(Referral.need_id == need.id)))
     if S.COMPLETED in statuses:
         need.status = NeedStatus.FULFILLED
     elif S.IN_SERVICE in statuses:
         need.status = NeedStatus.IN_SERVICE
-    elif statuses & {S.SUBMITTED, S.APPROVED, S.ACCEPTED}:
+    elif statuses & set(ACTIVE_REFERRAL_STATES):
         need.status = NeedStatus.REFERRED
     else:
         need.status = NeedStatus.OPEN
@@ -392,7 +388,7 @@ def start_referral(
         sa.select(Referral.id).where(
             Referral.need_id == need.id,
             Referral.project_id == project.id,
-            Referral.status.in_(OPEN_STATES),
+            Referral.status.in_(OPEN_REFERRAL_STATES),
         )
     )
     if existing is not None:
@@ -418,7 +414,7 @@ def start_referral(
 
 
 def _require_unsettled(need: Need) -> None:
-    if need.status in SETTLED:
+    if need.status in SETTLED_NEED_STATES:
         raise Conflict(f"该需求已{need.status.label}，不能再转介。")
 
 
@@ -769,13 +765,13 @@ def end_for_withdrawn_consent(db: Session, actor: User, household: Household) ->
     referrals = db.scalars(
         sa.select(Referral)
         .join(Need, Need.id == Referral.need_id)
-        .where(Need.household_id == household.id, Referral.status.in_(OPEN_STATES))
+        .where(Need.household_id == household.id, Referral.status.in_(OPEN_REFERRAL_STATES))
     ).all()
     for referral in referrals:
         was = referral.status
         referral.status_reason = "家庭撤回授权"
-        _move(db, actor, referral, S.CANCELLED, OPEN_STATES, "终止", note="家庭撤回授权")
-        if was in HOLDING_STATES:
+        _move(db, actor, referral, S.CANCELLED, OPEN_REFERRAL_STATES, "终止", note="家庭撤回授权")
+        if was in PLACE_HOLDING_STATES:
             _release(db, referral)
             _tell(db, referral, _to_charity(db, referral), "cancelled",
                   "家庭已撤回授权，转介终止，请停止使用该户信息。")  # fmt: skip
@@ -909,7 +905,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
     names = [household.head_name, *(m.name for m in household.members)]
     events = [
         e for e in referral.events
-        if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY})
+        if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY_STATES})
     ]  # fmt: skip
     view: dict[str, Any] = {
         "id": referral.id,
@@ -965,7 +961,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             for e in events
         ],  # fmt: skip
         "episodes": [episode_view(e) for e in referral.episodes],
-        "contact_available": charity and referral.status in ENGAGED,
+        "contact_available": charity and referral.status in ENGAGED_STATES,
     }
     if not charity:
         view["household"].update(
@@ -979,7 +975,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
 def referral_contact(db: Session, actor: User, referral_id: int) -> dict[str, Any]:
     """The contact a charity needs to deliver, once it has accepted; every look is audited."""
     referral = _open(db, actor, referral_id, None, Role.CHARITY_STAFF)
-    if referral.status not in ENGAGED:
+    if referral.status not in ENGAGED_STATES:
         raise Forbidden("接收转介后才能查看联系方式。")
     household = referral.need.household
     phone = cipher_of(db).decrypt(household.phone_encrypted) if household.phone_encrypted else None
@@ -1011,7 +1007,7 @@ def refer_back(
     government aid; it lands in that office's queue."""
     _require(actor, Role.CHARITY_STAFF)
     referral = _load(db, actor, referral_id)
-    if referral.status not in (*ENGAGED, S.COMPLETED):
+    if referral.status not in CHARITY_SEES_HOUSEHOLD_STATES:
         raise Conflict("接收转介后才能发起双向转介。")
     text = _reason(note, "note", "情况说明")
     if not aid_types:
