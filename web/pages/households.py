@@ -49,7 +49,6 @@ from web.services.households import (
     get_household,
     household_for_change,
     list_households,
-    priority_groups,
     record_consent,
     reveal_household_phone,
     reveal_member,
@@ -268,7 +267,7 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
     return render_template(
         "households/detail.html",
         household=record,
-        groups=priority_groups(record, today),
+        groups=record.priority_groups(today),
         today=today,
         labels=LABELS,
         revealed=revealed or {},

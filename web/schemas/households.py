@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import fields, validate
 
+from models import Household
 from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
 
 from .base import ROW_ID, BaseSchema
@@ -76,12 +79,8 @@ class GovAidOutSchema(BaseSchema):
     period_end_on = fields.Date(allow_none=True)
 
 
-def _priority_groups(household: object) -> list[str]:
-    import datetime as dt
-
-    from web.services.households import priority_groups
-
-    return [g.value for g in priority_groups(household, dt.date.today())]  # type: ignore[arg-type]
+def _priority_groups(household: Household) -> list[str]:
+    return [g.value for g in household.priority_groups(dt.date.today())]
 
 
 class HouseholdSchema(HouseholdSummarySchema):

@@ -61,7 +61,6 @@ from models.regions import descendant_range
 from .audit import write_audit
 from .crypto import cipher_of
 from .errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from .households import priority_groups
 from .needs import get_need
 from .notifications import notify, office_users, organization_users, station_users
 from .regions import region_label
@@ -880,7 +879,7 @@ def household_summary(db: Session, household: Household, today: dt.date) -> dict
     """What a charity may know of a household before it accepts: no names, IDs or phones."""
     township = household.region_code[:9] + "000"
     return {
-        "priority_groups": [g.value for g in priority_groups(household, today)],
+        "priority_groups": [g.value for g in household.priority_groups(today)],
         "categories": list(household.categories),
         "member_count": len(household.members),
         "township_code": township,
