@@ -18,7 +18,7 @@ from web.services.ledgers import build_edition, period_bounds, period_of
 from web.services.matching import train_matcher
 from web.services.notifications import notify, office_users
 from web.services.projects import expire_projects as expire_project_rows
-from web.services.referrals import expire_unanswered, flag_overdue
+from web.services.referrals.workflow import expire_unanswered, flag_overdue
 
 from .registry import JobContext
 

@@ -57,7 +57,7 @@ from web.services.households import (
 )
 from web.services.households_excel import import_households
 from web.services.needs import NEXT_STATUS, set_need_status, worklist
-from web.services.referrals import household_chain
+from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations
 

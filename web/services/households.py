@@ -35,7 +35,7 @@ from models.regions import is_within
 from .audit import write_audit
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
-from .referrals import end_for_withdrawn_consent
+from .referrals.workflow import end_for_withdrawn_consent
 from .scoping import require_role, scoped
 from .stations import station_for
 
