@@ -256,6 +256,10 @@ class NeedStatus(LabelledEnum):
     CLOSED = "closed", "已关闭"
 
 
+#: A need in these states takes no new referral, and its status no longer follows them.
+SETTLED_NEED_STATES = (NeedStatus.FULFILLED, NeedStatus.CLOSED)
+
+
 class ReferralStatus(LabelledEnum):
     DRAFT = "draft", "草稿"
     SUBMITTED = "submitted", "待审批"
@@ -267,6 +271,46 @@ class ReferralStatus(LabelledEnum):
     COMPLETED = "completed", "已完成"
     CANCELLED = "cancelled", "已取消"
     EXPIRED = "expired", "已超时"
+
+
+# The sets of referral states the rules speak of, each defined here once.
+
+#: A referral still alive: a need has at most one open referral to each project.
+OPEN_REFERRAL_STATES = (
+    ReferralStatus.DRAFT,
+    ReferralStatus.SUBMITTED,
+    ReferralStatus.RETURNED,
+    ReferralStatus.APPROVED,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.IN_SERVICE,
+)
+#: The charity holds one of the project's places for the household (taken on approval, given
+#: back on a decline, a cancellation or an expiry).
+PLACE_HOLDING_STATES = (
+    ReferralStatus.APPROVED,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.IN_SERVICE,
+)
+#: The station and the office are still deciding: the charity never sees these steps.
+BEFORE_CHARITY_STATES = (
+    ReferralStatus.DRAFT,
+    ReferralStatus.SUBMITTED,
+    ReferralStatus.RETURNED,
+)
+#: Sent on by the station and not finished: the referral is under way.
+ACTIVE_REFERRAL_STATES = (
+    ReferralStatus.SUBMITTED,
+    ReferralStatus.APPROVED,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.IN_SERVICE,
+)
+#: The charity has taken the household on and is serving it: it may see the contact.
+ENGAGED_STATES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE)
+#: The charity may see the household's record (and its need): from its acceptance on, the
+#: completed help included.
+CHARITY_SEES_HOUSEHOLD_STATES = (*ENGAGED_STATES, ReferralStatus.COMPLETED)
+#: The charity said yes: the outcome its acceptance rate and the matcher's training count.
+ACCEPTED_BY_CHARITY_STATES = (*ENGAGED_STATES, ReferralStatus.COMPLETED)
 
 
 class DeclineReason(LabelledEnum):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, enum_column
 from .enums import (
+    PRIORITY_GROUPS,
     DisabilityType,
     Domain,
     GovAidType,
@@ -20,7 +21,9 @@ from .enums import (
     SelfCare,
     Sex,
     StationKind,
+    TargetGroup,
     Urgency,
+    member_groups,
 )
 
 
@@ -83,6 +86,15 @@ class Household(TimestampMixin, Base):
     @property
     def has_consent(self) -> bool:
         return self.consent_on is not None and self.consent_withdrawn_at is None
+
+    def priority_groups(self, today: dt.date) -> list[TargetGroup]:
+        """The guidance's priority groups present among the members, derived, never typed."""
+        found: set[str] = set()
+        for m in self.members:
+            found |= member_groups(
+                m.age_on(today), m.self_care, m.disability_type, m.illness_kind, m.school_stage
+            )
+        return [group for group in PRIORITY_GROUPS if group.value in found]
 
     def __repr__(self) -> str:
         return f"<Household {self.id}>"

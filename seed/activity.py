@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Household, Need, Project, Referral, User, utcnow
 from models.enums import DeclineReason, Domain, ServiceType
-from web.services import referrals as flow
+from web.services.referrals import episodes, workflow
 
 
 @dataclass(frozen=True)
@@ -62,25 +62,27 @@ def load_activity(db: Session, today: dt.date) -> int:
             db, role="civil_affairs", region_code=need.household.region_code[:6] + "0" * 6
         )
         charity = _user(db, organization_id=project.organization_id)
-        referral = flow.start_referral(db, station, need.id, project.id, score=0.82,
-                                       model_version="weighted-v1")  # fmt: skip
-        flow.submit_referral(db, station, referral.id, acknowledge_duplicate=True)
+        referral = workflow.start_referral(db, station, need.id, project.id, score=0.82,
+                                           model_version="weighted-v1")  # fmt: skip
+        workflow.submit_referral(db, station, referral.id, acknowledge_duplicate=True)
         if story.until != "submitted":
-            flow.approve_referral(db, office, referral.id)
+            workflow.approve_referral(db, office, referral.id)
         if story.until == "declined":
-            flow.decline_referral(db, charity, referral.id, DeclineReason.NOT_ELIGIBLE,
-                                  "该项目仅资助两癌患者，建议转介其他大病救助项目。")  # fmt: skip
+            workflow.decline_referral(
+                db, charity, referral.id, DeclineReason.NOT_ELIGIBLE,
+                "该项目仅资助两癌患者，建议转介其他大病救助项目。",
+            )  # fmt: skip
         if story.until in ("in_service", "completed"):
             began = utcnow() - dt.timedelta(days=21)
-            flow.accept_referral(db, charity, referral.id, now=began)
-            flow.start_service(db, charity, referral.id, now=began)
+            workflow.accept_referral(db, charity, referral.id, now=began)
+            workflow.start_service(db, charity, referral.id, now=began)
         if story.until == "in_service":
             for days_ago in (14, 7):
-                flow.add_episode(db, charity, referral.id, flow.EpisodeInput(
+                episodes.add_episode(db, charity, referral.id, episodes.EpisodeInput(
                     on=today - dt.timedelta(days=days_ago), kind=ServiceType.REHABILITATION,
                     quantity=2, unit="课时", note="上门康复训练"), today=today)  # fmt: skip
         if story.until == "completed":
             amount = (story.delivered_yuan or 0) * 100
-            flow.complete_referral(db, charity, referral.id, delivered_amount_fen=amount)
+            workflow.complete_referral(db, charity, referral.id, delivered_amount_fen=amount)
         made += 1
     return made

@@ -124,7 +124,7 @@ def referrals_sweep() -> None:
     project, the need back to the station) and flag to the approving office those silent
     longer than REFERRAL_OVERDUE_DAYS."""
     from models import utcnow
-    from web.services.referrals import expire_unanswered, flag_overdue
+    from web.services.referrals.workflow import expire_unanswered, flag_overdue
 
     days = current_app.config["REFERRAL_OVERDUE_DAYS"]
     with cli_session() as db:

@@ -60,15 +60,13 @@ from web.services.projects import (
     submit_project,
     update_project,
 )
-from web.services.referrals import (
-    EpisodeInput,
+from web.services.referrals.back_referrals import handle_back_referral, refer_back
+from web.services.referrals.episodes import EpisodeInput, add_episode
+from web.services.referrals.workflow import (
     accept_referral,
-    add_episode,
     approve_referral,
     complete_referral,
     decline_referral,
-    handle_back_referral,
-    refer_back,
     return_referral,
     start_referral,
     start_service,

@@ -69,10 +69,10 @@ from web.services.ledgers import build_edition
 from web.services.notifications import notify
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, register_project, submit_project
-from web.services.referrals import (
+from web.services.referrals.back_referrals import refer_back
+from web.services.referrals.workflow import (
     accept_referral,
     approve_referral,
-    refer_back,
     start_referral,
     start_service,
     submit_referral,

@@ -29,7 +29,7 @@ from web.services.households import HouseholdInput, MemberInput, add_need, creat
 from web.services.ledgers import build_edition
 from web.services.organizations import register_organization, review_organization
 from web.services.projects import ProjectInput, register_project, review_project, submit_project
-from web.services.referrals import approve_referral, start_referral, submit_referral
+from web.services.referrals.workflow import approve_referral, start_referral, submit_referral
 from web.services.users import create_user
 
 COUNTY = "440117000000"  # 从化区

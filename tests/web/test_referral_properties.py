@@ -1,11 +1,11 @@
 """The referral workflow under random sequences of steps, checked against a model of its rules.
 
-Hypothesis drives the services (``web/services/referrals.py`` and the household's consent) on
-the demo data of 从化区: three needs of two 温泉镇 households, three projects of 从化区荔乡慈善会
-with few places (and sometimes little money) left. The parties are the station (station_a),
-the county office (ca_conghua) and the charity (charity_f); each step is sometimes taken by
-someone else (another station, county or charity, or the administrator), sometimes with a
-stale version, a missing reason, or after the clock has moved past a deadline.
+Hypothesis drives the services (``web/services/referrals/workflow.py`` and the household's
+consent) on the demo data of 从化区: three needs of two 温泉镇 households, three projects of
+从化区荔乡慈善会 with few places (and sometimes little money) left. The parties are the
+station (station_a), the county office (ca_conghua) and the charity (charity_f); each step is
+sometimes taken by someone else (another station, county or charity, or the administrator),
+sometimes with a stale version, a missing reason, or after the clock has moved past a deadline.
 
 Each step runs as a request does: its own session, committed when it succeeds, rolled back
 when the service refuses it. The model says beforehand whether the step is allowed and, if
@@ -53,8 +53,8 @@ from models import Need, Project, Referral, ReferralEvent, User
 from models.enums import DeclineReason, Domain, NeedStatus, ReferralStatus, Role
 from tests.helpers import need_of, project_named
 from web.services import households
-from web.services import referrals as flow
 from web.services.errors import ServiceError
+from web.services.referrals import workflow
 
 S = ReferralStatus
 
@@ -319,7 +319,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
         elif already or not self.may_refer(need_id):
             expected = "conflict"
         got, referral = self.attempt(
-            lambda db, user: flow.start_referral(db, user, need_id, project_id, score=0.8),
+            lambda db, user: workflow.start_referral(db, user, need_id, project_id, score=0.8),
             actor,
         )
         self.check(f"{actor} starts a referral", got, expected)
@@ -366,7 +366,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status in (S.DRAFT, S.RETURNED) else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.submit_referral(
+            lambda db, user: workflow.submit_referral(
                 db, user, referral, version=version, acknowledge_duplicate=o.acknowledged,
                 now=self.clock,
             ),
@@ -390,7 +390,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
                 expected = "ok" if self.places_left(case) else "quota_exhausted"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.approve_referral(
+            lambda db, user: workflow.approve_referral(
                 db, user, referral, version=version, now=self.clock
             ),
             actor,
@@ -411,7 +411,9 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status == S.SUBMITTED else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.return_referral(db, user, referral, o.reason, version=version),
+            lambda db, user: workflow.return_referral(
+                db, user, referral, o.reason, version=version
+            ),
             actor,
         )
         self.check(f"{actor} returns a {case.status.value} referral", got, expected)
@@ -425,7 +427,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status == S.APPROVED else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.accept_referral(
+            lambda db, user: workflow.accept_referral(
                 db, user, referral, version=version, now=self.clock
             ),
             actor,
@@ -443,7 +445,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status == S.APPROVED else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.decline_referral(
+            lambda db, user: workflow.decline_referral(
                 db, user, referral, o.decline_reason, o.note, version=version, now=self.clock
             ),
             actor,
@@ -460,7 +462,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status == S.ACCEPTED else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.start_service(
+            lambda db, user: workflow.start_service(
                 db, user, referral, version=version, now=self.clock
             ),
             actor,
@@ -478,7 +480,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status == S.IN_SERVICE else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.complete_referral(
+            lambda db, user: workflow.complete_referral(
                 db, user, referral, delivered_amount_fen=o.delivered_fen,
                 delivered_service=o.service, version=version, now=self.clock,
             ),
@@ -500,7 +502,9 @@ class ReferralWorkflow(RuleBasedStateMachine):
             expected = "ok" if case.status in cancellable else "conflict"
         version = self.version(referral, o.is_stale)
         got, _ = self.attempt(
-            lambda db, user: flow.cancel_referral(db, user, referral, o.reason, version=version),
+            lambda db, user: workflow.cancel_referral(
+                db, user, referral, o.reason, version=version
+            ),
             actor,
         )
         self.check(f"{actor} cancels a {case.status.value} referral", got, expected)
@@ -544,7 +548,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
             if c.status == S.APPROVED and c.due_at is not None and c.due_at < self.clock
         ]  # fmt: skip
         with self.factory() as db:
-            expired = flow.expire_unanswered(db, self.clock)
+            expired = workflow.expire_unanswered(db, self.clock)
             db.commit()
         self.refused = False
         assert expired == len(due), (expired, due)

@@ -21,7 +21,7 @@ from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
 from web.services.crypto import PersonalDataCipher
 from web.services.errors import ServiceError
-from web.services.referrals import (
+from web.services.referrals.workflow import (
     accept_referral,
     approve_referral,
     cancel_referral,

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.enums import NeedStatus, ReferralStatus
 from tests.helpers import bearer, get_user, need_of, project_named
 from web.services.crypto import cipher_of
-from web.services.referrals import expire_unanswered, flag_overdue
+from web.services.referrals.workflow import expire_unanswered, flag_overdue
 
 SURGERY = "从化区慈善医疗救助"  # 荔乡慈善会 (charity_f), accepts the simplified procedure
 HOUSING = "安居工程·困难老人住房修缮与适老化改造"  # also charity_f, normal procedure
@@ -507,7 +507,7 @@ def test_spending_beyond_the_reserved_amount_is_charged_to_the_project(
     ["137-1924-8651", "137 1924 8651", "１３７１９２４８６５１", "4401 1719 8503 1200 12"],
 )
 def test_numbers_are_blanked_however_they_are_written(written: str) -> None:
-    from web.services.referrals import redact
+    from web.services.referrals.redaction import redact
 
     assert not any(ch.isdigit() for ch in redact(f"联系电话{written}，谢谢", []))
 

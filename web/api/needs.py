@@ -17,7 +17,8 @@ from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSche
 from web.schemas.referrals import ReferralSchema
 from web.services.matching import match_need
 from web.services.needs import get_need, list_needs, set_need_status
-from web.services.referrals import referral_view, start_referral
+from web.services.referrals.views import referral_view
+from web.services.referrals.workflow import start_referral
 
 PREFIX = "/needs"
 blp = Blueprint("needs", __name__, description="帮扶需求")

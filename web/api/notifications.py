@@ -21,7 +21,8 @@ from web.schemas.referrals import (
     NotificationListSchema,
     NotificationQuerySchema,
 )
-from web.services import notifications, referrals
+from web.services import notifications
+from web.services.referrals import back_referrals
 
 PREFIX = "/notifications"
 blp = Blueprint("notifications", __name__, description="站内通知")
@@ -62,8 +63,8 @@ class BackReferrals(MethodView):
     def get(self, args: dict[str, Any]) -> list[Any]:
         """双向转介 visible to the caller: an office's queue, or a charity's own."""
         db, user = get_db(), actor()
-        items = referrals.list_back_referrals(db, user, args["status"])
-        return referrals.back_referral_lines(db, user, items)
+        items = back_referrals.list_back_referrals(db, user, args["status"])
+        return back_referrals.back_referral_lines(db, user, items)
 
 
 @back_blp.route("/<int:back_id>/handle")
@@ -77,5 +78,5 @@ class Handle(MethodView):
     def post(self, body: dict[str, Any], back_id: int) -> Any:
         """Record what the office did about it (e.g. 已受理低保申请)."""
         db, user = get_db(), actor()
-        back = referrals.handle_back_referral(db, user, back_id, body["note"])
-        return referrals.back_referral_lines(db, user, [back])[0]
+        back = back_referrals.handle_back_referral(db, user, back_id, body["note"])
+        return back_referrals.back_referral_lines(db, user, [back])[0]

@@ -33,8 +33,7 @@ from web.schemas.referrals import (
     SubmitSchema,
     VersionSchema,
 )
-from web.services import referrals as service
-from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
+from web.services.referrals import back_referrals, episodes, views, workflow
 
 PREFIX = "/referrals"
 blp = Blueprint("referrals", __name__, description="转介：服务站发起、民政审批、慈善组织接收与帮扶")
@@ -42,8 +41,8 @@ blp = Blueprint("referrals", __name__, description="转介：服务站发起、�
 
 def view(referral_id: int) -> dict[str, Any]:
     db, user = get_db(), actor()
-    referral = service.get_referral(db, user, referral_id)
-    return service.referral_view(db, user, referral, clock.today())
+    referral = views.get_referral(db, user, referral_id)
+    return views.referral_view(db, user, referral, clock.today())
 
 
 @blp.route("")
@@ -55,13 +54,13 @@ class Referrals(MethodView):
         """Referrals visible to the caller, urgent first; ``box=queue`` is a civil-affairs
         office's approval queue, ``box=inbox`` a charity's inbox."""
         db, user = get_db(), actor()
-        statuses = (args["status"],) if args["status"] else BOXES[args["box"]]
-        filters = ReferralFilter(
+        statuses = (args["status"],) if args["status"] else views.BOXES[args["box"]]
+        filters = views.ReferralFilter(
             status=statuses, urgency=args["urgency"], domain=args["domain"],
             region_code=args["region_code"],
         )  # fmt: skip
-        rows = service.list_referrals(db, user, filters, limit=args["limit"])
-        return service.referral_summaries(db, user, rows)
+        rows = views.list_referrals(db, user, filters, limit=args["limit"])
+        return views.referral_summaries(db, user, rows)
 
     @login_required
     @blp.arguments(ReferralCreateSchema)
@@ -71,11 +70,11 @@ class Referrals(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Start a referral (draft) of a need to a project, keeping the match score."""
         db, user = get_db(), actor()
-        referral = service.start_referral(
+        referral = workflow.start_referral(
             db, user, body["need_id"], body["project_id"], score=body["score"],
             model_version=body["model_version"], note=body["note"],
         )  # fmt: skip
-        return service.referral_view(db, user, referral, clock.today())
+        return views.referral_view(db, user, referral, clock.today())
 
 
 @blp.route("/batch-approve")
@@ -87,7 +86,7 @@ class BatchApprove(MethodView):
     def post(self, body: dict[str, Any]) -> list[Any]:
         """Approve several submitted referrals; each succeeds or fails on its own."""
         items = [(item["id"], item["version"]) for item in body["items"]]
-        return service.approve_many(get_db(), actor(), items)
+        return workflow.approve_many(get_db(), actor(), items)
 
 
 @blp.route("/<int:referral_id>")
@@ -127,7 +126,7 @@ class Submit(MethodView):
         SubmitSchema,
     )
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.submit_referral(
+        workflow.submit_referral(
             get_db(), actor(), referral_id, version=body["version"],
             acknowledge_duplicate=body["acknowledge_duplicate"],
         )  # fmt: skip
@@ -138,7 +137,7 @@ class Submit(MethodView):
 class Approve(MethodView):
     @_step("Approve (civil affairs): reserves one place and the amount of the project.")
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.approve_referral(get_db(), actor(), referral_id, version=body["version"])
+        workflow.approve_referral(get_db(), actor(), referral_id, version=body["version"])
         return view(referral_id)
 
 
@@ -146,7 +145,7 @@ class Approve(MethodView):
 class Return(MethodView):
     @_step("Return to the station (civil affairs), with a reason.", ReasonActionSchema)
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.return_referral(
+        workflow.return_referral(
             get_db(), actor(), referral_id, body["reason"], version=body["version"]
         )
         return view(referral_id)
@@ -156,7 +155,7 @@ class Return(MethodView):
 class Accept(MethodView):
     @_step("Accept (the charity owning the project).")
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.accept_referral(get_db(), actor(), referral_id, version=body["version"])
+        workflow.accept_referral(get_db(), actor(), referral_id, version=body["version"])
         return view(referral_id)
 
 
@@ -165,7 +164,7 @@ class Decline(MethodView):
     @_step("Decline with a reason from the fixed list (``other`` needs a note); releases "
            "the place.", DeclineSchema)  # fmt: skip
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.decline_referral(
+        workflow.decline_referral(
             get_db(), actor(), referral_id, body["reason"], body["note"], version=body["version"]
         )
         return view(referral_id)
@@ -175,7 +174,7 @@ class Decline(MethodView):
 class Start(MethodView):
     @_step("Start the service (the charity, after accepting).")
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.start_service(get_db(), actor(), referral_id, version=body["version"])
+        workflow.start_service(get_db(), actor(), referral_id, version=body["version"])
         return view(referral_id)
 
 
@@ -184,7 +183,7 @@ class Complete(MethodView):
     @_step("Complete with the delivered amount or service (or the logged episodes); the "
            "need becomes fulfilled.", CompleteSchema)  # fmt: skip
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.complete_referral(
+        workflow.complete_referral(
             get_db(), actor(), referral_id, delivered_amount_fen=body["delivered_amount_fen"],
             delivered_service=body["delivered_service"], version=body["version"],
         )  # fmt: skip
@@ -196,7 +195,7 @@ class Cancel(MethodView):
     @_step("Cancel from draft, submitted or approved (station or civil affairs), with a "
            "reason; an approved one's place is released.", ReasonActionSchema)  # fmt: skip
     def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
-        service.cancel_referral(
+        workflow.cancel_referral(
             get_db(), actor(), referral_id, body["reason"], version=body["version"]
         )
         return view(referral_id)
@@ -220,10 +219,10 @@ class Episodes(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
     def post(self, body: dict[str, Any], referral_id: int) -> Any:
         """Log one visit, session or class (date, kind, quantity, value, note)."""
-        episode = service.add_episode(
-            get_db(), actor(), referral_id, EpisodeInput(**body), today=clock.today()
+        episode = episodes.add_episode(
+            get_db(), actor(), referral_id, episodes.EpisodeInput(**body), today=clock.today()
         )
-        return service.episode_view(episode)
+        return episodes.episode_view(episode)
 
 
 @blp.route("/<int:referral_id>/contact")
@@ -234,7 +233,7 @@ class Contact(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
     def get(self, referral_id: int) -> dict[str, Any]:
         """The household's contact, for the charity that accepted it; every look is audited."""
-        return service.referral_contact(get_db(), actor(), referral_id)
+        return views.referral_contact(get_db(), actor(), referral_id)
 
 
 @blp.route("/<int:referral_id>/back-referral")
@@ -247,5 +246,5 @@ class ReferBack(MethodView):
     def post(self, body: dict[str, Any], referral_id: int) -> Any:
         """双向转介: tell the civil-affairs office the household may qualify for government aid."""
         db, user = get_db(), actor()
-        back = service.refer_back(db, user, referral_id, body["aid_types"], body["note"])
-        return service.back_referral_lines(db, user, [back])[0]
+        back = back_referrals.refer_back(db, user, referral_id, body["aid_types"], body["note"])
+        return back_referrals.back_referral_lines(db, user, [back])[0]

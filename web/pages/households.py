@@ -48,7 +48,6 @@ from web.services.households import (
     get_household,
     household_for_change,
     list_households,
-    priority_groups,
     record_consent,
     reveal_household_phone,
     reveal_member,
@@ -57,7 +56,7 @@ from web.services.households import (
 )
 from web.services.households_excel import import_households
 from web.services.needs import NEXT_STATUS, set_need_status, worklist
-from web.services.referrals import household_chain
+from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations
 
@@ -267,7 +266,7 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
     return render_template(
         "households/detail.html",
         household=record,
-        groups=priority_groups(record, today),
+        groups=record.priority_groups(today),
         today=today,
         labels=LABELS,
         revealed=revealed or {},

@@ -14,7 +14,7 @@ from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
 from web.services.matching import match_need
-from web.services.referrals import start_referral
+from web.services.referrals.workflow import start_referral
 from web.services.scoping import require_role
 
 from .blueprint import pages

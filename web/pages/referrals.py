@@ -34,9 +34,8 @@ from web.forms import (
 )
 from web.labels import LABELS
 from web.services import notifications
-from web.services import referrals as service
 from web.services.errors import ServiceError
-from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
+from web.services.referrals import back_referrals, episodes, guards, views, workflow
 
 from .blueprint import pages
 
@@ -87,16 +86,16 @@ def referrals_page() -> str:
     user = actor()
     db = get_db()
     box = request.args.get("box") or DEFAULT_BOX.get(user.role, "all")
-    box = box if box in BOXES else "all"
+    box = box if box in views.BOXES else "all"
     status = _enum(ReferralStatus, request.args.get("status"))
-    filters = ReferralFilter(
-        status=(status,) if status else BOXES[box],
+    filters = views.ReferralFilter(
+        status=(status,) if status else views.BOXES[box],
         urgency=_enum(Urgency, request.args.get("urgency")),
         domain=_enum(Domain, request.args.get("domain")),
     )
-    rows = service.list_referrals(db, user, filters)
+    rows = views.list_referrals(db, user, filters)
     return render_template(
-        "referrals/list.html", title=_(TITLES[user.role]), lines=service.referral_summaries(
+        "referrals/list.html", title=_(TITLES[user.role]), lines=views.referral_summaries(
             db, user, rows), box=box, status=status, statuses=ReferralStatus,
         domains=Domain, form=EmptyForm(), can_batch=user.role == Role.CIVIL_AFFAIRS,
     )  # fmt: skip
@@ -116,7 +115,7 @@ def referrals_batch_approve() -> Response:
     if not items:
         flash(_("请先勾选要批准的转介。"), "error")
         return redirect(url_for("pages.referrals_page", box="queue"))
-    outcomes = service.approve_many(db, actor(), items)
+    outcomes = workflow.approve_many(db, actor(), items)
     approved = sum(1 for o in outcomes if o.ok)
     flash(_("已批准 %(n)s 件。", n=approved), "success")
     for outcome in outcomes:
@@ -130,16 +129,16 @@ def _detail(
 ) -> Any:
     user = actor()
     db = get_db()
-    referral = service.get_referral(db, user, referral_id)
+    referral = views.get_referral(db, user, referral_id)
     today = clock.today()
-    view = service.referral_view(db, user, referral, today)
-    steps = service.steps_open_to(user, referral)
+    view = views.referral_view(db, user, referral, today)
+    steps = workflow.steps_open_to(user, referral)
     contact = None
     if view["contact_available"]:
-        contact = service.referral_contact(db, user, referral_id)
+        contact = views.referral_contact(db, user, referral_id)
     warnings = []
-    if user.role in service.STATION_SIDE and referral.status in (S.DRAFT, S.RETURNED):
-        warnings = service.helping_elsewhere(db, referral)
+    if user.role in guards.STATION_SIDE and referral.status in (S.DRAFT, S.RETURNED):
+        warnings = workflow.helping_elsewhere(db, referral)
     if form is None:
         form = ReferralStepForm(version=referral.version)
     form.version.data = referral.version
@@ -174,26 +173,26 @@ def referral_step(referral_id: int, step: str) -> Any:
     try:
         if step == "submit":
             acknowledged = bool(form.acknowledge_duplicate.data)
-            service.submit_referral(
+            workflow.submit_referral(
                 db, user, referral_id, version=version, acknowledge_duplicate=acknowledged
             )
         elif step == "cancel":
-            service.cancel_referral(db, user, referral_id, form.reason.data, version=version)
+            workflow.cancel_referral(db, user, referral_id, form.reason.data, version=version)
         elif step == "approve":
-            service.approve_referral(db, user, referral_id, version=version)
+            workflow.approve_referral(db, user, referral_id, version=version)
         elif step == "return":
-            service.return_referral(db, user, referral_id, form.reason.data, version=version)
+            workflow.return_referral(db, user, referral_id, form.reason.data, version=version)
         elif step == "accept":
-            service.accept_referral(db, user, referral_id, version=version)
+            workflow.accept_referral(db, user, referral_id, version=version)
         elif step == "decline":
-            service.decline_referral(
+            workflow.decline_referral(
                 db, user, referral_id, _enum(DeclineReason, form.decline_reason.data),
                 form.decline_note.data, version=version,
             )  # fmt: skip
         elif step == "start":
-            service.start_service(db, user, referral_id, version=version)
+            workflow.start_service(db, user, referral_id, version=version)
         else:
-            service.complete_referral(
+            workflow.complete_referral(
                 db, user, referral_id, delivered_amount_fen=fen_of(form.delivered_amount.data),
                 delivered_service=form.delivered_service.data, version=version,
             )  # fmt: skip
@@ -218,12 +217,12 @@ def referral_episode(referral_id: int) -> Any:
     form = EpisodeForm()
     if not form.validate_on_submit():
         return _detail(referral_id, episode_form=form, status=422)
-    data = EpisodeInput(
+    data = episodes.EpisodeInput(
         on=form.on.data, kind=ServiceType(form.kind.data), quantity=form.quantity.data,
         unit=form.unit.data, value_fen=fen_of(form.value.data) or 0, note=form.remark.data,
     )  # fmt: skip
     try:
-        service.add_episode(db, actor(), referral_id, data, today=clock.today())
+        episodes.add_episode(db, actor(), referral_id, data, today=clock.today())
     except ServiceError as error:
         db.rollback()
         show_service_errors(form, error.fields, "remark", {"value_fen": "value", "note": "remark"})
@@ -241,7 +240,7 @@ def referral_refer_back(referral_id: int) -> Any:
     if not form.validate_on_submit():
         return _detail(referral_id, back_form=form, status=422)
     try:
-        service.refer_back(
+        back_referrals.refer_back(
             db, actor(), referral_id, [GovAidType(a) for a in form.aid_types.data], form.note.data
         )
     except ServiceError as error:
@@ -259,8 +258,8 @@ def back_referrals_page() -> str:
     db = get_db()
     show = request.args.get("status", "open")
     status = None if show == "all" else _enum(BackReferralStatus, show)
-    items = service.back_referral_lines(
-        db, actor(), service.list_back_referrals(db, actor(), status)
+    items = back_referrals.back_referral_lines(
+        db, actor(), back_referrals.list_back_referrals(db, actor(), status)
     )
     return render_template(
         "referrals/back.html", items=items, show=show, form=HandleForm(), labels=LABELS,
@@ -277,7 +276,7 @@ def back_referral_handle(back_id: int) -> Response:
         flash(_("请填写处理情况。"), "error")
     else:
         try:
-            service.handle_back_referral(db, actor(), back_id, form.note.data)
+            back_referrals.handle_back_referral(db, actor(), back_id, form.note.data)
             flash(_("已记录处理情况。"), "success")
         except ServiceError as error:
             db.rollback()

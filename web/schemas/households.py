@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from models import clock
+from models import Household, clock
 from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
 
 from .base import ROW_ID, BaseSchema
@@ -77,11 +77,8 @@ class GovAidOutSchema(BaseSchema):
     period_end_on = fields.Date(allow_none=True)
 
 
-def _priority_groups(household: object) -> list[str]:
-
-    from web.services.households import priority_groups
-
-    return [g.value for g in priority_groups(household, clock.today())]  # type: ignore[arg-type]
+def _priority_groups(household: Household) -> list[str]:
+    return [g.value for g in household.priority_groups(clock.today())]
 
 
 class HouseholdSchema(HouseholdSummarySchema):

@@ -17,7 +17,6 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from models import GovAid, Household, Member, Need, Region, Station, User
 from models.enums import (
-    PRIORITY_GROUPS,
     DisabilityType,
     Domain,
     GovAidType,
@@ -29,15 +28,14 @@ from models.enums import (
     SchoolStage,
     SelfCare,
     Sex,
-    TargetGroup,
     Urgency,
-    member_groups,
 )
 from models.regions import is_within
 
 from .audit import write_audit
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
+from .referrals.workflow import end_for_withdrawn_consent
 from .scoping import require_role, scoped
 from .stations import station_for
 
@@ -296,16 +294,6 @@ def add_need(
     return need
 
 
-def priority_groups(household: Household, today: dt.date) -> list[TargetGroup]:
-    """The guidance's priority groups present among the members, derived, never typed."""
-    found: set[str] = set()
-    for m in household.members:
-        found |= member_groups(
-            m.age_on(today), m.self_care, m.disability_type, m.illness_kind, m.school_stage
-        )
-    return [group for group in PRIORITY_GROUPS if group.value in found]
-
-
 @dataclass(frozen=True)
 class HouseholdPage:
     items: list[Household]
@@ -482,8 +470,6 @@ def record_consent(
 
 def withdraw_consent(db: Session, actor: User, household_id: int, now: dt.datetime) -> Household:
     """The household withdraws its consent: no new referrals, hidden from charities."""
-    from .referrals import end_for_withdrawn_consent
-
     household = household_for_change(db, actor, household_id)
     household.consent_withdrawn_at = now
     ended = end_for_withdrawn_consent(db, actor, household)

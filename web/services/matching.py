@@ -33,7 +33,13 @@ from matcher.scoring import FEATURES, features
 from matcher.training import TrainingResult, train_and_compare
 from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User, clock
 from models.base import utcnow
-from models.enums import LedgerEditionStatus, ProjectStatus, ReferralStatus, Role
+from models.enums import (
+    ACCEPTED_BY_CHARITY_STATES,
+    LedgerEditionStatus,
+    ProjectStatus,
+    ReferralStatus,
+    Role,
+)
 
 from .audit import write_audit
 from .needs import get_need
@@ -41,8 +47,6 @@ from .scoping import require_role
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {}
-
-ACCEPTED = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE, ReferralStatus.COMPLETED)
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:
@@ -68,7 +72,7 @@ def acceptance_rates(db: Session) -> dict[int, float]:
     answered = (
         sa.select(
             Project.organization_id,
-            sa.func.count().filter(Referral.status.in_(ACCEPTED)),
+            sa.func.count().filter(Referral.status.in_(ACCEPTED_BY_CHARITY_STATES)),
             sa.func.count().filter(Referral.status == ReferralStatus.DECLINED),
         )
         .join(Referral, Referral.project_id == Project.id)
@@ -247,7 +251,7 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
     position = {p.id: i for i, p in enumerate(index.projects)}
     referrals = db.scalars(
         sa.select(Referral)
-        .where(Referral.status.in_((*ACCEPTED, ReferralStatus.DECLINED)))
+        .where(Referral.status.in_((*ACCEPTED_BY_CHARITY_STATES, ReferralStatus.DECLINED)))
         .order_by(Referral.id)
     ).all()
     by_need: dict[int, list[Referral]] = {}
@@ -269,7 +273,7 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
         answered = by_need[need.id]
         at = np.array([position[r.project_id] for r in answered])
         rows.extend(features(index, record, at, locality, text, today))
-        labels.extend(1 if r.status in ACCEPTED else 0 for r in answered)
+        labels.extend(1 if r.status in ACCEPTED_BY_CHARITY_STATES else 0 for r in answered)
     return np.array(rows).reshape(-1, len(FEATURES)), np.array(labels)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models import Household, Need, Organization, Project, Referral, Station, User
 from models.base import utcnow
 from models.enums import (
+    ACTIVE_REFERRAL_STATES,
     NeedStatus,
     OrganizationStatus,
     ProjectStatus,
@@ -39,16 +40,7 @@ def home_figures(db: Session, actor: User) -> dict[str, Any]:
         )
         figures["referrals_active"] = _count(
             db,
-            sa.select(Referral.id).where(
-                Referral.status.in_(
-                    (
-                        ReferralStatus.SUBMITTED,
-                        ReferralStatus.APPROVED,
-                        ReferralStatus.ACCEPTED,
-                        ReferralStatus.IN_SERVICE,
-                    )
-                )
-            ),
+            sa.select(Referral.id).where(Referral.status.in_(ACTIVE_REFERRAL_STATES)),
             actor,
         )
     if actor.role == Role.STATION_STAFF and actor.station_id is not None:

@@ -30,7 +30,7 @@ from models import (
     Station,
     User,
 )
-from models.enums import OrganizationStatus, ProjectStatus, ReferralStatus, Role
+from models.enums import CHARITY_SEES_HOUSEHOLD_STATES, OrganizationStatus, ProjectStatus, Role
 from models.regions import descendant_range, significant_prefix
 
 from .errors import Forbidden
@@ -39,9 +39,6 @@ S = TypeVar("S", bound=sa.Select[Any])
 Rule = Callable[[User], ColumnElement[bool]]
 
 _RULES: dict[type, Rule] = {}
-
-#: Referral states in which a charity has taken the household on and may see its contact.
-CHARITY_ENGAGED = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE, ReferralStatus.COMPLETED)
 
 
 def rule(model: type) -> Callable[[Rule], Rule]:
@@ -111,7 +108,7 @@ def _charity_household_ids(actor: User) -> sa.Select[Any]:
         .join(Project, Project.id == Referral.project_id)
         .where(
             Project.organization_id == actor.organization_id,
-            Referral.status.in_(CHARITY_ENGAGED),
+            Referral.status.in_(CHARITY_SEES_HOUSEHOLD_STATES),
         )
     )
 
@@ -149,7 +146,7 @@ def _needs(actor: User) -> ColumnElement[bool]:
             .join(Project, Project.id == Referral.project_id)
             .where(
                 Project.organization_id == actor.organization_id,
-                Referral.status.in_(CHARITY_ENGAGED),
+                Referral.status.in_(CHARITY_SEES_HOUSEHOLD_STATES),
             )
         )
         consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))

@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Household, Need, Referral, Station, User
-from models.enums import HouseholdStatus, NeedStatus
+from models.enums import OPEN_REFERRAL_STATES, HouseholdStatus, NeedStatus
 
 from .notifications import notify, office_users
-from .referrals import OPEN_STATES
 
 #: Days a need may stay open without a referral before it is raised (the ``STALE_NEED_DAYS``
 #: setting's default).
@@ -34,7 +33,7 @@ def alert_stale_needs(db: Session, now: dt.datetime, days: int = STALE_NEED_DAYS
     than ``days`` days with no referral under way, and each county office how many lie in
     its area (one notification each, with the count)."""
     cutoff = now - dt.timedelta(days=days)
-    referred = sa.select(Referral.need_id).where(Referral.status.in_(OPEN_STATES))
+    referred = sa.select(Referral.need_id).where(Referral.status.in_(OPEN_REFERRAL_STATES))
     rows = db.execute(
         sa.select(Station.id, Station.region_code, sa.func.count(Need.id))
         .select_from(Need)

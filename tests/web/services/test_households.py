@@ -18,7 +18,6 @@ from web.services.households import (
     MemberInput,
     create_household,
     get_household,
-    priority_groups,
 )
 
 
@@ -69,7 +68,7 @@ def test_an_invalid_id_number_names_the_member_and_saves_nothing(db: Session) ->
 
 def test_priority_groups_are_derived_from_members(db: Session) -> None:
     household = create_household(db, get_user(db, "station_a"), new_household(db))
-    groups = priority_groups(household, dt.date(2026, 11, 23))
+    groups = household.priority_groups(dt.date(2026, 11, 23))
     assert groups == [TargetGroup.MINOR, TargetGroup.DISABLED]
 
 

@@ -16,7 +16,7 @@ from web.services.errors import Conflict, NotFound
 from web.services.ledgers import build_edition
 from web.services.matching import clear_cache, match_need, train_matcher
 from web.services.projects import ProjectInput, register_project
-from web.services.referrals import start_referral
+from web.services.referrals.workflow import start_referral
 
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
@@ -160,7 +160,7 @@ def test_a_place_taken_by_an_approval_shows_in_the_next_match_without_a_rebuild(
     db: Session,
 ) -> None:
     from web.services.matching import project_index
-    from web.services.referrals import approve_referral, submit_referral
+    from web.services.referrals.workflow import approve_referral, submit_referral
 
     publish_all(db)
     need = dialysis_need(db)

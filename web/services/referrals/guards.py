@@ -1,0 +1,83 @@
+"""What every referral step checks before it acts: the actor's part in the workflow, the
+referral within the actor's scope (one the actor may not see is simply not found), the
+version the caller read, and the state of the need and the household's consent.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from models import Household, Need, Referral, User
+from models.enums import SETTLED_NEED_STATES, Role
+
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..scoping import scoped
+
+#: The parties on the station's side of the workflow: they draft, submit and cancel.
+STATION_SIDE = (Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+
+
+class StaleVersion(Conflict):
+    """The referral changed since the caller read it (HTTP 409)."""
+
+    code = "stale_version"
+    default_message = "该转介已被他人更新，请刷新页面后重试。"
+
+
+def load_referral(db: Session, actor: User, referral_id: int) -> Referral:
+    """The referral with its timeline and episodes, if the actor may see it (not audited:
+    callers that show it audit the read).
+
+    :raise NotFound: no such referral within the actor's scope.
+    """
+    referral = db.scalar(
+        scoped(sa.select(Referral).where(Referral.id == referral_id), actor).options(
+            selectinload(Referral.events), selectinload(Referral.episodes)
+        )
+    )
+    if referral is None:
+        raise NotFound("转介不存在或您无权查看。")
+    return referral
+
+
+def require_party(actor: User, *roles: Role) -> None:
+    """The workflow's parties only: unlike elsewhere, an administrator is not one."""
+    if actor.role not in roles:
+        raise Forbidden("您的角色不能执行这一步。")
+
+
+def _check_version(referral: Referral, version: int | None) -> None:
+    if version is not None and version != referral.version:
+        raise StaleVersion()
+
+
+def referral_for_step(
+    db: Session, actor: User, referral_id: int, version: int | None, *roles: Role
+) -> Referral:
+    """The referral a step acts on: the actor's role may take the step, the referral is in
+    the actor's scope (404 otherwise), and the caller read its current version."""
+    require_party(actor, *roles)
+    referral = load_referral(db, actor, referral_id)
+    _check_version(referral, version)
+    return referral
+
+
+def require_reason(value: str | None, field: str = "reason", what: str = "原因") -> str:
+    """``value`` stripped; an empty one is a field error on ``field`` asking for ``what``."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(fields={field: [f"请填写{what}。"]})
+    return text
+
+
+def require_unsettled(need: Need) -> None:
+    """A fulfilled or closed need takes no referral step that would reopen it."""
+    if need.status in SETTLED_NEED_STATES:
+        raise Conflict(f"该需求已{need.status.label}，不能再转介。")
+
+
+def require_consent(household: Household, step: str) -> None:
+    """No consent on record (or consent withdrawn) stops ``step``, named in the message."""
+    if not household.has_consent:
+        raise Conflict(f"该户尚未授权（或已撤回授权），不能{step}。")

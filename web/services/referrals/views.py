@@ -1,0 +1,256 @@
+"""Referrals as each party may see them: the lists and queues, one referral with its
+timeline, and the contact a charity may open once it has accepted.
+
+Stations and offices see the household's name; before accepting, a charity sees the need,
+the priority groups, the township and the amount gap, with names and numbers blanked out of
+the text (:mod:`.redaction`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from models import Household, Need, Project, Referral, Region, User
+from models.enums import (
+    BEFORE_CHARITY_STATES,
+    ENGAGED_STATES,
+    PLACE_HOLDING_STATES,
+    Domain,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
+from models.regions import descendant_range
+
+from ..audit import write_audit
+from ..crypto import cipher_of
+from ..errors import Forbidden
+from ..regions import region_label
+from ..scoping import scoped
+from .episodes import episode_view
+from .guards import load_referral, referral_for_step
+from .redaction import redact
+
+S = ReferralStatus
+
+
+def get_referral(db: Session, actor: User, referral_id: int) -> Referral:
+    """One referral the actor may see (404 otherwise); the read is audited."""
+    referral = load_referral(db, actor, referral_id)
+    write_audit(
+        db, actor, "referral.read", referral, region_code=referral.need.household.region_code
+    )
+    return referral
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    status: tuple[ReferralStatus, ...] = ()
+    urgency: Urgency | None = None
+    domain: Domain | None = None
+    region_code: str | None = None
+    project_id: int | None = None
+
+
+#: What each box shows by default: an office's approval queue; a charity's inbox, the
+#: referrals holding one of its places (to answer or to serve); everything.
+BOXES: dict[str, tuple[ReferralStatus, ...]] = {
+    "queue": (S.SUBMITTED,),
+    "inbox": PLACE_HOLDING_STATES,
+    "all": (),
+}
+
+
+def list_referrals(
+    db: Session, actor: User, filters: ReferralFilter | None = None, *, limit: int = 200
+) -> list[Referral]:
+    """The referrals the actor may see, urgent needs first, then simplified procedure, then
+    the longest waiting."""
+    filters = filters or ReferralFilter()
+    stmt = (
+        scoped(sa.select(Referral), actor)
+        .join(Need, Need.id == Referral.need_id)
+        .join(Household, Household.id == Need.household_id)
+    )
+    if filters.status:
+        stmt = stmt.where(Referral.status.in_(filters.status))
+    if filters.urgency is not None:
+        stmt = stmt.where(Need.urgency == filters.urgency)
+    if filters.domain is not None:
+        stmt = stmt.where(Need.domain == filters.domain)
+    if filters.project_id is not None:
+        stmt = stmt.where(Referral.project_id == filters.project_id)
+    if filters.region_code:
+        code = filters.region_code
+        if actor.role == Role.CHARITY_STAFF:
+            code = code[:9] + "000"  # a charity may narrow to a township, never to a village
+        low, high = descendant_range(code)
+        stmt = stmt.where(Household.region_code.between(low, high))
+    urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
+    simplified_first = sa.case((Referral.is_simplified, 0), else_=1)
+    stmt = stmt.options(
+        joinedload(Referral.need).joinedload(Need.household),
+        joinedload(Referral.project).joinedload(Project.organization),
+    )
+    order = (urgent_first, simplified_first, Referral.updated_at.asc(), Referral.id)
+    rows = db.scalars(stmt.order_by(*order).limit(limit)).unique().all()
+    write_audit(
+        db, actor, "referral.list", region_code=actor.region_code,
+        detail={"count": len(rows), "status": [s.value for s in filters.status]},
+    )  # fmt: skip
+    return list(rows)
+
+
+def referral_summaries(db: Session, actor: User, referrals: list[Referral]) -> list[dict[str, Any]]:
+    """One line per referral for lists and queues (loaded by :func:`list_referrals`); a
+    charity's lines carry no household name."""
+    townships = {r.need.household.region_code[:9] + "000" for r in referrals}
+    names = dict(
+        db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(townships))).all()
+    )
+    charity = actor.role == Role.CHARITY_STAFF
+    lines = []
+    for r in referrals:
+        need, household = r.need, r.need.household
+        township = household.region_code[:9] + "000"
+        line: dict[str, Any] = {
+            "id": r.id,
+            "version": r.version,
+            "status": r.status.value,
+            "status_label": r.status.label,
+            "is_simplified": r.is_simplified,
+            "is_urgent": need.urgency == Urgency.URGENT,
+            "need_id": need.id,
+            "domain": need.domain.value,
+            "domain_label": need.domain.label,
+            "amount_gap_fen": need.amount_gap_fen,
+            "project_id": r.project_id,
+            "project_name": r.project.name,
+            "organization": r.project.organization.name,
+            "township": names.get(township, ""),
+            "score": r.score,
+            "submitted_at": r.submitted_at,
+            "approved_at": r.approved_at,
+            "due_at": r.due_at,
+            "updated_at": r.updated_at,
+        }
+        if not charity:
+            line["household_id"] = household.id
+            line["head_name"] = household.head_name
+        lines.append(line)
+    return lines
+
+
+def household_summary(db: Session, household: Household, today: dt.date) -> dict[str, Any]:
+    """What a charity may know of a household before it accepts: no names, IDs or phones."""
+    township = household.region_code[:9] + "000"
+    return {
+        "priority_groups": [g.value for g in household.priority_groups(today)],
+        "categories": list(household.categories),
+        "member_count": len(household.members),
+        "township_code": township,
+        "place": region_label(db, township),
+    }
+
+
+def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) -> dict[str, Any]:
+    """A referral as the actor may see it. Stations and offices see the household's name;
+    a charity sees the need, the priority groups, the township and the amount gap only."""
+    need = referral.need
+    household = need.household
+    project = referral.project
+    charity = actor.role == Role.CHARITY_STAFF
+    names = [household.head_name, *(m.name for m in household.members)]
+    events = [
+        e for e in referral.events
+        if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY_STATES})
+    ]  # fmt: skip
+    view: dict[str, Any] = {
+        "id": referral.id,
+        "version": referral.version,
+        "status": referral.status.value,
+        "status_label": referral.status.label,
+        "is_simplified": referral.is_simplified,
+        "is_urgent": need.urgency == Urgency.URGENT,
+        "score": referral.score,
+        "model_version": referral.model_version,
+        "project": {
+            "id": project.id,
+            "name": project.name,
+            "organization": project.organization.name,
+            "response_days": project.response_days,
+        },
+        "need": {
+            "id": need.id,
+            "domain": need.domain.value,
+            "domain_label": need.domain.label,
+            "urgency": need.urgency.value,
+            "amount_gap_fen": need.amount_gap_fen,
+            "text": redact(need.text, names) if charity else need.text,
+            "status": need.status.value,
+        },
+        "household": household_summary(db, household, today),
+        "reserved_amount_fen": referral.reserved_amount_fen,
+        "delivered_amount_fen": referral.delivered_amount_fen,
+        "delivered_service": referral.delivered_service,
+        "decline_reason": referral.decline_reason.value if referral.decline_reason else None,
+        # A charity reads only its own words (a decline's note), not the station's or office's.
+        "status_reason": referral.status_reason
+        if not charity or referral.status == S.DECLINED
+        else None,
+        "created_at": referral.created_at,
+        "submitted_at": referral.submitted_at,
+        "approved_at": referral.approved_at,
+        "due_at": referral.due_at,
+        "answered_at": referral.answered_at,
+        "started_at": referral.started_at,
+        "completed_at": referral.completed_at,
+        "events": [
+            {
+                "at": e.at,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "note": (
+                    redact(e.note, names) if e.note and e.to_status == S.DECLINED.value else None
+                )
+                if charity
+                else e.note,
+            }
+            for e in events
+        ],  # fmt: skip
+        "episodes": [episode_view(e) for e in referral.episodes],
+        "contact_available": charity and referral.status in ENGAGED_STATES,
+    }
+    if not charity:
+        view["household"].update(
+            {"id": household.id, "head_name": household.head_name,
+             "region_code": household.region_code, "station_id": household.station_id}
+        )  # fmt: skip
+        view["note"] = referral.note
+    return view
+
+
+def referral_contact(db: Session, actor: User, referral_id: int) -> dict[str, Any]:
+    """The contact a charity needs to deliver, once it has accepted; every look is audited."""
+    referral = referral_for_step(db, actor, referral_id, None, Role.CHARITY_STAFF)
+    if referral.status not in ENGAGED_STATES:
+        raise Forbidden("接收转介后才能查看联系方式。")
+    household = referral.need.household
+    phone = cipher_of(db).decrypt(household.phone_encrypted) if household.phone_encrypted else None
+    station = household.station
+    write_audit(
+        db, actor, "referral.contact_revealed", referral, region_code=household.region_code,
+        detail={"household_id": household.id},
+    )  # fmt: skip
+    return {
+        "head_name": household.head_name,
+        "phone": phone,
+        "address": household.address,
+        "station": station.name,
+        "station_phone": station.phone,
+    }
