@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from models.clock import local_date, period_of
 from web.services.ledgers import refresh_ledgers
 from web.services.matching import train_matcher
+from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
-from web.services.stale_needs import STALE_NEED_DAYS, alert_stale_needs
 
 
 @dataclass

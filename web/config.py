@@ -29,7 +29,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from models import clock
-from web.services.stale_needs import STALE_NEED_DAYS
+from web.services.needs import STALE_NEED_DAYS
 
 #: Where generated keys and the default database live (the repository's ``instance/``).
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"

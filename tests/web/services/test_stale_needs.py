@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import Need, Notification, Project, Referral, utcnow
 from models.enums import NeedStatus, ProjectStatus, ReferralStatus
 from tests.helpers import get_user
-from web.services.stale_needs import STALE_NEED_DAYS, StaleNeeds, alert_stale_needs
+from web.services.needs import STALE_NEED_DAYS, StaleNeeds, alert_stale_needs
 
 
 def open_needs_of(db: Session, username: str) -> list[Need]:
