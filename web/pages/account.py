@@ -10,8 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from models.base import utcnow
-from web.api.auth import login_policy
-from web.auth import actor
+from web.auth import actor, login_policy
 from web.db import get_db
 from web.forms import EmptyForm, LoginForm, PasswordForm
 from web.services.errors import ServiceError, ValidationFailed
