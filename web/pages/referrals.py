@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Notification
 from models.enums import (
     BackReferralStatus,
     DeclineReason,
@@ -301,14 +300,7 @@ def notifications_page() -> str:
 @login_required
 def notification_open(notification_id: int) -> Response:
     """Mark one notification read and go where it points."""
-    db = get_db()
-    user = actor()
-    note = db.get(Notification, notification_id)
-    if note is None or note.user_id != user.id:
-        abort(404)
-    notifications.mark_read(db, user, [note.id])
-    local = note.link and note.link.startswith("/") and not note.link.startswith("//")
-    target = note.link if local else None
+    target = notifications.open_notification(get_db(), actor(), notification_id)
     return redirect(target or url_for("pages.notifications_page"))
 
 
