@@ -6,13 +6,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Household, Region, Station
+from models import Household, Station
 from models.base import utcnow
 from models.enums import (
     Domain,
@@ -22,7 +21,6 @@ from models.enums import (
     Relation,
     Role,
 )
-from models.regions import descendant_range
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -60,7 +58,7 @@ from web.services.households_excel import import_households
 from web.services.needs import NEXT_STATUS, set_need_status, worklist
 from web.services.referrals import household_chain
 from web.services.scoping import require_role
-from web.services.stations import list_stations
+from web.services.stations import list_stations, station_for, station_regions
 
 from . import pages
 from .uploads import run_upload, upload_page
@@ -71,24 +69,7 @@ def _fen(value: Decimal | None) -> int:
 
 
 def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
-    low, high = descendant_range(station.region_code)
-    regions = db.scalars(
-        sa.select(Region).where(Region.code.between(low, high)).order_by(Region.code)
-    )
-    return [(r.code, f"{r.name}（{r.code}）") for r in regions]
-
-
-def _station_for_form(db: Any, household: Household | None) -> Station:
-    user = actor()
-    if household is not None:
-        return household.station
-    station_id = user.station_id or request.args.get("station_id", type=int)
-    stations = [s for s in list_stations(db, user) if s.id == station_id]
-    if not stations:
-        from web.services.errors import NotFound
-
-        raise NotFound("请先选择服务站。")
-    return stations[0]
+    return [(r.code, f"{r.name}（{r.code}）") for r in station_regions(db, station)]
 
 
 def flash_duplicates(duplicates: list[Duplicate]) -> None:
@@ -196,7 +177,11 @@ def household_form(household_id: int | None = None) -> Any:
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     db = get_db()
     household = household_for_change(db, user, household_id) if household_id else None
-    station = _station_for_form(db, household)
+    if household is not None:
+        station = household.station
+    else:
+        station_id = request.args.get("station_id", type=int)
+        station = station_for(db, user, station_id, own_first=True)
     if request.method == "GET" and household is not None:
         form = HouseholdForm(data=_form_data(household))
     else:
