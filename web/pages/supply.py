@@ -12,10 +12,7 @@ from werkzeug.wrappers import Response
 
 from models import Project
 from models.base import utcnow
-from models.enums import (
-    OrganizationStatus,
-    Role,
-)
+from models.enums import Role
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -39,7 +36,6 @@ from web.services.ledgers import (
 )
 from web.services.organizations import (
     list_organizations,
-    may_review,
     own_organization,
     review_organization,
 )
@@ -215,11 +211,7 @@ def review_queue() -> str:
     user = actor()
     require_role(user, Role.CIVIL_AFFAIRS)
     db = get_db()
-    organizations = [
-        o
-        for o in list_organizations(db, user, OrganizationStatus.PENDING)
-        if may_review(user, o.registered_region_code)
-    ]
+    organizations = list_organizations(db, user, reviewable=True)
     projects = list_projects(db, user, reviewable=True)
     return render_template(
         "supply/review.html", organizations=organizations, projects=projects, labels=LABELS,

@@ -11,10 +11,14 @@ from sqlalchemy.orm import Session
 from models import LedgerEdition, Organization, Project
 from models.base import utcnow
 from models.enums import OrganizationStatus, ProjectStatus
-from tests.helpers import get_user
+from tests.helpers import credit_code, get_user
 from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from web.services.ledgers import build_edition, current_editions, edition_diff
-from web.services.organizations import register_organization, review_organization
+from web.services.organizations import (
+    list_organizations,
+    register_organization,
+    review_organization,
+)
 from web.services.projects import (
     ProjectInput,
     expire_projects,
@@ -90,6 +94,28 @@ def test_county_staff_cannot_verify_a_province_registered_charity(db: Session) -
     assert organization.status == OrganizationStatus.VERIFIED
     with pytest.raises(Conflict):
         review_organization(db, get_user(db, "ca_province"), organization.id, approve=True, now=NOW)
+
+
+def test_a_departments_review_queue_holds_only_the_charities_registered_with_it(
+    db: Session,
+) -> None:
+    province, county = (
+        register_organization(
+            db, None, name=name, uscc_code=credit_code(serial), registered_region_code=region
+        )  # fmt: skip
+        for name, serial, region in (
+            ("广东省新成立慈善基金会", 9001, "440000000000"),
+            ("从化区新成立慈善会", 9002, "440117000000"),
+        )
+    )
+    ca_province, ca_conghua = get_user(db, "ca_province"), get_user(db, "ca_conghua")
+    assert county in list_organizations(db, ca_province, OrganizationStatus.PENDING)
+    in_queue = list_organizations(db, ca_province, reviewable=True)
+    assert province in in_queue and county not in in_queue
+    in_queue = list_organizations(db, ca_conghua, reviewable=True)
+    assert county in in_queue and province not in in_queue
+    review_organization(db, ca_conghua, county.id, approve=True, now=NOW)
+    assert county not in list_organizations(db, ca_conghua, reviewable=True)
 
 
 def test_a_charity_cannot_see_or_change_another_charitys_draft(db: Session) -> None:
