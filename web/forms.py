@@ -58,19 +58,6 @@ def fen_of(value: Decimal | None) -> int | None:
     return None if value is None else int(round(value * 100))
 
 
-def show_service_errors(
-    form: FlaskForm,
-    fields: dict[str, list[str]],
-    fallback: str,
-    rename: dict[str, str] | None = None,
-) -> None:
-    """Put a service's field errors beside the form's fields (``rename`` maps service field
-    names to form field names); errors of fields the form lacks go to ``fallback``."""
-    for name, messages in fields.items():
-        field = getattr(form, (rename or {}).get(name, name), None) or getattr(form, fallback)
-        field.errors = [*field.errors, *messages]
-
-
 class LoginForm(FlaskForm):
     username = StringField(
         _l("用户名"), validators=[DataRequired(_l("请输入用户名。")), Length(max=64)]

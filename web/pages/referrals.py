@@ -30,7 +30,6 @@ from web.forms import (
     HandleForm,
     ReferralStepForm,
     fen_of,
-    show_service_errors,
 )
 from web.labels import LABELS
 from web.services import notifications
@@ -39,6 +38,7 @@ from web.services.errors import ServiceError
 from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
 
 from . import pages
+from .refusals import refuse
 
 S = ReferralStatus
 
@@ -198,14 +198,10 @@ def referral_step(referral_id: int, step: str) -> Any:
                 delivered_service=form.delivered_service.data, version=version,
             )  # fmt: skip
     except ServiceError as error:
-        db.rollback()
-        if error.fields:
-            show_service_errors(form, error.fields, "reason", {
-                "delivered_amount_fen": "delivered_amount", "note": "decline_note"})  # fmt: skip
-            if step == "decline" and "reason" in error.fields:
-                form.decline_reason.errors = error.fields["reason"]
-                form.reason.errors = []
-        flash(error.message, "error")
+        rename = {"delivered_amount_fen": "delivered_amount", "note": "decline_note"}
+        if step == "decline":
+            rename["reason"] = "decline_reason"
+        refuse(error, form, fallback="reason", rename=rename)
         return _detail(referral_id, form, error.status)
     flash(_(DONE[step]), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id))
@@ -225,9 +221,7 @@ def referral_episode(referral_id: int) -> Any:
     try:
         service.add_episode(db, actor(), referral_id, data, today=dt.date.today())
     except ServiceError as error:
-        db.rollback()
-        show_service_errors(form, error.fields, "remark", {"value_fen": "value", "note": "remark"})
-        flash(error.message, "error")
+        refuse(error, form, fallback="remark", rename={"value_fen": "value", "note": "remark"})
         return _detail(referral_id, episode_form=form, status=error.status)
     flash(_("已登记服务记录。"), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#episodes")
@@ -245,9 +239,7 @@ def referral_refer_back(referral_id: int) -> Any:
             db, actor(), referral_id, [GovAidType(a) for a in form.aid_types.data], form.note.data
         )
     except ServiceError as error:
-        db.rollback()
-        show_service_errors(form, error.fields, "note")
-        flash(error.message, "error")
+        refuse(error, form, fallback="note")
         return _detail(referral_id, back_form=form, status=error.status)
     flash(_("已转给民政部门核查。"), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id))
@@ -280,8 +272,7 @@ def back_referral_handle(back_id: int) -> Response:
             service.handle_back_referral(db, actor(), back_id, form.note.data)
             flash(_("已记录处理情况。"), "success")
         except ServiceError as error:
-            db.rollback()
-            flash(error.message, "error")
+            refuse(error)
     return redirect(url_for("pages.back_referrals_page"))
 
 
