@@ -32,15 +32,13 @@ from web.forms import (
     fen_of,
 )
 from web.labels import LABELS
-from web.services import notifications
+from web.services import notifications, referral_warnings
 from web.services import referrals as service
 from web.services.errors import ServiceError
 from web.services.referrals import BOXES, EpisodeInput, ReferralFilter
 
 from . import pages
 from .refusals import refuse
-
-S = ReferralStatus
 
 STEP_LABELS = {
     "submit": "提交审批",
@@ -137,9 +135,7 @@ def _detail(
     contact = None
     if view["contact_available"]:
         contact = service.referral_contact(db, user, referral_id)
-    warnings = []
-    if user.role in service.STATION_SIDE and referral.status in (S.DRAFT, S.RETURNED):
-        warnings = service.helping_elsewhere(db, referral)
+    warnings = referral_warnings.before_submit(db, user, referral)
     if form is None:
         form = ReferralStepForm(version=referral.version)
     form.version.data = referral.version
