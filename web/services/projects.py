@@ -21,7 +21,6 @@ from models.enums import (
     ServiceType,
     TargetGroup,
 )
-from models.projects import STALE_AFTER_DAYS
 
 from .audit import write_audit
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -331,14 +330,13 @@ def confirm_project(db: Session, actor: User, project_id: int, now: dt.datetime)
 
 
 def stale_projects(db: Session, actor: User, now: dt.datetime) -> list[Project]:
-    """Verified projects visible to ``actor`` unconfirmed for more than six months.
+    """Verified projects visible to ``actor`` unconfirmed for more than half a year
+    (:meth:`Project.is_stale`).
 
     They are left out of the next edition; the charity sees them flagged on its pages.
     """
-    cutoff = now - dt.timedelta(days=STALE_AFTER_DAYS)
-    last = sa.func.coalesce(Project.confirmed_at, Project.verified_at, Project.created_at)
     stmt = scoped(sa.select(Project), actor).where(
-        Project.status == ProjectStatus.VERIFIED, last < cutoff
+        Project.status == ProjectStatus.VERIFIED, Project.is_stale(now)
     )
     return list(db.scalars(stmt.order_by(Project.id)))
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import LedgerEdition, Organization, Project
 from models.base import utcnow
 from models.enums import OrganizationStatus, ProjectStatus
+from models.projects import STALE_AFTER_DAYS
 from tests.helpers import credit_code, get_user
 from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from web.services.ledgers import build_edition, current_editions, edition_diff
@@ -26,6 +27,7 @@ from web.services.projects import (
     own_project,
     register_project,
     review_project,
+    stale_projects,
     submit_project,
     update_project,
     withdraw_project,
@@ -212,6 +214,32 @@ def test_stale_projects_are_left_out_and_reported(db: Session) -> None:
     result = build_edition(db, reviewer, "440117000000", "2026H2", NOW)
     assert project in result.stale
     assert project.id not in {e.project_id for e in result.edition.entries}
+
+
+def test_the_charity_and_the_ledger_agree_on_which_projects_are_stale(db: Session) -> None:
+    charity = get_user(db, "charity_f")
+    fresh, due, never = db.scalars(
+        sa.select(Project)
+        .where(
+            Project.organization_id == charity.organization_id,
+            Project.status == ProjectStatus.VERIFIED,
+        )
+        .order_by(Project.id)
+        .limit(3)
+    )
+    half_year = dt.timedelta(days=STALE_AFTER_DAYS)
+    fresh.confirmed_at = NOW - half_year + dt.timedelta(minutes=1)
+    due.confirmed_at = NOW - half_year - dt.timedelta(minutes=1)
+    # Verified before confirmations were recorded: its registration is its last word.
+    never.confirmed_at = never.verified_at = None
+    never.created_at = NOW - 2 * half_year
+    db.flush()
+    flagged = set(stale_projects(db, charity, NOW))
+    left_out = set(build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026H2",
+                                 NOW).stale)  # fmt: skip
+    assert {fresh, due, never} & flagged == {due, never}
+    assert {fresh, due, never} & left_out == {due, never}
+    assert [p.is_stale(NOW) for p in (fresh, due, never)] == [False, True, True]
 
 
 def test_only_the_department_builds_its_edition(db: Session) -> None:
