@@ -67,6 +67,8 @@ def follows(rule: FieldRule, **kwargs: Any) -> dict[str, Any]:
         )
     if rule.max_items is not None:
         checks.append(validate.Length(max=rule.max_items, error=rule.items_message))
+    if rule.kind == "choice" and rule.vocabulary is not None:
+        checks.append(validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)))
     if rule.required:
         kwargs.pop("load_default", None)
         kwargs["required"] = True
@@ -79,8 +81,14 @@ def follows(rule: FieldRule, **kwargs: Any) -> dict[str, Any]:
 def code_of(rule: FieldRule, **kwargs: Any) -> fields.String:
     """A string that must be one of the rule's vocabulary codes."""
     assert rule.vocabulary is not None
-    error = f"{rule.label}中有未知的取值：{{input}}。"
-    return fields.String(validate=validate.OneOf(rule.vocabulary.codes(), error=error), **kwargs)
+    return fields.String(
+        validate=validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)), **kwargs
+    )
+
+
+def _unknown(rule: FieldRule) -> str:
+    # OneOf fills in {input}; the words are the rule's for one unknown value.
+    return rule.unknown_message(["{input}"])
 
 
 class BaseSchema(Schema):

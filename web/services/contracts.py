@@ -218,9 +218,11 @@ HOUSEHOLD: dict[str, FieldRule] = {
     "members": FieldRule(
         "家庭成员",
         "list",
+        required=True,
+        required_message="家庭成员中须有且仅有一名户主。",
         max_items=MAX_MEMBERS,
         max_items_message=f"一户最多登记 {MAX_MEMBERS} 名成员。",
-    ),  # fmt: skip
+    ),
 }
 
 #: One member of a household.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -188,10 +189,8 @@ def _yuan(_c: Column, raw: Any) -> int:
         value = float(str(raw).strip().replace(",", ""))
     except ValueError:
         raise ValueError("应为金额（元）。") from None
-    if value < 0:
-        raise ValueError("不能为负数。")
-    if value > 10**11:
-        raise ValueError("金额过大。")
+    if not math.isfinite(value):  # "inf", "nan", "1e999": no amount (bounds are the contract's)
+        raise ValueError("应为金额（元）。")
     return round(value * 100)
 
 
