@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, enum_column
@@ -112,10 +113,23 @@ class Project(TimestampMixin, Base):
     def quota_left(self) -> int:
         return self.quota - self.quota_used
 
+    @hybrid_property
+    def last_confirmed_at(self) -> dt.datetime:
+        """When the charity last said the project is still on offer: its confirmation, else
+        its verification, else its registration."""
+        return self.confirmed_at or self.verified_at or self.created_at
+
+    @last_confirmed_at.inplace.expression
+    @classmethod
+    def _last_confirmed_at_expression(cls) -> sa.ColumnElement[dt.datetime]:
+        return sa.func.coalesce(cls.confirmed_at, cls.verified_at, cls.created_at)
+
+    @hybrid_method
     def is_stale(self, now: dt.datetime) -> bool:
-        """Unconfirmed by its charity for more than half a year."""
-        last = self.confirmed_at or self.verified_at or self.created_at
-        return last is None or (now - last).days > STALE_AFTER_DAYS
+        """Unconfirmed by its charity for more than half a year (``STALE_AFTER_DAYS``) at
+        ``now``; the same rule in Python and, on the class, as a query condition. A stale
+        project is left out of the next ledger edition and flagged to its charity."""
+        return self.last_confirmed_at < now - dt.timedelta(days=STALE_AFTER_DAYS)
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.name}>"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+import datetime as dt
+
+from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from models import User
 from models.base import utcnow
 from web.services.errors import Unauthorized
-from web.services.users import load_session_user, load_token_user
+from web.services.users import LoginPolicy, load_session_user, load_token_user
 
 from .db import get_db
 
@@ -24,6 +26,14 @@ def bearer_token() -> str | None:
 
 def is_bearer_request() -> bool:
     return bearer_token() is not None
+
+
+def login_policy() -> LoginPolicy:
+    """How many wrong passwords in a row lock an account, and for how long (settings)."""
+    return LoginPolicy(
+        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+        lockout=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+    )
 
 
 def load_user(session_id: str) -> User | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -48,9 +49,10 @@ from models.enums import (
     TargetGroup,
     Urgency,
 )
+from web.services.contracts import GOV_AID, HOUSEHOLD, MAX_FEN, MEMBER, NEED, PROJECT, FieldRule
 
-#: Largest amount a form accepts (yuan): far above any real figure, inside a 64-bit column.
-MAX_YUAN = 10**11
+#: Largest amount a form accepts (yuan), as everywhere (``contracts.MAX_FEN``).
+MAX_YUAN = MAX_FEN // 100
 
 
 def fen_of(value: Decimal | None) -> int | None:
@@ -58,17 +60,25 @@ def fen_of(value: Decimal | None) -> int | None:
     return None if value is None else int(round(value * 100))
 
 
-def show_service_errors(
-    form: FlaskForm,
-    fields: dict[str, list[str]],
-    fallback: str,
-    rename: dict[str, str] | None = None,
-) -> None:
-    """Put a service's field errors beside the form's fields (``rename`` maps service field
-    names to form field names); errors of fields the form lacks go to ``fallback``."""
-    for name, messages in fields.items():
-        field = getattr(form, (rename or {}).get(name, name), None) or getattr(form, fallback)
-        field.errors = [*field.errors, *messages]
+def follows(rule: FieldRule, *, required: bool | None = None) -> list[Any]:
+    """A field's validators from its contract rule, with the rule's messages: required or
+    optional (``required`` overrides the rule where the form decides, as on member rows that
+    may be left blank), its length, and its bounds (amounts typed in yuan)."""
+    if rule.required if required is None else required:
+        present = DataRequired if rule.kind in ("text", "choices", "codes") else InputRequired
+        checks: list[Any] = [present(_l(rule.missing_message))]
+    else:
+        checks = [Optional()]
+    if rule.max_length is not None:
+        checks.append(Length(max=rule.max_length, message=_l(rule.length_message)))
+    if rule.is_bounded:
+        scale = Decimal(100) if rule.kind == "fen" else 1
+        low, high = (
+            None if v is None else v / scale if scale != 1 else v
+            for v in (rule.min_value, rule.max_value)
+        )
+        checks.append(NumberRange(low, high, message=_l(rule.range_message)))
+    return checks
 
 
 class LoginForm(FlaskForm):
@@ -111,45 +121,41 @@ class MultiCheckboxField(SelectMultipleField):
 class ProjectForm(FlaskForm):
     """A project as a charity fills it in; amounts in yuan."""
 
-    name = StringField(
-        _l("项目名称"), validators=[DataRequired(_l("请填写项目名称。")), Length(max=128)]
-    )
-    description = TextAreaField(_l("项目简介"), validators=[Length(max=5000)])
+    name = StringField(_l("项目名称"), validators=follows(PROJECT["name"]))
+    description = TextAreaField(_l("项目简介"), validators=follows(PROJECT["description"]))
     domains = MultiCheckboxField(
-        _l("帮扶领域"),
-        choices=_choices(Domain),
-        validators=[DataRequired(_l("至少选择一个帮扶领域。"))],
+        _l("帮扶领域"), choices=_choices(Domain), validators=follows(PROJECT["domains"])
     )
     target_groups = MultiCheckboxField(_l("帮扶对象"), choices=_choices(TargetGroup))
     forms = MultiCheckboxField(_l("帮扶形式"), choices=_choices(ServiceForm))
     service_types = MultiCheckboxField(_l("服务类型"), choices=_choices(ServiceType))
     service_area = StringField(
-        _l("服务区域代码（多个用顿号分隔）"), validators=[DataRequired(_l("请填写服务区域。"))]
+        _l("服务区域代码（多个用顿号分隔）"), validators=follows(PROJECT["service_area"])
     )
-    min_age = IntegerField(_l("最小年龄"), validators=[Optional(), NumberRange(0, 120)])
-    max_age = IntegerField(_l("最大年龄"), validators=[Optional(), NumberRange(0, 120)])
+    min_age = IntegerField(_l("最小年龄"), validators=follows(PROJECT["min_age"]))
+    max_age = IntegerField(_l("最大年龄"), validators=follows(PROJECT["max_age"]))
     household_categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
     max_income_per_head = DecimalField(
-        _l("月人均收入上限（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+        _l("月人均收入上限（元）"), validators=follows(PROJECT["max_income_per_head_fen"])
     )
     max_disability_grade = IntegerField(
-        _l("残疾等级上限"), validators=[Optional(), NumberRange(1, 4)]
+        _l("残疾等级上限"), validators=follows(PROJECT["max_disability_grade"])
     )
     illness_kinds = MultiCheckboxField(_l("疾病类型"), choices=_choices(IllnessKind))
     school_stages = MultiCheckboxField(_l("就学阶段"), choices=_choices(SchoolStage))
     amount_per_beneficiary = DecimalField(
-        _l("每人帮扶金额（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+        _l("每人帮扶金额（元）"), validators=follows(PROJECT["amount_per_beneficiary_fen"])
     )
-    budget = DecimalField(_l("项目预算（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)])
-    quota = IntegerField(
-        _l("名额"), validators=[InputRequired(_l("请填写名额。")), NumberRange(0, MAX_YUAN)]
-    )
-    starts_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
-    ends_on = DateField(_l("结束日期"), validators=[InputRequired(_l("请填写结束日期。"))])
+    budget = DecimalField(_l("项目预算（元）"), validators=follows(PROJECT["budget_fen"]))
+    quota = IntegerField(_l("名额"), validators=follows(PROJECT["quota"]))
+    starts_on = DateField(_l("开始日期"), validators=follows(PROJECT["starts_on"]))
+    ends_on = DateField(_l("结束日期"), validators=follows(PROJECT["ends_on"]))
     accepts_simplified = BooleanField(_l("接受简化程序转介"))
-    response_days = IntegerField(_l("响应时限（天）"), default=7, validators=[NumberRange(1, 90)])
-    contact_name = StringField(_l("联系人"), validators=[Length(max=64)])
-    contact_phone = StringField(_l("联系电话"), validators=[Length(max=32)])
+    response_days = IntegerField(
+        _l("响应时限（天）"), default=7, validators=follows(PROJECT["response_days"])
+    )
+    contact_name = StringField(_l("联系人"), validators=follows(PROJECT["contact_name"]))
+    contact_phone = StringField(_l("联系电话"), validators=follows(PROJECT["contact_phone"]))
 
 
 class ReviewForm(FlaskForm):
@@ -174,16 +180,16 @@ def _optional_choices(enum_cls: type) -> list[SelectChoice]:
 class MemberForm(Form):
     """One member row of the household form (CSRF is the enclosing form's)."""
 
-    name = StringField(_l("姓名"), validators=[Length(max=64)])
+    name = StringField(_l("姓名"), validators=follows(MEMBER["name"], required=False))
     relation = SelectField(_l("关系"), choices=_choices(Relation), default="child")
-    id_number = StringField(_l("身份证号"), validators=[Length(max=18)])
+    id_number = StringField(_l("身份证号"), validators=follows(MEMBER["id_number"]))
     birth_on = DateField(_l("出生日期"), validators=[Optional()])
     sex = SelectField(_l("性别"), choices=_optional_choices(Sex), default="")
     disability_type = SelectField(
         _l("残疾类别"), choices=_optional_choices(DisabilityType), default=""
     )
-    disability_grade = IntegerField(_l("残疾等级"), validators=[Optional(), NumberRange(1, 4)])
-    illness = StringField(_l("疾病"), validators=[Length(max=128)])
+    disability_grade = IntegerField(_l("残疾等级"), validators=follows(MEMBER["disability_grade"]))
+    illness = StringField(_l("疾病"), validators=follows(MEMBER["illness"]))
     illness_kind = SelectField(_l("疾病类型"), choices=_optional_choices(IllnessKind), default="")
     self_care = SelectField(_l("自理能力"), choices=_choices(SelfCare), default="independent")
     school_stage = SelectField(_l("就学阶段"), choices=_optional_choices(SchoolStage), default="")
@@ -191,38 +197,32 @@ class MemberForm(Form):
 
 class HouseholdForm(FlaskForm):
     region_code = SelectField(_l("所在村（社区）"), validators=[DataRequired()])
-    address = StringField(_l("住址"), validators=[Length(max=255)])
-    phone = StringField(_l("联系电话"), validators=[Length(max=32)])
+    address = StringField(_l("住址"), validators=follows(HOUSEHOLD["address"]))
+    phone = StringField(_l("联系电话"), validators=follows(HOUSEHOLD["phone"]))
     categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
     income_per_head = DecimalField(
-        _l("月人均收入（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+        _l("月人均收入（元）"), validators=follows(HOUSEHOLD["income_per_head_fen"])
     )
     medical_expense = DecimalField(
-        _l("年医疗自付（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+        _l("年医疗自付（元）"), validators=follows(HOUSEHOLD["medical_expense_fen"])
     )
     education_expense = DecimalField(
-        _l("年教育支出（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
+        _l("年教育支出（元）"), validators=follows(HOUSEHOLD["education_expense_fen"])
     )
     members = FieldList(FormField(MemberForm), min_entries=3)
 
 
 class NeedForm(FlaskForm):
     domain = SelectField(_l("帮扶领域"), choices=_choices(Domain))
-    text = TextAreaField(
-        _l("需求描述"), validators=[DataRequired(_l("请描述需求。")), Length(max=2000)]
-    )
+    text = TextAreaField(_l("需求描述"), validators=follows(NEED["text"]))
     member_id = SelectField(_l("涉及成员"), choices=[], validate_choice=False, default="")
-    amount_gap = DecimalField(
-        _l("资金缺口（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)]
-    )
+    amount_gap = DecimalField(_l("资金缺口（元）"), validators=follows(NEED["amount_gap_fen"]))
     urgency = SelectField(_l("紧急程度"), choices=_choices(Urgency), default="normal")
 
 
 class AidForm(FlaskForm):
     aid_type = SelectField(_l("救助类型"), choices=_choices(GovAidType))
-    amount = DecimalField(
-        _l("金额（元）"), validators=[InputRequired(_l("请填写金额。")), NumberRange(0, MAX_YUAN)]
-    )
+    amount = DecimalField(_l("金额（元）"), validators=follows(GOV_AID["amount_fen"]))
     period_start_on = DateField(_l("开始日期"), validators=[InputRequired(_l("请填写开始日期。"))])
     period_end_on = DateField(_l("结束日期"), validators=[Optional()])
 

@@ -59,10 +59,6 @@ RULES = [
     Rule("seed", ("web.api", "web.pages"), "seeds use services and models, never the API or pages"),
 ]  # fmt: skip
 
-#: A breach being removed elsewhere in issue 18: ``login_policy`` moves to ``web/auth.py``.
-#: The strict xfail below turns into a failure once it is gone; then drop both.
-ACCOUNT_PAGE_USES_API = "web.pages.account imports web.api.auth"
-
 
 @functools.cache
 def read_imports(root: Path) -> list[Import]:
@@ -81,17 +77,8 @@ def project_circles(root: Path) -> list[str]:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.importers)
 def test_the_code_keeps_each_layering_rule(rule: Rule) -> None:
-    found = [m for m in broken(ROOT, [rule]) if ACCOUNT_PAGE_USES_API not in m]
+    found = broken(ROOT, [rule])
     assert found == [], "\n".join(found)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="login_policy moves out of web/api/auth.py; once this passes, drop this test and "
-    "the exception in the one above",
-)
-def test_the_account_page_takes_the_login_policy_from_outside_the_api() -> None:
-    assert [m for m in broken(ROOT, RULES) if ACCOUNT_PAGE_USES_API in m] == []
 
 
 def test_the_layering_check_names_a_page_importing_the_api_and_a_service_importing_flask(

@@ -96,3 +96,25 @@ def test_the_worklist_page_counts_by_domain(client: FlaskClient) -> None:
     page = client.get("/worklist")
     assert page.status_code == 200
     assert "待办需求" in page.text and "未享受政府救助" in page.text
+
+
+def test_a_refused_household_shows_each_reason_beside_its_member_row(
+    client: FlaskClient, db: Session
+) -> None:
+    sign_in(client, "station_a")
+    token = csrf_token(client, "/households/new")
+    blank = {"relation": "child", "self_care": "independent"}
+    rows = [blank, {"name": "罗振华", "relation": "spouse", "id_number": "440122195802140018",
+                    "self_care": "independent"}, blank]  # fmt: skip
+    data = {"csrf_token": token, "region_code": "440117101202"}
+    for n, row in enumerate(rows):
+        data |= {f"members-{n}-{key}": value for key, value in row.items()}
+    before = db.scalar(sa.select(sa.func.count(Household.id)))
+    response = client.post("/households/new", data=data)
+    assert response.status_code == 422
+    # The only filled row is the service's member 0 and the form's second row.
+    second = response.text.index('data-testid="member-1"')
+    third = response.text.index('data-testid="member-2"')
+    assert "身份证号码无效" in response.text[second:third]
+    assert '<p class="error" role="alert">家庭成员中须有且仅有一名户主。</p>' in response.text
+    assert db.scalar(sa.select(sa.func.count(Household.id))) == before

@@ -88,7 +88,8 @@ def test_project_fields_are_checked_with_chinese_messages(client: FlaskClient) -
     response = client.post("/api/v1/projects", json=body, headers=bearer(client, "charity_f"))
     assert response.status_code == 422
     fields = response.json["error"]["fields"]
-    assert "domains" in fields and fields["quota"] == ["应在 0 到 1000000 之间。"]
+    assert fields["domains"] == {"0": ["帮扶领域中有未知的取值：basketball。"]}
+    assert fields["quota"] == ["名额应在 0 至 100万 之间。"]
     assert fields["ends_on"] == ["结束日期不能早于开始日期。"]
 
 

@@ -10,24 +10,15 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 
 from models.base import utcnow
-from web.auth import actor, bearer_token
+from web.auth import actor, bearer_token, login_policy
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.users import TokenRequestSchema, TokenResponseSchema
 from web.services.errors import ServiceError
-from web.services.users import LoginPolicy, authenticate, issue_token, revoke_token
+from web.services.users import authenticate, issue_token, revoke_token
 
 PREFIX = "/auth"
 blp = Blueprint("auth", __name__, description="登录令牌")
-
-
-def login_policy() -> LoginPolicy:
-    import datetime as dt
-
-    return LoginPolicy(
-        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-        lockout=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
-    )
 
 
 @blp.route("/token")

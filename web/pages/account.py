@@ -10,14 +10,14 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from models.base import utcnow
-from web.api.auth import login_policy
-from web.auth import actor
+from web.auth import actor, login_policy
 from web.db import get_db
 from web.forms import EmptyForm, LoginForm, PasswordForm
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.users import authenticate, change_password, sign_out
 
 from .blueprint import pages
+from .refusals import refuse
 
 
 def _safe_next(target: str | None) -> str:
@@ -76,8 +76,7 @@ def change_password_page() -> str | Response | tuple[str, int]:
         try:
             change_password(get_db(), user, form.current_password.data, form.new_password.data)
         except ValidationFailed as failure:
-            for name, messages in failure.fields.items():
-                getattr(form, name, form.new_password).errors.extend(messages)
+            refuse(failure, form, fallback="new_password", flash_message=False)
             return render_template("auth/password.html", form=form), 422
         login_user(user)  # this browser keeps its session under the new version
         flash(_("密码已修改，其他设备上的登录已失效。"), "success")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app, render_template, request
 from flask_login import login_required
 
-from models import Region, clock
+from models import clock
 from models.clock import period_of, recent_periods
-from models.regions import is_within
 from web.auth import actor
 from web.db import get_db
 from web.services.errors import ValidationFailed
@@ -28,11 +25,6 @@ def _args() -> tuple[str | None, str | None]:
     return region, period
 
 
-def _trail(db: Any, code: str, top: str) -> list[Region]:
-    """The regions from the user's own down to ``code``, for the breadcrumb."""
-    return [r for r in ancestors(db, code) if is_within(r.code, top)]
-
-
 @pages.route("/dashboard")
 @login_required
 def dashboard() -> str:
@@ -42,9 +34,10 @@ def dashboard() -> str:
     scope = stats_scope(db, user, region, today, period)
     figures = region_figures(db, user, scope, current_app.extensions["sessionmaker"])
     tables = {name: table_of(name, figures) for name in TABLES}
+    trail = ancestors(db, scope.region.code, within=user.region_code)
     return render_template(
         "dashboard/overview.html", figures=figures, tables=tables, scope=scope,
-        periods=recent_periods(today), trail=_trail(db, scope.region.code, user.region_code),
+        periods=recent_periods(today), trail=trail,
     )  # fmt: skip
 
 

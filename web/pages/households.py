@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Household, Region, Station, clock
+from models import Household, Station, clock
 from models.base import utcnow
 from models.enums import (
     Domain,
@@ -21,7 +20,6 @@ from models.enums import (
     Relation,
     Role,
 )
-from models.regions import descendant_range
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -32,7 +30,6 @@ from web.forms import (
     NeedForm,
     ReviewForm,
     UploadForm,
-    show_service_errors,
 )
 from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
@@ -58,9 +55,10 @@ from web.services.households_excel import import_households
 from web.services.needs import NEXT_STATUS, set_need_status, worklist
 from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
-from web.services.stations import list_stations
+from web.services.stations import list_stations, station_for, station_regions
 
 from .blueprint import pages
+from .refusals import refuse
 from .uploads import run_upload, upload_page
 
 
@@ -69,24 +67,7 @@ def _fen(value: Decimal | None) -> int:
 
 
 def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
-    low, high = descendant_range(station.region_code)
-    regions = db.scalars(
-        sa.select(Region).where(Region.code.between(low, high)).order_by(Region.code)
-    )
-    return [(r.code, f"{r.name}（{r.code}）") for r in regions]
-
-
-def _station_for_form(db: Any, household: Household | None) -> Station:
-    user = actor()
-    if household is not None:
-        return household.station
-    station_id = user.station_id or request.args.get("station_id", type=int)
-    stations = [s for s in list_stations(db, user) if s.id == station_id]
-    if not stations:
-        from web.services.errors import NotFound
-
-        raise NotFound("请先选择服务站。")
-    return stations[0]
+    return [(r.code, f"{r.name}（{r.code}）") for r in station_regions(db, station)]
 
 
 def flash_duplicates(duplicates: list[Duplicate]) -> None:
@@ -114,8 +95,7 @@ def household_input(form: HouseholdForm) -> HouseholdInput:
             self_care=entry.form.self_care.data,
             school_stage=entry.form.school_stage.data or None,
         )
-        for entry in form.members
-        if (entry.form.name.data or "").strip() or (entry.form.id_number.data or "").strip()
+        for entry in _filled_members(form)
     ]
     return HouseholdInput(
         region_code=form.region_code.data,
@@ -129,30 +109,18 @@ def household_input(form: HouseholdForm) -> HouseholdInput:
     )
 
 
-def _member_errors(form: HouseholdForm, error: ValidationFailed) -> list[str]:
-    """Attach ``members.<n>.<field>`` errors to the rows; return the rest as messages.
-
-    Indexes count the filled rows only, as :func:`household_input` does.
-    """
-    filled = [
+def _filled_members(form: HouseholdForm) -> list[Any]:
+    """The member rows with a name or an ID number; blank rows are not members."""
+    return [
         entry
         for entry in form.members
         if (entry.form.name.data or "").strip() or (entry.form.id_number.data or "").strip()
     ]
-    general: list[str] = []
-    for key, messages in error.fields.items():
-        parts = key.split(".")
-        if len(parts) == 3 and parts[0] == "members" and int(parts[1]) < len(filled):
-            field = getattr(filled[int(parts[1])].form, parts[2], None)
-            if field is not None:
-                field.errors = [*field.errors, *messages]
-                continue
-        field = getattr(form, key, None)
-        if field is not None and key != "members":
-            field.errors = [*field.errors, *messages]
-        else:
-            general.extend(messages)
-    return general
+
+
+def _member_rows(form: HouseholdForm) -> dict[str, str]:
+    """The service's ``members.<n>`` (filled rows only) as the form's row names."""
+    return {f"members.{n}": entry.name for n, entry in enumerate(_filled_members(form))}
 
 
 @pages.route("/households")
@@ -194,7 +162,11 @@ def household_form(household_id: int | None = None) -> Any:
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     db = get_db()
     household = household_for_change(db, user, household_id) if household_id else None
-    station = _station_for_form(db, household)
+    if household is not None:
+        station = household.station
+    else:
+        station_id = request.args.get("station_id", type=int)
+        station = station_for(db, user, station_id, own_first=True)
     if request.method == "GET" and household is not None:
         form = HouseholdForm(data=_form_data(household))
     else:
@@ -214,8 +186,8 @@ def household_form(household_id: int | None = None) -> Any:
             else:
                 update_household(db, user, household.id, data)
         except ValidationFailed as error:
-            db.rollback()
-            return _household_form_page(form, household, _member_errors(form, error), 422)
+            general = refuse(error, form, rename=_member_rows(form), flash_message=False)
+            return _household_form_page(form, household, general, 422)
         flash(_("已保存。"), "success")
         return redirect(url_for("pages.household", household_id=household.id))
     status = 422 if request.method == "POST" else 200
@@ -314,7 +286,7 @@ def household_add_need(household_id: int) -> Any:
                 amount_gap_fen=_fen(form.amount_gap.data) or None, urgency=form.urgency.data,
             )  # fmt: skip
         except ValidationFailed as error:
-            show_service_errors(form, error.fields, "text")
+            refuse(error, form, fallback="text", flash_message=False)
         else:
             flash(_("需求已登记。"), "success")
             return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
@@ -335,7 +307,7 @@ def household_add_aid(household_id: int) -> Any:
                 form.period_start_on.data, form.period_end_on.data,
             )  # fmt: skip
         except ValidationFailed as error:
-            show_service_errors(form, error.fields, "amount")
+            refuse(error, form, fallback="amount", flash_message=False)
         else:
             flash(_("救助记录已登记。"), "success")
             return redirect(url_for("pages.household", household_id=household_id, _anchor="aid"))
@@ -372,9 +344,7 @@ def need_status(need_id: int) -> Response:
             set_need_status(db, actor(), need_id, NeedStatus(target), form.reason.data)
             flash(_("需求状态已更新。"), "success")
         except ServiceError as error:
-            db.rollback()
-            detail = "；".join(m for ms in error.fields.values() for m in ms)
-            flash(f"{error.message}{detail and '（' + detail + '）'}", "error")
+            refuse(error)
     if household_id:
         return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
     return redirect(url_for("pages.worklist_page"))

@@ -15,6 +15,7 @@ from web.services.errors import ServiceError
 from web.services.jobs import job_overview, queue_run
 
 from .blueprint import pages
+from .refusals import refuse
 
 
 @pages.route("/jobs")
@@ -37,7 +38,5 @@ def job_queue(name: str) -> Response:
             queue_run(db, actor(), name, {"period": period} if period else None)
             flash(_("已提交，调度进程将在几秒内执行。"), "success")
         except ServiceError as error:
-            db.rollback()
-            detail = " ".join(str(m) for ms in error.fields.values() for m in ms)
-            flash(detail or error.message, "error")
+            refuse(error)
     return redirect(url_for("pages.jobs_page"))

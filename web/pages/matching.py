@@ -18,6 +18,7 @@ from web.services.referrals.workflow import start_referral
 from web.services.scoping import require_role
 
 from .blueprint import pages
+from .refusals import refuse
 
 
 @pages.route("/needs/<int:need_id>/matches")
@@ -48,8 +49,7 @@ def need_start_referral(need_id: int) -> Response:
             model_version=request.form.get("model_version"),
         )  # fmt: skip
     except ServiceError as error:
-        db.rollback()
-        flash(error.message, "error")
+        refuse(error)
         return redirect(url_for("pages.need_matches", need_id=need_id))
     flash(
         _("已发起转介（草稿），编号 %(id)s；提交民政部门审批后送达慈善组织。", id=referral.id),

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Notification, clock
+from models import clock
 from models.enums import (
     BackReferralStatus,
     DeclineReason,
@@ -30,14 +30,14 @@ from web.forms import (
     HandleForm,
     ReferralStepForm,
     fen_of,
-    show_service_errors,
 )
 from web.labels import LABELS
 from web.services import notifications
 from web.services.errors import ServiceError
-from web.services.referrals import back_referrals, episodes, guards, views, workflow
+from web.services.referrals import back_referrals, episodes, views, workflow
 
 from .blueprint import pages
+from .refusals import refuse
 
 S = ReferralStatus
 
@@ -136,9 +136,7 @@ def _detail(
     contact = None
     if view["contact_available"]:
         contact = views.referral_contact(db, user, referral_id)
-    warnings = []
-    if user.role in guards.STATION_SIDE and referral.status in (S.DRAFT, S.RETURNED):
-        warnings = workflow.helping_elsewhere(db, referral)
+    warnings = workflow.submit_warnings(db, user, referral)
     if form is None:
         form = ReferralStepForm(version=referral.version)
     form.version.data = referral.version
@@ -197,14 +195,10 @@ def referral_step(referral_id: int, step: str) -> Any:
                 delivered_service=form.delivered_service.data, version=version,
             )  # fmt: skip
     except ServiceError as error:
-        db.rollback()
-        if error.fields:
-            show_service_errors(form, error.fields, "reason", {
-                "delivered_amount_fen": "delivered_amount", "note": "decline_note"})  # fmt: skip
-            if step == "decline" and "reason" in error.fields:
-                form.decline_reason.errors = error.fields["reason"]
-                form.reason.errors = []
-        flash(error.message, "error")
+        rename = {"delivered_amount_fen": "delivered_amount", "note": "decline_note"}
+        if step == "decline":
+            rename["reason"] = "decline_reason"
+        refuse(error, form, fallback="reason", rename=rename)
         return _detail(referral_id, form, error.status)
     flash(_(DONE[step]), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id))
@@ -224,9 +218,7 @@ def referral_episode(referral_id: int) -> Any:
     try:
         episodes.add_episode(db, actor(), referral_id, data, today=clock.today())
     except ServiceError as error:
-        db.rollback()
-        show_service_errors(form, error.fields, "remark", {"value_fen": "value", "note": "remark"})
-        flash(error.message, "error")
+        refuse(error, form, fallback="remark", rename={"value_fen": "value", "note": "remark"})
         return _detail(referral_id, episode_form=form, status=error.status)
     flash(_("已登记服务记录。"), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#episodes")
@@ -244,9 +236,7 @@ def referral_refer_back(referral_id: int) -> Any:
             db, actor(), referral_id, [GovAidType(a) for a in form.aid_types.data], form.note.data
         )
     except ServiceError as error:
-        db.rollback()
-        show_service_errors(form, error.fields, "note")
-        flash(error.message, "error")
+        refuse(error, form, fallback="note")
         return _detail(referral_id, back_form=form, status=error.status)
     flash(_("已转给民政部门核查。"), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id))
@@ -279,8 +269,7 @@ def back_referral_handle(back_id: int) -> Response:
             back_referrals.handle_back_referral(db, actor(), back_id, form.note.data)
             flash(_("已记录处理情况。"), "success")
         except ServiceError as error:
-            db.rollback()
-            flash(error.message, "error")
+            refuse(error)
     return redirect(url_for("pages.back_referrals_page"))
 
 
@@ -299,14 +288,7 @@ def notifications_page() -> str:
 @login_required
 def notification_open(notification_id: int) -> Response:
     """Mark one notification read and go where it points."""
-    db = get_db()
-    user = actor()
-    note = db.get(Notification, notification_id)
-    if note is None or note.user_id != user.id:
-        abort(404)
-    notifications.mark_read(db, user, [note.id])
-    local = note.link and note.link.startswith("/") and not note.link.startswith("//")
-    target = note.link if local else None
+    target = notifications.open_notification(get_db(), actor(), notification_id)
     return redirect(target or url_for("pages.notifications_page"))
 
 

@@ -12,10 +12,7 @@ from werkzeug.wrappers import Response
 
 from models import Project, clock
 from models.base import utcnow
-from models.enums import (
-    OrganizationStatus,
-    Role,
-)
+from models.enums import Role
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -25,7 +22,6 @@ from web.forms import (
     ReviewForm,
     UploadForm,
     fen_of,
-    show_service_errors,
 )
 from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
@@ -38,7 +34,6 @@ from web.services.ledgers import (
 )
 from web.services.organizations import (
     list_organizations,
-    may_review,
     own_organization,
     review_organization,
 )
@@ -59,6 +54,7 @@ from web.services.regions import region_label
 from web.services.scoping import require_role
 
 from .blueprint import pages
+from .refusals import refuse
 from .uploads import run_upload, upload_page
 
 
@@ -141,7 +137,7 @@ def new_project() -> Any:
         try:
             project = register_project(get_db(), user, project_input(form))
         except ValidationFailed as error:
-            show_service_errors(form, error.fields, "name", _FORM_FIELD)
+            refuse(error, form, fallback="name", rename=_FORM_FIELD, flash_message=False)
             return _project_form_page(form, None, 422)
         flash(_("项目已保存为草稿，提交审核后由登记民政部门审核。"), "success")
         return redirect(url_for("pages.my_projects", _anchor=f"project-{project.id}"))
@@ -159,7 +155,7 @@ def edit_project(project_id: int) -> Any:
         try:
             update_project(db, user, project_id, project_input(form))
         except ValidationFailed as error:
-            show_service_errors(form, error.fields, "name", _FORM_FIELD)
+            refuse(error, form, fallback="name", rename=_FORM_FIELD, flash_message=False)
             return _project_form_page(form, project, 422)
         if project.pending_changes:
             flash(_("修改已提交审核；审核通过前，台账中仍显示原已审核的内容。"), "success")
@@ -200,9 +196,7 @@ def project_action(project_id: int, action: str) -> Response:
         else:
             return redirect(url_for("pages.home"))
     except ServiceError as error:
-        db.rollback()
-        detail = "；".join(m for ms in error.fields.values() for m in ms)
-        flash(f"{error.message}{detail and '（' + detail + '）'}", "error")
+        refuse(error)
         return redirect(request.referrer or url_for("pages.home"))
     flash(messages[action], "success")
     return redirect(request.referrer or url_for("pages.home"))
@@ -214,11 +208,7 @@ def review_queue() -> str:
     user = actor()
     require_role(user, Role.CIVIL_AFFAIRS)
     db = get_db()
-    organizations = [
-        o
-        for o in list_organizations(db, user, OrganizationStatus.PENDING)
-        if may_review(user, o.registered_region_code)
-    ]
+    organizations = list_organizations(db, user, reviewable=True)
     projects = list_projects(db, user, reviewable=True)
     return render_template(
         "supply/review.html", organizations=organizations, projects=projects, labels=LABELS,
@@ -239,8 +229,7 @@ def organization_action(organization_id: int, action: str) -> Response:
             )  # fmt: skip
             flash(_("已审核通过。") if action == "approve" else _("已驳回。"), "success")
         except ServiceError as error:
-            db.rollback()
-            flash(error.message, "error")
+            refuse(error)
     return redirect(url_for("pages.review_queue"))
 
 
@@ -259,11 +248,7 @@ def ledgers() -> Any:
         try:
             result = build_edition(db, user, form.region_code.data, form.period.data, utcnow())
         except ServiceError as error:
-            db.rollback()
-            flash(
-                error.message + "".join(f"（{'；'.join(m)}）" for m in error.fields.values()),
-                "error",
-            )
+            refuse(error)
         else:
             edition = result.edition
             message = _(

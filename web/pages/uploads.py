@@ -7,9 +7,10 @@ from typing import IO, Any, TypeVar
 
 from flask import render_template, request
 
-from web.db import get_db
 from web.forms import UploadForm
 from web.services.errors import ValidationFailed
+
+from .refusals import refuse
 
 R = TypeVar("R")
 
@@ -24,8 +25,8 @@ def run_upload(form: UploadForm, do_import: Callable[[IO[bytes]], R]) -> tuple[R
     try:
         return do_import(form.file.data.stream), None
     except ValidationFailed as error:
-        get_db().rollback()
-        form.file.errors = list(error.fields.get("file", [])) or [error.message]
+        refuse(error, form, fallback="file", flash_message=False)
+        form.file.errors = form.file.errors or [error.message]
         return None, (error.fields.get("rows"), 422)
 
 

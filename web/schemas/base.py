@@ -6,7 +6,11 @@ when this module is imported (before any schema is declared).
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
+
+from web.services.contracts import FieldRule
 
 _FIELD_MESSAGES: dict[type, dict[str, str]] = {
     fields.Field: {"required": "必填。", "null": "不能为空。", "validator_failed": "取值无效。"},
@@ -46,6 +50,45 @@ validate.Regexp.default_message = "格式不正确。"
 #: request would overflow the database driver instead of simply finding nothing.
 MAX_ROW_ID = 2**31 - 1
 ROW_ID = validate.Range(min=1, max=MAX_ROW_ID)
+
+
+def follows(rule: FieldRule, **kwargs: Any) -> dict[str, Any]:
+    """A schema field's arguments from its contract rule: required (with the rule's message)
+    or optional (``load_default`` None unless given), and the rule's bounds and lengths as
+    validators with the rule's messages, so the OpenAPI document states them too."""
+    checks: list[validate.Validator] = []
+    if rule.required and rule.kind == "text":
+        checks.append(validate.Length(min=1, error=rule.missing_message))
+    if rule.max_length is not None:
+        checks.append(validate.Length(max=rule.max_length, error=rule.length_message))
+    if rule.is_bounded:
+        checks.append(
+            validate.Range(min=rule.min_value, max=rule.max_value, error=rule.range_message)
+        )
+    if rule.max_items is not None:
+        checks.append(validate.Length(max=rule.max_items, error=rule.items_message))
+    if rule.kind == "choice" and rule.vocabulary is not None:
+        checks.append(validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)))
+    if rule.required:
+        kwargs.pop("load_default", None)
+        kwargs["required"] = True
+        kwargs["error_messages"] = {"required": rule.missing_message}
+    else:
+        kwargs.setdefault("load_default", None)
+    return {"validate": checks, **kwargs}
+
+
+def code_of(rule: FieldRule, **kwargs: Any) -> fields.String:
+    """A string that must be one of the rule's vocabulary codes."""
+    assert rule.vocabulary is not None
+    return fields.String(
+        validate=validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)), **kwargs
+    )
+
+
+def _unknown(rule: FieldRule) -> str:
+    # OneOf fills in {input}; the words are the rule's for one unknown value.
+    return rule.unknown_message(["{input}"])
 
 
 class BaseSchema(Schema):

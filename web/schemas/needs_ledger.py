@@ -7,31 +7,20 @@ from typing import Any
 from marshmallow import fields, post_load, validate
 
 from models.enums import (
-    DisabilityType,
     Domain,
     GovAidType,
-    HouseholdCategory,
-    IllnessKind,
     NeedStatus,
-    Relation,
-    SchoolStage,
     SelfCare,
-    Sex,
     StationKind,
     Urgency,
 )
+from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED
 from web.services.households import HouseholdInput, MemberInput
 
-from .base import ROW_ID, BaseSchema
+from .base import ROW_ID, BaseSchema, code_of, follows
 from .households import NeedSummarySchema
 
-#: Largest amount accepted (fen): far above any real figure, inside a 64-bit column.
-MAX_FEN = 10**13
 _CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
-
-
-def _one_of(enum_cls: type, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(enum_cls.codes()), **kwargs)  # type: ignore[attr-defined]
 
 
 class StationSchema(BaseSchema):
@@ -62,20 +51,28 @@ class StationUpdateSchema(BaseSchema):
     is_active = fields.Boolean(load_default=True)
 
 
+def _member(name: str, field_cls: type[fields.Field] = fields.String, **kwargs: Any) -> Any:
+    return field_cls(**follows(MEMBER[name], **kwargs))
+
+
+def _household(name: str, **kwargs: Any) -> Any:
+    return fields.Integer(**follows(HOUSEHOLD[name], **kwargs))
+
+
 class MemberInputSchema(BaseSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    relation = _one_of(Relation, required=True)
-    id_number = fields.String(
-        load_default=None, validate=validate.Length(equal=18), metadata={"description": "身份证号"}
-    )
-    birth_on = fields.Date(load_default=None)
-    sex = _one_of(Sex, load_default=None)
-    disability_type = _one_of(DisabilityType, load_default=None)
-    disability_grade = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
-    illness = fields.String(load_default=None, validate=validate.Length(max=128))
-    illness_kind = _one_of(IllnessKind, load_default=None)
-    self_care = _one_of(SelfCare, load_default=SelfCare.INDEPENDENT.value)
-    school_stage = _one_of(SchoolStage, load_default=None)
+    """One member; bounds and messages are the member contract's (``contracts.MEMBER``)."""
+
+    name = _member("name")
+    relation = _member("relation")
+    id_number = _member("id_number", metadata={"description": "身份证号"})
+    birth_on = _member("birth_on", fields.Date)
+    sex = _member("sex")
+    disability_type = _member("disability_type")
+    disability_grade = _member("disability_grade", fields.Integer)
+    illness = _member("illness")
+    illness_kind = _member("illness_kind")
+    self_care = _member("self_care", load_default=SelfCare.INDEPENDENT.value)
+    school_stage = _member("school_stage")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> MemberInput:
@@ -83,25 +80,22 @@ class MemberInputSchema(BaseSchema):
 
 
 class HouseholdInputSchema(BaseSchema):
+    """A household and its members; bounds and messages are the household contract's
+    (``contracts.HOUSEHOLD``), as on the form and in the import. Amounts in fen."""
+
     station_id = fields.Integer(
         load_default=None, validate=ROW_ID, metadata={"description": "民政部门代录时指定"}
     )
     region_code = fields.String(required=True, validate=_CODE)
-    address = fields.String(load_default=None, validate=validate.Length(max=255))
-    phone = fields.String(load_default=None, validate=validate.Length(max=32))
-    categories = fields.List(_one_of(HouseholdCategory), load_default=list)
-    income_per_head_fen = fields.Integer(
-        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
+    address = fields.String(**follows(HOUSEHOLD["address"]))
+    phone = fields.String(**follows(HOUSEHOLD["phone"]))
+    categories = fields.List(
+        code_of(HOUSEHOLD["categories"]), **follows(HOUSEHOLD["categories"], load_default=list)
     )
-    medical_expense_fen = fields.Integer(
-        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
-    )
-    education_expense_fen = fields.Integer(
-        load_default=0, validate=validate.Range(min=0, max=MAX_FEN)
-    )
-    members = fields.List(
-        fields.Nested(MemberInputSchema), required=True, validate=validate.Length(min=1, max=30)
-    )
+    income_per_head_fen = _household("income_per_head_fen", load_default=0)
+    medical_expense_fen = _household("medical_expense_fen", load_default=0)
+    education_expense_fen = _household("education_expense_fen", load_default=0)
+    members = fields.List(fields.Nested(MemberInputSchema), **follows(HOUSEHOLD["members"]))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -117,7 +111,7 @@ class DuplicateSchema(BaseSchema):
 class GovAidSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     aid_type = fields.Enum(GovAidType, by_value=True, required=True)
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_FEN))
+    amount_fen = fields.Integer(**follows(GOV_AID["amount_fen"]))
     period_start_on = fields.Date(required=True)
     period_end_on = fields.Date(load_default=None, allow_none=True)
 
@@ -135,9 +129,9 @@ class RevealSchema(BaseSchema):
 
 class NeedInputSchema(BaseSchema):
     domain = fields.Enum(Domain, by_value=True, required=True)
-    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    text = fields.String(**follows(NEED["text"]))
     member_id = fields.Integer(load_default=None, validate=ROW_ID)
-    amount_gap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_FEN))
+    amount_gap_fen = fields.Integer(**follows(NEED["amount_gap_fen"]))
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
 
 

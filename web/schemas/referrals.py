@@ -13,10 +13,10 @@ from models.enums import (
     ServiceType,
     Urgency,
 )
+from web.services.contracts import MAX_FEN
 
 from .base import ROW_ID, BaseSchema
 
-MAX_FEN = 10**13
 _id = ROW_ID
 _fen = validate.Range(min=0, max=MAX_FEN)
 _text = validate.Length(max=2000)

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from models.enums import (
-    Domain,
-    HouseholdCategory,
-    IllnessKind,
     OrganizationStatus,
     ProjectStatus,
     RegionLevel,
-    SchoolStage,
-    ServiceForm,
-    ServiceType,
-    TargetGroup,
 )
+from web.services.contracts import PROJECT, project_order_problems
 from web.services.projects import ProjectInput
 
-from .base import ROW_ID, BaseSchema
+from .base import ROW_ID, BaseSchema, code_of, follows
 
 _CODE = validate.Regexp(r"^\d{12}$", error="应为 12 位行政区划代码。")
-
-
-def _codes(enum_cls: type) -> fields.List:
-    return fields.List(
-        fields.String(validate=validate.OneOf(enum_cls.codes())),  # type: ignore[attr-defined]
-        load_default=list,
-    )
 
 
 def _enum_value(attr: str) -> fields.Function:
@@ -88,42 +74,48 @@ class ReasonSchema(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class ProjectInputSchema(BaseSchema):
-    """A project as a charity fills it in; amounts in fen (分)."""
+def _project(name: str, field_cls: type[fields.Field] = fields.Integer, **kwargs: Any) -> Any:
+    return field_cls(**follows(PROJECT[name], **kwargs))
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    description = fields.String(load_default="", validate=validate.Length(max=5000))
-    domains = _codes(Domain)
-    target_groups = _codes(TargetGroup)
-    forms = _codes(ServiceForm)
-    service_types = _codes(ServiceType)
-    service_area = fields.List(fields.String(validate=_CODE), required=True)
-    min_age = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
-    max_age = fields.Integer(load_default=None, validate=validate.Range(min=0, max=120))
-    household_categories = _codes(HouseholdCategory)
-    max_income_per_head_fen = fields.Integer(
-        load_default=None, validate=validate.Range(min=0, max=10**13)
-    )
-    max_disability_grade = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
-    illness_kinds = _codes(IllnessKind)
-    school_stages = _codes(SchoolStage)
-    amount_per_beneficiary_fen = fields.Integer(
-        load_default=None, validate=validate.Range(min=0, max=10**13)
-    )
-    budget_fen = fields.Integer(load_default=None, validate=validate.Range(min=0, max=10**13))
-    quota = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
-    accepts_simplified = fields.Boolean(load_default=False)
-    response_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=90))
-    contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
-    contact_phone = fields.String(load_default=None, validate=validate.Length(max=32))
+
+def _project_codes(name: str) -> fields.List:
+    rule = PROJECT[name]
+    return fields.List(code_of(rule), **follows(rule, load_default=list))
+
+
+class ProjectInputSchema(BaseSchema):
+    """A project as a charity fills it in; amounts in fen (分). Bounds and messages are the
+    project contract's (``web/services/contracts.py``), as on the form and in the import."""
+
+    name = _project("name", fields.String)
+    description = _project("description", fields.String, load_default="")
+    domains = _project_codes("domains")
+    target_groups = _project_codes("target_groups")
+    forms = _project_codes("forms")
+    service_types = _project_codes("service_types")
+    service_area = fields.List(fields.String(validate=_CODE), **follows(PROJECT["service_area"]))
+    min_age = _project("min_age")
+    max_age = _project("max_age")
+    household_categories = _project_codes("household_categories")
+    max_income_per_head_fen = _project("max_income_per_head_fen")
+    max_disability_grade = _project("max_disability_grade")
+    illness_kinds = _project_codes("illness_kinds")
+    school_stages = _project_codes("school_stages")
+    amount_per_beneficiary_fen = _project("amount_per_beneficiary_fen")
+    budget_fen = _project("budget_fen")
+    quota = _project("quota")
+    starts_on = _project("starts_on", fields.Date)
+    ends_on = _project("ends_on", fields.Date)
+    accepts_simplified = _project("accepts_simplified", fields.Boolean, load_default=False)
+    response_days = _project("response_days", load_default=7)
+    contact_name = _project("contact_name", fields.String)
+    contact_phone = _project("contact_phone", fields.String)
 
     @validates_schema(skip_on_field_errors=False)
-    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
-        starts, ends = data.get("starts_on"), data.get("ends_on")
-        if isinstance(starts, dt.date) and isinstance(ends, dt.date) and ends < starts:
-            raise ValidationError("结束日期不能早于开始日期。", field_name="ends_on")
+    def _across_fields(self, data: dict[str, Any], **_: Any) -> None:
+        errors = project_order_problems(data)
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProjectInput:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -27,19 +28,10 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
 from models import LedgerEdition, Organization, Project, ProjectArea, Region, User
-from models.enums import (
-    Domain,
-    HouseholdCategory,
-    IllnessKind,
-    LabelledEnum,
-    Role,
-    SchoolStage,
-    ServiceForm,
-    ServiceType,
-    TargetGroup,
-)
+from models.enums import LabelledEnum, Role
 
 from .audit import write_audit
+from .contracts import PROJECT, FieldRule
 from .errors import Forbidden, ValidationFailed
 from .projects import ProjectInput, validate_project
 
@@ -67,41 +59,41 @@ _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SEPARATOR = "、"
 
 
+#: How a cell is read for each kind of contract field.
+_CELL_KIND = {
+    "text": "text", "int": "int", "fen": "yuan", "date": "date", "bool": "bool",
+    "choices": "list", "choice": "one", "codes": "codes",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
     field: str
-    kind: str  # text, int, yuan, date, bool, list
+    kind: str  # text, int, yuan, date, bool, list, one, codes, code
     vocabulary: type[LabelledEnum] | None = None
     required: bool = False
+    missing_message: str | None = None
+
+    @classmethod
+    def of(cls, field: str, rule: FieldRule) -> Column:
+        """The column of a contract field: the rule's label is its header, and its required
+        flag and message are the rule's."""
+        return cls(
+            rule.label, field, _CELL_KIND[rule.kind], rule.vocabulary, rule.required,
+            rule.missing_message,
+        )  # fmt: skip
+
+    def reason(self, message: str) -> str:
+        """A row's reason naming this column, unless the message already names it."""
+        return message if self.header in message else f"“{self.header}”{message}"
 
 
+#: The project template: the charity, then every field of the project contract in order.
 COLUMNS = (
     Column("统一社会信用代码", "organization_uscc", "text"),
     Column("慈善组织", "organization_name", "text"),
-    Column("项目名称", "name", "text", required=True),
-    Column("项目简介", "description", "text"),
-    Column("帮扶领域", "domains", "list", Domain, required=True),
-    Column("帮扶对象", "target_groups", "list", TargetGroup),
-    Column("帮扶形式", "forms", "list", ServiceForm),
-    Column("服务类型", "service_types", "list", ServiceType),
-    Column("服务区域代码", "service_area", "codes", required=True),
-    Column("最小年龄", "min_age", "int"),
-    Column("最大年龄", "max_age", "int"),
-    Column("家庭类别", "household_categories", "list", HouseholdCategory),
-    Column("月人均收入上限（元）", "max_income_per_head_fen", "yuan"),
-    Column("残疾等级上限", "max_disability_grade", "int"),
-    Column("疾病类型", "illness_kinds", "list", IllnessKind),
-    Column("就学阶段", "school_stages", "list", SchoolStage),
-    Column("每人帮扶金额（元）", "amount_per_beneficiary_fen", "yuan"),
-    Column("项目预算（元）", "budget_fen", "yuan"),
-    Column("名额", "quota", "int", required=True),
-    Column("开始日期", "starts_on", "date", required=True),
-    Column("结束日期", "ends_on", "date", required=True),
-    Column("接受简化程序", "accepts_simplified", "bool"),
-    Column("响应时限（天）", "response_days", "int"),
-    Column("联系人", "contact_name", "text"),
-    Column("联系电话", "contact_phone", "text"),
+    *(Column.of(field, rule) for field, rule in PROJECT.items()),
 )
 HEADERS = [c.header for c in COLUMNS]
 
@@ -167,12 +159,12 @@ class ImportResult:
 def _parse_cell(column: Column, raw: Any, errors: list[str]) -> Any:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if column.required:
-            errors.append(f"“{column.header}”必填。")
+            errors.append(column.reason(column.missing_message or "必填。"))
         return [] if column.kind in ("list", "codes") else None
     try:
         return _PARSERS[column.kind](column, raw)
     except (ValueError, TypeError) as error:
-        errors.append(f"“{column.header}”{error}")
+        errors.append(column.reason(str(error)))
         return [] if column.kind in ("list", "codes") else None
 
 
@@ -197,10 +189,8 @@ def _yuan(_c: Column, raw: Any) -> int:
         value = float(str(raw).strip().replace(",", ""))
     except ValueError:
         raise ValueError("应为金额（元）。") from None
-    if value < 0:
-        raise ValueError("不能为负数。")
-    if value > 10**11:
-        raise ValueError("金额过大。")
+    if not math.isfinite(value):  # "inf", "nan", "1e999": no amount (bounds are the contract's)
+        raise ValueError("应为金额（元）。")
     return round(value * 100)
 
 
@@ -402,8 +392,8 @@ def import_projects(db: Session, actor: User, stream: IO[bytes]) -> ImportResult
         ) if not errors else None  # fmt: skip
         if data is not None:
             for field, messages in validate_project(db, data, known_regions).items():
-                header = next((c.header for c in COLUMNS if c.field == field), field)
-                errors.extend(f"“{header}”{m}" for m in messages)
+                column = next((c for c in COLUMNS if c.field == field), None)
+                errors.extend(column.reason(m) if column else m for m in messages)
         if errors:
             problems[str(number)] = errors
         elif organization is not None and data is not None:

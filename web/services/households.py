@@ -20,7 +20,6 @@ from models.enums import (
     DisabilityType,
     Domain,
     GovAidType,
-    HouseholdCategory,
     HouseholdStatus,
     IllnessKind,
     Relation,
@@ -33,6 +32,7 @@ from models.enums import (
 from models.regions import is_within
 
 from .audit import write_audit
+from .contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, field_problems
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
 from .referrals.workflow import end_for_withdrawn_consent
@@ -85,17 +85,15 @@ class HouseholdInput:
 
 
 def household_errors(db: Session, station: Station, data: HouseholdInput) -> dict[str, Any]:
-    """Household-level problems (region, head, categories); members are checked on building."""
-    errors: dict[str, Any] = {}
+    """Household-level problems: the household contract (``contracts.HOUSEHOLD``), the region
+    and the one head; members are checked on building."""
+    errors: dict[str, Any] = field_problems(HOUSEHOLD, data)
     if db.get(Region, data.region_code) is None or not is_within(
         data.region_code, station.region_code
     ):
         errors["region_code"] = ["地址所在行政区划不在本服务站的服务范围内。"]
     if sum(1 for m in data.members if m.relation == Relation.HEAD) != 1:
-        errors["members"] = ["家庭成员中须有且仅有一名户主。"]
-    unknown = set(data.categories) - set(HouseholdCategory.codes())
-    if unknown:
-        errors["categories"] = [f"未知的家庭类别：{'、'.join(sorted(unknown))}。"]
+        errors.setdefault("members", ["家庭成员中须有且仅有一名户主。"])
     return errors
 
 
@@ -148,14 +146,16 @@ def build_members(
 ) -> list[Member]:
     """Members from input, ID numbers checked, encrypted, hashed and masked.
 
-    Problems go into ``errors`` under ``members.<n>.<field>``.
+    Problems (by the member contract, ``contracts.MEMBER``, and the ID number's checks) go
+    into ``errors`` under ``members.<n>.<field>``.
     """
     cipher = cipher_of(db)
     members: list[Member] = []
     seen: set[str] = set()
     for index, given in enumerate(given_members):
-        if not (given.name or "").strip():
-            errors[f"{prefix}.{index}.name"] = ["请填写姓名。"]
+        problems = field_problems(MEMBER, given, prefix=f"{prefix}.{index}.")
+        errors.update(problems)
+        if problems:
             continue
         member = Member(
             name=given.name.strip(),
@@ -186,8 +186,6 @@ def build_members(
             member.id_number_masked = mask_id_number(number)
             if member.birth_on is None:
                 member.birth_on = ric.get_birth_date(number)
-        if member.disability_grade is not None and not 1 <= member.disability_grade <= 4:
-            errors[f"{prefix}.{index}.disability_grade"] = ["残疾等级应为 1 至 4 级。"]
         if member.disability_grade is not None and member.disability_type is None:
             errors[f"{prefix}.{index}.disability_type"] = ["填写残疾等级时须选择残疾类别。"]
         members.append(member)
@@ -237,10 +235,13 @@ def add_gov_aid(
 ) -> GovAid:
     """Record government assistance the household receives.
 
-    :raise ValidationFailed: the period ends before it starts.
+    :raise ValidationFailed: the amount out of bounds, or the period ends before it starts.
     """
+    errors = field_problems(GOV_AID, {"amount_fen": amount_fen})
     if period_end_on is not None and period_end_on < period_start_on:
-        raise ValidationFailed(fields={"period_end_on": ["结束日期不能早于开始日期。"]})
+        errors["period_end_on"] = ["结束日期不能早于开始日期。"]
+    if errors:
+        raise ValidationFailed(fields=errors)
     aid = GovAid(
         household=household,
         aid_type=aid_type,
@@ -267,11 +268,10 @@ def add_need(
 ) -> Need:
     """Record a need of ``household`` (optionally of one member).
 
-    :raise ValidationFailed: empty text, or a member of another household.
+    :raise ValidationFailed: the need contract broken (``contracts.NEED``: text, amount), or
+        a member of another household.
     """
-    errors: dict[str, list[str]] = {}
-    if not text.strip():
-        errors["text"] = ["请描述需求。"]
+    errors = field_problems(NEED, {"text": text, "amount_gap_fen": amount_gap_fen})
     member = None
     if member_id is not None:
         member = next((m for m in household.members if m.id == member_id), None)

@@ -17,47 +17,35 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Household, Member, Region, Station, User
 from models.enums import (
-    DisabilityType,
-    HouseholdCategory,
     HouseholdStatus,
-    IllnessKind,
     Relation,
-    SchoolStage,
-    SelfCare,
-    Sex,
 )
 from models.regions import descendant_range
 
 from .audit import write_audit
+from .contracts import HOUSEHOLD, MEMBER, field_problems
 from .errors import ValidationFailed
 from .excel import Column, _parse_cell, _workbook, read_rows
 from .households import Duplicate, MemberInput, build_members, set_phone
 from .stations import station_for
 
+#: The template: the household's key, each member's fields (the member contract), then the
+#: household's (the household contract) as read from the head's row.
 MEMBER_COLUMNS = (
     Column("户编号", "household_key", "text", required=True),
-    Column("与户主关系", "relation", "one", Relation, required=True),
-    Column("姓名", "name", "text", required=True),
-    Column("身份证号", "id_number", "text"),
-    Column("出生日期", "birth_on", "date"),
-    Column("性别", "sex", "one", Sex),
-    Column("残疾类别", "disability_type", "one", DisabilityType),
-    Column("残疾等级", "disability_grade", "int"),
-    Column("疾病", "illness", "text"),
-    Column("疾病类型", "illness_kind", "one", IllnessKind),
-    Column("自理能力", "self_care", "one", SelfCare),
-    Column("就学阶段", "school_stage", "one", SchoolStage),
-    Column("家庭类别", "categories", "list", HouseholdCategory),
-    Column("月人均收入（元）", "income_per_head_fen", "yuan"),
-    Column("年医疗自付（元）", "medical_expense_fen", "yuan"),
-    Column("年教育支出（元）", "education_expense_fen", "yuan"),
+    *(Column.of(field, rule) for field, rule in MEMBER.items()),
+    Column.of("categories", HOUSEHOLD["categories"]),
+    Column.of("income_per_head_fen", HOUSEHOLD["income_per_head_fen"]),
+    Column.of("medical_expense_fen", HOUSEHOLD["medical_expense_fen"]),
+    Column.of("education_expense_fen", HOUSEHOLD["education_expense_fen"]),
     Column("所在村（社区）代码", "region_code", "code"),
-    Column("住址", "address", "text"),
-    Column("联系电话", "phone", "text"),
+    Column.of("address", HOUSEHOLD["address"]),
+    Column.of("phone", HOUSEHOLD["phone"]),
     Column("授权日期", "consent_on", "date"),
     Column("授权范围", "consent_scope", "text"),
 )
 HOUSEHOLD_HEADERS = [c.header for c in MEMBER_COLUMNS]
+_COLUMN_OF = {c.field: c for c in MEMBER_COLUMNS}
 _HEADER_OF = {c.field: c.header for c in MEMBER_COLUMNS}
 _MEMBER_FIELDS = (
     "name", "relation", "id_number", "birth_on", "sex", "disability_type", "disability_grade",
@@ -112,12 +100,15 @@ def import_households(
         inputs = [
             MemberInput(**{f: v[f] for f in _MEMBER_FIELDS if v[f] is not None}) for _, v in usable
         ]
+        for field, messages in field_problems(HOUSEHOLD, {**head, "members": inputs}).items():
+            column = _COLUMN_OF.get(field)
+            problems[str(head_row)].extend(column.reason(m) if column else m for m in messages)
         built = build_members(db, inputs, member_errors)
         for location, messages in member_errors.items():
             _, index, field = location.split(".")
             number = usable[int(index)][0]
-            header = _HEADER_OF.get(field, field)
-            problems[str(number)].extend(f"“{header}”{m}" for m in messages)
+            column = _COLUMN_OF.get(field)
+            problems[str(number)].extend(column.reason(m) if column else m for m in messages)
         if member_errors or str(head_row) in problems:
             continue
         household = Household(

@@ -23,7 +23,6 @@ from models.enums import (
     ProjectStatus,
     Role,
 )
-from models.projects import STALE_AFTER_DAYS
 from models.regions import covering_ledger_codes
 
 from .audit import write_audit
@@ -98,7 +97,7 @@ def build_edition(
     """Publish a new edition of one department's ledger for ``period``.
 
     Includes the verified projects of charities registered with the department that run in
-    the period and were confirmed within six months; stale ones are left out and returned,
+    the period and are not stale (:meth:`Project.is_stale`); stale ones are left out and returned,
     so their charities can be told. ``actor`` None is the scheduled job.
 
     :raise ValidationFailed: bad period, or a region without a ledger (below county level).
@@ -125,8 +124,7 @@ def build_edition(
             .order_by(Project.id)
         )
     )
-    cutoff = now - dt.timedelta(days=STALE_AFTER_DAYS)
-    stale = [p for p in candidates if (p.confirmed_at or p.verified_at or now) < cutoff]
+    stale = [p for p in candidates if p.is_stale(now)]
     included = [p for p in candidates if p not in stale]
 
     previous = latest_edition(db, region_code)

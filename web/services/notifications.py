@@ -11,6 +11,9 @@ from models import Notification, User, utcnow
 from models.enums import Role
 from models.regions import covering_ledger_codes
 
+from .errors import NotFound
+from .scoping import scoped
+
 
 def station_users(db: Session, station_id: int) -> list[int]:
     return list(db.scalars(sa.select(User.id).where(User.station_id == station_id, User.is_active)))
@@ -89,3 +92,22 @@ def mark_read(db: Session, user: User, ids: Iterable[int] | None = None) -> int:
         stmt = stmt.where(Notification.id.in_(list(ids)))
     result = db.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def open_notification(db: Session, user: User, notification_id: int) -> str | None:
+    """Mark one of the user's own notifications read; returns where it points when that is a
+    page of this site (a link elsewhere is not followed).
+
+    :raise NotFound: no such notification, or someone else's (an administrator's view of every
+        inbox does not make another's notification theirs to open).
+    """
+    note = db.scalar(
+        scoped(sa.select(Notification), user).where(
+            Notification.id == notification_id, Notification.user_id == user.id
+        )
+    )
+    if note is None:
+        raise NotFound()
+    mark_read(db, user, [note.id])
+    link = note.link
+    return link if link and link.startswith("/") and not link.startswith("//") else None

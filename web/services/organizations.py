@@ -108,12 +108,23 @@ def own_organization(db: Session, actor: User) -> Organization:
 
 
 def list_organizations(
-    db: Session, actor: User, status: OrganizationStatus | None = None
+    db: Session,
+    actor: User,
+    status: OrganizationStatus | None = None,
+    *,
+    reviewable: bool = False,
 ) -> list[Organization]:
+    """Organizations visible to ``actor``; ``reviewable`` keeps the registrations waiting for
+    its review (pending, registered with its department)."""
     stmt = scoped(sa.select(Organization), actor).order_by(Organization.id)
+    if reviewable:
+        status = OrganizationStatus.PENDING
     if status is not None:
         stmt = stmt.where(Organization.status == status)
-    return list(db.scalars(stmt))
+    organizations = list(db.scalars(stmt))
+    if reviewable:
+        organizations = [o for o in organizations if may_review(actor, o.registered_region_code)]
+    return organizations
 
 
 def review_organization(

@@ -9,21 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from models import Organization, Project, ProjectArea, Region, User
-from models.enums import (
-    Domain,
-    HouseholdCategory,
-    IllnessKind,
-    OrganizationStatus,
-    ProjectStatus,
-    Role,
-    SchoolStage,
-    ServiceForm,
-    ServiceType,
-    TargetGroup,
-)
-from models.projects import STALE_AFTER_DAYS
+from models.enums import OrganizationStatus, ProjectStatus, Role
 
 from .audit import write_audit
+from .contracts import project_problems
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .scoping import scoped
 
@@ -55,50 +44,20 @@ class ProjectInput:
     contact_phone: str | None = None
 
 
-_VOCABULARIES = {
-    "domains": Domain,
-    "target_groups": TargetGroup,
-    "forms": ServiceForm,
-    "service_types": ServiceType,
-    "household_categories": HouseholdCategory,
-    "illness_kinds": IllnessKind,
-    "school_stages": SchoolStage,
-}
-
-
 def validate_project(
     db: Session, data: ProjectInput, known_regions: set[str] | None = None
 ) -> dict[str, list[str]]:
-    """Field errors of a project, in Chinese; empty when it is valid.
+    """Field errors of a project by the project contract (``contracts.PROJECT``), in
+    Chinese; empty when it is valid. The service area's codes must exist.
 
     ``known_regions`` spares a look-up per code when many projects are checked at once.
     """
-    errors: dict[str, list[str]] = {}
-    if not data.name.strip():
-        errors["name"] = ["项目名称不能为空。"]
-    elif len(data.name) > 128:
-        errors["name"] = ["项目名称不能超过 128 个字符。"]
-    for name, vocabulary in _VOCABULARIES.items():
-        unknown = set(getattr(data, name)) - set(vocabulary.codes())
-        if unknown:
-            errors[name] = [f"未知的取值：{'、'.join(sorted(unknown))}。"]
-    if not data.domains:
-        errors.setdefault("domains", []).append("至少选择一个帮扶领域。")
-    if not data.service_area:
-        errors["service_area"] = ["至少指定一个服务区域。"]
-    elif any(
+    errors = project_problems(data)
+    if "service_area" not in errors and any(
         (code not in known_regions) if known_regions is not None else db.get(Region, code) is None
         for code in data.service_area
     ):
-        errors["service_area"] = ["服务区域中有不存在的行政区划代码。"]
-    if data.ends_on < data.starts_on:
-        errors["ends_on"] = ["结束日期不能早于开始日期。"]
-    if data.quota < 0:
-        errors["quota"] = ["名额不能为负数。"]
-    if data.min_age is not None and data.max_age is not None and data.min_age > data.max_age:
-        errors["max_age"] = ["最大年龄不能小于最小年龄。"]
-    if data.max_disability_grade is not None and not 1 <= data.max_disability_grade <= 4:
-        errors["max_disability_grade"] = ["残疾等级应为 1 至 4 级。"]
+        errors["service_area"] = ["服务区域代码中有不存在的行政区划代码。"]
     return errors
 
 
@@ -331,14 +290,13 @@ def confirm_project(db: Session, actor: User, project_id: int, now: dt.datetime)
 
 
 def stale_projects(db: Session, actor: User, now: dt.datetime) -> list[Project]:
-    """Verified projects visible to ``actor`` unconfirmed for more than six months.
+    """Verified projects visible to ``actor`` unconfirmed for more than half a year
+    (:meth:`Project.is_stale`).
 
     They are left out of the next edition; the charity sees them flagged on its pages.
     """
-    cutoff = now - dt.timedelta(days=STALE_AFTER_DAYS)
-    last = sa.func.coalesce(Project.confirmed_at, Project.verified_at, Project.created_at)
     stmt = scoped(sa.select(Project), actor).where(
-        Project.status == ProjectStatus.VERIFIED, last < cutoff
+        Project.status == ProjectStatus.VERIFIED, Project.is_stale(now)
     )
     return list(db.scalars(stmt.order_by(Project.id)))
 

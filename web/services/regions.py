@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Region
 from models.enums import RegionLevel
-from models.regions import CODE_LENGTH, descendant_range
+from models.regions import CODE_LENGTH, descendant_range, is_within
 
 from .errors import NotFound, ValidationFailed
 
@@ -72,14 +72,15 @@ def list_children(db: Session, code: str) -> list[Region]:
     return list(db.scalars(stmt))
 
 
-def ancestors(db: Session, code: str) -> list[Region]:
-    """The region and its ancestors, from the province down."""
+def ancestors(db: Session, code: str, *, within: str | None = None) -> list[Region]:
+    """The region and its ancestors, from the province down; ``within`` keeps those at or
+    below that region (a breadcrumb from the user's own region down)."""
     chain: list[Region] = []
     region = db.get(Region, code)
     while region is not None:
         chain.append(region)
         region = db.get(Region, region.parent_code) if region.parent_code else None
-    return list(reversed(chain))
+    return [r for r in reversed(chain) if within is None or is_within(r.code, within)]
 
 
 def region_label(db: Session, code: str) -> str:

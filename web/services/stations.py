@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from models import Region, Station, User
 from models.enums import RegionLevel, Role, StationKind
+from models.regions import descendant_range
 
 from .audit import write_audit
 from .errors import NotFound, ValidationFailed
@@ -63,19 +64,34 @@ def create_station(
     return station
 
 
-def station_for(db: Session, actor: User, station_id: int | None = None) -> Station:
+def station_for(
+    db: Session, actor: User, station_id: int | None = None, *, own_first: bool = False
+) -> Station:
     """The station a station's staff or the civil-affairs staff above it work on: the actor's
-    own by default, or ``station_id``.
+    own by default, or ``station_id``. With ``own_first`` a station's staff get their own
+    whatever ``station_id`` says (a page's link may carry one meant for civil affairs).
 
-    :raise NotFound: no such station within the actor's scope.
+    :raise NotFound: no such station within the actor's scope, or none given to an actor
+        without a station of their own (civil-affairs staff choose one).
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    if station_id is None:
+    if station_id is None or (own_first and actor.station_id is not None):
         station_id = actor.station_id
+    if station_id is None:
+        raise NotFound("请先选择服务站。")
     station = db.scalar(scoped(sa.select(Station).where(Station.id == station_id), actor))
     if station is None:
         raise NotFound("救助服务站不存在或您无权查看。")
     return station
+
+
+def station_regions(db: Session, station: Station) -> list[Region]:
+    """The regions a station serves (its own and every one below it), by code: where its
+    households may live."""
+    low, high = descendant_range(station.region_code)
+    return list(
+        db.scalars(sa.select(Region).where(Region.code.between(low, high)).order_by(Region.code))
+    )
 
 
 def list_stations(db: Session, actor: User) -> list[Station]:

@@ -131,3 +131,12 @@ def test_the_export_opens_in_libreoffice(db: Session, tmp_path: Path) -> None:
         rows = list(csv.reader(fh))
     assert rows[0] == HEADERS
     assert rows[1][HEADERS.index("项目名称")] == originals[0].name
+
+
+@pytest.mark.parametrize("amount", ["nan", "inf", "1e999"])
+def test_an_amount_that_is_no_number_is_refused_in_chinese(db: Session, amount: str) -> None:
+    (row,) = project_rows(1)
+    row["项目预算（元）"] = amount
+    with pytest.raises(ValidationFailed) as raised:
+        import_projects(db, get_user(db, "charity_f"), io.BytesIO(projects_workbook([row])))
+    assert raised.value.fields["rows"] == {"2": ["“项目预算（元）”应为金额（元）。"]}

@@ -11,10 +11,15 @@ from sqlalchemy.orm import Session
 from models import LedgerEdition, Organization, Project
 from models.base import utcnow
 from models.enums import OrganizationStatus, ProjectStatus
-from tests.helpers import get_user
+from models.projects import STALE_AFTER_DAYS
+from tests.helpers import credit_code, get_user
 from web.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from web.services.ledgers import build_edition, current_editions, edition_diff
-from web.services.organizations import register_organization, review_organization
+from web.services.organizations import (
+    list_organizations,
+    register_organization,
+    review_organization,
+)
 from web.services.projects import (
     ProjectInput,
     expire_projects,
@@ -22,6 +27,7 @@ from web.services.projects import (
     own_project,
     register_project,
     review_project,
+    stale_projects,
     submit_project,
     update_project,
     withdraw_project,
@@ -90,6 +96,28 @@ def test_county_staff_cannot_verify_a_province_registered_charity(db: Session) -
     assert organization.status == OrganizationStatus.VERIFIED
     with pytest.raises(Conflict):
         review_organization(db, get_user(db, "ca_province"), organization.id, approve=True, now=NOW)
+
+
+def test_a_departments_review_queue_holds_only_the_charities_registered_with_it(
+    db: Session,
+) -> None:
+    province, county = (
+        register_organization(
+            db, None, name=name, uscc_code=credit_code(serial), registered_region_code=region
+        )  # fmt: skip
+        for name, serial, region in (
+            ("广东省新成立慈善基金会", 9001, "440000000000"),
+            ("从化区新成立慈善会", 9002, "440117000000"),
+        )
+    )
+    ca_province, ca_conghua = get_user(db, "ca_province"), get_user(db, "ca_conghua")
+    assert county in list_organizations(db, ca_province, OrganizationStatus.PENDING)
+    in_queue = list_organizations(db, ca_province, reviewable=True)
+    assert province in in_queue and county not in in_queue
+    in_queue = list_organizations(db, ca_conghua, reviewable=True)
+    assert county in in_queue and province not in in_queue
+    review_organization(db, ca_conghua, county.id, approve=True, now=NOW)
+    assert county not in list_organizations(db, ca_conghua, reviewable=True)
 
 
 def test_a_charity_cannot_see_or_change_another_charitys_draft(db: Session) -> None:
@@ -186,6 +214,32 @@ def test_stale_projects_are_left_out_and_reported(db: Session) -> None:
     result = build_edition(db, reviewer, "440117000000", "2026H2", NOW)
     assert project in result.stale
     assert project.id not in {e.project_id for e in result.edition.entries}
+
+
+def test_the_charity_and_the_ledger_agree_on_which_projects_are_stale(db: Session) -> None:
+    charity = get_user(db, "charity_f")
+    fresh, due, never = db.scalars(
+        sa.select(Project)
+        .where(
+            Project.organization_id == charity.organization_id,
+            Project.status == ProjectStatus.VERIFIED,
+        )
+        .order_by(Project.id)
+        .limit(3)
+    )
+    half_year = dt.timedelta(days=STALE_AFTER_DAYS)
+    fresh.confirmed_at = NOW - half_year + dt.timedelta(minutes=1)
+    due.confirmed_at = NOW - half_year - dt.timedelta(minutes=1)
+    # Verified before confirmations were recorded: its registration is its last word.
+    never.confirmed_at = never.verified_at = None
+    never.created_at = NOW - 2 * half_year
+    db.flush()
+    flagged = set(stale_projects(db, charity, NOW))
+    left_out = set(build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026H2",
+                                 NOW).stale)  # fmt: skip
+    assert {fresh, due, never} & flagged == {due, never}
+    assert {fresh, due, never} & left_out == {due, never}
+    assert [p.is_stale(NOW) for p in (fresh, due, never)] == [False, True, True]
 
 
 def test_only_the_department_builds_its_edition(db: Session) -> None:

@@ -523,3 +523,14 @@ def approve_many(
             savepoint.commit()
             outcomes.append(BatchOutcome(referral_id, True, status=referral.status.value))
     return outcomes
+
+
+def submit_warnings(
+    db: Session, actor: User, referral: Referral
+) -> list[tuple[str, str, ReferralStatus]]:
+    """Other charities already holding a place for the referral's need — (organization,
+    project, status) each — for whoever may still submit it (the station side, while it is a
+    draft or returned); submitting then asks for an acknowledgement. Nobody else is told."""
+    if "submit" not in steps_open_to(actor, referral):
+        return []
+    return helping_elsewhere(db, referral)
