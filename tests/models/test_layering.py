@@ -137,3 +137,18 @@ def write(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+#: STYLE.md: split a module by concept before it grows past this many lines.
+MAX_MODULE_LINES = 700
+
+
+def test_no_service_page_or_job_module_grows_past_the_split_size() -> None:
+    folders = ("web/services", "web/pages", "web/api", "jobs")
+    too_long = {
+        str(path.relative_to(ROOT)): length
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (length := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}, f"split these by concept: {too_long}"
