@@ -45,8 +45,8 @@ from web.services.users import create_user
 
 DATA_DIR = Path(__file__).with_name("data")
 GUANGDONG_REGIONS = DATA_DIR / "guangdong_regions.csv"
-#: The townships and villages below county level (the demo's).
-TOWNSHIPS_VILLAGES = DATA_DIR / "demo_regions.csv"
+#: Every township and village, National Bureau of Statistics 2023 codes (see data/README.md).
+TOWNSHIPS_VILLAGES = DATA_DIR / "guangdong_townships_villages.csv"
 DEMO_FILE = DATA_DIR / "demo.json"
 
 #: The password every demo account gets unless another is given (documented in README).
