@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 
 from models import clock
 from web.cli import cli_session
 
-from .demo import DEMO_PASSWORD, load_all_regions, load_demo
+from .demo import DEMO_PASSWORD, TOWNSHIPS_VILLAGES, load_all_regions, load_demo
 
 seed_cli = AppGroup("seed", help="载入行政区划和演示数据。")
 
 
 @seed_cli.command("regions")
-def seed_regions() -> None:
-    """Load Guangdong's divisions (province, cities, counties) and the demo townships."""
-    with cli_session() as db:
-        inserted, updated = load_all_regions(db)
+@click.option(
+    "--file",
+    "townships",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=TOWNSHIPS_VILLAGES,
+    help="乡镇、村级区划代码的新版本（CSV，列 code,name,level,parent）",
+)
+def seed_regions(townships: Path) -> None:
+    """Load Guangdong's province, cities, counties, townships and villages (idempotent; a
+    file with a bad row loads nothing)."""
+    with cli_session() as db, click.progressbar(length=1, label="载入行政区划") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        inserted, updated = load_all_regions(db, townships, progress=progress)
     click.echo(f"行政区划：新增 {inserted} 条，更新 {updated} 条。")
 
 

@@ -39,13 +39,14 @@ from web.services.households import (
 )
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, create_project
-from web.services.regions import load_regions, read_region_csv
+from web.services.regions import Progress, load_regions
 from web.services.stations import create_station
 from web.services.users import create_user
 
 DATA_DIR = Path(__file__).with_name("data")
 GUANGDONG_REGIONS = DATA_DIR / "guangdong_regions.csv"
-DEMO_REGIONS = DATA_DIR / "demo_regions.csv"
+#: Every township and village, National Bureau of Statistics 2023 codes (see data/README.md).
+TOWNSHIPS_VILLAGES = DATA_DIR / "guangdong_townships_villages.csv"
 DEMO_FILE = DATA_DIR / "demo.json"
 
 #: The password every demo account gets unless another is given (documented in README).
@@ -60,11 +61,12 @@ class DemoCounts:
         self.created[kind] = self.created.get(kind, 0) + 1
 
 
-def load_all_regions(db: Session) -> tuple[int, int]:
-    """Guangdong's province, cities and counties, then the demo townships and villages."""
-    inserted, updated = load_regions(db, read_region_csv(GUANGDONG_REGIONS))
-    more_inserted, more_updated = load_regions(db, read_region_csv(DEMO_REGIONS))
-    return inserted + more_inserted, updated + more_updated
+def load_all_regions(
+    db: Session, townships: Path = TOWNSHIPS_VILLAGES, progress: Progress | None = None
+) -> tuple[int, int]:
+    """Guangdong's province, cities and counties, then the townships and villages of
+    ``townships`` (the shipped file, or a later edition of the codes): (inserted, updated)."""
+    return load_regions(db, [GUANGDONG_REGIONS, townships], progress=progress)
 
 
 def _fen(yuan: float | None) -> int | None:

@@ -9,7 +9,9 @@ to savepoints, so tests see the demo and never see each other's changes.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -79,19 +81,28 @@ def build_demo_database(url: str, cipher: PersonalDataCipher) -> Engine:
 
 
 def copy_demo(source: Engine, url: str) -> Engine:
-    """Migrate the empty database at ``url`` and copy into it the rows of the suite's demo
-    database ``source``, rather than load the demo again (that hashes eighteen passwords:
-    seconds); returns the copy's engine."""
+    """A copy of the suite's demo database ``source`` at ``url``, rather than the demo loaded
+    again (that hashes eighteen passwords: seconds); returns the copy's engine.
+
+    SQLite to SQLite goes through SQLite's backup API, schema and all; otherwise the empty
+    database is migrated and each table copied, with ``COPY`` between two PostgreSQL
+    databases, so the 28,000 regions cost a fraction of a second.
+    """
     reset_database(url)
+    if source.dialect.name == "sqlite" and not is_postgres(url):
+        with (
+            source.connect() as read,
+            closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as to,
+        ):
+            read.connection.driver_connection.backup(to)
+        return create_engine(url)
     migrate.upgrade(url)
     copy = create_engine(url)
     with source.connect() as read, copy.begin() as write:
         for table in Base.metadata.sorted_tables:
-            rows = [row._asdict() for row in read.execute(sa.select(table))]
-            if rows:
-                write.execute(table.insert(), rows)
+            copy_table(read, write, table)
             key = table.autoincrement_column
-            if rows and key is not None and is_postgres(url):
+            if key is not None and is_postgres(url):  # no-op on an empty table (NULL)
                 write.execute(
                     sa.select(sa.func.setval(
                         sa.func.pg_get_serial_sequence(table.name, key.name),
@@ -99,6 +110,24 @@ def copy_demo(source: Engine, url: str) -> Engine:
                     ))
                 )  # fmt: skip
     return copy
+
+
+def copy_table(read: Connection, write: Connection, table: sa.Table) -> None:
+    """The rows of ``table`` from ``read`` into the same table of ``write``."""
+    if read.dialect.name == write.dialect.name == "postgresql":
+        name = write.dialect.identifier_preparer.quote(table.name)
+        source = read.connection.driver_connection.cursor()
+        target = write.connection.driver_connection.cursor()
+        with (
+            source.copy(f"COPY {name} TO STDOUT (FORMAT BINARY)") as out,
+            target.copy(f"COPY {name} FROM STDIN (FORMAT BINARY)") as into,
+        ):
+            for block in out:
+                into.write(block)
+        return
+    rows = [row._asdict() for row in read.execute(sa.select(table))]
+    if rows:
+        write.execute(table.insert(), rows)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -68,3 +69,17 @@ def bearer(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) ->
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 201, response.json
     return {"Authorization": f"Bearer {response.json['token']}"}
+
+
+def later_edition(folder: Path, *, rename: dict[str, str], extra: list[str]) -> Path:
+    """A copy of the shipped township/village file in ``folder`` with some names changed and
+    rows added: a later edition of the codes."""
+    from seed.demo import TOWNSHIPS_VILLAGES
+
+    lines = TOWNSHIPS_VILLAGES.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        code, name, rest = line.split(",", 2)
+        lines[i] = f"{code},{rename.get(code, name)},{rest}"
+    path = folder / "townships_2024.csv"
+    path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+    return path

@@ -76,7 +76,7 @@ from web.services.stations import update_station
 from web.services.users import create_user
 
 COUNTY = "440117000000"  # 从化区
-VILLAGE = "440117101201"  # 温泉镇新田村, served by station_a
+VILLAGE = "440117103217"  # 温泉镇新田村, served by station_a
 
 # The payloads. Long fields get all of them; 64- and 32-character columns get what fits.
 SCRIPT = "<script>window.__xss=1</script>"

@@ -19,7 +19,7 @@ def test_register_a_household_and_find_its_need_on_the_worklist(
     page.get_by_role("link", name="困难家庭", exact=True).click()
     page.get_by_role("link", name="登记困难家庭").click()
     form = page.get_by_test_id("household-form")
-    form.get_by_label("所在村（社区）").select_option("440117101202")
+    form.get_by_label("所在村（社区）").select_option("440117103220")
     form.get_by_label("联系电话").fill("13922223333")
     form.get_by_label("低保边缘").check()
     head = page.get_by_test_id("member-0")

@@ -55,7 +55,7 @@ T = TypeVar("T")
 TODAY = dt.date(2026, 11, 23)
 
 #: Villages of two counties (从化区, 乳源县) in two cities, where households live.
-VILLAGES = ("440117101201", "440117101202", "440117104201", "440232108201", "440232103201")
+VILLAGES = ("440117103217", "440117103220", "440117107210", "440232113201", "440232109201")
 #: Departments whose ledgers list projects: the province, two cities, two counties, and one
 #: city and one county that cover none of the villages.
 LEDGERS = (
@@ -64,7 +64,7 @@ LEDGERS = (
 )  # fmt: skip
 #: Service areas at every level, some covering the villages and some not.
 AREAS = (
-    *LEDGERS, "440117101000", "440117104000", "440232108000", "441881113000", *VILLAGES,
+    *LEDGERS, "440117103000", "440117107000", "440232113000", "441881129000", *VILLAGES,
 )  # fmt: skip
 
 WORDS = (

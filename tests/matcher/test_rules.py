@@ -34,7 +34,7 @@ NEED = NeedRecord(
     domain="medical",
     text="户主尿毒症每周透析三次，报销后自付仍有六万多元。",
     household=HouseholdRecord(
-        region_code="440117101201",
+        region_code="440117103217",
         categories=("dibao",),
         income_per_head_fen=80_000,
         members=(
@@ -78,8 +78,8 @@ def test_each_rule_excludes_and_says_why(rule: str, change: dict, why: str) -> N
 
 
 def test_a_village_area_covers_only_that_village() -> None:
-    village = dataclasses.replace(BASE, id="village", service_area=("440117101201",))
-    other = dataclasses.replace(BASE, id="other", service_area=("440117101202",))
+    village = dataclasses.replace(BASE, id="village", service_area=("440117103217",))
+    other = dataclasses.replace(BASE, id="other", service_area=("440117103220",))
     ranking = rank(build_index([village, other]), NEED, TODAY, explain=True)
     assert [m.project.id for m in ranking.items] == ["village"]
     assert (

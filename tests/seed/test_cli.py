@@ -14,8 +14,8 @@ from flask import Flask
 
 from models import Household, Organization, Project, Region, User
 from models.enums import RegionLevel
-from seed.demo import GUANGDONG_REGIONS
-from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
+from seed.demo import GUANGDONG_REGIONS, TOWNSHIPS_VILLAGES
+from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY, later_edition
 from web import create_app
 
 
@@ -68,8 +68,52 @@ def test_upgrade_and_seed_twice_changes_nothing_the_second_time(cli_app: Flask) 
     second = run(cli_app, "seed", "demo")
     assert "未做改动" in second.output
     assert counts(cli_app) == after_first
-    assert after_first["Region"] >= 144 and after_first["Household"] == 15
+    assert after_first["Region"] == 1 + 21 + 122 + 1_757 + 26_842
+    assert after_first["Household"] == 15
     assert "新增 0 条，更新 0 条" in run(cli_app, "seed", "regions").output
+
+
+def test_seed_regions_loads_every_township_and_village_and_then_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'regions.db'}",
+                      "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY})  # fmt: skip
+    run(app, "db", "upgrade")
+    assert "新增 28743 条，更新 0 条" in run(app, "seed", "regions").output
+    with app.extensions["sessionmaker"]() as db:
+        by_level = db.execute(sa.select(Region.level, sa.func.count()).group_by(Region.level))
+        levels = {level: n for level, n in by_level}
+        stored = db.execute(sa.select(Region.__table__).order_by(Region.code)).all()
+    assert levels == {RegionLevel.PROVINCE: 1, RegionLevel.CITY: 21, RegionLevel.COUNTY: 122,
+                      RegionLevel.TOWNSHIP: 1_757, RegionLevel.VILLAGE: 26_842}  # fmt: skip
+    assert "新增 0 条，更新 0 条" in run(app, "seed", "regions").output
+    with app.extensions["sessionmaker"]() as db:
+        assert db.execute(sa.select(Region.__table__).order_by(Region.code)).all() == stored
+
+
+def test_seed_regions_file_names_a_bad_row_loads_nothing_and_then_a_good_edition(
+    cli_app: Flask, tmp_path: Path
+) -> None:
+    run(cli_app, "db", "upgrade")
+    run(cli_app, "seed", "regions")
+    lines = len(TOWNSHIPS_VILLAGES.read_text(encoding="utf-8").splitlines())
+    renamed = {"440117107210": "莲麻村民委员会"}
+    bad = later_edition(tmp_path, rename=renamed, extra=["440117107299,新村,village,44011710"])
+    result = cli_app.test_cli_runner().invoke(args=["seed", "regions", "--file", str(bad)])
+    assert result.exit_code != 0
+    assert "未载入任何区划" in result.output
+    assert f"townships_2024.csv 第 {lines + 1} 行: 上级区划 44011710 不存在" in result.output
+
+    def name_of(code: str) -> str | None:
+        with cli_app.extensions["sessionmaker"]() as db:
+            return db.scalar(sa.select(Region.name).where(Region.code == code))
+
+    assert name_of("440117107210") == "莲麻村委会" and name_of("440117107299") is None
+    good = later_edition(tmp_path, rename=renamed, extra=["440117107299,新村,village,440117107000"])
+    assert "新增 1 条，更新 1 条" in run(cli_app, "seed", "regions", "--file", str(good)).output
+    assert (name_of("440117107210"), name_of("440117107299")) == ("莲麻村民委员会", "新村")
+    restored = run(cli_app, "seed", "regions").output  # the shipped edition names it again
+    assert "新增 0 条，更新 1 条" in restored and name_of("440117107210") == "莲麻村委会"
 
 
 def test_users_create_list_and_disable(cli_app: Flask) -> None:

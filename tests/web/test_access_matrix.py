@@ -735,9 +735,9 @@ def build_world(db: Session) -> dict[str, Values]:
         world[f"back_{side}"] = {"back": back.id}
 
     for side, username, county, township in (
-        ("conghua", "station_a", CONGHUA, "440117104000"),
-        ("ruyuan", "station_c", RUYUAN, "440232103000"),
-        ("lianma", "station_b", CONGHUA, "440117104000"),
+        ("conghua", "station_a", CONGHUA, "440117107000"),
+        ("ruyuan", "station_c", RUYUAN, "440232109000"),
+        ("lianma", "station_b", CONGHUA, "440117107000"),
     ):
         station = get_user(db, username).station
         assert station is not None

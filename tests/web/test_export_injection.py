@@ -33,7 +33,7 @@ from web.services.referrals.workflow import approve_referral, start_referral, su
 from web.services.users import create_user
 
 COUNTY = "440117000000"  # 从化区
-VILLAGE = "440117101201"  # served by station_a
+VILLAGE = "440117103217"  # 新田村委会, served by station_a
 
 #: Text a spreadsheet would run, each as a charity or station might type it.
 FORMULAS = (

@@ -106,7 +106,7 @@ def test_a_refused_household_shows_each_reason_beside_its_member_row(
     blank = {"relation": "child", "self_care": "independent"}
     rows = [blank, {"name": "罗振华", "relation": "spouse", "id_number": "440122195802140018",
                     "self_care": "independent"}, blank]  # fmt: skip
-    data = {"csrf_token": token, "region_code": "440117101202"}
+    data = {"csrf_token": token, "region_code": "440117103220"}
     for n, row in enumerate(rows):
         data |= {f"members-{n}-{key}": value for key, value in row.items()}
     before = db.scalar(sa.select(sa.func.count(Household.id)))

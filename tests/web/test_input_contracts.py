@@ -81,7 +81,7 @@ def test_a_million_places_are_accepted_on_every_road_in(
     assert projects_with(db, 1_000_000) == 1
 
 
-VILLAGE = "440117101202"  # served by station_a
+VILLAGE = "440117103220"  # served by station_a
 INCOME_TOO_HIGH = "月人均收入（元）应在 0 至 1000亿 之间。"
 GRADE_OUT_OF_RANGE = "残疾等级应在 1 至 4 之间。"
 

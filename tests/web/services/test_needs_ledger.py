@@ -205,7 +205,7 @@ def test_an_import_with_bad_rows_imports_nothing_and_lists_them(db: Session) -> 
     rows = household_rows(40, villages_of(db, "station_a"))
     rows[1]["身份证号"] = "440122196503120031"  # bad check digit
     rows[5]["与户主关系"] = "邻居"
-    rows[9]["所在村（社区）代码"] = "440232108201"  # another county's village
+    rows[9]["所在村（社区）代码"] = "440232113201"  # another county's village
     bad_head = next(i for i, r in enumerate(rows) if r["与户主关系"] == "户主" and i > 9)
     rows[bad_head]["授权日期"] = "去年"
     before = db.scalar(sa.select(sa.func.count(Household.id)))
