@@ -28,6 +28,7 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
 def go_to(page: Page, name: str) -> None:
     """Follow the navigation link ``name`` as a user would: open the phone menu if it is
     closed, then the dropdown group holding the link, then click it."""
+    page.locator("#site-menu").wait_for(state="attached")  # a signed-in page has loaded
     menu = page.get_by_test_id("menu-button")
     if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
         menu.click()
