@@ -5,7 +5,7 @@ navigation item stays on one line (and the header too, from 1280 px), table cell
 to a character per line, and at 1366 px axe-core finds no WCAG 2 A/AA violation. A full-page
 screenshot of each is kept in ``tests/browser/screenshots/`` (ignored by git) as
 ``role-page-width.png``. And the navigation itself: groups work with the keyboard, a menu
-button opens it on phones, and without script it is still there."""
+button opens it on phones, and without script it is still there; on paper, tables are whole."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from models.base import utcnow
 from seed.activity import load_activity
-from tests.browser.helpers import new_page, sign_in
+from tests.browser.helpers import go_to, new_page, sign_in
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web.services.ledgers import build_edition, period_of
@@ -300,4 +300,21 @@ def test_the_menu_works_by_keyboard_by_button_on_phones_and_without_script(
     page.locator(".sitemenu > summary").click()
     nav.get_by_role("link", name="待办需求").click()
     expect(page).to_have_url(re.compile(r"/worklist$"))
+    page.context.close()
+
+
+def test_the_printed_half_year_report_shows_whole_tables(
+    browser: Browser, live_server: str
+) -> None:
+    page = new_page(browser, live_server, viewport={"width": 1366, "height": 768})
+    sign_in(page, "ca_guangzhou")
+    go_to(page, "统计看板")
+    page.get_by_role("link", name="半年度报告（可打印）").click()
+    expect(page.get_by_test_id("report")).to_be_visible()
+    page.emulate_media(media="print")
+    overflow = page.eval_on_selector_all(
+        ".table-scroll", "boxes => boxes.map(b => getComputedStyle(b).overflowX)"
+    )
+    assert overflow and set(overflow) == {"visible"}, overflow  # paper cannot scroll
+    expect(page.get_by_role("navigation", name="主导航")).to_be_hidden()
     page.context.close()
