@@ -6,6 +6,7 @@ office machines often run English system images whose users still expect Chinese
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import current_app, session
 from flask_babel import get_locale
 
@@ -22,5 +23,8 @@ def select_timezone() -> str:
 
 
 def current_language() -> str:
+    """The code in ``LANGUAGES`` of the language pages are rendered in (Babel spells
+    ``zh_CN`` as ``zh_Hans_CN``, so codes are compared as locales)."""
     locale = get_locale()
-    return str(locale) if locale else "zh_CN"
+    codes = current_app.config["LANGUAGES"]
+    return next((code for code in codes if Locale.parse(code) == locale), "zh_CN")

@@ -1,4 +1,9 @@
-"""The navigation bar, per role."""
+"""The navigation bar, per role.
+
+A role's bar is a short list of entries: a link, or a named group of links that opens as a
+dropdown. Five entries or fewer keep the header on one line at 1280 px. Administration pages
+join the 系统管理 group (``SYSTEM``) of the roles that may open them.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,21 @@ class NavItem:
     endpoint: str
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: tuple[NavItem, ...]
+
+    def holds(self, endpoint: str | None) -> bool:
+        """Whether the page at ``endpoint`` is one of this group's."""
+        return any(item.endpoint == endpoint for item in self.items)
+
+
+NavEntry = NavItem | NavGroup
+
 _HOME = NavItem(_l("首页"), "pages.home")
 _HOUSEHOLDS = NavItem(_l("困难家庭"), "pages.households")
 _API_DOCS = NavItem(_l("接口文档"), "pages.api_docs")
-_PASSWORD = NavItem(_l("修改密码"), "pages.change_password")
 _MY_PROJECTS = NavItem(_l("我的项目"), "pages.my_projects")
 _IMPORT = NavItem(_l("导入项目"), "pages.import_page")
 _REVIEW = NavItem(_l("审核"), "pages.review_queue")
@@ -33,24 +49,23 @@ _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
 
-_BY_ROLE: dict[Role, list[NavItem]] = {
+#: The group that user, organization, station and audit-log pages join as they are added.
+SYSTEM = _l("系统管理")
+
+_BY_ROLE: dict[Role, list[NavEntry]] = {
     Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _MY_REFERRALS, _LOCAL_LEDGERS, _API_DOCS],
     Role.CIVIL_AFFAIRS: [
         _HOME,
+        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _APPROVALS, _BACK)),
+        NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
-        _HOUSEHOLDS,
-        _WORKLIST,
-        _APPROVALS,
-        _BACK,
-        _REVIEW,
-        _LEDGERS,
-        _JOBS,
-        _API_DOCS,
-    ],  # fmt: skip
+        NavGroup(SYSTEM, (_JOBS, _API_DOCS)),
+    ],
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
-    Role.ADMIN: [_HOME, _DASHBOARD, _HOUSEHOLDS, _LEDGERS, _JOBS, _API_DOCS],
+    Role.ADMIN: [_HOME, _DASHBOARD, _HOUSEHOLDS, _LEDGERS, NavGroup(SYSTEM, (_JOBS, _API_DOCS))],
 }
 
 
-def navigation_for(user: User) -> list[NavItem]:
-    return [*_BY_ROLE.get(user.role, [_HOME]), _PASSWORD]
+def navigation_for(user: User) -> list[NavEntry]:
+    """The entries of ``user``'s navigation bar, in order (修改密码 is in the account menu)."""
+    return list(_BY_ROLE.get(user.role, [_HOME]))

@@ -7,9 +7,10 @@ from playwright.sync_api import Browser, Page
 from tests.helpers import DEMO_PASSWORD
 
 
-def new_page(browser: Browser, live_server: str) -> Page:
-    """A page in a fresh browser context that records console errors."""
-    context = browser.new_context(base_url=live_server, locale="zh-CN")
+def new_page(browser: Browser, live_server: str, **options: object) -> Page:
+    """A page in a fresh browser context that records console errors; ``options`` go to
+    the context (a viewport, say)."""
+    context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -22,3 +23,25 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def go_to(page: Page, name: str) -> None:
+    """Follow the navigation link ``name`` as a user would: open the phone menu if it is
+    closed, then the dropdown group holding the link, then click it."""
+    page.locator("#site-menu").wait_for(state="attached")  # a signed-in page has loaded
+    menu = page.get_by_test_id("menu-button")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    nav = page.get_by_role("navigation", name="主导航")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        by_name = page.get_by_role("link", name=name, exact=True, include_hidden=True)
+        nav.locator("details", has=by_name).locator("summary").click()
+    link.click()
+
+
+def sign_out(page: Page) -> None:
+    """Sign out through the account menu."""
+    if not page.get_by_role("button", name="退出").is_visible():
+        page.get_by_test_id("current-user").click()
+    page.get_by_role("button", name="退出").click()

@@ -7,14 +7,14 @@ from __future__ import annotations
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.helpers import new_page, sign_in
+from tests.browser.helpers import go_to, new_page, sign_in
 from tests.browser.test_matching import publish_ledgers
 
 PROJECT = "从化区急难救助“一事一议”"
 
 
 def open_referral_from_list(page: Page, nav: str, text: str) -> None:
-    page.get_by_role("link", name=nav, exact=True).click()
+    go_to(page, nav)
     row = page.get_by_test_id("referral-row").filter(has_text=text).first
     row.get_by_role("link").first.click()
 

@@ -9,7 +9,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from models import Household, User
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import sign_in, sign_out
 from tests.helpers import DEMO_PASSWORD
 
 
@@ -66,7 +66,7 @@ def test_the_same_holds_for_the_api_with_bearer_tokens(page: Page, live_app: Fla
 def test_sign_out_returns_to_the_sign_in_page(page: Page) -> None:
     sign_in(page, "station_d")
     expect(page.get_by_test_id("home-title")).to_be_visible()
-    page.get_by_role("button", name="退出").click()
+    sign_out(page)
     expect(page.get_by_text("您已安全退出。")).to_be_visible()
     page.goto("/home")
     expect(page).to_have_url(re.compile(r"/login"))

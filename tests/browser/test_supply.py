@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.helpers import new_page, sign_in
+from tests.browser.helpers import go_to, new_page, sign_in
 
 PROJECT_NAME = "荔乡助老·独居老人冬季探访"
 
@@ -42,11 +42,11 @@ def test_project_from_registration_to_the_station_ledger(
 
     county = new_page(browser, live_server)
     sign_in(county, "ca_conghua")
-    county.get_by_role("link", name="审核").click()
+    go_to(county, "审核")
     queued = county.get_by_test_id("project-queue").locator("tr", has_text=PROJECT_NAME)
     queued.get_by_role("button", name="通过").click()
     expect(county.get_by_text("已审核通过。")).to_be_visible()
-    county.get_by_role("link", name="资源台账").click()
+    go_to(county, "资源台账")
     county.get_by_role("button", name="发布台账").click()
     expect(county.get_by_test_id("edition-title")).to_contain_text("从化区")
     expect(county.get_by_test_id("diff")).to_contain_text(PROJECT_NAME)

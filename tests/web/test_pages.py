@@ -142,6 +142,15 @@ def test_english_is_available(client: FlaskClient) -> None:
     assert 'lang="en"' in page.text
 
 
+def test_the_language_switch_offers_only_the_language_not_in_use(client: FlaskClient) -> None:
+    chinese = client.get("/login").text
+    assert 'value="en"' in chinese and 'value="zh_CN"' not in chinese
+    token = csrf_token(client, "/login")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/login"})
+    english = client.get("/login").text
+    assert 'value="zh_CN"' in english and 'value="en"' not in english
+
+
 def test_unknown_page_is_a_chinese_404(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404

@@ -1,4 +1,6 @@
-// Renders the API documentation from the locally served OpenAPI document.
+// Renders the API documentation from the locally served OpenAPI document. Deep links stay off:
+// Swagger UI puts them as links inside each operation's button, which no keyboard or screen
+// reader can use.
 (function () {
   "use strict";
   var node = document.getElementById("swagger-ui");
@@ -6,7 +8,12 @@
   window.SwaggerUIBundle({
     url: node.getAttribute("data-spec-url"),
     domNode: node,
-    deepLinking: true,
-    validatorUrl: null
+    deepLinking: false,
+    validatorUrl: null,
+    // Swagger UI leaves its server picker without a name; screen readers need one.
+    onComplete: function () {
+      var servers = document.getElementById("servers");
+      if (servers) { servers.setAttribute("aria-label", node.getAttribute("data-servers-label")); }
+    }
   });
 })();

@@ -1,0 +1,123 @@
+// Every page's behaviour, loaded in <head> so that the "js" class is set before the first paint:
+// the phone menu button, the navigation's dropdown groups, and wide tables that scroll inside
+// their box. Without this script the menu is a <details> that starts open and the groups are
+// plain <details>, so every page still works (Content-Security-Policy: no inline script).
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+
+  function setupMenu() {
+    var button = document.querySelector(".menu-button");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) { return; }
+    var header = button.closest("header");
+    menu.open = true;  // from now on the button, not the <details>, shows and hides it
+    function show(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      header.classList.toggle("menu-open", open);
+    }
+    button.addEventListener("click", function () {
+      show(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true"
+          && !document.querySelector(".topbar details details[open]")
+          && getComputedStyle(button).display !== "none") {
+        show(false);
+        button.focus();
+      }
+    });
+  }
+
+  // Dropdown groups are <details>: the keyboard opens them with Enter or Space on the summary.
+  // One is open at a time; Escape, a click elsewhere or moving focus elsewhere closes it.
+  function setupGroups() {
+    var groups = document.querySelectorAll(".topbar details:not(.sitemenu)");
+    if (!groups.length) { return; }
+    function closeAll(except) {
+      Array.prototype.forEach.call(groups, function (g) {
+        if (g !== except && g.open) { g.open = false; }
+      });
+    }
+    Array.prototype.forEach.call(groups, function (group) {
+      group.addEventListener("toggle", function () {
+        if (group.open) { closeAll(group); }
+      });
+      group.addEventListener("focusout", function (event) {
+        if (event.relatedTarget && !group.contains(event.relatedTarget)) { group.open = false; }
+      });
+      group.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && group.open) {
+          event.stopPropagation();
+          group.open = false;
+          group.querySelector("summary").focus();
+        }
+      });
+    });
+    document.addEventListener("click", function (event) {
+      var inside = event.target.closest && event.target.closest(".topbar details:not(.sitemenu)");
+      closeAll(inside);
+    });
+  }
+
+  // A table box that scrolls sideways is made a named, focusable region, so keyboard users can
+  // scroll it too; one that fits is left alone.
+  function markScrollBoxes() {
+    each(".table-scroll", function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+        box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) { box.setAttribute("aria-label", labelFor(box)); }
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+      }
+    });
+  }
+
+  function labelFor(box) {
+    var heading = box.previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) {
+      heading = heading.previousElementSibling;
+    }
+    var name = heading ? heading.textContent.trim() : document.title.split(" · ")[0];
+    var hint = document.documentElement.lang === "en" ? " (table, scrolls sideways)"
+                                                      : "（表格，可左右滚动）";
+    return name + hint;
+  }
+
+  // Tables marked "stack" become cards on phones (CSS): each cell carries its column's header.
+  function labelStackedCells() {
+    each("table.stack", function (table) {
+      var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          if (row.cells.length !== headers.length) { return; }  // "nothing here" rows
+          Array.prototype.forEach.call(row.cells, function (cell, i) {
+            if (headers[i]) { cell.setAttribute("data-label", headers[i]); }
+          });
+        });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    labelStackedCells();
+    setupMenu();
+    setupGroups();
+    markScrollBoxes();
+    var pending = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(pending);
+      pending = setTimeout(markScrollBoxes, 150);
+    });
+    // Tables inside a <details> only have a width once it opens.
+    document.addEventListener("toggle", markScrollBoxes, true);
+  });
+})();
