@@ -21,12 +21,13 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from models import clock
 from models.base import utcnow
 from seed.activity import load_activity
 from tests.browser.helpers import go_to, new_page, sign_in
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
-from web.services.ledgers import build_edition, period_of
+from web.services.ledgers import build_edition
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -181,8 +182,8 @@ def demo_site(
     now = utcnow()
     with app.extensions["sessionmaker"]() as db:
         for region in DEMO_LEDGERS:
-            build_edition(db, None, region, period_of(now.date()), now)
-        load_activity(db, now.date())
+            build_edition(db, None, region, clock.period_of(clock.local_date(now)), now)
+        load_activity(db, clock.local_date(now))
         db.commit()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
