@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tests.helpers import DEMO_PASSWORD
 
@@ -12,8 +12,13 @@ def new_page(browser: Browser, live_server: str) -> Page:
     context = browser.new_context(base_url=live_server, locale="zh-CN")
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.console_errors = errors  # type: ignore[attr-defined]
+
+    def record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", record)
+    page.console_errors = errors  # type: ignore[attr-defined]  # read by the tests
     return page
 
 
