@@ -38,10 +38,11 @@ seed: migrate
 run: seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## Lint and format check, security lint, known vulnerabilities of the installed packages.
+## Lint, format and type checks, security lint, known vulnerabilities of the installed packages.
 check: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
@@ -55,4 +56,4 @@ test: check
 
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache
