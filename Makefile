@@ -42,10 +42,11 @@ seed: migrate
 run: seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## Lint and format check, security lint, known vulnerabilities of the installed packages.
+## Lint, format and type checks, security lint, known vulnerabilities of the installed packages.
 check: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
@@ -59,4 +60,4 @@ test: check
 
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache node_modules

@@ -186,6 +186,7 @@ def bench_worklist(url: str | None, workdir: Path, households: int, runs: int) -
             f"populate: {households} households with needs", lambda: populate(db, user, households)
         )
         station_id = user.station_id
+        assert station_id is not None
     with factory() as db:
         user = get_user(db, "station_a")
         result = worklist(db, user, station_id, TODAY, limit=10**6)

@@ -51,7 +51,7 @@ def main() -> None:
     factory = fresh_database(args.database_url, workdir, "baseline")
     with factory() as db:
         charity = get_user(db, "charity_f")
-        organization = db.get(Organization, charity.organization_id)
+        organization = db.get_one(Organization, charity.organization_id)
 
         def one_by_one() -> int:
             count = 0

@@ -114,7 +114,7 @@ def run_locust(base: str, fixture: Path, users: int, seconds: int, prefix: Path)
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
         total = next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
     with open(f"{prefix}_failures.csv", encoding="utf-8") as f:
-        failures = Counter()
+        failures: Counter[str] = Counter()
         for row in csv.DictReader(f):
             failures[row["Error"]] += int(row["Occurrences"])
     return {

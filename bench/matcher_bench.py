@@ -112,11 +112,11 @@ def main() -> None:
         print(f"{'eligible candidates per need (median)':<52} {int(np.median(candidates)):8d}")
 
         # Keyword peers, on the projects of the ledgers covering each household.
-        records = [need_record(db.get(Need, i), TODAY) for i in need_ids]
+        records = [need_record(db.get_one(Need, i), TODAY) for i in need_ids]
         corpus = [_tokens(project_text(p)) for p in index.projects]
         retriever = measure("bm25s index (once)", lambda: _bm25s(corpus))
         okapi = measure("rank-bm25 index (once)", lambda: BM25Okapi(corpus))
-        peers = {"bm25s": [], "rank-bm25": []}
+        peers: dict[str, list[float]] = {"bm25s": [], "rank-bm25": []}
         for n, record in enumerate(records):
             allowed = np.isin(index.ledger, covering_ledger_codes(record.household.region_code))
             query = _tokens(need_text(record))

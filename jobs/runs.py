@@ -135,7 +135,7 @@ def _work(
             )  # fmt: skip
             .values(status=JobRunStatus.SUCCEEDED, counts=counts, finished_at=utcnow())
             .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
         if finished != 1:
             raise RuntimeError("运行记录已被其他进程接管，本次结果作废")
         db.commit()
@@ -236,7 +236,7 @@ def mark_abandoned(factory: sessionmaker[Session], now: dt.datetime | None = Non
                         error="进程中断，任务未正常结束（可重试）。",
                     )  # fmt: skip
                     .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
+                ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
                 db.commit()
             if _postgres(db):
                 _unlock(db, name, slot)
@@ -287,7 +287,7 @@ def run_queued(
                         owner=OWNER,
                     )  # fmt: skip
                     .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
+                ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
                 db.commit()
                 if taken:
                     done.append(_work(db, run_id, config, None))

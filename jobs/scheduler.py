@@ -111,7 +111,7 @@ class LeaseLeadership:
                         sa.or_(SchedulerLease.holder == self.me, SchedulerLease.expires_at < now),
                     )
                     .values(holder=self.me, expires_at=now + self.ttl)
-                ).rowcount  # type: ignore[attr-defined]
+                ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
                 if not taken:
                     if db.get(SchedulerLease, LEASE) is not None:
                         db.rollback()

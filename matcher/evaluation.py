@@ -165,7 +165,7 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
     """NDCG@5, recall@10 and violations@10 for the model and the two baselines."""
     index = build_index(cases.projects)
     bm25 = Bm25Ranker(index)
-    keys = [p.id for p in index.projects]
+    keys = [str(p.id) for p in index.projects]
     results: dict[str, dict[str, list[float]]] = {
         name: {"ndcg@5": [], "recall@10": [], "violations@10": []}
         for name in ("model", "bm25", "bm25_eligible")

@@ -102,7 +102,7 @@ def rank(
         excluded_count=len(excluded_positions),
     )
     if explain:
-        for position in excluded_positions:
+        for position in excluded_positions.tolist():
             rule = RULES[int(eligibility.failed[position])]
             ranking.excluded.append(
                 Exclusion(index.projects[int(position)], rule,

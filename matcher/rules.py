@@ -90,7 +90,7 @@ def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
         [ledger_ok, dates_ok, quota_ok, area_ok, age_ok, category_ok, income_ok, disability_ok,
          illness_ok, school_ok]
     )  # fmt: skip
-    eligible = checks.all(axis=0)
+    eligible = np.all(checks, axis=0)
     failed = np.where(eligible, -1, np.argmin(checks, axis=0))
     return Eligibility(eligible, failed, locality)
 

@@ -10,7 +10,7 @@ import numpy as np
 from models.enums import member_groups
 
 from .index import ProjectIndex, project_text
-from .records import NeedRecord
+from .records import NeedRecord, ProjectRecord
 from .thesaurus import concepts
 from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
 
@@ -140,7 +140,7 @@ class LearnedModel:
         return row * np.asarray(self.coef)
 
 
-def _text_reason(index: ProjectIndex, need_concepts: list[str], project) -> str:
+def _text_reason(index: ProjectIndex, need_concepts: list[str], project: ProjectRecord) -> str:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
     of_project = set(concepts(project_text(project)))
     shared = [c for c in need_concepts if c in of_project]

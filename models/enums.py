@@ -7,15 +7,24 @@ Chinese text users see (pages translate it further when English is chosen).
 from __future__ import annotations
 
 import enum
+from typing import Self, overload
 
 
 class LabelledEnum(str, enum.Enum):
     """A string enum whose members carry a Chinese label."""
 
-    def __new__(cls, code: str, label: str) -> LabelledEnum:
+    # Members are defined as ``(code, label)``; once the class is built, Enum replaces this
+    # ``__new__`` with its lookup by code, ``Domain("medical")``, which type checkers read here.
+    @overload
+    def __new__(cls, code: str) -> Self: ...
+    @overload
+    def __new__(cls, code: str, label: str) -> Self: ...
+    def __new__(cls, code: str, label: str | None = None) -> Self:
+        if label is None:
+            raise TypeError(f"{cls.__name__} member {code!r} needs a label")
         member = str.__new__(cls, code)
         member._value_ = code
-        member.label = label  # type: ignore[attr-defined]
+        member.label = label
         return member
 
     label: str

@@ -59,7 +59,7 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool,
 def imports_of(root: Path, packages: Iterable[str]) -> list[Import]:
     """Every import statement in ``packages`` under ``root``, in file and line order."""
     known = modules_of(root, packages)
-    found = []
+    found: list[Import] = []
     for module, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"

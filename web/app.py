@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, g, request, session
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Response
 
 from models.session import create_engine, make_session_factory
 from web.services.audit import set_origin
@@ -37,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
     register_database(app)
     register_auth(app)
     register_i18n(app)

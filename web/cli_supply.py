@@ -86,7 +86,9 @@ def ledger_export(edition_id: int, output: Path) -> None:
     """Write an edition to an .xlsx in the import template."""
     with cli_session() as db:
         admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
-        edition = get_edition(db, admin, edition_id)  # type: ignore[arg-type]
+        if admin is None:
+            raise click.ClickException("没有管理员账号。")
+        edition = get_edition(db, admin, edition_id)
         output.write_bytes(export_edition(edition))
         click.echo(f"已导出 {len(edition.entries)} 个项目到 {output}。")
 

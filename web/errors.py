@@ -15,11 +15,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import LimitedStream
 
 from web.services.errors import ServiceError
+
+from .extensions import login_manager
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def render_error(
     if wants_json():
         from flask import jsonify
 
-        response = jsonify(envelope(code, message, fields))
+        response: Response = jsonify(envelope(code, message, fields))
     else:
         body = render_template("errors/error.html", status=status, message=message, fields=fields)
         response = Response(body, mimetype="text/html")
@@ -146,8 +148,8 @@ def register_error_handlers(app: Flask) -> None:
         if status == 422 and isinstance(messages, dict):
             return render_error(status=422, fields=flatten_webargs(messages))
         headers = {}
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
         return render_error(status=status, headers=headers)
 
     @app.errorhandler(Exception)
@@ -158,6 +160,6 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, OperationalError):
             # The database is unreachable. The page must not reach for it again (it would load
             # the signed-in user for the header), so it is drawn as for a visitor.
-            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+            g._login_user = login_manager.anonymous_user()
             return render_error(status=503)
         return render_error(status=500)

@@ -22,7 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs lag 3.3
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -40,6 +40,7 @@ from models.enums import (
     GovAidType,
     HouseholdCategory,
     IllnessKind,
+    LabelledEnum,
     Relation,
     SchoolStage,
     SelfCare,
@@ -109,8 +110,8 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token (sign-out, language switch)."""
 
 
-def _choices(enum_cls: type) -> list[SelectChoice]:
-    return [SelectChoice(m.value, m.label) for m in enum_cls]  # type: ignore[attr-defined]
+def _choices(enum_cls: type[LabelledEnum]) -> list[SelectChoice]:
+    return [SelectChoice(m.value, m.label) for m in enum_cls]
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -12,7 +12,7 @@ from flask_babel import get_locale
 
 
 def select_locale() -> str:
-    chosen = session.get("lang")
+    chosen = session.get("lang", "")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

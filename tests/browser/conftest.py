@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Browser, Page
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.browser.helpers import new_page
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 
@@ -76,10 +78,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, live_server: str) -> Iterator[object]:
-    context = browser.new_context(base_url=live_server, locale="zh-CN")  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.console_errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    page = new_page(browser, live_server)
     yield page
-    context.close()
+    page.context.close()

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page, StorageState, ViewportSize
 
 from tests.helpers import DEMO_PASSWORD
 
 
-def new_page(browser: Browser, live_server: str, **options: object) -> Page:
-    """A page in a fresh browser context that records console errors; ``options`` go to
-    the context (a viewport, say)."""
-    context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
+def new_page(
+    browser: Browser,
+    live_server: str,
+    viewport: ViewportSize | None = None,
+    storage_state: StorageState | None = None,
+    java_script_enabled: bool = True,
+) -> Page:
+    """A page in a fresh browser context that records console errors: at ``viewport``,
+    signed in as ``storage_state`` says, with or without script."""
+    context = browser.new_context(
+        base_url=live_server,
+        locale="zh-CN",
+        viewport=viewport,
+        storage_state=storage_state,
+        java_script_enabled=java_script_enabled,
+    )
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.console_errors = errors  # type: ignore[attr-defined]
+
+    def record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", record)
+    page.console_errors = errors  # type: ignore[attr-defined]  # read by the tests
     return page
 
 

@@ -42,12 +42,12 @@ def test_the_dashboard_draws_its_charts_drills_down_and_downloads(
         page.get_by_test_id("xlsx-needs_and_places").click()
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     rows = [[c.value for c in row] for row in book.active.iter_rows()]
-    assert rows[0][0].startswith("从化区") and rows[1] == [
+    assert str(rows[0][0]).startswith("从化区") and rows[1] == [
         "帮扶领域",
         "待对接需求",
         "可用名额",
         "缺口",
     ]
     assert len(rows) == 2 + 12  # a row per domain
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

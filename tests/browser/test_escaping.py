@@ -17,11 +17,12 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import openpyxl
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -166,7 +167,7 @@ def plant(app: Flask) -> Planted:
             organization_id=organization.id,
         )  # fmt: skip
 
-        def submitted(name: str, **rules: int) -> Project:
+        def submitted(name: str, **rules: Any) -> Project:
             data = ProjectInput(
                 name=name, description=DESCRIPTION, domains=[Domain.EMERGENCY.value],
                 forms=["cash"], service_area=[COUNTY], quota=10,
@@ -328,7 +329,7 @@ def test_the_station_sees_every_hostile_text_as_typed_and_nothing_runs(
     head = page.get_by_test_id("member-0")
     expect(head.get_by_label("姓名")).to_have_value(HEAD)
     expect(head.get_by_label("疾病", exact=True)).to_have_value(ILLNESS)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()
 
 
@@ -371,13 +372,13 @@ def test_the_charity_sees_every_hostile_text_as_typed_and_nothing_runs(
     expect(form.get_by_label("项目简介")).to_have_value(DESCRIPTION)
     expect(form.get_by_label("联系人")).to_have_value(CONTACT)
     expect(form.get_by_label("联系电话")).to_have_value(PHONE)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
 
     # An uploaded file's bad values are quoted back in the list of rows refused.
     page.goto("/imports/projects")
     page.get_by_label("Excel 文件（.xlsx）").set_input_files(
-        files=[{"name": "项目.xlsx", "mimeType": "application/octet-stream",
-                "buffer": import_file()}]
+        files=[FilePayload(name="项目.xlsx", mimeType="application/octet-stream",
+                           buffer=import_file())]
     )  # fmt: skip
     page.get_by_role("button", name="上传并导入").click()
     expect(page.get_by_test_id("import-errors")).to_contain_text(IMPORTED_DOMAIN)
@@ -425,5 +426,5 @@ def test_the_office_sees_every_hostile_text_as_typed_in_queues_ledgers_and_chart
     page.wait_for_function(f"() => {chart}.tooltip.getActiveElements().length > 0")
     assert page.evaluate(f"() => {chart}.tooltip.title") == [ORGANIZATION]
     assert_inert(page, [])
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

@@ -59,5 +59,5 @@ def test_register_a_household_and_find_its_need_on_the_worklist(
     expect(row).to_contain_text("罗振华")
     expect(row).to_contain_text("未享受政府救助")
     expect(page.get_by_test_id("worklist").locator("tbody tr").first).to_contain_text("急难")
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, StorageState, expect
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -200,7 +200,7 @@ def measured() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def sessions() -> dict[str, object]:
+def sessions() -> dict[str, StorageState]:
     """Each role's signed-in cookies once it has signed in (a sign-in hashes a password)."""
     return {}
 
@@ -213,7 +213,7 @@ def test_every_page_of_a_role_fits_the_screen_and_passes_axe(
     role: str,
     size: tuple[int, int],
     measured: set[str],
-    sessions: dict[str, object],
+    sessions: dict[str, StorageState],
 ) -> None:
     width, height = size
     assert AXE.exists(), f"{AXE} is missing: run `make install-dev` (npm ci installs axe-core)"

@@ -43,5 +43,5 @@ def test_open_a_need_see_ranked_projects_and_refer_to_the_top_one(
     expect(page.get_by_test_id("match").first).to_contain_text("已转介到此项目")
     page.get_by_role("link", name="查看被排除的项目及原因").click()
     expect(page.get_by_test_id("excluded")).to_contain_text("年龄不符")
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

@@ -82,6 +82,7 @@ def test_one_referral_from_a_need_through_approval_to_completion(
     station.get_by_role("link", name="冯建华").click()
     expect(station.get_by_test_id("chain")).to_contain_text(PROJECT)
 
+    # ``console_errors`` is set by new_page, unknown to Playwright's Page (the ignores below).
     assert station.console_errors == charity.console_errors == []  # type: ignore[attr-defined]
     # The office's only error is the refused return without a reason (answered 422).
     assert [e for e in office.console_errors if "422" not in e] == []  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ def test_station_user_sees_their_chinese_home_page(page: Page) -> None:
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_role("link", name="查看本站困难家庭").click()
     expect(page.get_by_test_id("household-table")).to_contain_text("钟伟明")
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
 
 
 def test_another_station_gets_404_on_that_household(page: Page, live_app: Flask) -> None:
@@ -80,4 +80,4 @@ def test_api_docs_render_from_local_assets(page: Page) -> None:
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("慈善帮扶资源对接平台")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     assert all(url.startswith(page.url.split("/api-docs")[0]) for url in requested)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page

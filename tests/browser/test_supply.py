@@ -60,5 +60,5 @@ def test_project_from_registration_to_the_station_ledger(
     expect(station).to_have_url(re.compile(r"/ledgers/current$"))
     expect(station.get_by_test_id("current-edition").filter(has_text=PROJECT_NAME)).to_be_visible()
     for page in (charity, county, station):
-        assert page.console_errors == []  # type: ignore[attr-defined]
+        assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
         page.context.close()

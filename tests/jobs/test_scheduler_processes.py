@@ -77,7 +77,7 @@ def departments(engine: Engine) -> int:
         )
 
 
-def refresh_runs(engine: Engine) -> list[JobRun]:
+def refresh_runs(engine: Engine) -> list[sa.Row]:
     with engine.connect() as conn:
         return list(
             conn.execute(

@@ -6,6 +6,7 @@ import ast
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -342,7 +343,7 @@ def entry(code: str, name: str, **fields: object) -> dict[str, object]:
         ({"conditions": [entry("a", "中风")], "look_alikes": {"刮风": ""}}, "不含任何病种名称"),
     ],
 )
-def test_a_malformed_catalogue_is_refused_with_a_reason(data: object, message: str) -> None:
+def test_a_malformed_catalogue_is_refused_with_a_reason(data: Any, message: str) -> None:
     with pytest.raises(CatalogueError, match=re.escape(message)):
         load_catalogue(data)
 

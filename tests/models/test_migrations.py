@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -52,7 +53,7 @@ def test_every_model_table_exists_after_upgrade(engine: Engine) -> None:
         assert expected in tables
 
 
-def test_downgrade_to_base_and_up_again(tmp_path: pytest.TempPathFactory) -> None:
+def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
     migrate.upgrade(url)
     migrate.downgrade(url, rev="base")

@@ -162,6 +162,23 @@ def test_ledger_build_export_and_import_commands(cli_app: Flask, tmp_path: Path)
     assert result.exit_code != 0 and "无法读取文件" in result.output
 
 
+def test_ledger_export_without_an_admin_account_says_so(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "DATA_KEY": TEST_DATA_KEY,
+        }
+    )
+    run(app, "db", "upgrade")
+    result = app.test_cli_runner().invoke(
+        args=["ledger", "export", "1", "-o", str(tmp_path / "ledger.xlsx")]
+    )
+    assert result.exit_code == 1
+    assert "没有管理员账号" in result.output
+    assert not (tmp_path / "ledger.xlsx").exists()
+
+
 def test_ledger_build_if_missing_publishes_once(cli_app: Flask) -> None:
     run(cli_app, "db", "upgrade")
     run(cli_app, "seed", "demo")

@@ -649,7 +649,7 @@ def as_expect(cell: Cell) -> Expect:
 
 
 def cases(rows: list[Row]) -> list[Case]:
-    found = []
+    found: list[Case] = []
     for row in rows:
         for role in ROLES:
             expected = row.expected(role)
@@ -714,13 +714,13 @@ def build_world(db: Session) -> dict[str, Values]:
     world: dict[str, Values] = {}
     referrals: dict[str, Referral] = {}
     for side, plan in REFERRALS.items():
-        station, office, charity = (get_user(db, name) for name in PARTIES[side])
-        for state, (head, domain, project) in plan.items():
+        staff, office, charity = (get_user(db, name) for name in PARTIES[side])
+        for state, (head, domain, title) in plan.items():
             need = need_of(db, head, domain)
-            referral = start_referral(db, station, need.id, project_named(db, project).id)
+            referral = start_referral(db, staff, need.id, project_named(db, title).id)
             reached = STATES.index(state)
             if reached >= STATES.index("submitted"):
-                submit_referral(db, station, referral.id)
+                submit_referral(db, staff, referral.id)
             if reached >= STATES.index("approved"):
                 approve_referral(db, office, referral.id)
             if reached >= STATES.index("accepted"):
@@ -845,7 +845,9 @@ class Matrix:
         client = self.app.test_client()
         if path.startswith("/api/"):
             files = body is not None and any(isinstance(v, tuple) for v in body.values())
-            sent = {"data": body} if files else {"json": body} if body is not None else {}
+            sent: dict[str, Any] = {}
+            if body is not None:
+                sent = {"data": body} if files else {"json": body}
             response = client.open(path, method=row.method, headers=self.headers[case.role], **sent)
             return response, []
         client.set_cookie("session", self.cookies[case.role])

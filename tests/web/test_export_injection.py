@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 from flask.testing import FlaskClient
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from sqlalchemy.orm import Session
 
 from models import User, clock, utcnow
@@ -56,12 +56,12 @@ def as_read(text: str) -> str:
     return "'" + text.replace("\x07", "").replace("\r", "\n")
 
 
-def cells_of(data: bytes) -> list[Cell]:
+def cells_of(data: bytes) -> list[Cell | MergedCell]:
     book = openpyxl.load_workbook(io.BytesIO(data))  # formulas kept as formulas
     return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
 
 
-def assert_nothing_runs(cells: list[Cell]) -> set[str]:
+def assert_nothing_runs(cells: list[Cell | MergedCell]) -> set[str]:
     """No cell is a formula or text that starts like one; returns the texts."""
     texts = set()
     for cell in cells:
@@ -72,7 +72,7 @@ def assert_nothing_runs(cells: list[Cell]) -> set[str]:
     return texts
 
 
-def row_where(data: bytes, **wanted: Any) -> dict[str, Any]:
+def row_where(data: bytes, **wanted: Any) -> dict[Any, Any]:
     """The first row of the first sheet whose columns (by header) hold ``wanted``."""
     rows = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True)
     headers = next(rows)

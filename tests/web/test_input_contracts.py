@@ -90,7 +90,7 @@ def household_through_the_form(
     client: FlaskClient, income_yuan: int, grade: int | None = None
 ) -> tuple[int, list[str]]:
     sign_in(client, "station_a")
-    form = {
+    form: dict[str, Any] = {
         "csrf_token": csrf_token(client, "/households/new"), "region_code": VILLAGE,
         "income_per_head": str(income_yuan), "members-0-name": "罗振华",
         "members-0-relation": "head", "members-0-self_care": "independent",

@@ -47,7 +47,7 @@ def test_an_approval_refused_for_want_of_places_leaves_the_referral_waiting(
     assert status is not None and status[1] == "待审批"
     assert 'data-testid="step-approve"' in refused.text
     db.expire_all()
-    assert db.get(Referral, rid).status == ReferralStatus.SUBMITTED  # type: ignore[union-attr]
+    assert db.get(Referral, rid).status == ReferralStatus.SUBMITTED
     events = db.scalars(sa.select(ReferralEvent.to_status).where(ReferralEvent.referral_id == rid))
     assert ReferralStatus.APPROVED not in set(events)
     approvals = sa.select(sa.func.count()).where(
@@ -75,4 +75,4 @@ def test_a_refused_run_request_leaves_the_waiting_one_as_it_was(app: Flask, db: 
     )
     assert "该期次的台账更新已经运行过" in again.text  # the same half-year slot is taken
     db.expire_all()
-    assert db.get(JobRun, waiting.id).status == JobRunStatus.QUEUED  # type: ignore[union-attr]
+    assert db.get(JobRun, waiting.id).status == JobRunStatus.QUEUED

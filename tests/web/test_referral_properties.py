@@ -641,8 +641,9 @@ def test_random_referral_steps_keep_places_states_and_timelines_consistent(
     # The machine takes the test's fixtures as plain arguments (there is no @given here, so
     # no function-scoped-fixture health check applies) and isolates each example itself, in a
     # savepoint of ``connection`` that it rolls back in ``teardown``.
+    # (Hypothesis calls any factory of machines; its hint asks for the class: the ignore.)
     run_state_machine_as_test(
-        lambda: ReferralWorkflow(connection, session_factory, world),
+        lambda: ReferralWorkflow(connection, session_factory, world),  # type: ignore[arg-type]
         settings=settings(
             max_examples=EXAMPLES, stateful_step_count=30, deadline=None, derandomize=True,
             database=None,

@@ -45,7 +45,7 @@ def race_factory(
 
 
 def user_id(db: Session, username: str) -> int:
-    return db.scalar(sa.select(User.id).where(User.username == username))  # type: ignore[return-value]
+    return db.scalar(sa.select(User.id).where(User.username == username))
 
 
 def submitted_referrals(db: Session, count: int, places_left: int) -> tuple[int, list[int]]:

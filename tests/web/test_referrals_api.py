@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from models import AuditLog, Need, Notification, Project, Referral, clock
 from models.base import utcnow
@@ -30,10 +31,10 @@ class Parties:
         self.office = bearer(client, "ca_conghua")
         self.charity = bearer(client, "charity_f")
 
-    def post(self, path: str, headers: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
+    def post(self, path: str, headers: dict[str, str], **body: object) -> TestResponse:
         return self.client.post(f"/api/v1{path}", json=body, headers=headers)
 
-    def get(self, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    def get(self, path: str, headers: dict[str, str]) -> TestResponse:
         return self.client.get(f"/api/v1{path}", headers=headers)
 
     def step(self, rid: int, action: str, headers: dict[str, str], **body: object) -> dict:
@@ -135,7 +136,7 @@ def test_a_referral_goes_from_a_station_through_approval_to_completion(
 def test_illegal_steps_are_refused_with_a_message(parties: Parties, db: Session) -> None:
     rid = draft(parties, need_of(db, "钟伟明", "medical"), project_named(db, SURGERY))
 
-    def attempt(action: str, headers: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
+    def attempt(action: str, headers: dict[str, str], **body: object) -> TestResponse:
         version = parties.get(f"/referrals/{rid}", parties.station).json["version"]
         return parties.post(f"/referrals/{rid}/{action}", headers, version=version, **body)
 

@@ -87,6 +87,7 @@ class Households(MethodView):
         station are reported in ``duplicates`` (that station's name only)."""
         db = get_db()
         household = create_household(db, actor(), body["data"], station_id=body["station_id"])
+        # Not a column: the response schema reads it beside the household's own fields.
         household.duplicates = find_duplicates(db, household)  # type: ignore[attr-defined]
         return household
 

@@ -15,6 +15,7 @@ from web.schemas.base import ErrorSchema
 from web.schemas.matching import MatchQuerySchema, MatchResultSchema, ReferralStartSchema
 from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSchema
 from web.schemas.referrals import ReferralSchema
+from web.services import matching
 from web.services.matching import match_need
 from web.services.needs import get_need, list_needs, set_need_status
 from web.services.referrals.views import referral_view
@@ -57,12 +58,12 @@ class NeedStatusChange(MethodView):
         return set_need_status(get_db(), actor(), need_id, body["status"], body["reason"])
 
 
-def match_payload(result: object, explain: bool) -> dict[str, Any]:
+def match_payload(result: matching.NeedMatches, explain: bool) -> dict[str, Any]:
     from matcher import LOW_MATCH_THRESHOLD
 
-    ranking = result.ranking  # type: ignore[attr-defined]
+    ranking = result.ranking
     return {
-        "need_id": result.need.id,  # type: ignore[attr-defined]
+        "need_id": result.need.id,
         "model_version": ranking.model,
         "candidates": ranking.candidates,
         "excluded_count": ranking.excluded_count,

@@ -5,11 +5,13 @@ Every step takes the ``version`` the caller read; a referral changed since answe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from models import clock
 from web.auth import actor
@@ -99,10 +101,14 @@ class ReferralById(MethodView):
         return view(referral_id)
 
 
-def _step(summary: str, schema: type = VersionSchema):  # type: ignore[no-untyped-def]
+#: A step's ``post`` as flask-smorest decorates it.
+View = Callable[..., Any]
+
+
+def _step(summary: str, schema: type[Schema] = VersionSchema) -> Callable[[View], View]:
     """Decorate a step's ``post`` with the shared arguments and responses."""
 
-    def wrap(fn):  # type: ignore[no-untyped-def]
+    def wrap(fn: View) -> View:
         fn.__doc__ = summary
         for status, text in (
             (403, "角色不能执行这一步"),

@@ -30,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @pages.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
     form = LoginForm()
@@ -73,6 +73,7 @@ def change_password_page() -> str | Response | tuple[str, int]:
     form = PasswordForm()
     if form.validate_on_submit():
         user = actor()
+        assert form.current_password.data and form.new_password.data  # DataRequired
         try:
             change_password(get_db(), user, form.current_password.data, form.new_password.data)
         except ValidationFailed as failure:

@@ -101,7 +101,7 @@ def household_input(form: HouseholdForm) -> HouseholdInput:
         region_code=form.region_code.data,
         address=form.address.data or None,
         phone=form.phone.data or None,
-        categories=form.categories.data,
+        categories=form.categories.data or [],
         income_per_head_fen=_fen(form.income_per_head.data),
         medical_expense_fen=_fen(form.medical_expense.data),
         education_expense_fen=_fen(form.education_expense.data),
@@ -279,6 +279,7 @@ def household_add_need(household_id: int) -> Any:
     form = NeedForm()
     form.member_id.choices = [("", "—")] + [(str(m.id), m.name) for m in record.members]
     if form.validate_on_submit():
+        assert form.text.data is not None  # required by the form
         try:
             add_need(
                 db, user, record, domain=Domain(form.domain.data), text=form.text.data,
@@ -301,6 +302,7 @@ def household_add_aid(household_id: int) -> Any:
     record = household_for_change(db, user, household_id)
     form = AidForm()
     if form.validate_on_submit():
+        assert form.period_start_on.data is not None  # required by the form
         try:
             add_gov_aid(
                 db, user, record, GovAidType(form.aid_type.data), _fen(form.amount.data),
@@ -326,6 +328,7 @@ def household_consent(household_id: int) -> Any:
         return redirect(url_for("pages.household", household_id=household_id))
     form = ConsentForm()
     if form.validate_on_submit():
+        assert form.on.data and form.scope.data  # required by the form
         record_consent(db, user, household_id, form.on.data, form.scope.data)
         flash(_("授权已记录。"), "success")
         return redirect(url_for("pages.household", household_id=household_id))

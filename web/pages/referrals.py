@@ -107,7 +107,7 @@ def referrals_batch_approve() -> Response:
     db = get_db()
     if not EmptyForm().validate_on_submit():
         abort(400)
-    items = []
+    items: list[tuple[int, int | None]] = []
     for pick in request.form.getlist("pick"):
         rid, _sep, version = pick.partition(":")
         if rid.isdigit() and version.isdigit():
@@ -211,6 +211,7 @@ def referral_episode(referral_id: int) -> Any:
     form = EpisodeForm()
     if not form.validate_on_submit():
         return _detail(referral_id, episode_form=form, status=422)
+    assert form.on.data and form.quantity.data and form.unit.data  # required by the form
     data = episodes.EpisodeInput(
         on=form.on.data, kind=ServiceType(form.kind.data), quantity=form.quantity.data,
         unit=form.unit.data, value_fen=fen_of(form.value.data) or 0, note=form.remark.data,
@@ -231,10 +232,9 @@ def referral_refer_back(referral_id: int) -> Any:
     form = BackReferralForm()
     if not form.validate_on_submit():
         return _detail(referral_id, back_form=form, status=422)
+    aid_types = [GovAidType(a) for a in form.aid_types.data or []]
     try:
-        back_referrals.refer_back(
-            db, actor(), referral_id, [GovAidType(a) for a in form.aid_types.data], form.note.data
-        )
+        back_referrals.refer_back(db, actor(), referral_id, aid_types, form.note.data)
     except ServiceError as error:
         refuse(error, form, fallback="note")
         return _detail(referral_id, back_form=form, status=error.status)

@@ -63,22 +63,25 @@ def _yuan(value: int | None) -> Decimal | None:
 
 
 def project_input(form: ProjectForm) -> ProjectInput:
+    """The project a validated form describes."""
+    assert form.name.data is not None and form.quota.data is not None  # required by the form
+    assert form.starts_on.data is not None and form.ends_on.data is not None
     area = (form.service_area.data or "").replace(",", "、").replace("，", "、").split("、")
     return ProjectInput(
         name=form.name.data.strip(),
         description=form.description.data or "",
-        domains=form.domains.data,
-        target_groups=form.target_groups.data,
-        forms=form.forms.data,
-        service_types=form.service_types.data,
+        domains=form.domains.data or [],
+        target_groups=form.target_groups.data or [],
+        forms=form.forms.data or [],
+        service_types=form.service_types.data or [],
         service_area=[code.strip() for code in area if code.strip()],
         min_age=form.min_age.data,
         max_age=form.max_age.data,
-        household_categories=form.household_categories.data,
+        household_categories=form.household_categories.data or [],
         max_income_per_head_fen=fen_of(form.max_income_per_head.data),
         max_disability_grade=form.max_disability_grade.data,
-        illness_kinds=form.illness_kinds.data,
-        school_stages=form.school_stages.data,
+        illness_kinds=form.illness_kinds.data or [],
+        school_stages=form.school_stages.data or [],
         amount_per_beneficiary_fen=fen_of(form.amount_per_beneficiary.data),
         budget_fen=fen_of(form.budget.data),
         quota=form.quota.data,
@@ -245,6 +248,7 @@ def ledgers() -> Any:
     if user.role in (Role.CIVIL_AFFAIRS, Role.ADMIN) and form.validate_on_submit():
         from web.services.ledgers import build_edition
 
+        assert form.region_code.data and form.period.data  # required by the form
         try:
             result = build_edition(db, user, form.region_code.data, form.period.data, utcnow())
         except ServiceError as error:

@@ -12,7 +12,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from web.services.contracts import FieldRule
 
-_FIELD_MESSAGES: dict[type, dict[str, str]] = {
+_FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
     fields.Field: {"required": "必填。", "null": "不能为空。", "validator_failed": "取值无效。"},
     fields.String: {"invalid": "应为文本。", "invalid_utf8": "不是有效的 UTF-8 文本。"},
     fields.Integer: {"invalid": "应为整数。"},
@@ -104,9 +104,11 @@ class BaseSchema(Schema):
 class ErrorDetailSchema(Schema):
     code = fields.String(required=True, metadata={"description": "稳定的错误代码"})
     message = fields.String(required=True, metadata={"description": "中文说明"})
-    fields = fields.Dict(
+    # Named by ``data_key``: an attribute called ``fields`` would shadow ``Schema.fields``.
+    field_errors = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
+        data_key="fields",
         metadata={"description": "各字段的错误信息"},
     )
 

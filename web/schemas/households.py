@@ -5,13 +5,13 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from models import Household, clock
-from models.enums import Domain, HouseholdCategory, NeedStatus, Relation, Urgency
+from models.enums import Domain, HouseholdCategory, LabelledEnum, NeedStatus, Relation, Urgency
 
 from .base import ROW_ID, BaseSchema
 
 
-def _labels(enum_cls: type, codes: list[str]) -> list[str]:
-    labels = enum_cls.labels()  # type: ignore[attr-defined]
+def _labels(enum_cls: type[LabelledEnum], codes: list[str]) -> list[str]:
+    labels = enum_cls.labels()
     return [labels.get(code, code) for code in codes]
 
 

@@ -37,9 +37,10 @@ class PersonalDataCipher:
 def cipher_of(db: Session) -> PersonalDataCipher:
     """The cipher the session factory was configured with."""
     try:
-        return db.info["cipher"]
+        cipher: PersonalDataCipher = db.info["cipher"]
     except KeyError:
         raise RuntimeError("the session factory has no personal data cipher configured") from None
+    return cipher
 
 
 def mask_id_number(id_number: str) -> str:

@@ -101,11 +101,12 @@ HEADERS = [c.header for c in COLUMNS]
 def _cell_out(column: Column, value: Any) -> Any:
     if value is None:
         return None
-    if column.kind == "list":
-        labels = column.vocabulary.labels()  # type: ignore[union-attr]
-        return SEPARATOR.join(labels.get(code, code) for code in value)
-    if column.kind == "one":
-        return column.vocabulary.labels().get(str(value), str(value))  # type: ignore[union-attr]
+    if column.kind in ("list", "one"):
+        assert column.vocabulary is not None  # the columns of these kinds all have one
+        labels = column.vocabulary.labels()
+        if column.kind == "list":
+            return SEPARATOR.join(labels.get(code, code) for code in value)
+        return labels.get(str(value), str(value))
     if column.kind == "codes":
         return SEPARATOR.join(value)
     if column.kind == "yuan":
@@ -219,7 +220,8 @@ def _list(column: Column, raw: Any) -> list[str]:
     vocabulary = column.vocabulary
     assert vocabulary is not None
     by_label = {m.label: m.value for m in vocabulary}
-    codes, unknown = [], []
+    codes: list[str] = []
+    unknown: list[str] = []
     for part in _split(raw):
         code = by_label.get(part) or (part if part in vocabulary.codes() else None)
         (codes if code else unknown).append(code or part)

@@ -7,6 +7,7 @@ for display; every read of a household's personal data is audited.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,7 +40,7 @@ from .referrals.workflow import end_for_withdrawn_consent
 from .scoping import require_role, scoped
 from .stations import station_for
 
-E = TypeVar("E")
+E = TypeVar("E", bound=enum.Enum)
 
 
 def normalize_id_number(value: str) -> str:
@@ -207,7 +208,9 @@ class Duplicate:
 
 def find_duplicates(db: Session, household: Household) -> list[Duplicate]:
     """Members whose ID number (by keyed hash) is registered with another active household."""
-    hashes = {m.id_number_hash: m.name for m in household.members if m.id_number_hash}
+    hashes: dict[str | None, str] = {
+        m.id_number_hash: m.name for m in household.members if m.id_number_hash
+    }
     if not hashes:
         return []
     rows = db.execute(
@@ -412,7 +415,9 @@ def update_household(
     fresh = build_members(db, data.members, errors)
     if errors:
         raise ValidationFailed(fields=errors)
-    by_hash = {m.id_number_hash: m for m in household.members if m.id_number_hash}
+    by_hash: dict[str | None, Member] = {
+        m.id_number_hash: m for m in household.members if m.id_number_hash
+    }
     kept: list[Member] = []
     for new in fresh:
         old = by_hash.pop(new.id_number_hash, None) if new.id_number_hash else None

@@ -147,7 +147,9 @@ def import_households(
 
 def _duplicates(db: Session, households: list[Household]) -> list[Duplicate]:
     new_ids = {h.id for h in households}
-    names = {m.id_number_hash: m.name for h in households for m in h.members if m.id_number_hash}
+    names: dict[str | None, str] = {
+        m.id_number_hash: m.name for h in households for m in h.members if m.id_number_hash
+    }
     if not names:
         return []
     rows = db.execute(

@@ -144,7 +144,7 @@ def project_index(db: Session) -> ProjectIndex:
     key = _cache_key(db)
     places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
-        cached = _cache.get("index")
+        cached: ProjectIndex | None = _cache.get("index")
         seen = _cache.get("places_seen")
     if cached is not None and cached.key == key:
         if places is not None and (seen is None or places > seen):
@@ -264,7 +264,8 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
         .options(selectinload(Need.household).selectinload(Household.members))
         .options(selectinload(Need.household).selectinload(Household.gov_aid))
     )
-    rows, labels = [], []
+    rows: list[np.ndarray] = []
+    labels: list[int] = []
     for need in needs:
         # The need's side (rules, text) once, then one feature row per referral of it.
         record = need_record(need, today)

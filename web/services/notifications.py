@@ -91,7 +91,7 @@ def mark_read(db: Session, user: User, ids: Iterable[int] | None = None) -> int:
     if ids is not None:
         stmt = stmt.where(Notification.id.in_(list(ids)))
     result = db.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return result.rowcount or 0  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
 
 
 def open_notification(db: Session, user: User, notification_id: int) -> str | None:

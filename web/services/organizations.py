@@ -150,7 +150,7 @@ def review_organization(
     if not approve and not (reason or "").strip():
         raise ValidationFailed(fields={"reason": ["驳回时必须说明理由。"]})
     organization.status = OrganizationStatus.VERIFIED if approve else OrganizationStatus.REJECTED
-    organization.status_reason = None if approve else reason.strip()  # type: ignore[union-attr]
+    organization.status_reason = None if approve else (reason or "").strip()
     organization.verified_by_id = actor.id
     organization.verified_at = now
     write_audit(

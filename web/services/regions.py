@@ -86,9 +86,9 @@ def _check_rows(
     levels = dict(known)
     names = {level.value: level for level in RegionLevel}
     for _, row in rows:
-        code, level = (row.get("code") or "").strip(), (row.get("level") or "").strip()
-        if level in names:
-            levels.setdefault(code, names[level])
+        code, written = (row.get("code") or "").strip(), (row.get("level") or "").strip()
+        if written in names:
+            levels.setdefault(code, names[written])
     checked: list[RegionRow] = []
     seen: set[str] = set()
     problems: dict[str, list[str]] = {}
@@ -111,7 +111,7 @@ def _check_rows(
             errors.append("名称不能为空，且不超过 64 个字" if not name else f"名称过长：{name}")
         if level is not None and level != RegionLevel.PROVINCE and parent is None:
             errors.append("缺少上级区划代码")
-        if parent is not None and not errors:
+        if parent is not None and level is not None and not errors:
             if parent not in levels:
                 errors.append(f"上级区划 {parent} 不存在")
             elif _DEPTH[levels[parent]] >= _DEPTH[level] or not is_within(code, parent):

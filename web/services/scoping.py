@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
@@ -54,7 +55,7 @@ def actor_prefix(actor: User) -> str:
     return significant_prefix(actor.region_code)
 
 
-def in_region(column: Any, actor: User) -> ColumnElement[bool]:
+def in_region(column: QueryableAttribute[Any], actor: User) -> ColumnElement[bool]:
     """``column`` holds a region code at or below the user's region."""
     low, high = descendant_range(actor.region_code)
     return column.between(low, high)

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -64,7 +65,7 @@ def _json_values(db: Session, column: Any) -> Any:
     return fn(column).table_valued("value")
 
 
-def _days(db: Session, start: Any, end: Any) -> ColumnElement[float]:
+def _days(db: Session, start: Any, end: Any) -> ColumnElement[float | Decimal]:
     if _postgres(db):
         return sa.func.extract("epoch", end - start) / 86400.0
     return sa.func.julianday(end) - sa.func.julianday(start)
@@ -208,7 +209,7 @@ def _open_needs(db: Session, scope: StatsScope, now: dt.datetime) -> _Needs:
         .where(scope.households(), Need.status == NeedStatus.OPEN)
         .group_by(child, Need.domain)
     ).all()  # fmt: skip
-    return _Needs([tuple(r) for r in rows])  # type: ignore[misc]
+    return _Needs([tuple(r) for r in rows])  # type: ignore[misc]  # tuple() drops a Row's types
 
 
 def _places(db: Session, scope: StatsScope) -> dict[str, int]:
@@ -303,7 +304,11 @@ def waiting(needs: _Needs) -> dict[str, int]:
     }
 
 
-def _in_scope(stmt: sa.Select[Any], scope: StatsScope) -> sa.Select[Any]:
+#: A query of any columns; ``_in_scope`` keeps them.
+_Select = TypeVar("_Select", bound=sa.Select)
+
+
+def _in_scope(stmt: _Select, scope: StatsScope) -> _Select:
     """Referrals of the region's households submitted (in the half-year, if one is given)."""
     return (
         stmt.join(Need, Need.id == Referral.need_id)
@@ -403,7 +408,7 @@ def charities(db: Session, scope: StatsScope, limit: int = 20) -> list[dict[str,
         .where(Referral.approved_at.is_not(None))
         .group_by(Organization.id, Organization.name)
     ).all()
-    lines = []
+    lines: list[dict[str, Any]] = []
     for org_id, name, yes, no, silent in rows:
         answered = yes + no + silent
         rate = round(yes / answered, 3) if answered else None

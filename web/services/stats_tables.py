@@ -106,7 +106,7 @@ def _caption(figures: dict[str, Any]) -> str:
 def figure_workbook(name: str, figures: dict[str, Any]) -> bytes:
     """One figure of one region as an ``.xlsx``."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])
     title, headers, rows = table_of(name, figures)
     _sheet(book, title, f"{_caption(figures)} · {title}", headers, rows)
     return _bytes(book)
@@ -116,7 +116,7 @@ def report_workbook(figures: dict[str, Any], children: list[dict[str, Any]]) -> 
     """The half-year report: a sheet per figure for the region, then a sheet per child
     region with its own figures on one page."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])
     for name in TABLES:
         title, headers, rows = table_of(name, figures)
         _sheet(book, title, f"{_caption(figures)} · {title}", headers, rows)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -123,7 +124,7 @@ def authenticate(
     if user is None or not user.is_active or not _check_password(user, password):
         if user is not None:
             user.failed_logins += 1
-            detail = {"failed_logins": user.failed_logins}
+            detail: dict[str, Any] = {"failed_logins": user.failed_logins}
             if user.failed_logins >= policy.max_failures:
                 user.locked_until = now + policy.lockout
                 detail["locked_until"] = user.locked_until.isoformat()

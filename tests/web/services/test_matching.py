@@ -87,13 +87,13 @@ def test_a_referral_needs_consent_and_is_not_doubled(db: Session) -> None:
     publish_all(db)
     need = dialysis_need(db)
     station = get_user(db, "station_a")
-    project_id = match_need(db, station, need.id, today=TODAY).ranking.items[0].project.id
+    project_id = int(match_need(db, station, need.id, today=TODAY).ranking.items[0].project.id)
     referral = start_referral(db, station, need.id, project_id)
     assert referral.status == ReferralStatus.DRAFT and referral.is_simplified
     with pytest.raises(Conflict, match="已转介"):
         start_referral(db, station, need.id, project_id)
     need.household.consent_withdrawn_at = NOW
-    other = match_need(db, station, need.id, today=TODAY).ranking.items[1].project.id
+    other = int(match_need(db, station, need.id, today=TODAY).ranking.items[1].project.id)
     with pytest.raises(Conflict, match="授权"):
         start_referral(db, station, need.id, other)
 

@@ -54,10 +54,10 @@ def household_input(db: Session, username: str, head_id: str = HEAD_ID) -> House
 def test_the_database_never_holds_an_id_number_or_phone_in_clear(db: Session) -> None:
     create_household(db, get_user(db, "station_a"), household_input(db, "station_a"))
     db.flush()
-    raw = (
-        db.execute(sa.text("SELECT * FROM members")).all()
-        + db.execute(sa.text("SELECT * FROM households")).all()
-    )
+    raw = [
+        *db.execute(sa.text("SELECT * FROM members")).all(),
+        *db.execute(sa.text("SELECT * FROM households")).all(),
+    ]
     dump = repr(raw)
     assert HEAD_ID not in dump and "13912345678" not in dump
     assert HEAD_ID[:4] + "**********" + HEAD_ID[-4:] in dump  # the masked copy is there

@@ -80,7 +80,7 @@ def back_referral_lines(
             "handled_at": back.handled_at, "handled_note": back.handled_note,
         }  # fmt: skip
         if charity:
-            household = db.get(Household, back.household_id)
+            household = db.get_one(Household, back.household_id)
             names = [household.head_name, *(m.name for m in household.members)]
             if back.handled_note:
                 line["handled_note"] = redact(back.handled_note, names)
@@ -111,7 +111,7 @@ def handle_back_referral(
             handled_note=text,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
     if taken != 1:
         raise Conflict("该双向转介已处理。")
     db.refresh(back)

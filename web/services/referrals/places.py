@@ -51,7 +51,7 @@ def reserve_place(db: Session, referral: Referral, today: dt.date) -> None:
             updated_at=Project.updated_at,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
     db.expire(project, ["quota_used", "reserved_fen", "updated_at"])
     if taken != 1:
         raise QuotaExhausted()
