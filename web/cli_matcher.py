@@ -97,7 +97,22 @@ def matcher_evaluate(cases: Path, as_json: bool) -> None:
 
 @matcher_cli.command("train")
 def matcher_train() -> None:
-    """Fit a model on referral outcomes; promote it only if it beats the active one."""
+    """Fit a model on referral outcomes; promote it only if it predicts acceptance better than
+    the active one and ranks no shipped case file more than 0.01 (NDCG@5) worse."""
     with cli_session() as db:
         result = train_matcher(db, None, clock.today())
+    if result.model is None:
         click.echo(result.message)
+        return
+    click.echo(f"新模型 {result.model.name}，转介结果 {result.outcomes} 条")
+    click.echo(
+        f"预测接收（留出集 AUC）：新模型 {result.candidate_auc:.3f}，"
+        f"当前模型 {result.active_auc:.3f}"
+    )
+    click.echo(f"{'NDCG@5':<24}{'新模型':>8}{'当前模型':>8}")
+    for check in result.case_files:
+        click.echo(f"{check.case_file:<24}{check.candidate:>11.3f}{check.active:>12.3f}")
+    if result.promoted:
+        click.echo("已启用新模型。")
+    else:
+        click.echo("未启用：" + "；".join(result.refusals) + "。")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,10 @@ from matcher import (
     build_index,
     rank,
 )
+from matcher.evaluation import Benchmark, load_benchmarks
 from matcher.rules import check
 from matcher.scoring import FEATURES, features
-from matcher.training import TrainingResult, train_and_compare
+from matcher.training import TrainingResult, enough_outcomes, train_and_compare
 from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User, clock
 from models.base import utcnow
 from models.enums import (
@@ -277,26 +279,58 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
     return np.array(rows).reshape(-1, len(FEATURES)), np.array(labels)
 
 
-def train_matcher(db: Session, actor: User | None, today: dt.date | None = None) -> TrainingResult:
-    """Fit a model on referral outcomes and promote it only if it beats the active one."""
+def train_matcher(
+    db: Session,
+    actor: User | None,
+    today: dt.date | None = None,
+    benchmarks: Sequence[Benchmark] | None = None,
+) -> TrainingResult:
+    """Fit a model on referral outcomes and promote it only if it predicts acceptance better
+    than the active one and ranks every case file (``benchmarks``, default every shipped one
+    in ``seed/eval``) no more than ``NDCG_TOLERANCE`` worse. The candidate is stored either
+    way, with both measures and, when refused, why.
+    """
     today = today or clock.today()
     matrix, labels = outcome_matrix(db, today)
     now = utcnow()
     number = (db.scalar(sa.select(sa.func.count(ModelVersion.id))) or 0) + 1
+    if benchmarks is None:
+        # Read (once per process) only when there is something to judge.
+        benchmarks = load_benchmarks() if enough_outcomes(labels) else []
     result = train_and_compare(
-        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}"
-    )
+        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}",
+        benchmarks=benchmarks,
+    )  # fmt: skip
     if result.model is not None:
+        metrics = {**result.model.metrics, **training_figures(result)}
         version = ModelVersion(
             name=result.model.name, kind="logistic", created_at=now, is_active=result.promoted,
             feature_names=list(FEATURES),
             params={"coef": result.model.coef, "intercept": result.model.intercept},
-            metrics=result.model.metrics,
+            metrics=metrics,
         )  # fmt: skip
         if result.promoted:
             db.execute(sa.update(ModelVersion).values(is_active=False))
         db.add(version)
         db.flush()
         write_audit(db, actor, "matcher.train", version, actor_name=None if actor else "system",
-                    detail={"promoted": result.promoted, **result.model.metrics})  # fmt: skip
+                    detail={"promoted": result.promoted, **metrics})  # fmt: skip
     return result
+
+
+def training_figures(result: TrainingResult) -> dict[str, Any]:
+    """What a training run measured, as plain data for the model version and the job run:
+    the acceptance measure and NDCG@5 per case file, candidate against active, and the
+    reasons it was not promoted."""
+    return {
+        "auc": {"candidate": _round(result.candidate_auc), "active": _round(result.active_auc)},
+        "ndcg@5": {
+            c.case_file: {"candidate": c.candidate, "active": c.active} for c in result.case_files
+        },
+        "promoted": result.promoted,
+        "refusals": list(result.refusals),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
