@@ -1,8 +1,10 @@
 """Matching needs to the projects of the current ledgers: the web layer's side of ``matcher``.
 
 The project index is built from the current editions once and cached in the process; it is
-rebuilt when an edition is published or a project changes (the cache key is read with two
-small queries per request).
+rebuilt when an edition is published or takes effect, or a project changes (the cache key is
+read with a few small queries per request). "Current" is the edition in effect on the day
+asked about (``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins
+the index on its first day, with no job run.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from models import Household, LedgerEdition, ModelVersion, Need, Project, Referr
 from models.base import utcnow
 from models.enums import (
     ACCEPTED_BY_CHARITY_STATES,
-    LedgerEditionStatus,
     ProjectStatus,
     ReferralStatus,
     Role,
@@ -55,14 +56,21 @@ def _date(value: str | None, default: dt.date) -> dt.date:
     return dt.date.fromisoformat(value) if value else default
 
 
-def _cache_key(db: Session) -> tuple[Any, ...]:
-    editions = tuple(
-        db.scalars(
-            sa.select(LedgerEdition.id)
-            .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
-            .order_by(LedgerEdition.id)
-        )
+def current_edition_ids(db: Session, today: dt.date) -> list[int]:
+    """The edition of each department in effect on ``today``, by id."""
+    latest: dict[str, int] = {}
+    in_effect = db.execute(
+        sa.select(LedgerEdition.region_code, LedgerEdition.id)
+        .where(LedgerEdition.in_effect_on(today))
+        .order_by(LedgerEdition.id)
     )
+    for region_code, edition_id in in_effect:
+        latest[region_code] = edition_id  # one a day, but the newest wins should two overlap
+    return sorted(latest.values())
+
+
+def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
+    editions = tuple(current_edition_ids(db, today))
     # Both maxima are read from indexes, not by scanning the projects.
     changed = db.scalar(sa.select(sa.func.max(Project.updated_at)))
     newest = db.scalar(sa.select(sa.func.max(Project.id)))
@@ -87,11 +95,13 @@ def acceptance_rates(db: Session) -> dict[int, float]:
     return rates
 
 
-def load_project_records(db: Session) -> list[ProjectRecord]:
-    """The projects of every department's current edition, as published, with live quota."""
+def load_project_records(db: Session, today: dt.date | None = None) -> list[ProjectRecord]:
+    """The projects of every department's edition in effect on ``today`` (default: today in
+    Guangdong), as published, with live quota."""
+    ids = current_edition_ids(db, today or clock.today())
     editions = db.scalars(
         sa.select(LedgerEdition)
-        .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
+        .where(LedgerEdition.id.in_(ids))
         .options(selectinload(LedgerEdition.entries))
     ).all()
     live = {
@@ -141,9 +151,11 @@ def load_project_records(db: Session) -> list[ProjectRecord]:
     return records
 
 
-def project_index(db: Session) -> ProjectIndex:
-    """The cached index of the current ledgers, rebuilt when they or a project changed."""
-    key = _cache_key(db)
+def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
+    """The cached index of the ledgers in effect on ``today`` (default: today in Guangdong),
+    rebuilt when they or a project changed."""
+    today = today or clock.today()
+    key = _cache_key(db, today)
     places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
         cached = _cache.get("index")
@@ -152,7 +164,7 @@ def project_index(db: Session) -> ProjectIndex:
         if places is not None and (seen is None or places > seen):
             _refresh_places(db, cached, seen, places)
         return cached
-    index = build_index(load_project_records(db), key=key)
+    index = build_index(load_project_records(db, today), key=key)
     with _lock:
         _cache["index"] = index
         _cache["places_seen"] = places
@@ -233,7 +245,8 @@ def match_need(
     db: Session, actor: User, need_id: int, *, limit: int = 10, explain: bool = False,
     today: dt.date | None = None,
 ) -> NeedMatches:  # fmt: skip
-    """The ranked projects for one need the actor may see.
+    """The ranked projects for one need the actor may see, from the ledgers in effect on
+    ``today`` (default: today in Guangdong).
 
     :raise NotFound: the need is not visible to the actor.
     """
@@ -241,7 +254,7 @@ def match_need(
     need = get_need(db, actor, need_id)  # audited as a read of the household's need
     today = today or clock.today()
     ranking = rank(
-        project_index(db), need_record(need, today), today, limit=limit, explain=explain,
+        project_index(db, today), need_record(need, today), today, limit=limit, explain=explain,
         model=active_model(db),
     )  # fmt: skip
     return NeedMatches(need, ranking)
@@ -249,7 +262,7 @@ def match_need(
 
 def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of every answered referral (accepted/completed = 1, declined = 0)."""
-    index = project_index(db)
+    index = project_index(db, today)
     position = {p.id: i for i, p in enumerate(index.projects)}
     referrals = db.scalars(
         sa.select(Referral)

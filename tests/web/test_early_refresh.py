@@ -1,0 +1,144 @@
+"""An early refresh waits for its half-year: the 2027H1 ledger published in December 2026
+waits until 1 January 2027, 00:00 in Guangdong, and is current from then on, without another
+job run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jobs.tasks import TASKS, JobContext
+from models import Need, Notification, Project
+from models.clock import local_date, period_slot
+from models.enums import ProjectStatus
+from tests.helpers import get_user
+from web.services.jobs import JOBS
+from web.services.ledgers import build_edition, current_editions, upcoming_editions
+from web.services.matching import clear_cache, match_need
+from web.services.projects import ProjectInput, register_project
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: The departments whose ledgers cover 温泉镇 (station_a): province, 广州, 从化.
+COVERING = ("440000000000", "440100000000", "440117000000")
+PUBLISHED_2026H2 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+REFRESHED = dt.datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)
+LAST_SECOND = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+#: Midnight in Guangdong, 16:00 UTC on the 31st: the UTC date must not decide.
+NEW_YEAR = dt.datetime(2027, 1, 1, 0, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+WAITING = "下期台账（2027年上半年，1月1日生效）"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    clear_cache()
+
+
+def dialysis_need(db: Session) -> Need:
+    need = db.scalar(sa.select(Need).where(Need.text.contains("透析")).order_by(Need.id))
+    assert need is not None
+    return need
+
+
+def new_dialysis_fund(db: Session) -> Project:
+    """A 从化 fund verified on 10 December: too late for the 2026H2 ledger, running already."""
+    project = register_project(
+        db, get_user(db, "charity_f"),
+        ProjectInput(
+            name="荔乡肾友透析补助", description="为尿毒症透析患者补助自付的透析费用。",
+            domains=["medical"], target_groups=["serious_illness"], service_area=["440117000000"],
+            quota=30, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2027, 6, 30),
+            amount_per_beneficiary_fen=3_000_000,
+        ),
+    )  # fmt: skip
+    project.status = ProjectStatus.VERIFIED
+    project.verified_at = project.confirmed_at = dt.datetime(2026, 12, 10, tzinfo=dt.UTC)
+    db.flush()
+    return project
+
+
+def refresh_2027h1_on(db: Session, moment: dt.datetime) -> dict[str, object]:
+    """The ledger_refresh job's task for 2027H1, run by hand at ``moment``."""
+    slot = period_slot(JOBS["ledger_refresh"].trigger(), "2027H1")
+    context = JobContext(db=db, slot=slot, now=moment.astimezone(dt.UTC),
+                         options={"period": "2027H1"})  # fmt: skip
+    return TASKS["ledger_refresh"](context)
+
+
+def offered(db: Session, need: Need, day: dt.date) -> set[int]:
+    """Every project the matcher considered for the need on ``day``, offered or excluded."""
+    ranking = match_need(db, get_user(db, "station_a"), need.id, today=day, explain=True,
+                         limit=50).ranking  # fmt: skip
+    return {m.project.id for m in ranking.items} | {e.project.id for e in ranking.excluded}
+
+
+def test_a_2027h1_refresh_on_20_december_waits_for_new_years_midnight(db: Session) -> None:
+    admin = get_user(db, "admin")
+    for code in COVERING:
+        build_edition(db, admin, code, "2026H2", PUBLISHED_2026H2)
+    fund = new_dialysis_fund(db)
+    need = dialysis_need(db)
+    region = get_user(db, "station_a").region_code
+    refresh_2027h1_on(db, REFRESHED)
+    for day in (local_date(REFRESHED), local_date(LAST_SECOND)):
+        assert {e.period for e in current_editions(db, region, day)} == {"2026H2"}
+        assert {e.period for e in upcoming_editions(db, region, day)} == {"2027H1"}
+        assert fund.id not in offered(db, need, day)
+    day = local_date(NEW_YEAR)
+    assert {e.period for e in current_editions(db, region, day)} == {"2027H1"}
+    assert upcoming_editions(db, region, day) == []
+    assert fund.id in offered(db, need, day)
+
+
+def test_stations_are_told_when_an_early_ledger_takes_effect(db: Session) -> None:
+    admin = get_user(db, "admin")
+    for code in COVERING:
+        build_edition(db, admin, code, "2026H2", PUBLISHED_2026H2)
+    refresh_2027h1_on(db, REFRESHED)
+    (told,) = db.scalars(
+        sa.select(Notification.message).where(
+            Notification.user_id == get_user(db, "station_a").id, Notification.kind == "ledger"
+        )
+    ).all()
+    assert told.startswith(f"2027H1 慈善帮扶资源台账已发布，为{WAITING}，此前仍使用当前台账：")
+    assert "从化区" in told
+
+
+def test_an_early_edition_rebuilt_before_its_half_year_replaces_the_first_one(
+    db: Session,
+) -> None:
+    office = get_user(db, "ca_conghua")
+    county = "440117000000"
+    current = build_edition(db, office, county, "2026H2", PUBLISHED_2026H2).edition
+    first = build_edition(db, office, county, "2027H1", REFRESHED).edition
+    fund = new_dialysis_fund(db)
+    second = build_edition(db, office, county, "2027H1", REFRESHED + dt.timedelta(days=3))
+    second_edition = second.edition
+    december, new_year = local_date(LAST_SECOND), local_date(NEW_YEAR)
+    assert [e.id for e in current_editions(db, county, december)] == [current.id]
+    assert [e.id for e in upcoming_editions(db, county, december)] == [second_edition.id]
+    assert [e.id for e in current_editions(db, county, new_year)] == [second_edition.id]
+    # The first 2027H1 edition never takes effect, and the second is compared with what
+    # stations use until then.
+    assert first.state_on(december).value == first.state_on(new_year).value == "superseded"
+    assert first.status.value == "superseded" and current.status.value == "published"
+    assert current.state_on(december).value == "current"
+    assert current.state_on(new_year).value == "superseded"
+    assert second_edition.previous_id == current.id
+    assert [e.project_id for e in second_edition.entries if e.change == "added"] == [fund.id]
+
+
+def test_an_edition_for_the_half_year_under_way_takes_effect_at_once(db: Session) -> None:
+    office = get_user(db, "ca_conghua")
+    county = "440117000000"
+    first = build_edition(db, office, county, "2026H2", PUBLISHED_2026H2).edition
+    rebuilt = build_edition(db, office, county, "2026H2", REFRESHED).edition
+    assert rebuilt.effective_from == dt.date(2026, 7, 1)
+    assert first.superseded_on == local_date(REFRESHED)
+    assert [e.id for e in current_editions(db, county, local_date(REFRESHED))] == [rebuilt.id]
+    # The day before, the first one was still the one in use.
+    earlier = local_date(REFRESHED) - dt.timedelta(days=1)
+    assert first.state_on(earlier).value == "current"
