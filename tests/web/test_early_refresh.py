@@ -1,21 +1,24 @@
-"""An early refresh waits for its half-year: the 2027H1 ledger published in December 2026
-waits until 1 January 2027, 00:00 in Guangdong, and is current from then on, without another
-job run."""
+"""An early refresh waits for its half-year: the 2027H1 ledger published in December 2026 is
+下期台账 until 1 January 2027, 00:00 in Guangdong, and current from then on, for matching and
+on every page, without another job run."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from jobs.tasks import TASKS, JobContext
-from models import Need, Notification, Project
+from models import JobRun, LedgerEdition, Need, Notification, Project
 from models.clock import local_date, period_slot
 from models.enums import ProjectStatus
-from tests.helpers import get_user
+from tests.helpers import bearer, get_user, sign_in
 from web.services.jobs import JOBS
 from web.services.ledgers import build_edition, current_editions, upcoming_editions
 from web.services.matching import clear_cache, match_need
@@ -75,22 +78,78 @@ def offered(db: Session, need: Need, day: dt.date) -> set[int]:
     return {m.project.id for m in ranking.items} | {e.project.id for e in ranking.excluded}
 
 
-def test_a_2027h1_refresh_on_20_december_waits_for_new_years_midnight(db: Session) -> None:
+def at(app: Flask, moment: dt.datetime) -> None:
+    app.config["CLOCK"] = lambda: moment
+
+
+def sections(page: str, testid: str) -> list[str]:
+    return re.findall(rf'<section data-testid="{testid}">(.*?)</section>', page, re.S)
+
+
+def test_a_2027h1_refresh_on_20_december_waits_for_new_years_midnight(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
     admin = get_user(db, "admin")
     for code in COVERING:
         build_edition(db, admin, code, "2026H2", PUBLISHED_2026H2)
     fund = new_dialysis_fund(db)
     need = dialysis_need(db)
     region = get_user(db, "station_a").region_code
-    refresh_2027h1_on(db, REFRESHED)
-    for day in (local_date(REFRESHED), local_date(LAST_SECOND)):
+    assert fund.id not in offered(db, need, local_date(REFRESHED))
+
+    counts = refresh_2027h1_on(db, REFRESHED)
+    assert counts["period"] == "2027H1" and counts["published"] > 0
+    db.commit()
+    written = db.execute(
+        sa.select(LedgerEdition.id, LedgerEdition.superseded_on).order_by(LedgerEdition.id)
+    ).all()
+    runs = db.scalar(sa.select(sa.func.count(JobRun.id)))
+    sign_in(client, "station_a")
+    token = bearer(client, "station_a")
+
+    for moment in (REFRESHED, LAST_SECOND):
+        day = local_date(moment)
+        # The service: 2026H2 is current, 2027H1 waits.
         assert {e.period for e in current_editions(db, region, day)} == {"2026H2"}
         assert {e.period for e in upcoming_editions(db, region, day)} == {"2027H1"}
+        # Matching: the fund is only in the waiting ledger, so it is not a candidate.
         assert fund.id not in offered(db, need, day)
+        at(app, moment)
+        api = client.get(f"/api/v1/needs/{need.id}/matches?limit=50", headers=token).json
+        assert fund.id not in [item["project_id"] for item in api["items"]]
+        # The page: 当前台账 2026H2, and the 2027H1 ledger as 下期台账 with its changes.
+        page = client.get("/ledgers/current").text
+        current = sections(page, "current-edition")
+        assert current and all("当前台账 2026H2" in s for s in current)
+        assert not any("荔乡肾友透析补助" in s for s in current)
+        waiting = sections(page, "upcoming-edition")
+        assert waiting and all(WAITING in s for s in waiting)
+        (county,) = [s for s in waiting if "从化区" in s]
+        assert re.search(r"新增 1：<span[^>]*>荔乡肾友透析补助</span>", county)
+
+    # 00:00 on 1 January in Guangdong: nothing runs, the rows stay as they were ...
     day = local_date(NEW_YEAR)
+    assert day == dt.date(2027, 1, 1) and NEW_YEAR.date() == dt.date(2026, 12, 31)
+    # ... and 2027H1 is current everywhere.
     assert {e.period for e in current_editions(db, region, day)} == {"2027H1"}
     assert upcoming_editions(db, region, day) == []
     assert fund.id in offered(db, need, day)
+    at(app, NEW_YEAR)
+    api = client.get(f"/api/v1/needs/{need.id}/matches?limit=50", headers=token).json
+    assert fund.id in [item["project_id"] for item in api["items"]]
+    page = client.get("/ledgers/current").text
+    current = sections(page, "current-edition")
+    assert current and all("当前台账 2027H1" in s for s in current)
+    assert any("荔乡肾友透析补助" in s for s in current)
+    assert sections(page, "upcoming-edition") == [] and WAITING not in page
+    db.expire_all()
+    assert (
+        db.execute(
+            sa.select(LedgerEdition.id, LedgerEdition.superseded_on).order_by(LedgerEdition.id)
+        ).all()
+        == written
+    )
+    assert db.scalar(sa.select(sa.func.count(JobRun.id))) == runs
 
 
 def test_stations_are_told_when_an_early_ledger_takes_effect(db: Session) -> None:
@@ -142,3 +201,26 @@ def test_an_edition_for_the_half_year_under_way_takes_effect_at_once(db: Session
     # The day before, the first one was still the one in use.
     earlier = local_date(REFRESHED) - dt.timedelta(days=1)
     assert first.state_on(earlier).value == "current"
+
+
+def test_the_ledger_pages_name_each_edition_for_the_day(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    office = get_user(db, "ca_conghua")
+    county = "440117000000"
+    current = build_edition(db, office, county, "2026H2", PUBLISHED_2026H2).edition
+    new_dialysis_fund(db)
+    waiting = build_edition(db, office, county, "2027H1", REFRESHED).edition
+    db.commit()
+    sign_in(client, "ca_conghua")
+    at(app, REFRESHED)
+    page = client.get(f"/ledgers/{waiting.id}").text
+    assert WAITING in page and "2027-01-01 起生效" in page and "与当前台账相比" in page
+    assert re.search(r"新增 1：<span[^>]*>荔乡肾友透析补助</span>", page)
+    rows = re.findall(r"<tr><td><a.*?</tr>", client.get("/ledgers").text, re.S)
+    (early,) = [row for row in rows if "<td>2027H1</td>" in row]
+    (in_use,) = [row for row in rows if "<td>2026H2</td>" in row]
+    assert "待生效（2027-01-01 起）" in early and "当前" in in_use
+    at(app, NEW_YEAR)
+    assert "当前" in client.get(f"/ledgers/{waiting.id}").text
+    assert "已被新版本替代" in client.get(f"/ledgers/{current.id}").text
