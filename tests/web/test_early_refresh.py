@@ -224,3 +224,17 @@ def test_the_ledger_pages_name_each_edition_for_the_day(
     at(app, NEW_YEAR)
     assert "当前" in client.get(f"/ledgers/{waiting.id}").text
     assert "已被新版本替代" in client.get(f"/ledgers/{current.id}").text
+
+
+def test_of_two_waiting_editions_the_next_to_take_effect_is_shown_first(db: Session) -> None:
+    office = get_user(db, "ca_conghua")
+    county = "440117000000"
+    build_edition(db, office, county, "2026H2", PUBLISHED_2026H2)
+    spring = build_edition(db, office, county, "2027H1", REFRESHED).edition
+    autumn = build_edition(db, office, county, "2027H2", REFRESHED).edition
+    assert [e.id for e in upcoming_editions(db, county, local_date(REFRESHED))] == [spring.id]
+    new_year = local_date(NEW_YEAR)
+    assert [e.id for e in current_editions(db, county, new_year)] == [spring.id]
+    assert [e.id for e in upcoming_editions(db, county, new_year)] == [autumn.id]
+    assert spring.superseded_on == dt.date(2027, 7, 1)
+    assert [e.id for e in current_editions(db, county, dt.date(2027, 7, 1))] == [autumn.id]

@@ -358,19 +358,22 @@ def upcoming_editions(
     db: Session, region_code: str, today: dt.date | None = None
 ) -> list[LedgerEdition]:
     """The editions covering ``region_code`` published ahead of their half-year and waiting
-    for it on ``today`` (下期台账), one per department at most."""
-    return _editions_covering(db, region_code, LedgerEdition.upcoming_on(today or clock.today()))
+    for it on ``today`` (下期台账): of each department, the one to take effect next."""
+    waiting = LedgerEdition.upcoming_on(today or clock.today())
+    return _editions_covering(db, region_code, waiting, LedgerEdition.effective_from)
 
 
 def _editions_covering(
-    db: Session, region_code: str, when: sa.ColumnElement[bool]
+    db: Session, region_code: str, when: sa.ColumnElement[bool], *first: Any
 ) -> list[LedgerEdition]:
+    """Of each department covering ``region_code``, the edition matching ``when`` that comes
+    first in the order ``first``, then newest."""
     codes = covering_ledger_codes(region_code)
     found = db.scalars(
         sa.select(LedgerEdition)
         .where(LedgerEdition.region_code.in_(codes), when)
         .options(selectinload(LedgerEdition.entries))
-        .order_by(LedgerEdition.id.desc())
+        .order_by(*first, LedgerEdition.id.desc())
     )
     latest: dict[str, LedgerEdition] = {}
     for edition in found:
