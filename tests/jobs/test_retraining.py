@@ -4,6 +4,7 @@ is still refused when it ranks a shipped case file worse, and the jobs page says
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +49,7 @@ def script_wrong_answers(db: Session) -> int:
 
 
 def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_its_reasons(
-    session_factory: sessionmaker[Session], db: Session, client: FlaskClient
+    session_factory: sessionmaker[Session], db: Session, app: Flask, client: FlaskClient
 ) -> None:
     clear_cache()
     admin = get_user(db, "admin")
@@ -92,3 +93,9 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
     for name, figures in counts["ndcg@5"].items():
         assert name in page and f"{figures['candidate']:.3f}" in page
     assert "cases.json 的 NDCG@5 比当前模型低" in page
+
+    # By hand, the same answers give the same refusal, with both measures printed.
+    printed = app.test_cli_runner().invoke(args=["matcher", "train"]).output
+    assert "预测接收（留出集 AUC）：新模型" in printed and "当前模型" in printed
+    assert all(name in printed for name in counts["ndcg@5"])
+    assert "未启用：cases.json 的 NDCG@5 比当前模型低" in printed
