@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.clock import local_date, period_of
 from web.services.ledgers import refresh_ledgers
-from web.services.matching import train_matcher
+from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
@@ -77,14 +77,16 @@ def overdue_referrals(ctx: JobContext) -> dict[str, Any]:
 
 
 def retrain_matcher(ctx: JobContext) -> dict[str, Any]:
-    """Fit a model on the referral outcomes so far; promoted only if it beats the active one."""
+    """Fit a model on the referral outcomes so far; promoted only if it predicts acceptance
+    better than the active one and ranks no case file worse (``train_matcher``). The run keeps
+    both measures, candidate against active, and the reasons for a refusal."""
     result = train_matcher(ctx.db, None, ctx.local_day)
     ctx.progress(1, 1)
     return {
         "outcomes": result.outcomes,
-        "promoted": result.promoted,
         "model": result.model.name if result.model else None,
         "message": result.message,
+        **training_figures(result),
     }
 
 

@@ -13,8 +13,10 @@ hard rule.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from .index import ProjectIndex, build_index, need_text, project_text
 from .ranking import Model, rank
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
 from .rules import check
+from .scoring import features
 
 SUITABLE = 2
 
@@ -195,3 +198,71 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
         name: {metric: round(float(np.mean(v)) if v else 0.0, 4) for metric, v in metrics.items()}
         for name, metrics in results.items()
     }
+
+
+# --- the case files as a guard on retraining ----------------------------------------------
+
+#: Where the labelled case files ship. Every ``*.json`` file here is a case file: adding one
+#: adds it to every training run's guard.
+CASE_DIR = Path(__file__).resolve().parent.parent / "seed" / "eval"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A case file ready to rank on: its cases and their project index (built once)."""
+
+    name: str
+    cases: CaseSet
+    index: ProjectIndex
+
+
+def shipped_case_files(folder: Path = CASE_DIR) -> list[Path]:
+    """The case files of ``folder``, by name."""
+    return sorted(folder.glob("*.json"))
+
+
+@functools.lru_cache(maxsize=16)
+def _benchmark(path: Path, _version: tuple[int, int]) -> Benchmark:
+    cases = load_cases(path)
+    return Benchmark(path.name, cases, build_index(cases.projects))
+
+
+def load_benchmarks(paths: Sequence[Path] | None = None) -> list[Benchmark]:
+    """The case files (default: every shipped one) with their indexes, kept in the process
+    until a file changes on disk."""
+    found = shipped_case_files() if paths is None else list(paths)
+    benchmarks = []
+    for path in found:
+        stat = path.stat()
+        benchmarks.append(_benchmark(path.resolve(), (stat.st_mtime_ns, stat.st_size)))
+    return benchmarks
+
+
+def ndcg_by_model(benchmark: Benchmark, models: Sequence[Model], k: int = 5) -> list[float]:
+    """Mean NDCG@k of each model on a case file, as ``evaluate`` measures the model's.
+
+    The rules, the text similarity and the features of a need are computed once and scored
+    by every model, so judging a candidate beside the active model costs little more than
+    judging one.
+    """
+    cases, index = benchmark.cases, benchmark.index
+    totals: list[list[float]] = [[] for _ in models]
+    for need in cases.needs:
+        grades = {key: g for key, g in cases.judgments.get(str(need.id), {}).items() if g > 0}
+        if not grades:
+            continue
+        eligibility = check(index, need, cases.as_of)
+        positions = np.flatnonzero(eligibility.eligible)
+        if len(positions) == 0:
+            for total in totals:
+                total.append(0.0)
+            continue
+        text = index.text_similarity(need)
+        matrix = features(index, need, positions, eligibility.locality, text, cases.as_of)
+        for total, model in zip(totals, models, strict=True):
+            scores = model.score(matrix)
+            # The order ``rank`` gives: score (rounded as there), then project id.
+            order = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))[:k]
+            ranked = [str(index.projects[int(positions[i])].id) for i in order]
+            total.append(ndcg_at(ranked, grades, k))
+    return [float(np.mean(total)) if total else 0.0 for total in totals]

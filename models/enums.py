@@ -252,6 +252,14 @@ class LedgerEditionStatus(LabelledEnum):
     SUPERSEDED = "superseded", "已被新版本替代"
 
 
+class LedgerEditionState(LabelledEnum):
+    """Where an edition stands on a given day (``LedgerEdition.state_on``); never stored."""
+
+    UPCOMING = "upcoming", "待生效"
+    CURRENT = "current", "当前"
+    SUPERSEDED = "superseded", "已被新版本替代"
+
+
 class HouseholdStatus(LabelledEnum):
     ACTIVE = "active", "在册"
     ARCHIVED = "archived", "已销档"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, enum_column, utcnow
-from .enums import LedgerEditionStatus, RegionLevel
+from .enums import LedgerEditionState, LedgerEditionStatus, RegionLevel
 
 
 class LedgerEdition(Base):
@@ -17,6 +17,14 @@ class LedgerEdition(Base):
 
     A department is identified by its region; ``revision`` counts on-demand rebuilds
     within the same period.
+
+    An edition is in effect from ``effective_from`` (its half-year's first day: an edition
+    built ahead of its half-year waits for it) until ``superseded_on``, the day a later
+    edition of the department took or takes its place (None while none has). Both are days
+    in Asia/Shanghai, so which edition is current on a day is a property of the rows alone
+    and changes at midnight without anything being written. ``status`` records what
+    publishing did (``superseded`` once an edition is replaced for good); what an edition is
+    on a given day is :meth:`state_on`.
     """
 
     __tablename__ = "ledger_editions"
@@ -30,6 +38,8 @@ class LedgerEdition(Base):
         enum_column(LedgerEditionStatus), default=LedgerEditionStatus.PUBLISHED
     )
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    effective_from: Mapped[dt.date] = mapped_column()
+    superseded_on: Mapped[dt.date | None] = mapped_column(default=None)
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
     previous_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("ledger_editions.id"), default=None
@@ -44,6 +54,33 @@ class LedgerEdition(Base):
     )
 
     __table_args__ = (sa.UniqueConstraint("region_code", "period", "revision"),)
+
+    @classmethod
+    def in_effect_on(cls, day: dt.date) -> sa.ColumnElement[bool]:
+        """SQL: the edition is its department's current one on ``day``."""
+        return sa.and_(
+            cls.effective_from <= day,
+            sa.or_(cls.superseded_on.is_(None), cls.superseded_on > day),
+        )
+
+    @classmethod
+    def upcoming_on(cls, day: dt.date) -> sa.ColumnElement[bool]:
+        """SQL: the edition will take effect after ``day`` (and has not been replaced before
+        it ever does)."""
+        return sa.and_(
+            cls.effective_from > day,
+            sa.or_(cls.superseded_on.is_(None), cls.superseded_on > cls.effective_from),
+        )
+
+    def state_on(self, day: dt.date) -> LedgerEditionState:
+        """Upcoming, current or superseded on ``day`` (the rule of :meth:`in_effect_on` and
+        :meth:`upcoming_on`). An edition replaced before it took effect is superseded."""
+        replaced = self.superseded_on
+        if replaced is not None and replaced <= max(day, self.effective_from):
+            return LedgerEditionState.SUPERSEDED
+        if day < self.effective_from:
+            return LedgerEditionState.UPCOMING
+        return LedgerEditionState.CURRENT
 
 
 class LedgerEntry(Base):

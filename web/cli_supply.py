@@ -60,6 +60,8 @@ def _build_one(region_code: str, period: str, if_missing: bool, now: dt.datetime
             f"{edition.project_count} 个项目（新增 {edition.added_count}，变更 "
             f"{edition.changed_count}，移除 {edition.removed_count}），编号 {edition.id}。"
         )
+        if edition.effective_from > clock.local_date(now):
+            click.echo(f"  {edition.effective_from} 起生效，此前仍使用当前台账。")
         for project in result.stale:
             click.echo(f"  未列入（超过半年未确认）：{project.name}")
 
@@ -72,10 +74,12 @@ def ledger_list(region_code: str | None) -> None:
         admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
         if admin is None:
             raise click.ClickException("没有管理员账号。")
+        today = clock.today()
         for edition in list_editions(db, admin, region_code):
             click.echo(
                 f"{edition.id:>5}  {edition.region_code}  {edition.period} 第{edition.revision}版  "
-                f"{edition.project_count:>4} 个项目  {edition.status.label}"
+                f"{edition.project_count:>4} 个项目  {edition.effective_from} 起  "
+                f"{edition.state_on(today).label}"
             )
 
 

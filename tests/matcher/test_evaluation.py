@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy.orm import Session
 
+from matcher import FEATURES, LearnedModel
 from matcher.evaluation import evaluate, load_cases, ndcg_at, recall_at
+from models import ModelVersion, utcnow
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web import create_app
 
@@ -67,3 +71,29 @@ def test_evaluate_command_prints_json_for_any_case_file(tmp_path: Path) -> None:
     payload = json.loads(result.output)
     assert set(payload) == {"model", "bm25", "bm25_eligible"}
     assert set(payload["model"]) == {"ndcg@5", "recall@10", "violations@10"}
+
+
+def test_evaluate_active_scores_the_model_in_use_beside_the_default(
+    app: Flask, db: Session
+) -> None:
+    places = [4.0 if f == "quota" else 0.0 for f in FEATURES]
+    db.add(
+        ModelVersion(
+            name="logistic-places", kind="logistic", created_at=utcnow(), is_active=True,
+            feature_names=list(FEATURES), params={"coef": places, "intercept": -2.0},
+        )
+    )  # fmt: skip
+    db.flush()
+    runner = app.test_cli_runner()
+    args = ["matcher", "evaluate", "--active", "--cases", str(DEV_CASES)]
+    result = runner.invoke(args=[*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert list(payload) == ["model", "active", "bm25", "bm25_eligible"]
+    active = payload["active"]
+    assert active["name"] == "logistic-places"
+    in_use = LearnedModel(coef=places, intercept=-2.0)
+    assert active["ndcg@5"] == evaluate(load_cases(DEV_CASES), in_use)["model"]["ndcg@5"]
+    assert active["ndcg@5"] < payload["model"]["ndcg@5"]  # places alone rank worse
+    table = runner.invoke(args=args)
+    assert "active" in table.output and "logistic-places" in table.output

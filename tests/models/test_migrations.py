@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,7 +11,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from models import Base, migrate
+from models import Base, LedgerEdition, migrate
+from models.base import UTCDateTime
+from tests.conftest import reset_database, side_database_url
+
+COUNTY = "440117000000"
 
 
 def test_migrations_have_a_single_head() -> None:
@@ -61,4 +66,56 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(url)
     assert "households" in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_existing_editions_take_effect_on_their_half_years_first_day(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = side_database_url(database_url, tmp_path, "editions")
+    reset_database(url)
+    migrate.upgrade(url, rev="0006")
+    engine = sa.create_engine(url)
+    regions = sa.table("regions", sa.column("code"), sa.column("name"), sa.column("level"))
+    old_editions = sa.table(
+        "ledger_editions",
+        *(sa.column(name) for name in ("id", "level", "region_code", "period", "revision",
+                                       "status", "project_count", "added_count",
+                                       "removed_count", "changed_count")),
+        sa.column("published_at", UTCDateTime()),
+    )  # fmt: skip
+    utc = dt.UTC
+    with engine.begin() as conn:
+        conn.execute(regions.insert(), {"code": COUNTY, "name": "从化区", "level": "county"})
+        for id_, period, revision, status, published in (
+            (1, "2026H1", 1, "superseded", dt.datetime(2025, 12, 31, 16, 30, tzinfo=utc)),
+            (2, "2026H2", 1, "superseded", dt.datetime(2026, 6, 30, 16, 30, tzinfo=utc)),
+            # Rebuilt at 18:00 UTC on 20 July: the 21st in Guangdong.
+            (3, "2026H2", 2, "published", dt.datetime(2026, 7, 20, 18, 0, tzinfo=utc)),
+        ):
+            conn.execute(
+                old_editions.insert(),
+                {"id": id_, "level": "county", "region_code": COUNTY, "period": period,
+                 "revision": revision, "status": status, "published_at": published,
+                 "project_count": 0, "added_count": 0, "removed_count": 0, "changed_count": 0},
+            )  # fmt: skip
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(LedgerEdition.id, LedgerEdition.effective_from, LedgerEdition.superseded_on)
+            .order_by(LedgerEdition.id)
+        ).all()  # fmt: skip
+        assert [tuple(r) for r in rows] == [
+            (1, dt.date(2026, 1, 1), dt.date(2026, 7, 1)),  # until 2026H2 took effect
+            (2, dt.date(2026, 7, 1), dt.date(2026, 7, 21)),  # until the rebuild came out
+            (3, dt.date(2026, 7, 1), None),
+        ]
+        current = conn.scalars(
+            sa.select(LedgerEdition.id).where(LedgerEdition.in_effect_on(dt.date(2026, 12, 4)))
+        ).all()
+        assert current == [3]  # the department's current edition is the one it was
+    migrate.downgrade(url, rev="0006")
+    with engine.connect() as conn:
+        statuses = conn.scalars(sa.text("SELECT status FROM ledger_editions ORDER BY id")).all()
+        assert statuses == ["superseded", "superseded", "published"]
     engine.dispose()

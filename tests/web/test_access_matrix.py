@@ -378,6 +378,7 @@ API_ROWS = [
         fill=PLACE, label="the place's county", sends=SENDS_BODY,
         body=lambda v: {"region_code": v["county"], "period": PERIOD}),
     Row("GET", "/api/v1/ledgers/current", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("GET", "/api/v1/ledgers/upcoming", anon=401, admin=200, ca=200, st=200, ch=200),
     Row("GET", "/api/v1/ledgers/{edition}", anon=401, admin=200, ca=200, st=200, ch=200,
         fill=EDITION),
     Row("GET", "/api/v1/ledgers/{edition}/diff", anon=401, admin=200, ca=200, st=200, ch=200,

@@ -10,7 +10,7 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 
 from models import LedgerEdition
-from models.base import utcnow
+from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -29,6 +29,7 @@ from web.services.ledgers import (
     edition_diff,
     get_edition,
     list_editions,
+    upcoming_editions,
 )
 
 PREFIX = "/ledgers"
@@ -64,7 +65,7 @@ class Ledgers(MethodView):
     def post(self, body: dict[str, Any]) -> LedgerEdition:
         """Publish a new edition of a department's ledger for a half-year period."""
         return build_edition(
-            get_db(), actor(), body["region_code"], body["period"], utcnow()
+            get_db(), actor(), body["region_code"], body["period"], timing.now()
         ).edition
 
 
@@ -75,8 +76,22 @@ class CurrentLedgers(MethodView):
     @blp.response(200, LedgerEditionDetailSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[LedgerEdition]:
         """The current editions covering a region (default: the caller's): province, city and
-        county."""
-        return current_editions(get_db(), args["region_code"] or actor().region_code)
+        county, each the one in effect today (an edition published ahead of its half-year
+        waits for it)."""
+        region_code = args["region_code"] or actor().region_code
+        return current_editions(get_db(), region_code, timing.today())
+
+
+@blp.route("/upcoming")
+class UpcomingLedgers(MethodView):
+    @login_required
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, LedgerEditionDetailSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[LedgerEdition]:
+        """下期台账: editions covering a region published ahead of their half-year, waiting
+        for ``effective_from``; ``/ledgers/<id>/diff`` compares each with the current one."""
+        region_code = args["region_code"] or actor().region_code
+        return upcoming_editions(get_db(), region_code, timing.today())
 
 
 @blp.route("/<int:edition_id>")
@@ -95,7 +110,8 @@ class LedgerDiff(MethodView):
     @blp.response(200, LedgerDiffSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="不存在")
     def get(self, edition_id: int) -> EditionDiff:
-        """Projects added, changed and removed against the department's previous edition."""
+        """Projects added, changed and removed against the department's edition in effect when
+        it was published (for a waiting edition: the current one)."""
         db = get_db()
         return edition_diff(db, get_edition(db, actor(), edition_id))
 

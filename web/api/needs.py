@@ -9,6 +9,7 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 
 from models import Need, clock
+from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
@@ -84,7 +85,9 @@ class NeedMatches(MethodView):
         """Projects of the current ledgers that suit this need, best first, with reasons;
         ``explain=1`` lists the excluded ones and why."""
         explain = bool(args["explain"])
-        result = match_need(get_db(), actor(), need_id, limit=args["limit"], explain=explain)
+        result = match_need(
+            get_db(), actor(), need_id, limit=args["limit"], explain=explain, today=timing.today()
+        )
         return match_payload(result, explain)
 
 

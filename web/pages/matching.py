@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from matcher import LOW_MATCH_THRESHOLD
 from models.enums import Domain, Role, TargetGroup
+from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
@@ -27,7 +28,7 @@ def need_matches(need_id: int) -> str:
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     explain = request.args.get("explain") == "1"
-    result = match_need(get_db(), user, need_id, limit=10, explain=explain)
+    result = match_need(get_db(), user, need_id, limit=10, explain=explain, today=timing.today())
     return render_template(
         "matching/matches.html", need=result.need, ranking=result.ranking, explain=explain,
         threshold=LOW_MATCH_THRESHOLD, form=EmptyForm(), domains=Domain.labels(),

@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 
 from models import Project, clock
 from models.base import utcnow
-from models.enums import Role
+from models.enums import LedgerEditionState, Role
+from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
@@ -31,6 +32,8 @@ from web.services.ledgers import (
     edition_diff,
     get_edition,
     list_editions,
+    upcoming_editions,
+    upcoming_title,
 )
 from web.services.organizations import (
     list_organizations,
@@ -242,15 +245,16 @@ def ledgers() -> Any:
     user = actor()
     db = get_db()
     form = BuildForm()
+    today = timing.today()
     if request.method == "GET":
         form.region_code.data = user.region_code
-        form.period.data = clock.period_of(clock.today())
+        form.period.data = clock.period_of(today)
     if user.role in (Role.CIVIL_AFFAIRS, Role.ADMIN) and form.validate_on_submit():
         from web.services.ledgers import build_edition
 
         assert form.region_code.data and form.period.data  # required by the form
         try:
-            result = build_edition(db, user, form.region_code.data, form.period.data, utcnow())
+            result = build_edition(db, user, form.region_code.data, form.period.data, timing.now())
         except ServiceError as error:
             refuse(error)
         else:
@@ -262,6 +266,9 @@ def ledgers() -> Any:
                 n=edition.project_count,
             )
             flash(message, "success")
+            if edition.effective_from > today:
+                flash(_("该期台账将于 %(day)s 生效，此前仍使用当前台账。",
+                        day=edition.effective_from.isoformat()), "info")  # fmt: skip
             if result.stale:
                 names = "、".join(p.name for p in result.stale)
                 flash(_("以下项目超过半年未确认，未列入本期台账：%(names)s", names=names), "info")
@@ -270,7 +277,7 @@ def ledgers() -> Any:
     if user.role == Role.STATION_STAFF:
         return redirect(url_for("pages.current_ledgers"))
     return render_template(
-        "supply/ledgers.html", editions=editions, form=form,
+        "supply/ledgers.html", editions=editions, form=form, today=today,
         region_names={e.region_code: region_label(db, e.region_code) for e in editions},
     )  # fmt: skip
 
@@ -280,10 +287,16 @@ def ledgers() -> Any:
 def current_ledgers() -> str:
     user = actor()
     db = get_db()
-    editions = current_editions(db, user.region_code)
+    today = timing.today()
+    editions = current_editions(db, user.region_code, today)
+    upcoming = [
+        (edition, upcoming_title(edition), edition_diff(db, edition))
+        for edition in upcoming_editions(db, user.region_code, today)
+    ]
     return render_template(
-        "supply/current.html", editions=editions, labels=LABELS,
-        region_names={e.region_code: region_label(db, e.region_code) for e in editions},
+        "supply/current.html", editions=editions, upcoming=upcoming, labels=LABELS,
+        region_names={e.region_code: region_label(db, e.region_code)
+                      for e in [*editions, *(u[0] for u in upcoming)]},
     )  # fmt: skip
 
 
@@ -292,8 +305,10 @@ def current_ledgers() -> str:
 def ledger(edition_id: int) -> str:
     db = get_db()
     edition = get_edition(db, actor(), edition_id)
+    state = edition.state_on(timing.today())
     return render_template(
-        "supply/ledger.html", edition=edition, diff=edition_diff(db, edition),
+        "supply/ledger.html", edition=edition, diff=edition_diff(db, edition), state=state,
+        upcoming=upcoming_title(edition) if state == LedgerEditionState.UPCOMING else None,
         region_name=region_label(db, edition.region_code), labels=LABELS,
     )  # fmt: skip
 

@@ -180,6 +180,10 @@ class LedgerEditionSchema(BaseSchema):
     revision = fields.Integer(required=True)
     status = fields.Function(lambda e: e.status.value)
     published_at = fields.DateTime()
+    effective_from = fields.Date(metadata={"description": "生效日（该半年度第一天，北京时间）"})
+    superseded_on = fields.Date(
+        allow_none=True, metadata={"description": "被新版本替代之日（北京时间）；尚未替代为空"}
+    )
     previous_id = fields.Integer(allow_none=True)
     project_count = fields.Integer()
     added_count = fields.Integer()

@@ -14,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import LedgerEdition, LedgerEntry, Organization, Project, Region, Station, User
-from models.clock import InvalidPeriod, period_bounds
+from models import LedgerEdition, LedgerEntry, Organization, Project, Region, Station, User, clock
+from models.clock import InvalidPeriod, local_date, period_bounds
 from models.enums import (
     LEDGER_LEVELS,
+    LedgerEditionState,
     LedgerEditionStatus,
     OrganizationStatus,
     ProjectStatus,
@@ -100,10 +101,15 @@ def build_edition(
     the period and are not stale (:meth:`Project.is_stale`); stale ones are left out and returned,
     so their charities can be told. ``actor`` None is the scheduled job.
 
+    The edition takes effect on the half-year's first day (Asia/Shanghai). Built ahead of it
+    (2027H1 in December 2026), it waits: the department's current edition stays current, for
+    matching and on every page, until that day begins, and the new one is compared with it.
+
     :raise ValidationFailed: bad period, or a region without a ledger (below county level).
     :raise Forbidden: the actor is not that department.
     """
     starts, ends = check_period(period)
+    today = local_date(now)
     region = db.get(Region, region_code)
     if region is None or region.level not in LEDGER_LEVELS:
         raise ValidationFailed(fields={"region_code": ["只有省、市、县（区）民政部门编制台账。"]})
@@ -127,12 +133,15 @@ def build_edition(
     stale = [p for p in candidates if p.is_stale(now)]
     included = [p for p in candidates if p not in stale]
 
-    previous = latest_edition(db, region_code)
-    if previous is not None and previous.period > period:
+    latest = latest_edition(db, region_code)
+    if latest is not None and latest.period > period:
         # An edition for an earlier half-year would replace the current one.
         raise ValidationFailed(
-            fields={"period": [f"该部门已有 {previous.period} 的台账，不能再发布更早的期次。"]}
+            fields={"period": [f"该部门已有 {latest.period} 的台账，不能再发布更早的期次。"]}
         )
+    # Compared with what stations use today: for an edition built ahead of its half-year,
+    # the changes they will see on its first day.
+    previous = _in_effect(db, region_code, today)
     old = {e.project_id: e.snapshot for e in previous.entries} if previous else {}
     revision = (
         db.scalar(
@@ -148,6 +157,7 @@ def build_edition(
         period=period,
         revision=revision,
         published_at=now,
+        effective_from=starts,
         published_by_id=actor.id if actor else None,
         previous_id=previous.id if previous else None,
     )
@@ -172,8 +182,7 @@ def build_edition(
     edition.added_count = sum(1 for e in edition.entries if e.change == "added")
     edition.changed_count = sum(1 for e in edition.entries if e.change == "changed")
     edition.removed_count = len(set(old) - {p.id for p in included})
-    if previous is not None:
-        previous.status = LedgerEditionStatus.SUPERSEDED
+    _replace_editions(db, region_code, max(starts, today), today)
     db.add(edition)
     db.flush()
     write_audit(
@@ -189,6 +198,31 @@ def build_edition(
             detail={"edition_id": edition.id},
         )  # fmt: skip
     return BuildResult(edition, stale)
+
+
+def _in_effect(db: Session, region_code: str, day: dt.date) -> LedgerEdition | None:
+    return db.scalar(
+        sa.select(LedgerEdition)
+        .where(LedgerEdition.region_code == region_code, LedgerEdition.in_effect_on(day))
+        .order_by(LedgerEdition.id.desc())
+        .limit(1)
+    )
+
+
+def _replace_editions(db: Session, region_code: str, cut: dt.date, today: dt.date) -> None:
+    """The department's editions give way on ``cut`` to the one being published: the current
+    one stays current until then (an early edition waits for its half-year), and one waiting
+    for the same half-year never takes effect. Those replaced for good by ``today`` are
+    marked superseded."""
+    for other in db.scalars(
+        sa.select(LedgerEdition).where(
+            LedgerEdition.region_code == region_code,
+            sa.or_(LedgerEdition.superseded_on.is_(None), LedgerEdition.superseded_on > cut),
+        )
+    ):
+        other.superseded_on = cut
+        if other.state_on(today) == LedgerEditionState.SUPERSEDED:
+            other.status = LedgerEditionStatus.SUPERSEDED
 
 
 @dataclass(frozen=True)
@@ -212,7 +246,9 @@ def refresh_ledgers(
     """Publish every department's edition for the half-year ``period``, as the scheduler
     does on 1 January and 1 July, then tell each station's staff, in one notification, which
     new editions cover it. Departments with an edition for this half-year or a later one are
-    left as they are, so a second refresh of the same half-year publishes nothing.
+    left as they are, so a second refresh of the same half-year publishes nothing. Run ahead
+    of the half-year, the editions wait for its first day (:func:`build_edition`) and the
+    stations are told when they take effect.
 
     ``progress(done, total)`` is called after each department.
 
@@ -242,15 +278,36 @@ def refresh_ledgers(
         published=len(built),
         skipped=len(departments) - len(built),
         projects=projects,
-        notified=_announce_editions(db, period, built),
+        notified=_announce_editions(db, period, built, local_date(now)),
     )
 
 
-def _announce_editions(db: Session, period: str, built: dict[str, LedgerEdition]) -> int:
+def half_year_label(period: str) -> str:
+    """``2027H1`` → 2027年上半年.
+
+    :raise ValidationFailed: not a half-year.
+    """
+    starts, _ends = check_period(period)
+    return f"{starts.year}年{'上' if starts.month == 1 else '下'}半年"
+
+
+def upcoming_title(edition: LedgerEdition) -> str:
+    """How an edition waiting for its half-year is named: 下期台账（2027年上半年，1月1日生效）."""
+    day = edition.effective_from
+    return f"下期台账（{half_year_label(edition.period)}，{day.month}月{day.day}日生效）"
+
+
+def _announce_editions(
+    db: Session, period: str, built: dict[str, LedgerEdition], today: dt.date
+) -> int:
     """One notification to each active station user naming the new editions that cover the
-    station's region; the number sent."""
+    station's region, and when they take effect if not at once; the number sent."""
     if not built:
         return 0
+    waiting = next(iter(built.values())).effective_from > today
+    title = f"{period} 慈善帮扶资源台账已发布"
+    if waiting:
+        title += f"，为{upcoming_title(next(iter(built.values())))}，此前仍使用当前台账"
     names = dict(
         db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(built))).all()
     )
@@ -266,7 +323,7 @@ def _announce_editions(db: Session, period: str, built: dict[str, LedgerEdition]
             for e in new
         )
         users = db.scalars(sa.select(User.id).where(User.station_id == station_id, User.is_active))
-        notified += notify(db, users, "ledger", f"{period} 慈善帮扶资源台账已发布：{listed}",
+        notified += notify(db, users, "ledger", f"{title}：{listed}",
                            link="/ledgers/current")  # fmt: skip
     return notified
 
@@ -288,23 +345,40 @@ def list_editions(db: Session, actor: User, region_code: str | None = None) -> l
     )
 
 
-def current_editions(db: Session, region_code: str) -> list[LedgerEdition]:
-    """The current (latest published) edition of every department covering ``region_code``."""
-    editions = []
-    for code in covering_ledger_codes(region_code):
-        edition = db.scalar(
-            sa.select(LedgerEdition)
-            .where(
-                LedgerEdition.region_code == code,
-                LedgerEdition.status == LedgerEditionStatus.PUBLISHED,
-            )
-            .options(selectinload(LedgerEdition.entries))
-            .order_by(LedgerEdition.published_at.desc(), LedgerEdition.id.desc())
-            .limit(1)
-        )
-        if edition is not None:
-            editions.append(edition)
-    return editions
+def current_editions(
+    db: Session, region_code: str, today: dt.date | None = None
+) -> list[LedgerEdition]:
+    """The edition in effect on ``today`` (default: today in Guangdong) of every department
+    covering ``region_code``: province, city and county, in that order. An edition published
+    ahead of its half-year is not among them until its first day."""
+    return _editions_covering(db, region_code, LedgerEdition.in_effect_on(today or clock.today()))
+
+
+def upcoming_editions(
+    db: Session, region_code: str, today: dt.date | None = None
+) -> list[LedgerEdition]:
+    """The editions covering ``region_code`` published ahead of their half-year and waiting
+    for it on ``today`` (下期台账): of each department, the one to take effect next."""
+    waiting = LedgerEdition.upcoming_on(today or clock.today())
+    return _editions_covering(db, region_code, waiting, LedgerEdition.effective_from)
+
+
+def _editions_covering(
+    db: Session, region_code: str, when: sa.ColumnElement[bool], *first: Any
+) -> list[LedgerEdition]:
+    """Of each department covering ``region_code``, the edition matching ``when`` that comes
+    first in the order ``first``, then newest."""
+    codes = covering_ledger_codes(region_code)
+    found = db.scalars(
+        sa.select(LedgerEdition)
+        .where(LedgerEdition.region_code.in_(codes), when)
+        .options(selectinload(LedgerEdition.entries))
+        .order_by(*first, LedgerEdition.id.desc())
+    )
+    latest: dict[str, LedgerEdition] = {}
+    for edition in found:
+        latest.setdefault(edition.region_code, edition)
+    return [latest[code] for code in codes if code in latest]
 
 
 @dataclass(frozen=True)
@@ -315,7 +389,9 @@ class EditionDiff:
 
 
 def edition_diff(db: Session, edition: LedgerEdition) -> EditionDiff:
-    """What the edition added, changed and removed against the one before it."""
+    """What the edition added, changed and removed against the one before it: the
+    department's edition in effect when it was published (so an edition waiting for its
+    half-year shows what will change on its first day)."""
     previous = db.get(LedgerEdition, edition.previous_id) if edition.previous_id else None
     kept = {e.project_id for e in edition.entries}
     removed = [e for e in previous.entries if e.project_id not in kept] if previous else []

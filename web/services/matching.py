@@ -1,14 +1,17 @@
 """Matching needs to the projects of the current ledgers: the web layer's side of ``matcher``.
 
 The project index is built from the current editions once and cached in the process; it is
-rebuilt when an edition is published or a project changes (the cache key is read with two
-small queries per request).
+rebuilt when an edition is published or takes effect, or a project changes (the cache key is
+read with a few small queries per request). "Current" is the edition in effect on the day
+asked about (``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins
+the index on its first day, with no job run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,14 +31,14 @@ from matcher import (
     build_index,
     rank,
 )
+from matcher.evaluation import Benchmark, load_benchmarks
 from matcher.rules import check
 from matcher.scoring import FEATURES, features
-from matcher.training import TrainingResult, train_and_compare
+from matcher.training import TrainingResult, enough_outcomes, train_and_compare
 from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User, clock
 from models.base import utcnow
 from models.enums import (
     ACCEPTED_BY_CHARITY_STATES,
-    LedgerEditionStatus,
     ProjectStatus,
     ReferralStatus,
     Role,
@@ -53,14 +56,21 @@ def _date(value: str | None, default: dt.date) -> dt.date:
     return dt.date.fromisoformat(value) if value else default
 
 
-def _cache_key(db: Session) -> tuple[Any, ...]:
-    editions = tuple(
-        db.scalars(
-            sa.select(LedgerEdition.id)
-            .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
-            .order_by(LedgerEdition.id)
-        )
+def current_edition_ids(db: Session, today: dt.date) -> list[int]:
+    """The edition of each department in effect on ``today``, by id."""
+    latest: dict[str, int] = {}
+    in_effect = db.execute(
+        sa.select(LedgerEdition.region_code, LedgerEdition.id)
+        .where(LedgerEdition.in_effect_on(today))
+        .order_by(LedgerEdition.id)
     )
+    for region_code, edition_id in in_effect:
+        latest[region_code] = edition_id  # one a day, but the newest wins should two overlap
+    return sorted(latest.values())
+
+
+def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
+    editions = tuple(current_edition_ids(db, today))
     # Both maxima are read from indexes, not by scanning the projects.
     changed = db.scalar(sa.select(sa.func.max(Project.updated_at)))
     newest = db.scalar(sa.select(sa.func.max(Project.id)))
@@ -85,11 +95,13 @@ def acceptance_rates(db: Session) -> dict[int, float]:
     return rates
 
 
-def load_project_records(db: Session) -> list[ProjectRecord]:
-    """The projects of every department's current edition, as published, with live quota."""
+def load_project_records(db: Session, today: dt.date | None = None) -> list[ProjectRecord]:
+    """The projects of every department's edition in effect on ``today`` (default: today in
+    Guangdong), as published, with live quota."""
+    ids = current_edition_ids(db, today or clock.today())
     editions = db.scalars(
         sa.select(LedgerEdition)
-        .where(LedgerEdition.status == LedgerEditionStatus.PUBLISHED)
+        .where(LedgerEdition.id.in_(ids))
         .options(selectinload(LedgerEdition.entries))
     ).all()
     live = {
@@ -139,9 +151,11 @@ def load_project_records(db: Session) -> list[ProjectRecord]:
     return records
 
 
-def project_index(db: Session) -> ProjectIndex:
-    """The cached index of the current ledgers, rebuilt when they or a project changed."""
-    key = _cache_key(db)
+def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
+    """The cached index of the ledgers in effect on ``today`` (default: today in Guangdong),
+    rebuilt when they or a project changed."""
+    today = today or clock.today()
+    key = _cache_key(db, today)
     places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
@@ -150,7 +164,7 @@ def project_index(db: Session) -> ProjectIndex:
         if places is not None and (seen is None or places > seen):
             _refresh_places(db, cached, seen, places)
         return cached
-    index = build_index(load_project_records(db), key=key)
+    index = build_index(load_project_records(db, today), key=key)
     with _lock:
         _cache["index"] = index
         _cache["places_seen"] = places
@@ -231,7 +245,8 @@ def match_need(
     db: Session, actor: User, need_id: int, *, limit: int = 10, explain: bool = False,
     today: dt.date | None = None,
 ) -> NeedMatches:  # fmt: skip
-    """The ranked projects for one need the actor may see.
+    """The ranked projects for one need the actor may see, from the ledgers in effect on
+    ``today`` (default: today in Guangdong).
 
     :raise NotFound: the need is not visible to the actor.
     """
@@ -239,7 +254,7 @@ def match_need(
     need = get_need(db, actor, need_id)  # audited as a read of the household's need
     today = today or clock.today()
     ranking = rank(
-        project_index(db), need_record(need, today), today, limit=limit, explain=explain,
+        project_index(db, today), need_record(need, today), today, limit=limit, explain=explain,
         model=active_model(db),
     )  # fmt: skip
     return NeedMatches(need, ranking)
@@ -247,7 +262,7 @@ def match_need(
 
 def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of every answered referral (accepted/completed = 1, declined = 0)."""
-    index = project_index(db)
+    index = project_index(db, today)
     position = {p.id: i for i, p in enumerate(index.projects)}
     referrals = db.scalars(
         sa.select(Referral)
@@ -278,26 +293,58 @@ def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]
     return np.array(rows).reshape(-1, len(FEATURES)), np.array(labels)
 
 
-def train_matcher(db: Session, actor: User | None, today: dt.date | None = None) -> TrainingResult:
-    """Fit a model on referral outcomes and promote it only if it beats the active one."""
+def train_matcher(
+    db: Session,
+    actor: User | None,
+    today: dt.date | None = None,
+    benchmarks: Sequence[Benchmark] | None = None,
+) -> TrainingResult:
+    """Fit a model on referral outcomes and promote it only if it predicts acceptance better
+    than the active one and ranks every case file (``benchmarks``, default every shipped one
+    in ``seed/eval``) no more than ``NDCG_TOLERANCE`` worse. The candidate is stored either
+    way, with both measures and, when refused, why.
+    """
     today = today or clock.today()
     matrix, labels = outcome_matrix(db, today)
     now = utcnow()
     number = (db.scalar(sa.select(sa.func.count(ModelVersion.id))) or 0) + 1
+    if benchmarks is None:
+        # Read (once per process) only when there is something to judge.
+        benchmarks = load_benchmarks() if enough_outcomes(labels) else []
     result = train_and_compare(
-        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}"
-    )
+        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}",
+        benchmarks=benchmarks,
+    )  # fmt: skip
     if result.model is not None:
+        metrics = {**result.model.metrics, **training_figures(result)}
         version = ModelVersion(
             name=result.model.name, kind="logistic", created_at=now, is_active=result.promoted,
             feature_names=list(FEATURES),
             params={"coef": result.model.coef, "intercept": result.model.intercept},
-            metrics=result.model.metrics,
+            metrics=metrics,
         )  # fmt: skip
         if result.promoted:
             db.execute(sa.update(ModelVersion).values(is_active=False))
         db.add(version)
         db.flush()
         write_audit(db, actor, "matcher.train", version, actor_name=None if actor else "system",
-                    detail={"promoted": result.promoted, **result.model.metrics})  # fmt: skip
+                    detail={"promoted": result.promoted, **metrics})  # fmt: skip
     return result
+
+
+def training_figures(result: TrainingResult) -> dict[str, Any]:
+    """What a training run measured, as plain data for the model version and the job run:
+    the acceptance measure and NDCG@5 per case file, candidate against active, and the
+    reasons it was not promoted."""
+    return {
+        "auc": {"candidate": _round(result.candidate_auc), "active": _round(result.active_auc)},
+        "ndcg@5": {
+            c.case_file: {"candidate": c.candidate, "active": c.active} for c in result.case_files
+        },
+        "promoted": result.promoted,
+        "refusals": list(result.refusals),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
