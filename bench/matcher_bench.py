@@ -68,7 +68,7 @@ def populate(factory, projects: int, needs: int) -> list[int]:  # noqa: ANN001
                 categories=row["categories"], income_per_head_fen=row["income_per_head_fen"],
                 consent_on=TODAY,
                 members=[Member(name="某某", relation=Relation.HEAD,
-                                birth_on=TODAY.replace(year=TODAY.year - row["age"]))],
+                                birth_year=TODAY.year - row["age"])],
             )  # fmt: skip
             need = Need(
                 household=household, domain=row["domain"], text=row["text"],

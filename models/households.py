@@ -115,7 +115,11 @@ class Member(Base):
     #: Keyed hash (HMAC) of the ID number, for duplicate checks without decrypting.
     id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     id_number_masked: Mapped[str | None] = mapped_column(sa.String(18), default=None)
-    birth_on: Mapped[dt.date | None] = mapped_column(default=None)
+    #: The date of birth, encrypted: shown only behind an audited reveal.
+    birth_on_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    #: The year of birth in clear, for ages, priority groups and statistics; with the county
+    #: code and sex it still leaves 365 × 500 possible ID numbers.
+    birth_year: Mapped[int | None] = mapped_column(default=None)
     sex: Mapped[Sex | None] = mapped_column(enum_column(Sex), default=None)
     disability_type: Mapped[DisabilityType | None] = mapped_column(
         enum_column(DisabilityType), default=None
@@ -136,10 +140,11 @@ class Member(Base):
     )
 
     def age_on(self, day: dt.date) -> int | None:
-        if self.birth_on is None:
+        """The age reached in ``day``'s year (from the birth year alone: an age that changed
+        on the birthday would give the date away to anyone watching it)."""
+        if self.birth_year is None:
             return None
-        had_birthday = (day.month, day.day) >= (self.birth_on.month, self.birth_on.day)
-        return day.year - self.birth_on.year - (0 if had_birthday else 1)
+        return day.year - self.birth_year
 
 
 class GovAid(Base):

@@ -38,7 +38,9 @@ def cli_session() -> Iterator[Session]:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    migrate.upgrade(current_app.config["DATABASE_URL"], rev=revision)
+    migrate.upgrade(
+        current_app.config["DATABASE_URL"], rev=revision, data_key=current_app.config["DATA_KEY"]
+    )
     click.echo("数据库已升级到最新结构。")
 
 
@@ -46,7 +48,9 @@ def db_upgrade(revision: str) -> None:
 @click.option("--revision", required=True)
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (``base`` empties the database)."""
-    migrate.downgrade(current_app.config["DATABASE_URL"], rev=revision)
+    migrate.downgrade(
+        current_app.config["DATABASE_URL"], rev=revision, data_key=current_app.config["DATA_KEY"]
+    )
     click.echo(f"数据库已回退到 {revision}。")
 
 

@@ -32,7 +32,7 @@ def test_register_a_household_and_find_its_need_on_the_worklist(
     spouse.get_by_label("自理能力").select_option("dependent")
     form.get_by_role("button", name="保存").click()
     # Refused with the reason beside the field, and everything typed is still there.
-    expect(page.get_by_text("身份证号码无效")).to_be_visible()
+    expect(page.get_by_text("身份证号的校验位")).to_be_visible()
     expect(page.get_by_test_id("member-1").get_by_label("姓名")).to_have_value("陈桂兰")
     page.console_errors.clear()  # type: ignore[attr-defined]  # the 422 just asserted
     page.get_by_test_id("member-0").get_by_label("身份证号").fill(HEAD_ID)

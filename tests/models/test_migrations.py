@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 
 from models import Base, LedgerEdition, migrate
 from models.base import UTCDateTime
-from tests.conftest import reset_database, side_database_url
+from tests.conftest import copy_demo, reset_database, side_database_url
+from tests.helpers import TEST_DATA_KEY
+from web.services.crypto import PersonalDataCipher
 
 COUNTY = "440117000000"
 
@@ -119,3 +121,43 @@ def test_existing_editions_take_effect_on_their_half_years_first_day(
         statuses = conn.scalars(sa.text("SELECT status FROM ledger_editions ORDER BY id")).all()
         assert statuses == ["superseded", "superseded", "published"]
     engine.dispose()
+
+
+def test_birth_dates_move_into_the_encrypted_column_and_back(
+    engine: Engine, database_url: str, tmp_path: Path, cipher: PersonalDataCipher
+) -> None:
+    url = side_database_url(database_url, tmp_path, "births")
+    copy = copy_demo(engine, url)
+    with copy.connect() as conn:
+        before = conn.execute(
+            sa.text("SELECT id, birth_on_encrypted, id_number_encrypted FROM members ORDER BY id")
+        ).all()
+    born = {r.id: dt.date.fromisoformat(cipher.decrypt(r.birth_on_encrypted)) for r in before
+            if r.birth_on_encrypted is not None}  # fmt: skip
+    numbers = {r.id: cipher.decrypt(r.id_number_encrypted) for r in before
+               if r.id_number_encrypted is not None}  # fmt: skip
+    assert born and numbers
+
+    migrate.downgrade(url, rev="0013", data_key=TEST_DATA_KEY)
+    with copy.connect() as conn:
+        old_members = sa.table("members", sa.column("id"), sa.column("birth_on", sa.Date),
+                               sa.column("id_number_masked"))  # fmt: skip
+        rows = conn.execute(sa.select(old_members)).all()
+    assert {r.id: r.birth_on for r in rows if r.birth_on is not None} == born
+    old_masks = {r.id: r.id_number_masked for r in rows if r.id_number_masked}
+    assert old_masks == {k: n[:4] + "*" * 10 + n[-4:] for k, n in numbers.items()}
+
+    migrate.upgrade(url, data_key=TEST_DATA_KEY)
+    with copy.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, birth_on_encrypted, birth_year, id_number_masked FROM members")
+        ).all()
+    again = {r.id: dt.date.fromisoformat(cipher.decrypt(r.birth_on_encrypted)) for r in rows
+             if r.birth_on_encrypted is not None}  # fmt: skip
+    assert again == born
+    years = {r.id: r.birth_year for r in rows if r.birth_year}
+    assert years == {k: d.year for k, d in born.items()}
+    assert {r.id: r.id_number_masked for r in rows if r.id_number_masked} == {
+        k: n[:6] + "*" * 12 for k, n in numbers.items()
+    }
+    copy.dispose()

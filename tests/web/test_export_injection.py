@@ -177,7 +177,7 @@ def test_the_needs_ledger_export_neutralises_formulas_and_keeps_amounts_numbers(
     assert head["疾病"] == as_read("=1+1")
     assert head["月人均收入（元）"] == 950.5
     assert head["年医疗自付（元）"] == 12_000
-    assert isinstance(head["出生日期"], dt.datetime) and isinstance(head["授权日期"], dt.datetime)
+    assert head["出生年份"] == 1970 and isinstance(head["授权日期"], dt.datetime)
     assert "钟伟明" in texts  # a demo member, unchanged
 
 

@@ -41,7 +41,7 @@ def test_an_invalid_id_number_is_refused_naming_the_field(client: FlaskClient, d
     response = client.post("/api/v1/households", json=body, headers=bearer(client, "station_a"))
     assert response.status_code == 422
     assert "members.0.id_number" in response.json["error"]["fields"]
-    assert "身份证号码无效" in response.json["error"]["fields"]["members.0.id_number"][0]
+    assert "校验位" in response.json["error"]["fields"]["members.0.id_number"][0]
 
 
 def test_create_show_masked_reveal_audited_and_isolated(client: FlaskClient, db: Session) -> None:
@@ -51,7 +51,7 @@ def test_create_show_masked_reveal_audited_and_isolated(client: FlaskClient, db:
     )
     assert created.status_code == 201, created.json
     household = created.json
-    assert household["members"][0]["id_number_masked"] == "4401**********0032"
+    assert household["members"][0]["id_number_masked"] == "440122************"
     assert HEAD_ID not in created.text and "13800001111" not in created.text
     assert household["priority_groups"] == ["disabled_elderly", "minor", "disabled"]
     assert household["duplicates"] == []

@@ -77,13 +77,15 @@ def liwan(db: Session) -> dict[str, int]:
 
     h1 = household(
         V1, "甲",
-        Member(name="甲", relation=Relation.HEAD, birth_on=years_ago(40)),
-        Member(name="甲子", relation=Relation.CHILD, birth_on=years_ago(10)),
+        Member(name="甲", relation=Relation.HEAD, birth_year=years_ago(40).year),
+        Member(name="甲子", relation=Relation.CHILD, birth_year=years_ago(10).year),
     )  # fmt: skip
     h2 = household(V1, "乙", Member(
-        name="乙", relation=Relation.HEAD, birth_on=years_ago(70), self_care=SelfCare.DEPENDENT,
+        name="乙", relation=Relation.HEAD, birth_year=years_ago(70).year,
+        self_care=SelfCare.DEPENDENT,
         disability_type=DisabilityType.PHYSICAL))  # fmt: skip
-    h3 = household(V2, "丙", Member(name="丙", relation=Relation.HEAD, birth_on=years_ago(45),
+    h3 = household(V2, "丙", Member(name="丙", relation=Relation.HEAD,
+                                   birth_year=years_ago(45).year,
                                    illness_kind=IllnessKind.SERIOUS))  # fmt: skip
     db.flush()
     now = utcnow()

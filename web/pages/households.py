@@ -208,7 +208,7 @@ def _form_data(household: Household) -> dict[str, Any]:
                 "name": m.name,
                 "relation": m.relation.value,
                 "id_number": None,
-                "birth_on": m.birth_on,
+                "birth_on": None,  # never sent back, like the ID number: kept if left empty
                 "sex": m.sex.value if m.sex else "",
                 "disability_type": m.disability_type.value if m.disability_type else "",
                 "disability_grade": m.disability_grade,

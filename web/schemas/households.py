@@ -30,7 +30,12 @@ class MemberSchema(BaseSchema):
     relation = fields.Function(lambda m: m.relation.value)
     relation_label = fields.Function(lambda m: Relation(m.relation).label)
     id_number_masked = fields.String(allow_none=True)
-    birth_on = fields.Date(allow_none=True)
+    birth_year = fields.Integer(
+        allow_none=True, metadata={"description": "出生年份；完整出生日期只在查看身份证号时显示"}
+    )
+    age = fields.Function(
+        lambda m: m.age_on(clock.today()), allow_none=True, metadata={"description": "当年周岁"}
+    )
     sex = fields.Function(lambda m: m.sex.value if m.sex else None, allow_none=True)
     disability_type = fields.Function(
         lambda m: m.disability_type.value if m.disability_type else None, allow_none=True

@@ -44,10 +44,14 @@ def cipher_of(db: Session) -> PersonalDataCipher:
 
 
 def mask_id_number(id_number: str) -> str:
-    """``440105199001011234`` → ``4401**********1234``."""
-    if len(id_number) <= 8:
+    """``440105199001011234`` → ``440105************``: the issuing county only.
+
+    The county code, with the birth year and sex shown elsewhere, leaves 365 × 500 numbers;
+    any digit of the date, the sequence or the check digit would narrow that towards one.
+    """
+    if len(id_number) <= 6:
         return "*" * len(id_number)
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+    return id_number[:6] + "*" * (len(id_number) - 6)
 
 
 def mask_phone(phone: str) -> str:

@@ -45,6 +45,11 @@ MEMBER_COLUMNS = (
     Column("授权范围", "consent_scope", "text"),
 )
 HOUSEHOLD_HEADERS = [c.header for c in MEMBER_COLUMNS]
+#: The export: the template's columns, but the year of birth where the template takes the
+#: date (a date beside the masked ID number would give the number back).
+EXPORT_COLUMNS = tuple(
+    Column("出生年份", "birth_year", "int") if c.field == "birth_on" else c for c in MEMBER_COLUMNS
+)
 _COLUMN_OF = {c.field: c for c in MEMBER_COLUMNS}
 _HEADER_OF = {c.field: c.header for c in MEMBER_COLUMNS}
 _MEMBER_FIELDS = (
@@ -166,7 +171,8 @@ def _duplicates(db: Session, households: list[Household]) -> list[Duplicate]:
 
 
 def export_households(db: Session, actor: User, station_id: int | None = None) -> bytes:
-    """The station's needs ledger as ``.xlsx``: the import template, ID numbers masked."""
+    """The station's needs ledger as ``.xlsx``: the import template's columns, ID numbers and
+    phones masked, the year of birth for the date."""
     station = station_for(db, actor, station_id)
     households = db.scalars(
         sa.select(Household)
@@ -179,6 +185,7 @@ def export_households(db: Session, actor: User, station_id: int | None = None) -
         for member in household.members:
             row: dict[str, Any] = {f: getattr(member, f, None) for f in _MEMBER_FIELDS}
             row["id_number"] = member.id_number_masked
+            row["birth_year"] = member.birth_year
             row["household_key"] = f"H{household.id}"
             if member.relation == Relation.HEAD:
                 row |= {
@@ -194,7 +201,7 @@ def export_households(db: Session, actor: User, station_id: int | None = None) -
                 }
             rows.append({k: (v.value if hasattr(v, "value") else v) for k, v in row.items()})
     write_audit(db, actor, "household.export", station, region_code=station.region_code)
-    return _workbook(rows, "需求台账", MEMBER_COLUMNS)
+    return _workbook(rows, "需求台账", EXPORT_COLUMNS)
 
 
 def households_template() -> bytes:

@@ -456,12 +456,11 @@ def groups_reached(db: Session, scope: StatsScope) -> list[dict[str, Any]]:
         .distinct()
         .subquery()
     )
-    adult = scope.today.replace(year=scope.today.year - 18)
-    old = scope.today.replace(year=scope.today.year - 60)
+    # Ages by birth year, as Member.age_on reckons them.
     member_of = {
-        TargetGroup.DISABLED_ELDERLY: sa.and_(Member.birth_on <= old,
+        TargetGroup.DISABLED_ELDERLY: sa.and_(Member.birth_year <= scope.today.year - 60,
                                               Member.self_care != "independent"),
-        TargetGroup.MINOR: Member.birth_on > adult,
+        TargetGroup.MINOR: Member.birth_year > scope.today.year - 18,
         TargetGroup.DISABLED: Member.disability_type.is_not(None),
         TargetGroup.SERIOUS_ILLNESS: Member.illness_kind.in_(("serious", "rare")),
     }  # fmt: skip

@@ -60,7 +60,7 @@ def test_the_database_never_holds_an_id_number_or_phone_in_clear(db: Session) ->
     ]
     dump = repr(raw)
     assert HEAD_ID not in dump and "13912345678" not in dump
-    assert HEAD_ID[:4] + "**********" + HEAD_ID[-4:] in dump  # the masked copy is there
+    assert HEAD_ID[:6] + "*" * 12 in dump  # the masked copy is there
 
 
 def test_showing_an_id_number_is_audited(db: Session) -> None:
@@ -238,6 +238,6 @@ def test_editing_without_resending_ids_keeps_them_and_the_phone(db: Session) -> 
     edit.address = "新田村上围社 8 号"
     update_household(db, user, household.id, edit)
     assert household.members[0] is head
-    assert head.id_number_masked == "4401**********0032"
+    assert head.id_number_masked == "440122************"
     assert household.phone_masked == "139****5678"
     assert household.address == "新田村上围社 8 号"
