@@ -10,6 +10,8 @@
 ``STALE_NEED_DAYS``  a need open this long without a referral is raised daily (default 30).
 ``JOB_SCHEDULES``    JSON replacing jobs' cron fields, e.g. ``{"ledger_refresh": {"second":
                      "*/5"}}`` (for rehearsals and tests; times are Asia/Shanghai).
+``DUPLICATE_CHECKS_PER_DAY``  ID numbers one user may check against other stations' registers
+                     in a day (default 200); past it registration goes on unchecked.
 ``REFERRAL_OVERDUE_DAYS``  days a charity may leave an approved referral unanswered before
                      the approving office is alerted (default 3; the referral itself
                      expires at the project's own response deadline).
@@ -29,6 +31,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from models import clock
+from web.services.households import DUPLICATE_CHECKS_PER_DAY
 from web.services.needs import STALE_NEED_DAYS
 
 #: Where generated keys and the default database live (the repository's ``instance/``).
@@ -105,6 +108,9 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
+        "DUPLICATE_CHECKS_PER_DAY": int(
+            env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)
+        ),
         "JOB_SCHEDULES": _job_schedules(env.get("JOB_SCHEDULES")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "WTF_CSRF_CHECK_DEFAULT": False,

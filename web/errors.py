@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,8 +21,10 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllo
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import LimitedStream
 
+from web.services.audit import record_refusal
 from web.services.errors import ServiceError
 
+from .db import get_db
 from .extensions import login_manager
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,8 @@ def render_error(
     if db is not None:
         with contextlib.suppress(SQLAlchemyError):  # a connection lost with the database
             db.rollback()
+    if status in (403, 404):
+        _record_refusal(status)
     if wants_json():
         from flask import jsonify
 
@@ -86,6 +92,27 @@ def render_error(
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+#: Paths whose answers carry personal data: a refusal there is recorded, with who and from where,
+#: so someone probing other stations' households leaves a trace.
+_PERSONAL_PATH = re.compile(
+    r"^/(api/v1/)?(households|needs|referrals|back-referrals|worklist|stations/\d+/worklist)(/|$)"
+)
+
+
+def _record_refusal(status: int) -> None:
+    if not _PERSONAL_PATH.match(request.path) or not current_user.is_authenticated:
+        return
+    user = current_user._get_current_object()  # noqa: SLF001 - the service takes the user
+    db = get_db()
+    try:
+        record_refusal(db, user, request.method, request.path, status)
+        db.commit()
+    except SQLAlchemyError:
+        log.exception("could not record a refusal on %s", request.path)
+        with contextlib.suppress(SQLAlchemyError):
+            db.rollback()
 
 
 def flatten_webargs(messages: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -30,8 +30,8 @@ from web.services.households import (
     HouseholdPage,
     add_gov_aid,
     add_need,
+    check_duplicates,
     create_household,
-    find_duplicates,
     get_household,
     household_for_change,
     list_households,
@@ -59,6 +59,9 @@ class HouseholdCreatedSchema(HouseholdSchema):
     duplicates = fields.List(
         fields.Nested(DuplicateSchema),
         metadata={"description": "已在其他服务站登记的成员（只给出站名）"},
+    )
+    duplicates_checked = fields.Boolean(
+        metadata={"description": "否：今日身份证号查重已达上限，本次未查重"}
     )
 
 
@@ -88,7 +91,11 @@ class Households(MethodView):
         db = get_db()
         household = create_household(db, actor(), body["data"], station_id=body["station_id"])
         # Not a column: the response schema reads it beside the household's own fields.
-        household.duplicates = find_duplicates(db, household)  # type: ignore[attr-defined]
+        check = check_duplicates(
+            db, actor(), [household], current_app.config["DUPLICATE_CHECKS_PER_DAY"]
+        )
+        household.duplicates = check.duplicates  # type: ignore[attr-defined]
+        household.duplicates_checked = not check.is_skipped  # type: ignore[attr-defined]
         return household
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -61,11 +61,15 @@ class HouseholdImport(MethodView):
     def post(self, files: dict[str, Any]) -> dict[str, Any]:
         """Import households (one row per member) into the caller's station; any bad row and
         nothing is imported. Members registered at another station are reported."""
-        result = import_households(get_db(), actor(), files["file"].stream)
+        result = import_households(
+            get_db(), actor(), files["file"].stream,
+            duplicate_limit=current_app.config["DUPLICATE_CHECKS_PER_DAY"],
+        )  # fmt: skip
         return {
             "households": len(result.households),
             "members": result.members,
             "duplicates": result.duplicates,
+            "duplicates_checked": not result.is_duplicate_check_skipped,
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -34,16 +34,17 @@ from web.forms import (
 from web.labels import LABELS
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.households import (
-    Duplicate,
+    DuplicateCheck,
     HouseholdFilter,
     HouseholdInput,
     MemberInput,
     add_gov_aid,
     add_need,
+    check_duplicates,
     create_household,
-    find_duplicates,
     get_household,
     household_for_change,
+    household_for_edit,
     list_households,
     record_consent,
     reveal_household_phone,
@@ -70,8 +71,11 @@ def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
     return [(r.code, f"{r.name}（{r.code}）") for r in station_regions(db, station)]
 
 
-def flash_duplicates(duplicates: list[Duplicate]) -> None:
-    for duplicate in duplicates:
+def flash_duplicates(check: DuplicateCheck) -> None:
+    if check.is_skipped:
+        flash(_("今日身份证号查重次数已达上限，本次未与其他服务站核对重复登记；请明日再核对。"),
+              "warning")  # fmt: skip
+    for duplicate in check.duplicates[:20]:
         message = _(
             "注意：%(name)s 已在 %(station)s 登记，请核实是否重复。",
             name=duplicate.member_name,
@@ -161,7 +165,11 @@ def household_form(household_id: int | None = None) -> Any:
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     db = get_db()
-    household = household_for_change(db, user, household_id) if household_id else None
+    household = None
+    if household_id is not None:
+        # Only the form shown is a look; a post's own record is the change it makes.
+        load = household_for_edit if request.method == "GET" else household_for_change
+        household = load(db, user, household_id)
     if household is not None:
         station = household.station
     else:
@@ -182,7 +190,9 @@ def household_form(household_id: int | None = None) -> Any:
         try:
             if household is None:
                 household = create_household(db, user, data, station_id=station.id)
-                flash_duplicates(find_duplicates(db, household))
+                flash_duplicates(check_duplicates(
+                    db, user, [household], current_app.config["DUPLICATE_CHECKS_PER_DAY"]
+                ))  # fmt: skip
             else:
                 update_household(db, user, household.id, data)
         except ValidationFailed as error:
@@ -375,11 +385,14 @@ def household_import_page() -> Any:
     user = actor()
     require_role(user, Role.STATION_STAFF)
     form = UploadForm()
-    result, failure = run_upload(form, lambda stream: import_households(get_db(), user, stream))
+    limit = current_app.config["DUPLICATE_CHECKS_PER_DAY"]
+    result, failure = run_upload(
+        form, lambda stream: import_households(get_db(), user, stream, duplicate_limit=limit)
+    )
     if result is not None:
         message = _("已导入 %(h)s 户、%(m)s 名成员。", h=len(result.households), m=result.members)
         flash(message, "success")
-        flash_duplicates(result.duplicates[:20])
+        flash_duplicates(DuplicateCheck(result.duplicates, result.is_duplicate_check_skipped))
         return redirect(url_for("pages.households"))
     return upload_page(
         form, failure, title=_("从 Excel 导入困难家庭"),

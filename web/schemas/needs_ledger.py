@@ -174,3 +174,6 @@ class HouseholdImportResultSchema(BaseSchema):
     households = fields.Integer(required=True)
     members = fields.Integer(required=True)
     duplicates = fields.List(fields.Nested(DuplicateSchema))
+    duplicates_checked = fields.Boolean(
+        metadata={"description": "否：今日身份证号查重已达上限，本次未查重"}
+    )

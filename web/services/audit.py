@@ -7,6 +7,7 @@ services can record it without reading the request themselves.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,24 @@ _origin_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("origin_
 
 def set_origin(ip: str | None) -> contextvars.Token[str | None]:
     return _origin_ip.set(ip)
+
+
+def record_refusal(db: Session, actor: User, method: str, path: str, status: int) -> AuditLog:
+    """A refused attempt (403 or 404) on personal data: who, from where, at what."""
+    return write_audit(
+        db, actor, "access.refused", region_code=actor.region_code,
+        detail={"method": method, "path": path, "status": status},
+    )  # fmt: skip
+
+
+def looked_at(households: Iterable[Any], *, members: bool = True) -> dict[str, list[int]]:
+    """Whom a look showed, for a read record's detail: the households' ids, and their
+    members' ids where members were shown."""
+    shown = list(households)
+    whom = {"households": sorted({h.id for h in shown})}
+    if members:
+        whom["members"] = sorted({m.id for h in shown for m in h.members})
+    return whom
 
 
 def write_audit(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import GovAid, Household, Member, Need, Region, Station, User, clock
+from models import AuditLog, GovAid, Household, Member, Need, Region, Station, User, clock
 from models.enums import (
     DisabilityType,
     Domain,
@@ -31,7 +31,7 @@ from models.enums import (
 )
 from models.regions import is_within
 
-from .audit import write_audit
+from .audit import looked_at, write_audit
 from .contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, field_problems
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
@@ -247,25 +247,73 @@ class Duplicate:
     station_name: str
 
 
-def find_duplicates(db: Session, household: Household) -> list[Duplicate]:
-    """Members whose ID number (by keyed hash) is registered with another active household."""
-    hashes: dict[str | None, str] = {
-        m.id_number_hash: m.name for m in household.members if m.id_number_hash
+#: ID numbers one user may check against every station's register in a day (the
+#: ``DUPLICATE_CHECKS_PER_DAY`` setting's default): enough for a station's work, too few to
+#: test numbers against the province's register.
+DUPLICATE_CHECKS_PER_DAY = 200
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """Members of new households already registered elsewhere; ``is_skipped`` when the day's
+    limit of checks was reached and nothing was checked."""
+
+    duplicates: list[Duplicate]
+    is_skipped: bool = False
+
+
+def checks_today(db: Session, actor: User) -> int:
+    """How many ID numbers ``actor`` has checked for duplicates today (Asia/Shanghai)."""
+    details = db.scalars(
+        sa.select(AuditLog.detail).where(
+            AuditLog.actor_id == actor.id,
+            AuditLog.action == "member.duplicate_check",
+            AuditLog.at >= clock.start_of(clock.today()),
+        )
+    )
+    return sum(int((detail or {}).get("checked", 0)) for detail in details)
+
+
+def check_duplicates(
+    db: Session,
+    actor: User,
+    households: list[Household],
+    daily_limit: int = DUPLICATE_CHECKS_PER_DAY,
+) -> DuplicateCheck:
+    """Members of ``households`` whose ID number (by keyed hash) is registered with another
+    active household; only that station's name is given. Every check is audited with the
+    members checked, and a user checks at most ``daily_limit`` numbers a day: past it nothing
+    is checked (and the refusal is audited), so the register cannot be probed number by number.
+    """
+    names: dict[str | None, str] = {
+        m.id_number_hash: m.name for h in households for m in h.members if m.id_number_hash
     }
-    if not hashes:
-        return []
+    if not names:
+        return DuplicateCheck([])
+    members = [m.id for h in households for m in h.members if m.id_number_hash]
+    if checks_today(db, actor) + len(names) > daily_limit:
+        write_audit(
+            db, actor, "member.duplicate_check_refused", region_code=actor.region_code,
+            detail={"wanted": len(names), "limit": daily_limit, "members": members},
+        )  # fmt: skip
+        return DuplicateCheck([], is_skipped=True)
     rows = db.execute(
         sa.select(Member.id_number_hash, Station.name)
         .join(Household, Household.id == Member.household_id)
         .join(Station, Station.id == Household.station_id)
         .where(
-            Member.id_number_hash.in_(hashes),
-            Household.id != household.id,
+            Member.id_number_hash.in_(list(names)),
+            Household.id.notin_([h.id for h in households]),
             Household.status == HouseholdStatus.ACTIVE,
         )
         .order_by(Station.name)
     ).all()
-    return [Duplicate(hashes[h], name) for h, name in rows]
+    duplicates = [Duplicate(names[h], name) for h, name in rows]
+    write_audit(
+        db, actor, "member.duplicate_check", region_code=actor.region_code,
+        detail={"checked": len(names), "found": len(duplicates), "members": members},
+    )  # fmt: skip
+    return DuplicateCheck(duplicates)
 
 
 def add_gov_aid(
@@ -402,7 +450,7 @@ def list_households(
         actor,
         "household.list",
         region_code=actor.region_code,
-        detail={"query": query, "page": page},
+        detail={"query": query, "page": page, **looked_at(items, members=False)},
     )
     return HouseholdPage(items, total, page, per_page)
 
@@ -424,7 +472,7 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
     household = db.scalar(stmt)
     if household is None:
         raise NotFound("困难家庭不存在或您无权查看。")
-    write_audit(db, actor, "household.read", household)
+    write_audit(db, actor, "household.read", household, detail=looked_at([household]))
     return household
 
 
@@ -438,6 +486,20 @@ def household_for_change(db: Session, actor: User, household_id: int) -> Househo
     )
     if household is None:
         raise NotFound("困难家庭不存在或您无权修改。")
+    return household
+
+
+def household_for_edit(db: Session, actor: User, household_id: int) -> Household:
+    """A household the actor may change, to show in its edit form (addresses, members'
+    illnesses and the rest): the look is audited like any read.
+
+    :raise NotFound: as :func:`household_for_change`.
+    """
+    household = household_for_change(db, actor, household_id)
+    write_audit(
+        db, actor, "household.read", household,
+        detail={"view": "edit", **looked_at([household])},
+    )  # fmt: skip
     return household
 
 

@@ -15,18 +15,25 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import Household, Member, Region, Station, User
+from models import Household, Region, User
 from models.enums import (
     HouseholdStatus,
     Relation,
 )
 from models.regions import descendant_range
 
-from .audit import write_audit
+from .audit import looked_at, write_audit
 from .contracts import HOUSEHOLD, MEMBER, field_problems
 from .errors import ValidationFailed
 from .excel import Column, _parse_cell, _workbook, read_rows
-from .households import Duplicate, MemberInput, build_members, set_phone
+from .households import (
+    DUPLICATE_CHECKS_PER_DAY,
+    Duplicate,
+    MemberInput,
+    build_members,
+    check_duplicates,
+    set_phone,
+)
 from .stations import station_for
 
 #: The template: the household's key, each member's fields (the member contract), then the
@@ -63,10 +70,16 @@ class HouseholdImportResult:
     households: list[Household]
     members: int
     duplicates: list[Duplicate]
+    #: The day's limit of duplicate checks was reached: none was made.
+    is_duplicate_check_skipped: bool = False
 
 
 def import_households(
-    db: Session, actor: User, stream: IO[bytes], station_id: int | None = None
+    db: Session,
+    actor: User,
+    stream: IO[bytes],
+    station_id: int | None = None,
+    duplicate_limit: int = DUPLICATE_CHECKS_PER_DAY,
 ) -> HouseholdImportResult:
     """Import households into the actor's station (or ``station_id`` for civil affairs).
 
@@ -142,44 +155,25 @@ def import_households(
         )
     db.add_all(households)
     db.flush()
-    duplicates = _duplicates(db, households)
+    check = check_duplicates(db, actor, households, duplicate_limit)
     write_audit(
         db, actor, "household.import", station, region_code=station.region_code,
-        detail={"households": len(households), "duplicates": len(duplicates)},
+        detail={"households": len(households), "duplicates": len(check.duplicates)},
     )  # fmt: skip
-    return HouseholdImportResult(households, sum(len(h.members) for h in households), duplicates)
-
-
-def _duplicates(db: Session, households: list[Household]) -> list[Duplicate]:
-    new_ids = {h.id for h in households}
-    names: dict[str | None, str] = {
-        m.id_number_hash: m.name for h in households for m in h.members if m.id_number_hash
-    }
-    if not names:
-        return []
-    rows = db.execute(
-        sa.select(Member.id_number_hash, Station.name)
-        .join(Household, Household.id == Member.household_id)
-        .join(Station, Station.id == Household.station_id)
-        .where(
-            Member.id_number_hash.in_(list(names)),
-            Household.id.notin_(new_ids),
-            Household.status == HouseholdStatus.ACTIVE,
-        )
-    ).all()
-    return [Duplicate(names[h], station) for h, station in rows]
+    count = sum(len(h.members) for h in households)
+    return HouseholdImportResult(households, count, check.duplicates, check.is_skipped)
 
 
 def export_households(db: Session, actor: User, station_id: int | None = None) -> bytes:
     """The station's needs ledger as ``.xlsx``: the import template's columns, ID numbers and
     phones masked, the year of birth for the date."""
     station = station_for(db, actor, station_id)
-    households = db.scalars(
+    households = list(db.scalars(
         sa.select(Household)
         .where(Household.station_id == station.id, Household.status == HouseholdStatus.ACTIVE)
         .options(selectinload(Household.members))
         .order_by(Household.id)
-    )
+    ))  # fmt: skip
     rows = []
     for household in households:
         for member in household.members:
@@ -200,7 +194,8 @@ def export_households(db: Session, actor: User, station_id: int | None = None) -
                     "consent_scope": household.consent_scope,
                 }
             rows.append({k: (v.value if hasattr(v, "value") else v) for k, v in row.items()})
-    write_audit(db, actor, "household.export", station, region_code=station.region_code)
+    write_audit(db, actor, "household.export", station, region_code=station.region_code,
+                detail=looked_at(households))  # fmt: skip
     return _workbook(rows, "需求台账", EXPORT_COLUMNS)
 
 

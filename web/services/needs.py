@@ -63,7 +63,8 @@ def list_needs(
     needs = list(db.scalars(stmt.order_by(Need.id.desc()).limit(limit)))
     write_audit(
         db, actor, "need.list", region_code=actor.region_code,
-        detail={"household_id": household_id, "count": len(needs)},
+        detail={"household_id": household_id, "count": len(needs),
+                "households": sorted({n.household_id for n in needs})},
     )  # fmt: skip
     return needs
 
@@ -170,7 +171,10 @@ def worklist(
             ),
         )
     ).one()
-    write_audit(db, actor, "needs.worklist", station, detail={"items": len(items)})
+    shown = sorted({i.need.household_id for i in items})
+    write_audit(
+        db, actor, "needs.worklist", station, detail={"items": len(items), "households": shown}
+    )
     return Worklist(station, items, by_domain, flags[0], flags[1])
 
 

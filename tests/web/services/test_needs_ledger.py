@@ -20,8 +20,8 @@ from web.services.households import (
     MemberInput,
     add_gov_aid,
     add_need,
+    check_duplicates,
     create_household,
-    find_duplicates,
     get_household,
     list_households,
     record_consent,
@@ -104,10 +104,34 @@ def test_stations_are_isolated_and_the_county_sees_both(db: Session) -> None:
 def test_the_same_person_at_a_second_station_is_reported_by_station_name(db: Session) -> None:
     create_household(db, get_user(db, "station_a"), household_input(db, "station_a"))
     second = create_household(db, get_user(db, "station_b"), household_input(db, "station_b"))
-    duplicates = find_duplicates(db, second)
-    assert [(d.member_name, d.station_name) for d in duplicates] == [
+    check = check_duplicates(db, get_user(db, "station_b"), [second])
+    assert [(d.member_name, d.station_name) for d in check.duplicates] == [
         ("黄建国", "温泉镇综合救助服务站")
     ]
+
+
+def test_duplicate_checks_are_recorded_and_limited_per_user_per_day(db: Session) -> None:
+    user = get_user(db, "station_b")
+    first = create_household(db, user, household_input(db, "station_b"))
+    assert check_duplicates(db, user, [first], daily_limit=2).duplicates == []
+    record = db.scalar(
+        sa.select(AuditLog).where(AuditLog.action == "member.duplicate_check")
+        .order_by(AuditLog.id.desc())
+    )  # fmt: skip
+    assert record is not None and record.actor_id == user.id
+    assert record.detail is not None and record.detail["checked"] == 1
+    assert record.detail["members"] == [first.members[0].id]
+    # A second number the same day is within the limit of two; a third is not checked at all.
+    second = create_household(db, user, household_input(db, "station_b", HEAD_ID))
+    assert check_duplicates(db, user, [second], daily_limit=2).duplicates
+    third = check_duplicates(db, user, [second], daily_limit=2)
+    assert third.is_skipped and third.duplicates == []
+    refused = db.scalar(sa.select(AuditLog).where(
+        AuditLog.action == "member.duplicate_check_refused"))  # fmt: skip
+    assert refused is not None and refused.actor_id == user.id
+    # Another user's checks do not count against this one.
+    other = get_user(db, "station_a")
+    assert not check_duplicates(db, other, [second], daily_limit=2).is_skipped
 
 
 def test_update_keeps_members_matched_by_id_number(db: Session) -> None:

@@ -43,8 +43,9 @@ def get_referral(db: Session, actor: User, referral_id: int) -> Referral:
     """One referral the actor may see (404 otherwise); the read is audited."""
     referral = load_referral(db, actor, referral_id)
     write_audit(
-        db, actor, "referral.read", referral, region_code=referral.need.household.region_code
-    )
+        db, actor, "referral.read", referral, region_code=referral.need.household.region_code,
+        detail={"households": [referral.need.household_id]},
+    )  # fmt: skip
     return referral
 
 
@@ -101,7 +102,8 @@ def list_referrals(
     rows = db.scalars(stmt.order_by(*order).limit(limit)).unique().all()
     write_audit(
         db, actor, "referral.list", region_code=actor.region_code,
-        detail={"count": len(rows), "status": [s.value for s in filters.status]},
+        detail={"count": len(rows), "status": [s.value for s in filters.status],
+                "households": sorted({r.need.household_id for r in rows})},
     )  # fmt: skip
     return list(rows)
 
