@@ -61,9 +61,25 @@ def in_region(column: QueryableAttribute[Any], actor: User) -> ColumnElement[boo
     return column.between(low, high)
 
 
+def may_act(actor: User) -> bool:
+    """Whether the account may act at all: it is enabled, and so are its station (station
+    staff) and its organization (charity staff). Closing a station or suspending an
+    organization cuts its staff off at once: sessions, API tokens and new sign-ins."""
+    if not actor.is_active:
+        return False
+    if actor.role == Role.STATION_STAFF:
+        return actor.station is not None and actor.station.is_active
+    if actor.role == Role.CHARITY_STAFF:
+        return (
+            actor.organization is not None
+            and actor.organization.status != OrganizationStatus.SUSPENDED
+        )
+    return True
+
+
 def visibility(model: type, actor: User) -> ColumnElement[bool]:
     """The predicate limiting ``model`` rows to what ``actor`` may see."""
-    if not actor.is_active:
+    if not may_act(actor):
         return sa.false()
     if actor.role == Role.ADMIN:
         return sa.true()

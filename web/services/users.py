@@ -18,7 +18,7 @@ from models.enums import Role
 
 from .audit import write_audit
 from .errors import Conflict, NotFound, Throttled, Unauthorized, ValidationFailed
-from .scoping import scoped
+from .scoping import may_act, scoped
 
 _hasher = PasswordHasher()
 
@@ -121,7 +121,7 @@ def authenticate(
         write_audit(db, user, "auth.login_throttled", user, region_code=user.region_code)
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise Throttled(f"连续登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。")
-    if user is None or not user.is_active or not _check_password(user, password):
+    if user is None or not may_act(user) or not _check_password(user, password):
         if user is not None:
             user.failed_logins += 1
             detail: dict[str, Any] = {"failed_logins": user.failed_logins}
@@ -153,7 +153,7 @@ def load_session_user(db: Session, session_id: str) -> User | None:
     except ValueError:
         return None
     user = db.get(User, user_id)
-    if user is None or not user.is_active or user.session_version != version:
+    if user is None or not may_act(user) or user.session_version != version:
         return None
     return user
 
@@ -229,7 +229,7 @@ def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
     user = record.user
-    if not user.is_active or user.session_version != record.session_version:
+    if not may_act(user) or user.session_version != record.session_version:
         return None
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
         record.last_used_at = now
