@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +25,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     SQLite therefore run one at a time; PostgreSQL is the database for many users.
     """
     if url.startswith("sqlite"):
+        _owner_only_sqlite(sa.make_url(url).database)
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("timeout", 30)
         connect_args["check_same_thread"] = False
@@ -30,6 +34,25 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
+
+
+#: What SQLite writes beside a database; it gives them the database file's own mode.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _owner_only_sqlite(database: str | None) -> None:
+    """The database file readable by its owner only, whatever the umask: created so before
+    SQLite opens it (an empty file is an empty database), its WAL and shared memory then
+    following its mode; files made earlier under a looser umask are tightened."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will refuse it with its own message
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
+        with contextlib.suppress(FileNotFoundError):
+            name.chmod(0o600)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

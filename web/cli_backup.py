@@ -28,6 +28,8 @@ from sqlalchemy.engine import URL, make_url
 
 from models import clock, migrate
 
+from .files import private_dir, private_file
+
 backup_cli = AppGroup("backup", help="数据库备份与恢复。")
 
 #: Backup names carry the local (Guangdong) time they were taken.
@@ -249,7 +251,7 @@ def backup_create(folder: Path | None, keep: int) -> None:
     owner only."""
     url = _database_url()
     folder = folder or Path(current_app.config["INSTANCE_PATH"]) / "backups"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(folder)
     postgres = _is_postgres(url)
     if postgres:
         _client("pg_dump")  # a missing client is the first thing to say, before any name clash
@@ -258,13 +260,12 @@ def backup_create(folder: Path | None, keep: int) -> None:
     if path.exists():
         raise click.ClickException(f"{path} 已存在（同一秒内已备份过），请稍后再试。")
     # Written under another name first, so a half-made copy is never taken for a backup.
-    partial = path.with_name(path.name + ".partial")
+    partial = private_file(path.with_name(path.name + ".partial"))
     try:
         if postgres:
             dump_postgres(url, partial)
         else:
             copy_sqlite(_sqlite_path(url), partial)
-        partial.chmod(0o600)
         partial.rename(path)
     finally:
         partial.unlink(missing_ok=True)

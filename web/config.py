@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from models import clock
+from web.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir, private_file
 from web.services.households import DUPLICATE_CHECKS_PER_DAY
 from web.services.needs import STALE_NEED_DAYS
 
@@ -43,11 +44,12 @@ class ConfigError(RuntimeError):
 
 
 def _key_from_file(path: Path, make: Any) -> str:
+    private_dir(path.parent)
     if path.exists():
+        private_file(path)  # one made under an older, looser rule
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value
@@ -91,7 +93,11 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'cishan.db'}"
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////:"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database_url.removeprefix("sqlite:///")).parent
+        if folder.resolve() == instance.resolve():
+            private_dir(folder)
+        else:
+            folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
 
     return {
         "ENV_NAME": "production" if production else "development",
