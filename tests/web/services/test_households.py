@@ -18,6 +18,7 @@ from web.services.households import (
     MemberInput,
     create_household,
     get_household,
+    update_household,
 )
 
 
@@ -56,6 +57,26 @@ def test_id_numbers_and_phones_are_encrypted_and_masked(db: Session) -> None:
         )
     )
     assert found == head.id
+
+
+def test_dates_of_birth_are_encrypted_with_the_year_in_clear_and_kept_on_edit(
+    db: Session,
+) -> None:
+    user = get_user(db, "station_a")
+    household = create_household(db, user, new_household(db))
+    head, child = household.members
+    # The head's date comes from the ID number, the child's as typed; neither in clear.
+    assert (head.birth_year, child.birth_year) == (1965, 2015)
+    assert cipher_of(db).decrypt(child.birth_on_encrypted or b"") == "2015-05-01"
+    assert b"2015-05-01" not in (child.birth_on_encrypted or b"")
+    # The edit form never sends a registered date back: left empty, it stays.
+    edited = new_household(db)
+    edited.members[1].birth_on = None
+    edited.members[1].illness = "哮喘"
+    update_household(db, user, household.id, edited)
+    kept = next(m for m in household.members if m.name == "测试孩子")
+    assert kept.birth_year == 2015 and kept.illness == "哮喘"
+    assert cipher_of(db).decrypt(kept.birth_on_encrypted or b"") == "2015-05-01"
 
 
 def test_an_invalid_id_number_names_the_member_and_saves_nothing(db: Session) -> None:
