@@ -332,6 +332,9 @@ API_ROWS = [
     Row("POST", "/api/v1/needs/{need}/status", anon=401, admin=200, ca=(200, 404),
         st=(200, 404), ch=403, fill=NEED, sends=SENDS_BODY,
         body={"status": "closed", "reason": "已由其他渠道解决"}),
+    Row("PUT", "/api/v1/needs/{need}/public-summary", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=NEED, sends=SENDS_BODY,
+        body={"public_summary": "户主需长期透析，医保报销后仍有较大缺口。"}),
     Row("GET", "/api/v1/needs/{need}/matches", anon=401, admin=200, ca=(200, 404),
         st=(200, 404), ch=403, fill=NEED),
     # Only the parties of the workflow start referrals: an administrator is not one.
@@ -530,6 +533,10 @@ PAGE_ROWS = [
     Row("POST", "/needs/{need}/status", anon=LOGIN, admin=done(),
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)), ch=refused(NO_RIGHT),
         fill=NEED, sends=SENDS_FORM, body={"status": "closed", "reason": "已由其他渠道解决"}),
+    Row("POST", "/needs/{need}/public-summary", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)),
+        ch=refused(NO_RIGHT), fill=NEED, sends=SENDS_FORM,
+        body={"public_summary": "户主需长期透析，医保报销后仍有较大缺口。"}),
     # The supply side.
     Row("GET", "/my/projects", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
     Row("GET", "/projects/new", anon=LOGIN, admin=200, ca=403, st=403, ch=200),
