@@ -8,10 +8,11 @@ from .ledgers import LedgerEdition, LedgerEntry
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
 from .regions import Region
-from .users import ApiToken, User
+from .users import ApiToken, LoginThrottle, User
 
 __all__ = [
     "ApiToken",
+    "LoginThrottle",
     "AuditLog",
     "BackReferral",
     "Base",
