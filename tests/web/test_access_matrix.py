@@ -212,7 +212,7 @@ PROJECT_BODY = {
 }  # fmt: skip
 REGISTRATION = {
     "name": "从化区矩阵慈善服务中心", "uscc": "53440117MJ0000902K",
-    "registered_region_code": CONGHUA, "username": "matrix_charity",
+    "registered_region_code": CONGHUA,
     "password": "matrix-charity-2026", "display_name": "黄志明",
 }  # fmt: skip
 
