@@ -159,6 +159,10 @@ class ProjectForm(FlaskForm):
     contact_phone = StringField(_l("联系电话"), validators=follows(PROJECT["contact_phone"]))
 
 
+class CountySettingsForm(FlaskForm):
+    allows_self_approval = BooleanField(_l("允许同一人发起并审批"))
+
+
 class ReviewForm(FlaskForm):
     reason = StringField(_l("驳回理由"), validators=[Length(max=500)])
 

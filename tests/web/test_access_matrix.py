@@ -125,6 +125,7 @@ TO_HOME = Expect(302, location="/home")
 UNSEEN = "不存在或您无权"
 NOT_YOUR_STEP = "您的角色不能执行这一步"
 NO_RIGHT = "您无权执行此操作"
+COUNTY_ONLY = "只有县（区）民政部门"
 
 
 def done(says: str | None = None) -> Expect:
@@ -491,6 +492,11 @@ PAGE_ROWS = [
         ch=403, fill=PLACE),
     Row("GET", "/reports/half-year?region={county}", anon=LOGIN, admin=200, ca=(200, 403),
         st=403, ch=403, fill=PLACE),
+    # A county office decides whether one person may create and approve a referral.
+    Row("GET", "/settings/county", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/settings/county", anon=LOGIN, admin=refused(COUNTY_ONLY), ca=done(),
+        st=refused(COUNTY_ONLY), ch=refused(COUNTY_ONLY), sends=SENDS_FORM,
+        body={"allows_self_approval": "y"}),
     Row("GET", "/jobs", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
     Row("POST", "/jobs/expire_projects/run", anon=LOGIN, admin=done(),
         ca=refused("只有系统管理员"), st=refused("只有系统管理员"), ch=refused("只有系统管理员"),

@@ -122,6 +122,7 @@ class EventSchema(BaseSchema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     note = fields.String(allow_none=True)
+    self_approved = fields.Boolean(metadata={"description": "同一人发起并审批（本县允许）"})
 
 
 class ReferralProjectSchema(BaseSchema):

@@ -234,6 +234,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
                 )
                 if charity
                 else e.note,
+                "self_approved": bool((e.detail or {}).get("self_approved")),
             }
             for e in events
         ],  # fmt: skip
