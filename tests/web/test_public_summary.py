@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import AuditLog, Household, Need
+from models.enums import Domain, Urgency
 from tests.helpers import bearer, csrf_token, need_of, project_named, sign_in
-from web.services.public_text import blank, identifying_in
+from web.services.public_text import blank, describe, identifying_in, suggest_public_summary
 
 SURGERY = "从化区慈善医疗救助"  # charity_f; the household of 钟伟明 lives in 温泉镇新田村上围社
 
@@ -94,9 +95,7 @@ def test_every_hostile_summary_is_refused_naming_what_was_found(
 ) -> None:
     findings = identifying_in(db, household_of(db, "钟伟明"), text)
     assert findings, text
-    assert plain(secret.replace("_", "")) not in plain(
-        blank(text, ["钟伟明", "刘秀英", "钟嘉怡", "钟浩然"], ["新田"])
-    )
+    assert describe(findings).startswith("对外情况说明不能含有可识别家庭的信息")
 
 
 def test_ordinary_summaries_pass_the_check(db: Session) -> None:
@@ -107,6 +106,10 @@ def test_ordinary_summaries_pass_the_check(db: Session) -> None:
         "3月1号住院，一家三口靠低保生活，一路艰辛，社会救助已覆盖部分费用。",
     ):
         assert identifying_in(db, household, text) == [], text
+    for domain in Domain:
+        for urgency in Urgency:
+            suggested = suggest_public_summary(domain, urgency)
+            assert identifying_in(db, household, suggested) == [], suggested
 
 
 def test_the_api_refuses_an_identifying_summary_with_422_naming_field_and_reason(
@@ -206,3 +209,11 @@ def test_no_hostile_text_reaches_a_charity_before_acceptance_and_the_text_after_
         )
     ).all()
     assert reads and reads[-1].detail["household_id"] == household.id
+
+
+def test_notes_a_charity_reads_from_others_are_blanked_however_written() -> None:
+    note = "已转告钟 伟明（电话139　1234　5678，家住新田村上围社8号），请联系 zwm@qq.com"
+    shown = plain(blank(note, ["钟伟明"], ["新田"]))
+    for secret in ("钟伟明", "13912345678", "新田", "上围社", "zwm@qq"):
+        assert plain(secret) not in shown, secret
+    assert "已转告" in shown and "请联系" in shown

@@ -12,7 +12,7 @@ spaces and circled numbers become plain ones) and looks for:
   and the given name alone of names of three characters or more;
 - addresses: words that introduce one (家住, 地址 …), numbered doors, floors, rooms and village
   groups (8号, 3栋, 502室, 三组 …), a township followed by a village, the villages of the
-  household's township by name;
+  household's township by name (新田村, 新田社区);
 - WeChat and QQ ids, e-mail addresses and any run of six or more Latin letters and digits
   (account ids, and names written in pinyin).
 """
@@ -120,7 +120,9 @@ def _spans(text: str, names: Iterable[str], places: Iterable[str]) -> list[tuple
     spans.extend(("账号或拼音", *m.span()) for m in latin)
     spans.extend(("地址", *m.span()) for m in _ADDRESS.finditer(text))
     for place in {p for p in places if len(p) >= 2}:
-        spans.extend(("地址", *m.span()) for m in re.finditer(re.escape(place), text))
+        # A village's name as a place (新田村, 新田社区), not the same word in a sentence.
+        named = re.finditer(re.escape(place) + r"(?=\s*[村社居围屯寨组队])", text)
+        spans.extend(("地址", *m.span()) for m in named)
     spans.extend(("姓名", start, end) for start, end in _name_spans(text, names))
     return spans
 
@@ -150,9 +152,13 @@ def describe(findings: list[Finding]) -> str:
 
 
 def blank(text: str, names: Iterable[str] = (), places: Iterable[str] = ()) -> str:
-    """``text`` with every identifying piece replaced by ＊＊＊."""
+    """``text`` with every identifying piece replaced by ＊＊＊ — but Latin words, which in a
+    note are as often markup, product names or English as account ids (a summary refuses
+    them; a note written after acceptance keeps them)."""
     spans: list[tuple[int, int]] = []
     for finding in find_identifying(text, names, places):
+        if finding.kind == "账号或拼音":
+            continue
         if spans and finding.start < spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], finding.end))
         else:

@@ -33,7 +33,7 @@ from models.regions import descendant_range
 from ..audit import write_audit
 from ..crypto import cipher_of
 from ..errors import Forbidden
-from ..public_text import blank, household_names, suggest_public_summary, village_names
+from ..public_text import suggest_public_summary
 from ..regions import region_label
 from ..scoping import scoped
 from .episodes import episode_view
@@ -163,13 +163,12 @@ def household_summary(db: Session, household: Household, today: dt.date) -> dict
 
 def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) -> dict[str, Any]:
     """A referral as the actor may see it. Stations and offices see the household's name;
-    a charity sees the need, the priority groups, the township and the amount gap only."""
+    a charity sees the need's structured fields and its 对外情况说明, the priority groups and
+    the township, and the need's own text only once it has accepted (each look audited)."""
     need = referral.need
     household = need.household
     project = referral.project
     charity = actor.role == Role.CHARITY_STAFF
-    names = household_names(household)
-    places = village_names(db, household) if charity else []
     summary = need.public_summary or suggest_public_summary(need.domain, need.urgency)
     shows_text = not charity or referral.status in CHARITY_SEES_HOUSEHOLD_STATES
     if charity and shows_text:
@@ -227,11 +226,8 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
                 "at": e.at,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
-                "note": (
-                    blank(e.note, names, places)
-                    if e.note and e.to_status == S.DECLINED.value
-                    else None
-                )
+                # A charity reads only its own words (a decline's note), as it typed them.
+                "note": (e.note if e.to_status == S.DECLINED.value else None)
                 if charity
                 else e.note,
                 "self_approved": bool((e.detail or {}).get("self_approved")),
