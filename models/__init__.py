@@ -7,11 +7,13 @@ from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
-from .regions import Region
-from .users import ApiToken, User
+from .regions import CountySetting, Region
+from .users import ApiToken, LoginThrottle, User
 
 __all__ = [
     "ApiToken",
+    "CountySetting",
+    "LoginThrottle",
     "AuditLog",
     "BackReferral",
     "Base",

@@ -179,6 +179,9 @@ class Need(TimestampMixin, Base):
     )
     domain: Mapped[Domain] = mapped_column(enum_column(Domain), index=True)
     text: Mapped[str] = mapped_column(sa.Text)
+    #: 对外情况说明: what a charity reads before it accepts, written or confirmed by the
+    #: station and checked for anything identifying on save (the text itself is the station's).
+    public_summary: Mapped[str | None] = mapped_column(sa.Text, default=None)
     amount_gap_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency), default=Urgency.NORMAL)
     status: Mapped[NeedStatus] = mapped_column(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, enum_column
+from .base import Base, enum_column, utcnow
 from .enums import REGION_PREFIX_DIGITS, RegionLevel
 
 CODE_LENGTH = 12
@@ -89,3 +91,16 @@ class Region(Base):
 
     def __repr__(self) -> str:
         return f"<Region {self.code} {self.name}>"
+
+
+class CountySetting(Base):
+    """What one county's civil-affairs office has decided for its area."""
+
+    __tablename__ = "county_settings"
+
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    #: 允许同一人发起并审批: the guidance lets offices refer directly, so a county may let the
+    #: person who created or submitted a referral approve it too (each such approval says so).
+    allows_self_approval: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

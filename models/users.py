@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, TimestampMixin, enum_column
+from .base import Base, TimestampMixin, enum_column, utcnow
 from .enums import Role
 from .households import Station
 from .projects import Organization
@@ -79,3 +79,23 @@ class ApiToken(Base):
     session_version: Mapped[int] = mapped_column(default=1)
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins for one typed username from one client address, and the wait they
+    earned. Keyed by both, so a stranger's failures never lock the owner out elsewhere, and
+    kept for names with no account too, so the answer does not tell which exist."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(45))
+    #: Failures since the last success or lock.
+    failures: Mapped[int] = mapped_column(default=0)
+    #: Locks so far without a success in between: each doubles the next wait.
+    lockouts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("username", "address"),)

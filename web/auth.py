@@ -29,10 +29,12 @@ def is_bearer_request() -> bool:
 
 
 def login_policy() -> LoginPolicy:
-    """How many wrong passwords in a row lock an account, and for how long (settings)."""
+    """How many wrong passwords in a row for one name from one address make it wait, the
+    first wait and the longest (settings)."""
     return LoginPolicy(
         max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-        lockout=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+        first_delay=dt.timedelta(seconds=current_app.config["LOGIN_FIRST_DELAY_SECONDS"]),
+        max_delay=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
     )
 
 

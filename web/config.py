@@ -125,6 +125,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": clock.TZ.key,
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FIRST_DELAY_SECONDS": 60,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "API_TITLE": "慈善帮扶资源对接平台 API",
         "API_VERSION": "v1",

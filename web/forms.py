@@ -159,6 +159,10 @@ class ProjectForm(FlaskForm):
     contact_phone = StringField(_l("联系电话"), validators=follows(PROJECT["contact_phone"]))
 
 
+class CountySettingsForm(FlaskForm):
+    allows_self_approval = BooleanField(_l("允许同一人发起并审批"))
+
+
 class ReviewForm(FlaskForm):
     reason = StringField(_l("驳回理由"), validators=[Length(max=500)])
 
@@ -219,6 +223,18 @@ class NeedForm(FlaskForm):
     member_id = SelectField(_l("涉及成员"), choices=[], validate_choice=False, default="")
     amount_gap = DecimalField(_l("资金缺口（元）"), validators=follows(NEED["amount_gap_fen"]))
     urgency = SelectField(_l("紧急程度"), choices=_choices(Urgency), default="normal")
+    public_summary = TextAreaField(
+        _l("对外情况说明"),
+        description=_l(
+            "慈善组织接收转介前只看到这段文字，不要写电话、证件号、姓名、住址、微信或QQ号；"
+            "不填则按帮扶领域自动生成。"
+        ),
+        validators=follows(NEED["public_summary"]),
+    )
+
+
+class NeedSummaryForm(FlaskForm):
+    public_summary = TextAreaField(_l("对外情况说明"), validators=[DataRequired(), Length(max=500)])
 
 
 class AidForm(FlaskForm):

@@ -48,6 +48,7 @@ _INBOX = NavItem(_l("转介收件箱"), "pages.referrals_page")
 _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
+_COUNTY = NavItem(_l("本县设置"), "pages.county_settings")
 
 #: The group that user, organization, station and audit-log pages join as they are added.
 SYSTEM = _l("系统管理")
@@ -59,7 +60,7 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _APPROVALS, _BACK)),
         NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
-        NavGroup(SYSTEM, (_JOBS, _API_DOCS)),
+        NavGroup(SYSTEM, (_COUNTY, _JOBS, _API_DOCS)),
     ],
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
     Role.ADMIN: [_HOME, _DASHBOARD, _HOUSEHOLDS, _LEDGERS, NavGroup(SYSTEM, (_JOBS, _API_DOCS))],

@@ -359,7 +359,8 @@ def test_the_charity_sees_every_hostile_text_as_typed_and_nothing_runs(
          [PROJECT, SERVED_NEED, EPISODE_NOTE, UNIT, DELIVERED]),
         # Accepted: the contact the charity needs, typed by the station.
         (f"/referrals/{planted.held_referral_id}", [HELD_NEED, HEAD, ADDRESS, STATION]),
-        (f"/referrals/{planted.declined_referral_id}", [DECLINED_NEED, DECLINE_NOTE]),
+        # Declined, so never accepted: the summary for charities, not the station's text.
+        (f"/referrals/{planted.declined_referral_id}", [DECLINE_NOTE]),
         ("/back-referrals?status=all", [BACK_NOTE, HANDLED_NOTE]),
         ("/notifications", [PROJECT]),
         ("/ledgers/current", [PROJECT, ORGANIZATION]),

@@ -125,6 +125,7 @@ TO_HOME = Expect(302, location="/home")
 UNSEEN = "不存在或您无权"
 NOT_YOUR_STEP = "您的角色不能执行这一步"
 NO_RIGHT = "您无权执行此操作"
+COUNTY_ONLY = "只有县（区）民政部门"
 
 
 def done(says: str | None = None) -> Expect:
@@ -212,7 +213,7 @@ PROJECT_BODY = {
 }  # fmt: skip
 REGISTRATION = {
     "name": "从化区矩阵慈善服务中心", "uscc": "53440117MJ0000902K",
-    "registered_region_code": CONGHUA, "username": "matrix_charity",
+    "registered_region_code": CONGHUA,
     "password": "matrix-charity-2026", "display_name": "黄志明",
 }  # fmt: skip
 
@@ -332,6 +333,9 @@ API_ROWS = [
     Row("POST", "/api/v1/needs/{need}/status", anon=401, admin=200, ca=(200, 404),
         st=(200, 404), ch=403, fill=NEED, sends=SENDS_BODY,
         body={"status": "closed", "reason": "已由其他渠道解决"}),
+    Row("PUT", "/api/v1/needs/{need}/public-summary", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=403, fill=NEED, sends=SENDS_BODY,
+        body={"public_summary": "户主需长期透析，医保报销后仍有较大缺口。"}),
     Row("GET", "/api/v1/needs/{need}/matches", anon=401, admin=200, ca=(200, 404),
         st=(200, 404), ch=403, fill=NEED),
     # Only the parties of the workflow start referrals: an administrator is not one.
@@ -488,6 +492,11 @@ PAGE_ROWS = [
         ch=403, fill=PLACE),
     Row("GET", "/reports/half-year?region={county}", anon=LOGIN, admin=200, ca=(200, 403),
         st=403, ch=403, fill=PLACE),
+    # A county office decides whether one person may create and approve a referral.
+    Row("GET", "/settings/county", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/settings/county", anon=LOGIN, admin=refused(COUNTY_ONLY), ca=done(),
+        st=refused(COUNTY_ONLY), ch=refused(COUNTY_ONLY), sends=SENDS_FORM,
+        body={"allows_self_approval": "y"}),
     Row("GET", "/jobs", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
     Row("POST", "/jobs/expire_projects/run", anon=LOGIN, admin=done(),
         ca=refused("只有系统管理员"), st=refused("只有系统管理员"), ch=refused("只有系统管理员"),
@@ -530,6 +539,10 @@ PAGE_ROWS = [
     Row("POST", "/needs/{need}/status", anon=LOGIN, admin=done(),
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)), ch=refused(NO_RIGHT),
         fill=NEED, sends=SENDS_FORM, body={"status": "closed", "reason": "已由其他渠道解决"}),
+    Row("POST", "/needs/{need}/public-summary", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)),
+        ch=refused(NO_RIGHT), fill=NEED, sends=SENDS_FORM,
+        body={"public_summary": "户主需长期透析，医保报销后仍有较大缺口。"}),
     # The supply side.
     Row("GET", "/my/projects", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
     Row("GET", "/projects/new", anon=LOGIN, admin=200, ca=403, st=403, ch=200),

@@ -134,6 +134,8 @@ class Expected:
     reached_charity: bool = False  # approved once: the charity sees it from then on
     due_at: dt.datetime | None = None
     reserved_fen: int | None = None
+    #: Who created or submitted it: none of them may approve it (the county allows no other).
+    initiators: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
         self.check(f"{actor} starts a referral", got, expected)
         if got != "ok":
             return multiple()
-        self.cases[referral.id] = Expected(need_id, project_id)
+        self.cases[referral.id] = Expected(need_id, project_id, initiators={actor})
         return referral.id
 
     @precondition(lambda self: any(c.status in OPEN for c in self.cases.values()))
@@ -375,6 +377,7 @@ class ReferralWorkflow(RuleBasedStateMachine):
         self.check(f"{actor} submits a {case.status.value} referral", got, expected)
         if got == "ok":
             self.move(referral, S.SUBMITTED)
+            case.initiators.add(actor)
 
     def approve(self, referral: int, actor: str, o: Options) -> None:
         case = self.cases[referral]
@@ -383,6 +386,8 @@ class ReferralWorkflow(RuleBasedStateMachine):
             ended = self.world.ends_on[case.project] < self.clock.date()
             if ended or not self.may_refer(case.need):
                 expected = "conflict"
+            elif actor in case.initiators:
+                expected = "forbidden"
         if expected is None:
             if case.status != S.SUBMITTED:
                 expected = "conflict"

@@ -100,13 +100,12 @@ def test_a_charity_registers_and_the_county_cannot_verify_a_province_one(
         "name": "广东省暖阳公益基金会",
         "uscc": "53440000MJ0000002N",
         "registered_region_code": "440000000000",
-        "username": "nuanyang",
         "password": "a-long-password",
         "display_name": "林晓",
     }
     created = client.post("/api/v1/organizations", json=registration)
     assert created.status_code == 201 and created.json["status"] == "pending"
-    again = client.post("/api/v1/organizations", json=dict(registration, username="nuanyang2"))
+    again = client.post("/api/v1/organizations", json=dict(registration, name="另一个基金会"))
     assert again.status_code == 409 and "已登记" in again.json["error"]["message"]
     review = f"/api/v1/organizations/{created.json['id']}/review"
     county = client.post(review, json={"approve": True}, headers=bearer(client, "ca_conghua"))

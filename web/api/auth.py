@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -27,13 +27,17 @@ class Token(MethodView):
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenResponseSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="用户名或密码错误")
-    @blp.alt_response(429, schema=ErrorSchema, description="连续失败过多，账号暂时锁定")
+    @blp.alt_response(
+        429, schema=ErrorSchema, description="同一用户名从同一地址连续失败过多，须等待后再试"
+    )
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Get a Bearer token (用户名 + 密码)."""
         db = get_db()
         now = utcnow()
         try:
-            user = authenticate(db, body["username"], body["password"], now, login_policy())
+            user = authenticate(
+                db, body["username"], body["password"], now, login_policy(), request.remote_addr
+            )
         except ServiceError:
             db.commit()  # the failure count and the audit record must stick
             raise

@@ -222,5 +222,5 @@ class HouseholdNeeds(MethodView):
         return add_need(
             db, user, household, domain=body["domain"], text=body["text"],
             member_id=body["member_id"], amount_gap_fen=body["amount_gap_fen"],
-            urgency=body["urgency"],
+            urgency=body["urgency"], public_summary=body["public_summary"],
         )  # fmt: skip

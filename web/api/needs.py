@@ -14,11 +14,16 @@ from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.matching import MatchQuerySchema, MatchResultSchema, ReferralStartSchema
-from web.schemas.needs_ledger import NeedQuerySchema, NeedSchema, NeedStatusSchema
+from web.schemas.needs_ledger import (
+    NeedQuerySchema,
+    NeedSchema,
+    NeedStatusSchema,
+    NeedSummaryInputSchema,
+)
 from web.schemas.referrals import ReferralSchema
 from web.services import matching
 from web.services.matching import match_need
-from web.services.needs import get_need, list_needs, set_need_status
+from web.services.needs import get_need, list_needs, set_need_status, update_need_summary
 from web.services.referrals.views import referral_view
 from web.services.referrals.workflow import start_referral
 
@@ -57,6 +62,18 @@ class NeedStatusChange(MethodView):
     def post(self, body: dict[str, Any], need_id: int) -> Need:
         """Move a need along open → referred → in_service → fulfilled | closed."""
         return set_need_status(get_db(), actor(), need_id, body["status"], body["reason"])
+
+
+@blp.route("/<int:need_id>/public-summary")
+class NeedPublicSummary(MethodView):
+    @login_required
+    @blp.arguments(NeedSummaryInputSchema)
+    @blp.response(200, NeedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
+    @blp.alt_response(422, schema=ErrorSchema, description="含有可识别家庭的信息")
+    def put(self, body: dict[str, Any], need_id: int) -> Need:
+        """Write or confirm the summary charities read before they accept (对外情况说明)."""
+        return update_need_summary(get_db(), actor(), need_id, body["public_summary"])
 
 
 def match_payload(result: matching.NeedMatches, explain: bool) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -19,6 +20,7 @@ from web.schemas.supply import (
     OrganizationSchema,
     ReviewSchema,
 )
+from web.services.errors import ServiceError
 from web.services.organizations import (
     get_organization,
     list_organizations,
@@ -43,18 +45,22 @@ class Organizations(MethodView):
     @blp.doc(security=[])
     @blp.arguments(OrganizationRegistrationSchema)
     @blp.response(201, OrganizationSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="统一社会信用代码或用户名已登记")
+    @blp.alt_response(409, schema=ErrorSchema, description="统一社会信用代码已登记")
     @blp.alt_response(422, schema=ErrorSchema, description="字段有误")
+    @blp.alt_response(429, schema=ErrorSchema, description="该地址一小时内注册尝试过多")
     def post(self, body: dict[str, Any]) -> Organization:
-        """A charity registers itself with its first staff account (pending verification)."""
-        organization, _ = register_charity(
-            get_db(),
-            username=body.pop("username"),
-            password=body.pop("password"),
-            display_name=body.pop("display_name"),
-            uscc_code=body.pop("uscc"),
-            **body,
-        )
+        """A charity registers itself with its first staff account, whose username is its
+        统一社会信用代码 (pending verification)."""
+        db = get_db()
+        try:
+            organization, _ = register_charity(
+                db, password=body.pop("password"), display_name=body.pop("display_name"),
+                uscc_code=body.pop("uscc"), client_address=request.remote_addr, now=utcnow(),
+                **body,
+            )  # fmt: skip
+        except ServiceError:
+            db.commit()  # the refused attempt's record must stick
+            raise
         return organization
 
 

@@ -40,8 +40,9 @@ def login() -> str | Response | tuple[str, int]:
         db = get_db()
         try:
             user = authenticate(
-                db, form.username.data or "", form.password.data or "", utcnow(), login_policy()
-            )
+                db, form.username.data or "", form.password.data or "", utcnow(), login_policy(),
+                request.remote_addr,
+            )  # fmt: skip
         except ServiceError as failure:
             db.commit()  # the failure count and the audit record must stick
             error, status = failure.message, failure.status

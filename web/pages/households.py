@@ -28,6 +28,7 @@ from web.forms import (
     EmptyForm,
     HouseholdForm,
     NeedForm,
+    NeedSummaryForm,
     ReviewForm,
     UploadForm,
 )
@@ -53,7 +54,14 @@ from web.services.households import (
     withdraw_consent,
 )
 from web.services.households_excel import import_households
-from web.services.needs import NEXT_STATUS, set_need_status, worklist
+from web.services.needs import (
+    NEXT_STATUS,
+    get_need,
+    set_need_status,
+    update_need_summary,
+    worklist,
+)
+from web.services.public_text import suggest_public_summary
 from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations, station_for, station_regions
@@ -259,6 +267,9 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         status_form=ReviewForm(),
         next_status=NEXT_STATUS,
         chain=household_chain(get_db(), actor(), record),
+        summary_form=forms.get("summary_form"),
+        summary_need_id=forms.get("summary_need_id"),
+        suggest_summary=suggest_public_summary,
     )
 
 
@@ -295,6 +306,7 @@ def household_add_need(household_id: int) -> Any:
                 db, user, record, domain=Domain(form.domain.data), text=form.text.data,
                 member_id=int(form.member_id.data) if form.member_id.data else None,
                 amount_gap_fen=_fen(form.amount_gap.data) or None, urgency=form.urgency.data,
+                public_summary=form.public_summary.data,
             )  # fmt: skip
         except ValidationFailed as error:
             refuse(error, form, fallback="text", flash_message=False)
@@ -302,6 +314,33 @@ def household_add_need(household_id: int) -> Any:
             flash(_("需求已登记。"), "success")
             return redirect(url_for("pages.household", household_id=household_id, _anchor="needs"))
     return _detail(get_household(db, user, household_id), need_form=form), 422
+
+
+@pages.route("/needs/<int:need_id>/public-summary", methods=["POST"])
+@login_required
+def need_public_summary(need_id: int) -> Any:
+    """Write or confirm the summary charities read before they accept."""
+    db = get_db()
+    user = actor()
+    form = NeedSummaryForm()
+    try:
+        if form.validate_on_submit():
+            assert form.public_summary.data is not None  # required by the form
+            try:
+                need = update_need_summary(db, user, need_id, form.public_summary.data)
+            except ValidationFailed as error:
+                refuse(error, form, fallback="public_summary", flash_message=False)
+            else:
+                flash(_("对外情况说明已保存。"), "success")
+                household_id = need.household_id
+                return redirect(
+                    url_for("pages.household", household_id=household_id, _anchor="needs")
+                )
+        record = get_household(db, user, get_need(db, user, need_id).household_id)
+    except ServiceError as error:
+        refuse(error)
+        return redirect(url_for("pages.worklist_page"))
+    return _detail(record, summary_form=form, summary_need_id=need_id), 422
 
 
 @pages.route("/households/<int:household_id>/aid", methods=["POST"])

@@ -56,6 +56,7 @@ class NeedSummarySchema(BaseSchema):
     domain = fields.Enum(Domain, by_value=True)
     domain_label = fields.Function(lambda n: Domain(n.domain).label)
     text = fields.String()
+    public_summary = fields.String(allow_none=True, metadata={"description": "对外情况说明"})
     amount_gap_fen = fields.Integer(allow_none=True)
     urgency = fields.Enum(Urgency, by_value=True)
     status = fields.Enum(NeedStatus, by_value=True)

@@ -133,6 +133,21 @@ class NeedInputSchema(BaseSchema):
     member_id = fields.Integer(load_default=None, validate=ROW_ID)
     amount_gap_fen = fields.Integer(**follows(NEED["amount_gap_fen"]))
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+    public_summary = fields.String(
+        **follows(
+            NEED["public_summary"], load_default=None,
+            metadata={"description": "对外情况说明：慈善组织接收转介前只看到这段文字；"
+                      "不得含号码、姓名、地址、微信/QQ号、邮箱；不填则按领域生成"},
+        )
+    )  # fmt: skip
+
+
+class NeedSummaryInputSchema(BaseSchema):
+    public_summary = fields.String(
+        required=True,
+        validate=validate.Length(max=NEED["public_summary"].max_length),
+        metadata={"description": "对外情况说明"},
+    )
 
 
 class NeedSchema(NeedSummarySchema):

@@ -122,6 +122,7 @@ class EventSchema(BaseSchema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     note = fields.String(allow_none=True)
+    self_approved = fields.Boolean(metadata={"description": "同一人发起并审批（本县允许）"})
 
 
 class ReferralProjectSchema(BaseSchema):
@@ -137,7 +138,13 @@ class ReferralNeedSchema(BaseSchema):
     domain_label = fields.String()
     urgency = fields.String()
     amount_gap_fen = fields.Integer(allow_none=True)
-    text = fields.String(metadata={"description": "对慈善组织隐去姓名、证件号和电话"})
+    text = fields.String(
+        allow_none=True,
+        metadata={"description": "站点填写的需求描述；慈善组织接收后才能看到（每次查看均审计）"},
+    )
+    public_summary = fields.String(
+        metadata={"description": "对外情况说明：接收前慈善组织只看到这段经过检查的文字"}
+    )
     status = fields.String()
 
 

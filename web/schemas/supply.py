@@ -45,18 +45,16 @@ class OrganizationSchema(BaseSchema):
 
 class OrganizationRegistrationSchema(BaseSchema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=128))
-    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    uscc = fields.String(
+        required=True, validate=validate.Length(equal=18),
+        metadata={"description": "统一社会信用代码，也是首个工作人员账号的用户名"},
+    )  # fmt: skip
     registered_region_code = fields.String(required=True, validate=_CODE)
     is_certified_charity = fields.Boolean(load_default=False)
     has_public_fundraising = fields.Boolean(load_default=False)
     contact_name = fields.String(load_default=None, validate=validate.Length(max=64))
     contact_phone = fields.String(load_default=None, validate=validate.Length(max=32))
     address = fields.String(load_default=None, validate=validate.Length(max=255))
-    username = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3–64 位字母、数字或 _ . -"),
-        metadata={"description": "首个工作人员账号"},
-    )
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
 

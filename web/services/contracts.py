@@ -246,6 +246,7 @@ NEED: dict[str, FieldRule] = {
         "需求描述", "text", required=True, required_message="请描述需求。", max_length=2000
     ),
     "amount_gap_fen": _money("资金缺口（元）"),
+    "public_summary": FieldRule("对外情况说明", "text", max_length=500),
 }
 
 #: Government aid a household receives.

@@ -35,6 +35,7 @@ from .audit import looked_at, write_audit
 from .contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, field_problems
 from .crypto import cipher_of, mask_id_number, mask_phone
 from .errors import NotFound, ValidationFailed
+from .public_text import suggest_public_summary, summary_problems
 from .referrals.workflow import end_for_withdrawn_consent
 from .scoping import require_role, scoped
 from .stations import station_for
@@ -357,13 +358,20 @@ def add_need(
     member_id: int | None = None,
     amount_gap_fen: int | None = None,
     urgency: Urgency = Urgency.NORMAL,
+    public_summary: str | None = None,
 ) -> Need:
-    """Record a need of ``household`` (optionally of one member).
+    """Record a need of ``household`` (optionally of one member), with the summary charities
+    read before they accept (:func:`web.services.needs.suggest_public_summary` when none is
+    written).
 
-    :raise ValidationFailed: the need contract broken (``contracts.NEED``: text, amount), or
-        a member of another household.
+    :raise ValidationFailed: the need contract broken (``contracts.NEED``: text, amount,
+        summary), a summary that identifies the household, or a member of another household.
     """
-    errors = field_problems(NEED, {"text": text, "amount_gap_fen": amount_gap_fen})
+    if public_summary is None or not public_summary.strip():
+        public_summary = suggest_public_summary(domain, urgency)
+    data = {"text": text, "amount_gap_fen": amount_gap_fen, "public_summary": public_summary}
+    errors = field_problems(NEED, data)
+    errors.update(summary_problems(db, household, public_summary))
     member = None
     if member_id is not None:
         member = next((m for m in household.members if m.id == member_id), None)
@@ -378,6 +386,7 @@ def add_need(
         text=text.strip(),
         amount_gap_fen=amount_gap_fen,
         urgency=urgency,
+        public_summary=public_summary.strip(),
         created_by_id=actor.id,
     )
     db.add(need)

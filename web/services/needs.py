@@ -13,8 +13,10 @@ from models import GovAid, Household, Need, Referral, Station, User, clock
 from models.enums import OPEN_REFERRAL_STATES, Domain, HouseholdStatus, NeedStatus, Role, Urgency
 
 from .audit import write_audit
+from .contracts import NEED, field_problems
 from .errors import Conflict, NotFound, ValidationFailed
 from .notifications import notify, office_users
+from .public_text import summary_problems
 from .scoping import require_role, scoped
 from .stations import station_for
 
@@ -89,6 +91,27 @@ def set_need_status(
         db, actor, "need.status", need, region_code=need.household.region_code,
         detail={"status": status.value, "reason": need.close_reason},
     )  # fmt: skip
+    return need
+
+
+def update_need_summary(db: Session, actor: User, need_id: int, summary: str) -> Need:
+    """Write or confirm the need's 对外情况说明, the only text about it a charity reads
+    before it accepts a referral.
+
+    :raise ValidationFailed: empty, too long, or carrying anything that identifies the
+        household (numbers, names, addresses, account ids; the message names what was found).
+    """
+    require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+    need = get_need(db, actor, need_id)
+    summary = (summary or "").strip()
+    errors = field_problems(NEED, {"text": need.text, "public_summary": summary})
+    if not summary:
+        errors["public_summary"] = ["请填写对外情况说明。"]
+    errors.update(summary_problems(db, need.household, summary))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    need.public_summary = summary
+    write_audit(db, actor, "need.public_summary", need, region_code=need.household.region_code)
     return need
 
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from models import Organization, Region, User
+from models import AuditLog, Organization, Region, User
 from models.enums import OrganizationStatus, RegionLevel, Role
 
 from .audit import write_audit
-from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ServiceError, Throttled, ValidationFailed
 from .scoping import scoped
 
 
@@ -164,29 +164,60 @@ def review_organization(
     return organization
 
 
+#: Registrations one client address may attempt in an hour, whatever their outcome.
+MAX_REGISTRATIONS_PER_HOUR = 10
+_REGISTRATION_ACTIONS = ("organization.register", "organization.register_refused")
+
+
 def register_charity(
     db: Session,
     *,
-    username: str,
     password: str,
     display_name: str,
+    client_address: str | None,
+    now: dt.datetime,
     **organization: Any,
 ) -> tuple[Organization, User]:
     """A charity registers itself and its first staff account; it waits for verification.
 
-    :raise ValidationFailed / Conflict: as :func:`register_organization` and ``create_user``.
+    The account's username is the organization's 统一社会信用代码, so registering tells
+    nobody which other usernames exist. Attempts are audited, refused ones included, and
+    limited to :data:`MAX_REGISTRATIONS_PER_HOUR` per ``client_address``. The caller must
+    commit even when this raises, so refusals stay on record.
+
+    :raise Throttled: too many attempts from this address in the last hour.
+    :raise ValidationFailed / Conflict: as :func:`register_organization` and ``create_user``
+        (nothing of the attempt is kept but its audit record).
     """
     from .users import create_user
 
-    found = register_organization(db, None, **organization)
-    user = create_user(
-        db,
-        None,
-        username=username,
-        password=password,
-        display_name=display_name,
-        role=Role.CHARITY_STAFF,
-        region_code=found.registered_region_code,
-        organization_id=found.id,
+    attempts = db.scalar(
+        sa.select(sa.func.count()).where(
+            AuditLog.action.in_(_REGISTRATION_ACTIONS),
+            AuditLog.ip == client_address,
+            AuditLog.at >= now - dt.timedelta(hours=1),
+        )
     )
+    if client_address is not None and (attempts or 0) >= MAX_REGISTRATIONS_PER_HOUR:
+        write_audit(db, None, "organization.register_throttled")
+        raise Throttled("该地址的注册尝试过多，请一小时后再试。")
+    try:
+        with db.begin_nested():
+            found = register_organization(db, None, **organization)
+            user = create_user(
+                db,
+                None,
+                username=found.uscc,
+                password=password,
+                display_name=display_name,
+                role=Role.CHARITY_STAFF,
+                region_code=found.registered_region_code,
+                organization_id=found.id,
+            )
+    except ServiceError as error:
+        write_audit(
+            db, None, "organization.register_refused",
+            detail={"code": error.code, "uscc": str(organization.get("uscc_code", ""))[:32]},
+        )  # fmt: skip
+        raise
     return found, user

@@ -11,9 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import ApiToken, Organization, Region, Station, User
+from models import ApiToken, LoginThrottle, Organization, Region, Station, User
 from models.enums import Role
 
 from .audit import write_audit
@@ -28,21 +29,46 @@ MIN_PASSWORD_LENGTH = 8
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """Consecutive failures allowed before an account is locked, and for how long."""
+    """How failed sign-ins for one username from one client address are slowed down: after
+    ``max_failures`` in a row the pair waits ``first_delay``; each further failure before a
+    success doubles the wait, up to ``max_delay``. A pair quiet for ``forget_after`` starts
+    afresh."""
 
     max_failures: int = 5
-    lockout: dt.timedelta = dt.timedelta(minutes=15)
+    first_delay: dt.timedelta = dt.timedelta(seconds=60)
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)
+    forget_after: dt.timedelta = dt.timedelta(hours=24)
+
+    def delay(self, lockouts: int) -> dt.timedelta:
+        """The wait of the ``lockouts``-th lock (counting from 0)."""
+        doubled: dt.timedelta = self.first_delay * (2 ** min(lockouts, 20))
+        return min(self.max_delay, doubled)
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_password(user: User, password: str) -> bool:
+#: Checked against when the name has no account, so that a wrong name costs the same work
+#: (and time) as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def configure_password_hashing(*, time_cost: int, memory_cost_kib: int) -> None:
+    """Use cheaper (or dearer) Argon2 parameters for passwords hashed from now on, and for
+    the stand-in hash of unknown names. Tests use it to keep hashing fast but still the
+    largest part of a sign-in, as in production; stored hashes keep their own parameters."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
+    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _check_password(user: User | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        matches = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and user is not None
 
 
 def _validate_password(password: str) -> None:
@@ -104,38 +130,70 @@ def create_user(
     return user
 
 
+def _throttle_for(db: Session, username: str, address: str) -> LoginThrottle:
+    """The pair's row, made on first use (a concurrent first failure may make it first)."""
+    stmt = sa.select(LoginThrottle).where(
+        LoginThrottle.username == username, LoginThrottle.address == address
+    )
+    row = db.scalar(stmt)
+    if row is None:
+        try:
+            with db.begin_nested():
+                row = LoginThrottle(username=username, address=address, failures=0, lockouts=0)
+                db.add(row)
+        except IntegrityError:
+            row = db.scalars(stmt).one()
+    return row
+
+
+def _wait_message(seconds: float) -> str:
+    if seconds < 90:
+        return f"连续登录失败次数过多，已暂时锁定，请 {max(1, int(seconds) + 1)} 秒后再试。"
+    return f"连续登录失败次数过多，已暂时锁定，请 {int(seconds // 60) + 1} 分钟后再试。"
+
+
 def authenticate(
-    db: Session, username: str, password: str, now: dt.datetime, policy: LoginPolicy
+    db: Session,
+    username: str,
+    password: str,
+    now: dt.datetime,
+    policy: LoginPolicy,
+    address: str | None = None,
 ) -> User:
-    """Check a username and password, counting failures and locking after too many.
+    """Check a username and password typed from client ``address``.
 
-    A locked account is refused even with the right password until the lock ends. Every
-    failure is audited. The caller must commit even when this raises, so the count sticks.
+    Known and unknown names get the same work (a password hash is checked either way), the
+    same answers and the same throttling, which counts failures per (username, address): a
+    stranger's failures make only the stranger wait, and the owner signs in from another
+    address. Every failure and refusal is audited. The caller must commit even when this
+    raises, so the count sticks.
 
-    :raise Throttled: the account is locked.
-    :raise Unauthorized: wrong name or password, or a disabled account (one message for all,
-        so names cannot be probed).
+    :raise Throttled: this name was failed too often from this address; wait.
+    :raise Unauthorized: wrong name or password, or a disabled account (one message for all).
     """
+    username = username[:64]
+    throttle = _throttle_for(db, username, (address or "unknown")[:45])
+    if now - throttle.updated_at > policy.forget_after:
+        throttle.failures, throttle.lockouts = 0, 0
     user = db.scalar(sa.select(User).where(User.username == username))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        write_audit(db, user, "auth.login_throttled", user, region_code=user.region_code)
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Throttled(f"连续登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。")
-    if user is None or not may_act(user) or not _check_password(user, password):
-        if user is not None:
-            user.failed_logins += 1
-            detail: dict[str, Any] = {"failed_logins": user.failed_logins}
-            if user.failed_logins >= policy.max_failures:
-                user.locked_until = now + policy.lockout
-                detail["locked_until"] = user.locked_until.isoformat()
-            write_audit(
-                db, user, "auth.login_failed", user, region_code=user.region_code, detail=detail
-            )
-        else:
-            write_audit(db, None, "auth.login_failed", actor_name=username[:64])
+    # An unknown name is recorded as typed; a known one by its account.
+    who: dict[str, Any] = {"region_code": user.region_code} if user else {"actor_name": username}
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        write_audit(db, user, "auth.login_throttled", user, **who)
+        raise Throttled(_wait_message((throttle.locked_until - now).total_seconds()))
+    good = _check_password(user, password)
+    if user is None or not may_act(user) or not good:
+        throttle.updated_at = now
+        throttle.failures += 1
+        detail: dict[str, Any] = {"failures": throttle.failures}
+        if throttle.failures >= policy.max_failures or throttle.lockouts > 0:
+            throttle.locked_until = now + policy.delay(throttle.lockouts)
+            throttle.lockouts += 1
+            throttle.failures = 0
+            detail["locked_until"] = throttle.locked_until.isoformat()
+        write_audit(db, user, "auth.login_failed", user, detail=detail, **who)
         raise Unauthorized("用户名或密码错误。")
-    user.failed_logins = 0
-    user.locked_until = None
+    db.delete(throttle)
     user.last_login_at = now
     write_audit(db, user, "auth.login", user, region_code=user.region_code)
     return user

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import ApiToken, AuditLog
+from models import ApiToken, AuditLog, LoginThrottle
 from models.base import utcnow
 from tests.helpers import DEMO_PASSWORD, get_user
 from web.services.errors import Throttled, Unauthorized, ValidationFailed
@@ -34,19 +34,69 @@ def audit_actions(db: Session, username: str) -> list[str]:
     )
 
 
-def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(db: Session) -> None:
+STRANGER, OWNER = "203.0.113.7", "198.51.100.20"
+
+
+def test_five_wrong_passwords_make_that_address_wait_even_with_the_right_one(
+    db: Session,
+) -> None:
     now = utcnow()
     for _ in range(5):
         with pytest.raises(Unauthorized):
-            authenticate(db, "station_a", "wrong-password", now, POLICY)
+            authenticate(db, "station_a", "wrong-password", now, POLICY, STRANGER)
     with pytest.raises(Throttled, match="锁定"):
-        authenticate(db, "station_a", DEMO_PASSWORD, now + dt.timedelta(minutes=1), POLICY)
+        authenticate(db, "station_a", DEMO_PASSWORD, now + dt.timedelta(seconds=30), POLICY,
+                     STRANGER)  # fmt: skip
     assert audit_actions(db, "station_a")[-6:] == ["auth.login_failed"] * 5 + [
         "auth.login_throttled"
     ]
-    # After the lockout the right password works again and resets the count.
-    user = authenticate(db, "station_a", DEMO_PASSWORD, now + dt.timedelta(minutes=16), POLICY)
-    assert user.failed_logins == 0 and user.locked_until is None
+    # After the first wait the right password works again and clears the count.
+    user = authenticate(db, "station_a", DEMO_PASSWORD, now + dt.timedelta(seconds=61), POLICY,
+                        STRANGER)  # fmt: skip
+    assert user.username == "station_a"
+    assert db.scalar(sa.select(LoginThrottle).where(LoginThrottle.address == STRANGER)) is None
+
+
+def test_each_further_failure_doubles_the_wait_up_to_fifteen_minutes(db: Session) -> None:
+    now = utcnow()
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            authenticate(db, "admin", "wrong-password", now, POLICY, STRANGER)
+    waits = []
+    for _ in range(6):
+        throttle = db.scalars(
+            sa.select(LoginThrottle).where(LoginThrottle.username == "admin")
+        ).one()
+        assert throttle.locked_until is not None
+        waits.append(round((throttle.locked_until - now).total_seconds()))
+        now = throttle.locked_until
+        with pytest.raises(Unauthorized):
+            authenticate(db, "admin", "wrong-password", now, POLICY, STRANGER)
+    assert waits == [60, 120, 240, 480, 900, 900]
+
+
+def test_a_strangers_failures_do_not_stop_the_owner_elsewhere(db: Session) -> None:
+    now = utcnow()
+    for _ in range(20):
+        with pytest.raises((Unauthorized, Throttled)):
+            authenticate(db, "admin", "guess", now, POLICY, STRANGER)
+    assert authenticate(db, "admin", DEMO_PASSWORD, now, POLICY, OWNER).username == "admin"
+    with pytest.raises(Throttled):
+        authenticate(db, "admin", DEMO_PASSWORD, now, POLICY, STRANGER)
+
+
+def test_an_unknown_name_is_throttled_exactly_like_a_known_one(db: Session) -> None:
+    now = utcnow()
+    answers = {}
+    for name in ("station_b", "nobody-here"):
+        seen = []
+        for _ in range(6):
+            try:
+                authenticate(db, name, "wrong-password", now, POLICY, STRANGER)
+            except (Unauthorized, Throttled) as error:
+                seen.append((error.status, error.message))
+        answers[name] = seen
+    assert answers["station_b"] == answers["nobody-here"]
 
 
 def test_unknown_user_gets_the_same_answer_and_is_audited(db: Session) -> None:

@@ -10,7 +10,6 @@ charity accepts and delivers. One module per concept, each imported from where i
 - :mod:`.episodes` — the visits, sessions and payments logged while in service;
 - :mod:`.views` — lists, queues and one referral as each party may see it, and the contact a
   charity may open once it has accepted;
-- :mod:`.redaction` — blanking ID numbers, phones and names out of free text;
 - :mod:`.back_referrals` — 双向转介: a charity tells the office of a household it has met;
 - :mod:`.chain` — a household's 救助链: its government aid and its referrals, newest first.
 

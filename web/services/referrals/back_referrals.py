@@ -16,9 +16,9 @@ from models.enums import CHARITY_SEES_HOUSEHOLD_STATES, BackReferralStatus, GovA
 from ..audit import write_audit
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..notifications import notify, office_users
+from ..public_text import blank, household_names
 from ..scoping import scoped
 from .guards import load_referral, require_party, require_reason
-from .redaction import redact
 
 
 def refer_back(
@@ -81,9 +81,8 @@ def back_referral_lines(
         }  # fmt: skip
         if charity:
             household = db.get_one(Household, back.household_id)
-            names = [household.head_name, *(m.name for m in household.members)]
             if back.handled_note:
-                line["handled_note"] = redact(back.handled_note, names)
+                line["handled_note"] = blank(back.handled_note, household_names(household))
         else:
             line.update(household_id=back.household_id, region_code=back.region_code,
                         organization_id=back.organization_id)  # fmt: skip

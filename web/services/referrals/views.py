@@ -1,9 +1,11 @@
 """Referrals as each party may see them: the lists and queues, one referral with its
 timeline, and the contact a charity may open once it has accepted.
 
-Stations and offices see the household's name; before accepting, a charity sees the need,
-the priority groups, the township and the amount gap, with names and numbers blanked out of
-the text (:mod:`.redaction`).
+Stations and offices see the household's name; before accepting, a charity sees the need's
+structured fields (domain, urgency, amount gap), the priority groups, the township and the
+summary written for charities (对外情况说明, checked on save by :mod:`web.services.public_text`),
+never the station's own text; that it reads once it has accepted, and each such look is
+audited.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from models import Household, Need, Project, Referral, Region, User
 from models.enums import (
     BEFORE_CHARITY_STATES,
+    CHARITY_SEES_HOUSEHOLD_STATES,
     ENGAGED_STATES,
     PLACE_HOLDING_STATES,
     Domain,
@@ -30,11 +33,11 @@ from models.regions import descendant_range
 from ..audit import write_audit
 from ..crypto import cipher_of
 from ..errors import Forbidden
+from ..public_text import suggest_public_summary
 from ..regions import region_label
 from ..scoping import scoped
 from .episodes import episode_view
 from .guards import load_referral, referral_for_step
-from .redaction import redact
 
 S = ReferralStatus
 
@@ -162,12 +165,19 @@ def household_summary(db: Session, household: Household, today: dt.date) -> dict
 
 def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) -> dict[str, Any]:
     """A referral as the actor may see it. Stations and offices see the household's name;
-    a charity sees the need, the priority groups, the township and the amount gap only."""
+    a charity sees the need's structured fields and its 对外情况说明, the priority groups and
+    the township, and the need's own text only once it has accepted (each look audited)."""
     need = referral.need
     household = need.household
     project = referral.project
     charity = actor.role == Role.CHARITY_STAFF
-    names = [household.head_name, *(m.name for m in household.members)]
+    summary = need.public_summary or suggest_public_summary(need.domain, need.urgency)
+    shows_text = not charity or referral.status in CHARITY_SEES_HOUSEHOLD_STATES
+    if charity and shows_text:
+        write_audit(
+            db, actor, "referral.need_text_read", referral, region_code=household.region_code,
+            detail={"household_id": household.id, "need_id": need.id},
+        )  # fmt: skip
     events = [
         e for e in referral.events
         if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY_STATES})
@@ -193,7 +203,8 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             "domain_label": need.domain.label,
             "urgency": need.urgency.value,
             "amount_gap_fen": need.amount_gap_fen,
-            "text": redact(need.text, names) if charity else need.text,
+            "text": need.text if shows_text else None,
+            "public_summary": summary,
             "status": need.status.value,
         },
         "household": household_summary(db, household, today),
@@ -217,11 +228,11 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
                 "at": e.at,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
-                "note": (
-                    redact(e.note, names) if e.note and e.to_status == S.DECLINED.value else None
-                )
+                # A charity reads only its own words (a decline's note), as it typed them.
+                "note": (e.note if e.to_status == S.DECLINED.value else None)
                 if charity
                 else e.note,
+                "self_approved": bool((e.detail or {}).get("self_approved")),
             }
             for e in events
         ],  # fmt: skip

@@ -46,7 +46,8 @@ from models.enums import (
 )
 
 from ..audit import write_audit
-from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
+from ..county_settings import allows_self_approval
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..needs import get_need
 from .episodes import episode_summary
 from .guards import (
@@ -257,6 +258,12 @@ def submit_referral(
     return referral
 
 
+def _initiated_by(referral: Referral, actor: User) -> bool:
+    """Whether ``actor`` created the referral or submitted it (any time)."""
+    submitters = {e.actor_id for e in referral.events if e.to_status == S.SUBMITTED.value}
+    return actor.id == referral.created_by_id or actor.id in submitters
+
+
 def approve_referral(
     db: Session,
     actor: User,
@@ -268,6 +275,11 @@ def approve_referral(
     """Approve a submitted referral: reserve a place, start the charity's answer clock, and
     put it in the charity's inbox (flagged 简化程序 where the project accepts it).
 
+    The approver may not be the person who created or submitted it, unless the household's
+    county allows it (:func:`~web.services.county_settings.allows_self_approval`); such an
+    approval is marked ``self_approved`` in its event and audit record.
+
+    :raise Forbidden: the actor created or submitted it and the county does not allow that.
     :raise QuotaExhausted: no place (or money) left.
     """
     now = now or utcnow()
@@ -278,13 +290,20 @@ def approve_referral(
         require_consent(referral.need.household, "批准")
         if project.status != ProjectStatus.VERIFIED or project.ends_on < clock.local_date(now):
             raise Conflict("该项目已到期或已不在台账中，不能批准。请退回，由服务站另选项目。")
+    detail: dict[str, Any] = {"simplified": project.accepts_simplified}
+    if referral.status == S.SUBMITTED and _initiated_by(referral, actor):
+        if not allows_self_approval(db, referral.need.household.region_code):
+            raise Forbidden(
+                "您发起或提交了这一转介，不能再由您审批，请由本部门其他工作人员审批"
+                "（县民政部门可在“本县设置”中允许同一人发起并审批）。"
+            )
+        detail["self_approved"] = True  # allowed by the county, and on record as such
     referral.approved_at = now
     referral.approved_by_id = actor.id
     referral.is_simplified = project.accepts_simplified
     referral.due_at = now + dt.timedelta(days=project.response_days)
     # The referral row first: a concurrent change of it fails here, before any place is taken.
-    _move(db, actor, referral, S.APPROVED, (S.SUBMITTED,), "批准",
-          detail={"simplified": referral.is_simplified})  # fmt: skip
+    _move(db, actor, referral, S.APPROVED, (S.SUBMITTED,), "批准", detail=detail)
     reserve_place(db, referral, clock.local_date(now))
     flag = "（简化程序，可直接接收）" if referral.is_simplified else ""
     days = project.response_days
