@@ -42,11 +42,13 @@ from models.enums import (
     IllnessKind,
     LabelledEnum,
     Relation,
+    Role,
     SchoolStage,
     SelfCare,
     ServiceForm,
     ServiceType,
     Sex,
+    StationKind,
     TargetGroup,
     Urgency,
 )
@@ -274,4 +276,58 @@ class BackReferralForm(FlaskForm):
 class HandleForm(FlaskForm):
     note = StringField(
         _l("处理情况"), validators=[DataRequired(_l("请填写处理情况。")), Length(max=500)]
+    )
+
+
+# --- administration -------------------------------------------------------------------------
+
+
+class AccountForm(FlaskForm):
+    """A new account; the password is handed over and changed at the first sign-in."""
+
+    username = StringField(
+        _l("用户名"), validators=[DataRequired(_l("请填写用户名。")), Length(max=64)]
+    )
+    display_name = StringField(
+        _l("姓名"), validators=[DataRequired(_l("请填写姓名。")), Length(max=64)]
+    )
+    role = SelectField(_l("角色"), choices=_choices(Role))
+    region_code = StringField(_l("所属区划"), validators=[Optional(), Length(min=12, max=12)])
+    station_id = SelectField(_l("所属服务站"), choices=[], validate_choice=False, default="")
+    organization_id = SelectField(_l("所属慈善组织"), choices=[], validate_choice=False, default="")
+    password = PasswordField(
+        _l("初始密码"),
+        validators=[
+            DataRequired(_l("请填写初始密码。")),
+            Length(min=8, message=_l("密码至少 8 个字符。")),
+        ],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("新的临时密码"),
+        validators=[
+            DataRequired(_l("请填写新的临时密码。")),
+            Length(min=8, message=_l("密码至少 8 个字符。")),
+        ],
+    )
+
+
+class StationForm(FlaskForm):
+    name = StringField(
+        _l("服务站名称"), validators=[DataRequired(_l("请填写服务站名称。")), Length(max=128)]
+    )
+    kind = SelectField(_l("类型"), choices=_choices(StationKind))
+    region_code = StringField(
+        _l("所在乡镇或村"), validators=[DataRequired(_l("请选择所在乡镇或村。")), Length(max=12)]
+    )
+    contact_name = StringField(_l("联系人"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=32)])
+    address = StringField(_l("地址"), validators=[Optional(), Length(max=255)])
+
+
+class SuspendForm(FlaskForm):
+    reason = StringField(
+        _l("暂停理由"), validators=[DataRequired(_l("请说明暂停理由。")), Length(max=500)]
     )

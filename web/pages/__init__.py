@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from . import account, dashboard, home, households, jobs, matching, referrals, supply  # noqa: F401  (routes register)
+from . import (  # noqa: F401  (routes register)
+    account,
+    administration,
+    dashboard,
+    home,
+    households,
+    jobs,
+    matching,
+    referrals,
+    regions,
+    supply,
+)
 from .blueprint import pages
 
 __all__ = ["pages"]
