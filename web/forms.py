@@ -132,9 +132,7 @@ class ProjectForm(FlaskForm):
     target_groups = MultiCheckboxField(_l("帮扶对象"), choices=_choices(TargetGroup))
     forms = MultiCheckboxField(_l("帮扶形式"), choices=_choices(ServiceForm))
     service_types = MultiCheckboxField(_l("服务类型"), choices=_choices(ServiceType))
-    service_area = StringField(
-        _l("服务区域代码（多个用顿号分隔）"), validators=follows(PROJECT["service_area"])
-    )
+    service_area = StringField(_l("服务区域"), validators=follows(PROJECT["service_area"]))
     min_age = IntegerField(_l("最小年龄"), validators=follows(PROJECT["min_age"]))
     max_age = IntegerField(_l("最大年龄"), validators=follows(PROJECT["max_age"]))
     household_categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
@@ -165,9 +163,15 @@ class ReviewForm(FlaskForm):
     reason = StringField(_l("驳回理由"), validators=[Length(max=500)])
 
 
+class RegionFilterForm(Form):
+    """A region chosen to look at (GET, no CSRF): the dashboard's other region."""
+
+    region = StringField(_l("查看区划"), validators=[Optional(), Length(min=12, max=12)])
+
+
 class BuildForm(FlaskForm):
     region_code = StringField(
-        _l("部门区划代码"), validators=[DataRequired(), Length(min=12, max=12)]
+        _l("编制部门所在区划"), validators=[DataRequired(), Length(min=12, max=12)]
     )
     period = StringField(_l("期次（如 2026H2）"), validators=[DataRequired(), Length(min=6, max=6)])
 

@@ -274,3 +274,19 @@ def test_the_admin_home_count_of_accounts_opens_the_account_list(client: FlaskCl
     sign_in(client, "admin")
     home = client.get("/home").text
     assert 'href="/users"' in home and 'data-testid="fig-users"' in home
+
+
+def test_service_areas_ledger_departments_and_the_dashboard_pick_regions(
+    client: FlaskClient,
+) -> None:
+    sign_in(client, "charity_f")
+    project = client.get("/projects/new").text
+    assert "data-region-picker" in project and "data-multiple" in project
+    assert "服务区域代码" not in project and "顿号" not in project
+    office = client.application.test_client()
+    sign_in(office, "ca_conghua")
+    for path in ("/ledgers", "/dashboard"):
+        page = office.get(path).text
+        assert 'data-region-picker data-root="440117000000"' in page
+        assert 'data-root-label="广东省广州市从化区"' in page
+        assert "region-picker.js" in page

@@ -130,6 +130,7 @@ def user_new() -> str | Response | tuple[str, int]:
 def _user_form(form: AccountForm, user: Any) -> str:
     return render_template(
         "admin/user_form.html", form=form, root=user.region_code,
+        root_label=region_label(get_db(), user.region_code),
         path=region_path(form.region_code.data, user.region_code),
     )  # fmt: skip
 
@@ -237,6 +238,7 @@ def stations_page() -> str:
 def _station_form(form: StationForm, user: Any, station: Any = None) -> str:
     return render_template(
         "admin/station_form.html", form=form, station=station, root=user.region_code,
+        root_label=region_label(get_db(), user.region_code),
         path=region_path(form.region_code.data, user.region_code),
     )  # fmt: skip
 

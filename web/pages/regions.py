@@ -22,6 +22,8 @@ from web.services.regions import region_children, search_regions
 from .blueprint import pages
 
 _CHOICES = RegionChoiceSchema(many=True)
+#: The top of the tree the picker opens at when a page offers every place: 广东省.
+PROVINCE = "440000000000"
 
 
 def _query(schema: Any) -> dict[str, Any]:

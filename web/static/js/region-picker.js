@@ -144,7 +144,7 @@
       while (this.lists.children.length > depth + 1) this.lists.removeChild(this.lists.lastChild);
       var above = depth > 0 ? this.lists.children[depth - 1].querySelector("select") : null;
       var up = above && above.options[above.selectedIndex];
-      this.choose(up && up.value ? { code: up.value, label: up.dataset.label } : null);
+      this.choose(up && up.value ? { code: up.value, label: up.dataset.label } : this.rootChoice());
       return Promise.resolve();
     }
     this.choose({ code: select.value, label: option.dataset.label });
@@ -153,10 +153,17 @@
     return Promise.resolve();
   };
 
+  /* The root itself, as chosen when no list below it has a choice. */
+  Picker.prototype.rootChoice = function () {
+    return { code: this.root, label: this.box.dataset.rootLabel || this.root };
+  };
+
   Picker.prototype.openPath = function (path) {
     var self = this;
+    var start = this.input.value;
     this.openList(this.root, 0, path).then(function () {
-      if (!path.length && !self.multiple && self.input.value) self.choose(null);
+      if (self.multiple || path.length) return;
+      self.choose(start === self.root ? self.rootChoice() : null);
     });
   };
 
