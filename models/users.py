@@ -28,6 +28,9 @@ class User(TimestampMixin, Base):
         sa.ForeignKey("organizations.id"), default=None
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Set when an administrator chose the password (new account, reset): the user must pick
+    #: their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: Bumped at sign-out, password change and disabling; sessions carrying an older one end.
     session_version: Mapped[int] = mapped_column(default=1)
     failed_logins: Mapped[int] = mapped_column(default=0)

@@ -42,11 +42,13 @@ from models.enums import (
     IllnessKind,
     LabelledEnum,
     Relation,
+    Role,
     SchoolStage,
     SelfCare,
     ServiceForm,
     ServiceType,
     Sex,
+    StationKind,
     TargetGroup,
     Urgency,
 )
@@ -130,9 +132,7 @@ class ProjectForm(FlaskForm):
     target_groups = MultiCheckboxField(_l("帮扶对象"), choices=_choices(TargetGroup))
     forms = MultiCheckboxField(_l("帮扶形式"), choices=_choices(ServiceForm))
     service_types = MultiCheckboxField(_l("服务类型"), choices=_choices(ServiceType))
-    service_area = StringField(
-        _l("服务区域代码（多个用顿号分隔）"), validators=follows(PROJECT["service_area"])
-    )
+    service_area = StringField(_l("服务区域"), validators=follows(PROJECT["service_area"]))
     min_age = IntegerField(_l("最小年龄"), validators=follows(PROJECT["min_age"]))
     max_age = IntegerField(_l("最大年龄"), validators=follows(PROJECT["max_age"]))
     household_categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
@@ -167,9 +167,15 @@ class ReviewForm(FlaskForm):
     reason = StringField(_l("驳回理由"), validators=[Length(max=500)])
 
 
+class RegionFilterForm(Form):
+    """A region chosen to look at (GET, no CSRF): the dashboard's other region."""
+
+    region = StringField(_l("查看区划"), validators=[Optional(), Length(min=12, max=12)])
+
+
 class BuildForm(FlaskForm):
     region_code = StringField(
-        _l("部门区划代码"), validators=[DataRequired(), Length(min=12, max=12)]
+        _l("编制部门所在区划"), validators=[DataRequired(), Length(min=12, max=12)]
     )
     period = StringField(_l("期次（如 2026H2）"), validators=[DataRequired(), Length(min=6, max=6)])
 
@@ -290,4 +296,58 @@ class BackReferralForm(FlaskForm):
 class HandleForm(FlaskForm):
     note = StringField(
         _l("处理情况"), validators=[DataRequired(_l("请填写处理情况。")), Length(max=500)]
+    )
+
+
+# --- administration -------------------------------------------------------------------------
+
+
+class AccountForm(FlaskForm):
+    """A new account; the password is handed over and changed at the first sign-in."""
+
+    username = StringField(
+        _l("用户名"), validators=[DataRequired(_l("请填写用户名。")), Length(max=64)]
+    )
+    display_name = StringField(
+        _l("姓名"), validators=[DataRequired(_l("请填写姓名。")), Length(max=64)]
+    )
+    role = SelectField(_l("角色"), choices=_choices(Role))
+    region_code = StringField(_l("所属区划"), validators=[Optional(), Length(min=12, max=12)])
+    station_id = SelectField(_l("所属服务站"), choices=[], validate_choice=False, default="")
+    organization_id = SelectField(_l("所属慈善组织"), choices=[], validate_choice=False, default="")
+    password = PasswordField(
+        _l("初始密码"),
+        validators=[
+            DataRequired(_l("请填写初始密码。")),
+            Length(min=8, message=_l("密码至少 8 个字符。")),
+        ],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("新的临时密码"),
+        validators=[
+            DataRequired(_l("请填写新的临时密码。")),
+            Length(min=8, message=_l("密码至少 8 个字符。")),
+        ],
+    )
+
+
+class StationForm(FlaskForm):
+    name = StringField(
+        _l("服务站名称"), validators=[DataRequired(_l("请填写服务站名称。")), Length(max=128)]
+    )
+    kind = SelectField(_l("类型"), choices=_choices(StationKind))
+    region_code = StringField(
+        _l("所在乡镇或村"), validators=[DataRequired(_l("请选择所在乡镇或村。")), Length(max=12)]
+    )
+    contact_name = StringField(_l("联系人"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=32)])
+    address = StringField(_l("地址"), validators=[Optional(), Length(max=255)])
+
+
+class SuspendForm(FlaskForm):
+    reason = StringField(
+        _l("暂停理由"), validators=[DataRequired(_l("请说明暂停理由。")), Length(max=500)]
     )

@@ -49,6 +49,11 @@ _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
 _COUNTY = NavItem(_l("本县设置"), "pages.county_settings")
+_USERS = NavItem(_l("用户账号"), "pages.users_page")
+_ORGANIZATIONS = NavItem(_l("慈善组织"), "pages.organizations_page")
+_STATIONS = NavItem(_l("服务站"), "pages.stations_page")
+_AUDIT = NavItem(_l("审计日志"), "pages.audit_page")
+_ADMINISTRATION = (_USERS, _ORGANIZATIONS, _STATIONS, _AUDIT)
 
 #: The group that user, organization, station and audit-log pages join as they are added.
 SYSTEM = _l("系统管理")
@@ -60,10 +65,16 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _APPROVALS, _BACK)),
         NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
-        NavGroup(SYSTEM, (_COUNTY, _JOBS, _API_DOCS)),
+        NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _JOBS, _API_DOCS)),
     ],
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
-    Role.ADMIN: [_HOME, _DASHBOARD, _HOUSEHOLDS, _LEDGERS, NavGroup(SYSTEM, (_JOBS, _API_DOCS))],
+    Role.ADMIN: [
+        _HOME,
+        _DASHBOARD,
+        _HOUSEHOLDS,
+        _LEDGERS,
+        NavGroup(SYSTEM, (*_ADMINISTRATION, _JOBS, _API_DOCS)),
+    ],
 }
 
 

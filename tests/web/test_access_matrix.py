@@ -185,6 +185,8 @@ R_ACCEPTED = Fill("referral_accepted_a", "referral_accepted_c")
 R_SERVICE = Fill("referral_in_service_a", "referral_in_service_c")
 BACK = Fill("back_a", "back_c")
 NOTIFICATION = Fill({role: f"notification_{role}" for role in USERS}, "notification_other")
+#: A verified charity registered with the office's own county, and one registered elsewhere.
+VERIFIED_ORGANIZATION = Fill("organization_f", "organization_h")
 NEAR_PLACE = neighbour("lianma")
 NEAR_HOUSEHOLD = neighbour("household_b")
 NEAR_NEED = neighbour("need_b")
@@ -634,6 +636,41 @@ PAGE_ROWS = [
         ch=(Expect(302, location="/notifications"), 404), fill=NOTIFICATION),
     Row("POST", "/notifications/read", anon=LOGIN, admin=done(), ca=done(), st=done(),
         ch=done(), sends=SENDS_FORM),
+    # 系统管理: administrators everywhere, civil-affairs offices within their region.
+    Row("GET", "/users", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("GET", "/users/new", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/users/new", anon=LOGIN, admin=422, ca=422, st=403, ch=403, sends=SENDS_CSRF),
+    Row("POST", "/users/{user}/disable", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=refused(NO_RIGHT), ch=refused(NO_RIGHT), fill=PLACE,
+        sends=SENDS_FORM, label="the place's station staff"),
+    Row("POST", "/users/{user}/enable", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=refused(NO_RIGHT), ch=refused(NO_RIGHT), fill=PLACE,
+        sends=SENDS_FORM, label="the place's station staff"),
+    Row("POST", "/users/{user}/password", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=refused(NO_RIGHT), ch=refused(NO_RIGHT), fill=PLACE,
+        sends=SENDS_FORM, body={"password": "temporary-2026"},
+        label="the place's station staff"),
+    Row("GET", "/organizations", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/organizations/{organization}/suspend", anon=LOGIN, admin=done(),
+        ca=(done(), refused("登记该组织")), st=refused("登记该组织"), ch=refused("登记该组织"),
+        fill=VERIFIED_ORGANIZATION, sends=SENDS_FORM, body={"reason": "年检未通过"}),
+    Row("GET", "/stations", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("GET", "/stations/new", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/stations/new", anon=LOGIN, admin=422, ca=422, st=403, ch=403,
+        sends=SENDS_CSRF),
+    Row("GET", "/stations/{station}/edit", anon=LOGIN, admin=200, ca=(200, 404), st=403,
+        ch=403, fill=PLACE),
+    Row("POST", "/stations/{station}/edit", anon=LOGIN, admin=422, ca=(422, 404), st=403,
+        ch=403, fill=PLACE, sends=SENDS_CSRF),
+    Row("POST", "/stations/{station}/close", anon=LOGIN, admin=done(),
+        ca=(done(), refused(UNSEEN)), st=refused(NO_RIGHT), ch=refused(NO_RIGHT), fill=PLACE,
+        sends=SENDS_FORM),
+    Row("GET", "/audit", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("GET", "/audit/export.xlsx", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    # The region picker's answers: places are public to every signed-in user.
+    Row("GET", "/regions/children?parent={county}", anon=LOGIN, admin=200, ca=200, st=200,
+        ch=200, fill=PLACE),
+    Row("GET", "/regions/search?q=温泉", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
 ]  # fmt: skip
 
 ROWS = API_ROWS + PAGE_ROWS
@@ -756,7 +793,8 @@ def build_world(db: Session) -> dict[str, Values]:
         station = get_user(db, username).station
         assert station is not None
         world[side] = {"station": station.id, "station_region": station.region_code,
-                       "county": county, "township": township}  # fmt: skip
+                       "county": county, "township": township,
+                       "user": get_user(db, username).id}  # fmt: skip
         world[f"edition_{side}"] = {
             "edition": build_edition(db, None, county, PERIOD, now).edition.id
         }
@@ -787,6 +825,7 @@ def build_world(db: Session) -> dict[str, Values]:
 
     charity_f, charity_h = get_user(db, "charity_f"), get_user(db, "charity_h")
     world["organization_f"] = {"organization": charity_f.organization_id}
+    world["organization_h"] = {"organization": charity_h.organization_id}
     pending = register_organization(
         db, None, name="从化区阳光助老服务中心", uscc_code="53440117MJ0000901G",
         registered_region_code=CONGHUA,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (routes register)
     account,
+    administration,
     county,
     dashboard,
     home,
@@ -11,6 +12,7 @@ from . import (  # noqa: F401  (routes register)
     jobs,
     matching,
     referrals,
+    regions,
     supply,
 )
 from .blueprint import pages

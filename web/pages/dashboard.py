@@ -9,12 +9,14 @@ from models import clock
 from models.clock import period_of, recent_periods
 from web.auth import actor
 from web.db import get_db
+from web.forms import RegionFilterForm
 from web.services.errors import ValidationFailed
-from web.services.regions import ancestors
+from web.services.regions import ancestors, region_label
 from web.services.stats import half_year_figures, region_figures, stats_scope
 from web.services.stats_tables import TABLES, table_of
 
 from .blueprint import pages
+from .regions import region_path
 
 
 def _args() -> tuple[str | None, str | None]:
@@ -38,6 +40,9 @@ def dashboard() -> str:
     return render_template(
         "dashboard/overview.html", figures=figures, tables=tables, scope=scope,
         periods=recent_periods(today), trail=trail,
+        region_form=RegionFilterForm(data={"region": scope.region.code}),
+        root=user.region_code, root_label=region_label(db, user.region_code),
+        path=region_path(scope.region.code, user.region_code),
     )  # fmt: skip
 
 

@@ -58,6 +58,7 @@ from web.services.scoping import require_role
 
 from .blueprint import pages
 from .refusals import refuse
+from .regions import PROVINCE, region_path
 from .uploads import run_upload, upload_page
 
 
@@ -128,7 +129,13 @@ def my_projects() -> str:
 
 
 def _project_form_page(form: ProjectForm, project: Project | None, status: int = 200) -> Any:
-    return render_template("supply/project_form.html", form=form, project=project), status
+    db = get_db()
+    codes = (form.service_area.data or "").replace(",", "、").replace("，", "、").split("、")
+    names = {c.strip(): region_label(db, c.strip()) for c in codes if c.strip().isdigit()}
+    return render_template(
+        "supply/project_form.html", form=form, project=project, area_names=names,
+        root_label=region_label(db, PROVINCE),
+    ), status  # fmt: skip
 
 
 @pages.route("/projects/new", methods=["GET", "POST"])
@@ -279,6 +286,8 @@ def ledgers() -> Any:
     return render_template(
         "supply/ledgers.html", editions=editions, form=form, today=today,
         region_names={e.region_code: region_label(db, e.region_code) for e in editions},
+        root=user.region_code, root_label=region_label(db, user.region_code),
+        path=region_path(form.region_code.data, user.region_code),
     )  # fmt: skip
 
 

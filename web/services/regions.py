@@ -215,3 +215,80 @@ def region_label(db: Session, code: str) -> str:
 def descendant_codes(db: Session, code: str) -> list[str]:
     low, high = descendant_range(code)
     return list(db.scalars(sa.select(Region.code).where(Region.code.between(low, high))))
+
+
+#: Most places a name search answers with.
+SEARCH_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """A place as a picker offers it: its code, name, level, whether it has places below it,
+    and the names of its ancestors from the province down (``广州市 从化区 温泉镇``)."""
+
+    code: str
+    name: str
+    level: RegionLevel
+    has_children: bool
+    path: str
+
+
+def _above(code: str) -> list[str]:
+    """The codes of the city, county and township above ``code`` (some may not exist, or be
+    the same, as for 东莞市's towns), from the top down."""
+    above: list[str] = []
+    for width in (4, 6, 9):
+        candidate = code[:width].ljust(CODE_LENGTH, "0")
+        if candidate != code and candidate not in above:
+            above.append(candidate)
+    return above
+
+
+def _choices(db: Session, regions: Sequence[Region]) -> list[RegionChoice]:
+    codes = [r.code for r in regions]
+    parents = set(
+        db.scalars(sa.select(Region.parent_code).where(Region.parent_code.in_(codes)).distinct())
+    )
+    wanted = {c for r in regions for c in _above(r.code)}
+    names = {
+        k: v
+        for k, v in db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(wanted)))
+    }
+    return [
+        RegionChoice(
+            r.code,
+            r.name,
+            r.level,
+            r.code in parents,
+            " ".join(names[c] for c in _above(r.code) if c in names and is_within(r.code, c)),
+        )
+        for r in regions
+    ]
+
+
+def region_children(db: Session, parent: str | None) -> list[RegionChoice]:
+    """The places one level below ``parent`` (the province itself when ``parent`` is None).
+
+    :raise NotFound: no region ``parent``.
+    """
+    if parent is None:
+        top = db.scalars(sa.select(Region).where(Region.parent_code.is_(None))).all()
+        return _choices(db, top)
+    get_region(db, parent)
+    return _choices(db, list_children(db, parent))
+
+
+def search_regions(
+    db: Session, text: str, *, within: str | None = None, limit: int = SEARCH_LIMIT
+) -> list[RegionChoice]:
+    """Places whose name contains ``text``, at or below ``within``, highest level first."""
+    text = text.strip()
+    if not text:
+        return []
+    stmt = sa.select(Region).where(Region.name.contains(text, autoescape=True))
+    if within is not None:
+        low, high = descendant_range(within)
+        stmt = stmt.where(Region.code.between(low, high))
+    depth = sa.case({level: n for n, level in enumerate(RegionLevel)}, value=Region.level)
+    stmt = stmt.order_by(depth, Region.code).limit(limit)
+    return _choices(db, list(db.scalars(stmt)))

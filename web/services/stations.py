@@ -10,13 +10,32 @@ from models.enums import RegionLevel, Role, StationKind
 from models.regions import descendant_range
 
 from .audit import write_audit
-from .errors import NotFound, ValidationFailed
+from .errors import Conflict, NotFound, ValidationFailed
 from .scoping import in_region, require_role, scoped
 
 _LEVEL_OF_KIND = {
     StationKind.TOWNSHIP: RegionLevel.TOWNSHIP,
     StationKind.VILLAGE: RegionLevel.VILLAGE,
 }
+
+
+def _check_place(db: Session, actor: User | None, kind: StationKind, region_code: str) -> None:
+    """A station of ``kind`` may stand at ``region_code`` for ``actor``.
+
+    :raise ValidationFailed: the region is not a township/village matching the kind, or lies
+        outside the actor's region.
+    """
+    region = db.get(Region, region_code)
+    if region is None or region.level != _LEVEL_OF_KIND[kind]:
+        raise ValidationFailed(
+            fields={"region_code": [f"{kind.label}须设在{_LEVEL_OF_KIND[kind].label}一级。"]}
+        )
+    if actor is not None and actor.role != Role.ADMIN:
+        visible = db.scalar(
+            sa.select(Region.code).where(Region.code == region_code, in_region(Region.code, actor))
+        )
+        if visible is None:
+            raise ValidationFailed(fields={"region_code": ["不在您所辖的行政区划内。"]})
 
 
 def create_station(
@@ -37,19 +56,7 @@ def create_station(
     """
     if actor is not None:
         require_role(actor, Role.CIVIL_AFFAIRS)
-    region = db.get(Region, region_code)
-    if region is None or region.level != _LEVEL_OF_KIND[kind]:
-        raise ValidationFailed(
-            fields={"region_code": [f"{kind.label}须设在{_LEVEL_OF_KIND[kind].label}一级。"]}
-        )
-    if actor is not None and actor.role != Role.ADMIN:
-        visible = (
-            db.query(Region)
-            .filter(Region.code == region_code, in_region(Region.code, actor))
-            .first()
-        )
-        if visible is None:
-            raise ValidationFailed(fields={"region_code": ["不在您所辖的行政区划内。"]})
+    _check_place(db, actor, kind, region_code)
     station = Station(
         name=name.strip(),
         kind=kind,
@@ -115,16 +122,45 @@ def update_station(
     phone: str | None,
     address: str | None,
     is_active: bool = True,
+    kind: StationKind | None = None,
+    region_code: str | None = None,
 ) -> Station:
-    """Civil-affairs staff above a station keep its details (name, contact, open or closed)."""
+    """Civil-affairs staff above a station keep its details (name, contact, open or closed,
+    and, when given, its kind and place).
+
+    :raise ValidationFailed: no name, or a place as :func:`create_station` refuses it.
+    """
     require_role(actor, Role.CIVIL_AFFAIRS)
     station = get_station(db, actor, station_id)
     if not name.strip():
         raise ValidationFailed(fields={"name": ["请填写服务站名称。"]})
+    if kind is not None or region_code is not None:
+        kind = kind or station.kind
+        region_code = region_code or station.region_code
+        _check_place(db, actor, kind, region_code)
+        station.kind = kind
+        station.region_code = region_code
     station.name = name.strip()
     station.contact_name = contact_name
     station.phone = phone
     station.address = address
     station.is_active = is_active
     write_audit(db, actor, "station.update", station)
+    return station
+
+
+def close_station(db: Session, actor: User, station_id: int) -> Station:
+    """Close a station: its staff keep their accounts, its households stay on record, and it
+    takes no new work. Recorded as ``station.close``.
+
+    :raise NotFound: no such station within the actor's region.
+    :raise Conflict: the station is closed already.
+    """
+    require_role(actor, Role.CIVIL_AFFAIRS)
+    station = get_station(db, actor, station_id)
+    if not station.is_active:
+        raise Conflict("该服务站已关闭。")
+    station.is_active = False
+    write_audit(db, actor, "station.close", station)
+    db.flush()
     return station

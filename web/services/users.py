@@ -18,8 +18,8 @@ from models import ApiToken, LoginThrottle, Organization, Region, Station, User
 from models.enums import Role
 
 from .audit import write_audit
-from .errors import Conflict, NotFound, Throttled, Unauthorized, ValidationFailed
-from .scoping import may_act, scoped
+from .errors import Conflict, Forbidden, NotFound, Throttled, Unauthorized, ValidationFailed
+from .scoping import in_region, may_act, require_role, scoped
 
 _hasher = PasswordHasher()
 
@@ -232,6 +232,7 @@ def change_password(db: Session, user: User, current: str, new: str) -> None:
         raise ValidationFailed(fields={"current_password": ["当前密码不正确。"]})
     _validate_password(new)
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     user.session_version += 1
     write_audit(db, user, "auth.password_changed", user, region_code=user.region_code)
     db.flush()
@@ -266,7 +267,12 @@ def _digest(token: str) -> str:
 def issue_token(
     db: Session, user: User, now: dt.datetime, ttl: dt.timedelta
 ) -> tuple[str, ApiToken]:
-    """A new Bearer token for ``user``; the clear token is returned once and never stored."""
+    """A new Bearer token for ``user``; the clear token is returned once and never stored.
+
+    :raise Forbidden: the user has yet to replace the password an administrator gave them.
+    """
+    if user.must_change_password:
+        raise Forbidden("请先登录网页修改初始密码，再申请接口令牌。")
     token = secrets.token_urlsafe(32)
     record = ApiToken(
         user_id=user.id,
@@ -300,3 +306,127 @@ def revoke_token(db: Session, token: str, now: dt.datetime) -> None:
         record.revoked_at = now
         write_audit(db, record.user, "auth.token_revoked", record.user)
         db.flush()
+
+
+# --- administration: accounts kept by administrators and civil-affairs offices ---------------
+
+
+def _within(db: Session, actor: User, code: str) -> bool:
+    """Whether region ``code`` is ``actor``'s own or below it."""
+    stmt = sa.select(Region.code).where(Region.code == code, in_region(Region.code, actor))
+    return db.scalar(stmt) is not None
+
+
+def get_account(db: Session, actor: User, user_id: int) -> User:
+    """An account ``actor`` keeps: any for administrators; for civil-affairs staff the
+    non-administrator accounts of their region.
+
+    :raise Forbidden: station and charity staff.
+    :raise NotFound: no such account within reach.
+    """
+    require_role(actor, Role.CIVIL_AFFAIRS)
+    stmt = scoped(sa.select(User).where(User.id == user_id), actor)
+    if actor.role != Role.ADMIN:
+        stmt = stmt.where(User.role != Role.ADMIN)
+    user = db.scalar(stmt)
+    if user is None:
+        raise NotFound("账号不存在或您无权查看。")
+    return user
+
+
+def list_accounts(db: Session, actor: User) -> list[User]:
+    """The accounts ``actor`` keeps, by role then username.
+
+    :raise Forbidden: station and charity staff.
+    """
+    require_role(actor, Role.CIVIL_AFFAIRS)
+    stmt = scoped(sa.select(User), actor).order_by(User.role, User.username)
+    if actor.role != Role.ADMIN:
+        stmt = stmt.where(User.role != Role.ADMIN)
+    return list(db.scalars(stmt))
+
+
+def create_account(
+    db: Session,
+    actor: User,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    region_code: str,
+    station_id: int | None = None,
+    organization_id: int | None = None,
+) -> User:
+    """An account made by an administrator, or by civil-affairs staff for their region (a
+    station's, a charity's registered there, or an office below theirs). The password is
+    handed to its user, who must choose their own at first sign-in.
+
+    :raise Forbidden: station or charity staff; civil-affairs staff creating an administrator.
+    :raise ValidationFailed: as :func:`create_user`, or a region, station or organization
+        outside the actor's region.
+    :raise Conflict: the username is taken.
+    """
+    require_role(actor, Role.CIVIL_AFFAIRS)
+    if actor.role != Role.ADMIN:
+        if role == Role.ADMIN:
+            raise Forbidden("只有系统管理员可以创建系统管理员账号。")
+        outside = "不在您所辖的行政区划内。"
+        if role == Role.STATION_STAFF:
+            if (
+                station_id is not None
+                and db.scalar(scoped(sa.select(Station.id).where(Station.id == station_id), actor))
+                is None
+            ):
+                raise ValidationFailed(fields={"station_id": [outside]})
+        elif role == Role.CHARITY_STAFF:
+            organization = db.get(Organization, organization_id) if organization_id else None
+            if organization is not None and not _within(
+                db, actor, organization.registered_region_code
+            ):
+                raise ValidationFailed(fields={"organization_id": [outside]})
+        elif not _within(db, actor, region_code):
+            raise ValidationFailed(fields={"region_code": [outside]})
+    if role == Role.CHARITY_STAFF and organization_id:
+        organization = db.get(Organization, organization_id)
+        if organization is not None:
+            region_code = organization.registered_region_code
+    user = create_user(
+        db, actor, username=username.strip(), password=password,
+        display_name=display_name.strip(), role=role, region_code=region_code,
+        station_id=station_id, organization_id=organization_id,
+    )  # fmt: skip
+    user.must_change_password = True
+    db.flush()
+    return user
+
+
+def reset_password(db: Session, actor: User, user_id: int, new_password: str) -> User:
+    """Give an account a password chosen by ``actor``; its user must change it at the next
+    sign-in. Ends the account's sessions and tokens and lifts a sign-in lock.
+
+    :raise NotFound: as :func:`get_account`.
+    :raise ValidationFailed: the password is too short.
+    """
+    user = get_account(db, actor, user_id)
+    _validate_password(new_password)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = True
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    write_audit(db, actor, "user.password_reset", user)
+    db.flush()
+    return user
+
+
+def set_account_active(db: Session, actor: User, user_id: int, active: bool) -> User:
+    """Disable an account (ending its sessions and tokens at once) or enable it again.
+
+    :raise NotFound: as :func:`get_account`.
+    :raise Conflict: disabling one's own account.
+    """
+    user = get_account(db, actor, user_id)
+    if user.id == actor.id and not active:
+        raise Conflict("不能停用自己正在使用的账号。")
+    return set_user_active(db, actor, user.username, active)
