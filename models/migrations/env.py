@@ -40,8 +40,23 @@ def _run(connection) -> None:  # noqa: ANN001
         compare_type=True,
         include_object=_include_object,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    # A batch migration on SQLite rebuilds a table by copying, dropping and renaming it; with
+    # foreign keys on, SQLite refuses to drop a table that other rows refer to. They are off
+    # while the migrations run (a pragma only takes effect outside a transaction) and checked
+    # before the transaction ends.
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"migration left rows without their parents: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
