@@ -12,7 +12,7 @@ from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import job_overview, queue_run
+from web.services.jobs import COUNT_LABELS, JOBS, job_overview, queue_run
 
 from .blueprint import pages
 from .refusals import refuse
@@ -24,8 +24,9 @@ def jobs_page() -> str:
     user = actor()
     overview = job_overview(get_db(), user, current_app.config["JOB_SCHEDULES"], limit=100)
     return render_template(
-        "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN
-    )
+        "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN,
+        job_labels={job.name: job.label for job in JOBS.values()}, count_labels=COUNT_LABELS,
+    )  # fmt: skip
 
 
 @pages.route("/jobs/<string:name>/run", methods=["POST"])
