@@ -167,7 +167,8 @@ class BuildForm(FlaskForm):
     region_code = StringField(
         _l("部门区划代码"), validators=[DataRequired(), Length(min=12, max=12)]
     )
-    period = StringField(_l("期次（如 2026H2）"), validators=[DataRequired(), Length(min=6, max=6)])
+    #: Picked from this half-year and the next (the view sets the choices, in words).
+    period = SelectField(_l("期次"), validators=[DataRequired()])
 
 
 class UploadForm(FlaskForm):

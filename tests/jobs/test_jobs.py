@@ -91,7 +91,7 @@ def test_a_scheduler_back_after_the_missed_new_year_slot_runs_it_once(
             Notification.user_id == get_user(db, "station_a").id, Notification.kind == "ledger"
         )
     ).all()
-    assert len(told) == 1 and "2027H1" in told[0] and "从化区" in told[0]
+    assert len(told) == 1 and "2027年上半年" in told[0] and "从化区" in told[0]
 
 
 def test_a_first_start_skips_the_slots_before_it_instead_of_running_them(

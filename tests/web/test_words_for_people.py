@@ -2,7 +2,7 @@
 every page of its navigation and the detail pages below them (a household, its matches, a
 referral, a ledger, a project under review), and every ``.xlsx`` those pages link to, and the
 words people read are scanned for snake_case identifiers, ``_fen`` and the codes of the
-vocabularies in ``models/enums.py``."""
+vocabularies in ``models/enums.py``; a half-year is written 2026年下半年, never 2026H2."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ CODES = {
     for member in enum
 }
 WORD = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?![\w/@-])")
+HALF_YEAR = re.compile(r"(?<![0-9A-Za-z_-])20\d\dH[12](?![0-9A-Za-z_])")
 #: Attributes people read (or hear from a screen reader).
 READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt", "data-confirm", "data-label"}
 
@@ -88,6 +89,7 @@ def problems_in(text: str, where: str) -> list[str]:
     found = [f"{where}: 字段名 {m}" for m in SNAKE.findall(text)]
     found += [f"{where}: 分 {m}" for m in re.findall(r"\w*_fen\b", text)]
     found += [f"{where}: 代码 {w}" for w in WORD.findall(text) if w in CODES]
+    found += [f"{where}: 期次 {m}（应写作 2026年下半年）" for m in HALF_YEAR.findall(text)]
     return found
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from . import account, dashboard, home, households, jobs, matching, referrals, supply  # noqa: F401  (routes register)
+from . import (  # noqa: F401  (routes and filters register)
+    account,
+    dashboard,
+    filters,
+    home,
+    households,
+    jobs,
+    matching,
+    referrals,
+    supply,
+)
 from .blueprint import pages
 
 __all__ = ["pages"]

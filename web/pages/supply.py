@@ -40,7 +40,7 @@ from web.services.organizations import (
     own_organization,
     review_organization,
 )
-from web.services.project_changes import field_name, pending_changes, project_under_review
+from web.services.project_changes import pending_changes, project_under_review
 from web.services.projects import (
     ProjectInput,
     confirm_project,
@@ -58,6 +58,7 @@ from web.services.regions import region_label
 from web.services.scoping import require_role
 
 from .blueprint import pages
+from .filters import half_year
 from .refusals import refuse
 from .uploads import run_upload, upload_page
 
@@ -211,10 +212,6 @@ def project_action(project_id: int, action: str) -> Response:
     return redirect(request.referrer or url_for("pages.home"))
 
 
-# A ledger's changed fields by the names the project form uses (supply/_diff.html).
-pages.add_app_template_filter(field_name, "field_name")
-
-
 @pages.route("/review")
 @login_required
 def review_queue() -> str:
@@ -263,6 +260,8 @@ def ledgers() -> Any:
     db = get_db()
     form = BuildForm()
     today = timing.today()
+    this_half = clock.period_of(today)
+    form.period.choices = [(p, half_year(p)) for p in (this_half, clock.next_period(this_half))]
     if request.method == "GET":
         form.region_code.data = user.region_code
         form.period.data = clock.period_of(today)
