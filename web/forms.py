@@ -111,7 +111,8 @@ class EmptyForm(FlaskForm):
 
 
 def _choices(enum_cls: type[LabelledEnum]) -> list[SelectChoice]:
-    return [SelectChoice(m.value, m.label) for m in enum_cls]
+    # Lazy: the label is looked up in the page's language when the form is drawn.
+    return [SelectChoice(m.value, _l(m.label)) for m in enum_cls]
 
 
 class MultiCheckboxField(SelectMultipleField):
