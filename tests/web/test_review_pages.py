@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -38,7 +39,7 @@ def conghua_project(db: Session) -> Project:
     return project
 
 
-def ask_for_change(db: Session, project: Project, **changes: object) -> None:
+def ask_for_change(db: Session, project: Project, **changes: Any) -> None:
     charity = db.scalars(
         sa.select(User).where(User.organization_id == project.organization_id).order_by(User.id)
     ).first()

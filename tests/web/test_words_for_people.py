@@ -126,7 +126,7 @@ def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
     client: FlaskClient, busy_demo: None
 ) -> None:
     problems: list[str] = []
-    exports: set[str] = set()
+    exports: set[tuple[str, str]] = set()
     opened: set[str] = set()
     for username in ROLES:
         user = client.application.test_client()
@@ -144,12 +144,12 @@ def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
             assert page.status_code == 200, f"{username} {path}: {page.status_code}"
             problems += problems_in(read_words(page.text), f"{username} {path}")
             found = links(page.text)
-            exports |= {(username, h) for h in found if ".xlsx" in h}  # type: ignore[arg-type]
+            exports |= {(username, h) for h in found if ".xlsx" in h}
             for pattern in BELOW:
                 first = next((h for h in found if re.fullmatch(pattern, h)), None)
                 if first and first not in seen:
                     queue.append(first)
-        for owner, href in sorted(exports):  # type: ignore[misc]
+        for owner, href in sorted(exports):
             if owner != username:
                 continue
             response = user.get(href)
