@@ -73,6 +73,20 @@ def period_of(day: dt.date) -> str:
     return f"{day.year}H{1 if day.month <= 6 else 2}"
 
 
+def half_year_name(period: str) -> str:
+    """How people write a half-year: ``2026H2`` → 2026年下半年 (anything else as given)."""
+    match = PERIOD.match(period)
+    if match is None:
+        return period
+    return f"{match[1]}年{'上' if match[2] == '1' else '下'}半年"
+
+
+def next_period(period: str) -> str:
+    """The half-year after ``period``: ``2026H2`` → ``2027H1``."""
+    starts, ends = period_bounds(period)
+    return period_of(ends + dt.timedelta(days=1))
+
+
 def recent_periods(today: dt.date, count: int = 4) -> list[str]:
     """The current half-year and the ones before it, newest first."""
     periods, day = [], today

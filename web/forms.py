@@ -113,7 +113,8 @@ class EmptyForm(FlaskForm):
 
 
 def _choices(enum_cls: type[LabelledEnum]) -> list[SelectChoice]:
-    return [SelectChoice(m.value, m.label) for m in enum_cls]
+    # Lazy: the label is looked up in the page's language when the form is drawn.
+    return [SelectChoice(m.value, _l(m.label)) for m in enum_cls]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -177,7 +178,8 @@ class BuildForm(FlaskForm):
     region_code = StringField(
         _l("编制部门所在区划"), validators=[DataRequired(), Length(min=12, max=12)]
     )
-    period = StringField(_l("期次（如 2026H2）"), validators=[DataRequired(), Length(min=6, max=6)])
+    #: Picked from this half-year and the next (the view sets the choices, in words).
+    period = SelectField(_l("期次"), validators=[DataRequired()])
 
 
 class UploadForm(FlaskForm):

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, StorageState, ViewportSize
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    StorageState,
+    ViewportSize,
+    expect,
+)
 
 from tests.helpers import DEMO_PASSWORD
 
@@ -62,3 +69,13 @@ def sign_out(page: Page) -> None:
     if not page.get_by_role("button", name="退出").is_visible():
         page.get_by_test_id("current-user").click()
     page.get_by_role("button", name="退出").click()
+
+
+def confirm(page: Page, says: str = "") -> None:
+    """Answer 确认 in the confirmation dialog an irreversible action opens, after checking it
+    says ``says`` about what will happen."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    if says:
+        expect(dialog).to_contain_text(says)
+    dialog.get_by_role("button", name="确认").click()

@@ -22,7 +22,9 @@ def test_the_dashboard_draws_its_charts_drills_down_and_downloads(
     expect(page.get_by_test_id("dashboard-title")).to_contain_text("广州市")
     expect(page.locator("#dashboard")).to_have_attribute("data-charts-ready", "1")
     canvases = page.locator("canvas[data-chart]")
-    assert canvases.count() == 6
+    # A chart with figures is drawn; one with none (no referral yet) says 暂无数据.
+    assert canvases.count() + page.get_by_test_id("chart-empty").count() == 6
+    assert page.locator("canvas[data-chart=needs_and_places]").count() == 1
     # Chart.js has drawn: each canvas has a size and the needs chart has pixels set.
     assert canvases.first.bounding_box()["height"] > 100
     painted = page.evaluate(
@@ -49,5 +51,41 @@ def test_the_dashboard_draws_its_charts_drills_down_and_downloads(
         "缺口",
     ]
     assert len(rows) == 2 + 12  # a row per domain
+    assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
+    page.context.close()
+
+
+#: For each chart, whether its value axis counts (whole numbers) and which axis that is.
+COUNT_AXES = {"needs_and_places": "y", "funnel": "x", "groups_reached": "y", "children": "y"}
+
+AXES = """
+() => Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
+  const chart = Chart.getChart(c);
+  return {name: c.dataset.chart,
+          types: Object.values(chart.scales).map(s => s.type),
+          ticks: Object.fromEntries(Object.entries(chart.scales).map(
+            ([id, s]) => [id, s.ticks.map(t => t.value)]))};
+})
+"""
+
+
+def test_charts_have_linear_axes_whole_number_counts_and_say_when_empty(
+    browser: Browser, live_server: str
+) -> None:
+    page = new_page(browser, live_server)
+    sign_in(page, "ca_province")
+    expect(page.get_by_test_id("home-title")).to_be_visible()
+    for region in ("440117000000", "440300000000"):  # 从化区 has figures, 深圳市 hardly any
+        page.goto(f"/dashboard?region={region}")
+        expect(page.locator("#dashboard")).to_have_attribute("data-charts-ready", "1")
+        for chart in page.evaluate(AXES):
+            assert "logarithmic" not in chart["types"], chart
+            axis = COUNT_AXES.get(chart["name"])
+            if axis:
+                assert all(float(t).is_integer() for t in chart["ticks"][axis]), chart
+    # 深圳市: the charts with nothing to draw say so instead of an empty frame.
+    empty = page.get_by_test_id("chart-empty")
+    expect(empty.first).to_have_text("暂无数据")
+    assert empty.count() + page.locator("canvas[data-chart]").count() == 6
     assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

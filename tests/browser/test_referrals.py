@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.helpers import go_to, new_page, sign_in
+from tests.browser.helpers import confirm, go_to, new_page, sign_in
 from tests.browser.test_matching import publish_ledgers
 
 PROJECT = "从化区急难救助“一事一议”"
@@ -47,8 +47,11 @@ def test_one_referral_from_a_need_through_approval_to_completion(
     expect(office.get_by_test_id("unread-count")).to_be_visible()
     open_referral_from_list(office, "转介审批", PROJECT)
     office.get_by_test_id("step-return").click()
+    confirm(office, "退回后转介回到服务站")
     expect(office.get_by_text("请填写退回原因。")).to_be_visible()
+    expect(office.get_by_label("退回原因")).to_be_focused()  # the error is where the cursor is
     office.get_by_test_id("step-approve").click()
+    confirm(office, "批准后将占用该项目 1 个名额并通知慈善组织")
     expect(office.get_by_test_id("referral-status")).to_have_text("已批准")
 
     # The charity: before accepting it sees no name; after, the contact.
@@ -69,6 +72,7 @@ def test_one_referral_from_a_need_through_approval_to_completion(
     form.get_by_role("button", name="登记").click()
     expect(charity.get_by_test_id("episodes")).to_contain_text("送医垫付及慰问")
     charity.get_by_test_id("step-complete").click()
+    confirm(charity, "完成帮扶后本次转介结束")
     expect(charity.get_by_test_id("referral-status")).to_have_text("已完成")
     expect(charity.get_by_test_id("delivered")).to_contain_text("6,000.00")
 

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.helpers import go_to, new_page, sign_in
+from tests.browser.helpers import confirm, go_to, new_page, sign_in
 
 PROJECT_NAME = "荔乡助老·独居老人冬季探访"
 
@@ -45,9 +45,20 @@ def test_project_from_registration_to_the_station_ledger(
     go_to(county, "审核")
     queued = county.get_by_test_id("project-queue").locator("tr", has_text=PROJECT_NAME)
     queued.get_by_role("button", name="通过").click()
+    confirm(county, "通过后项目按所示内容生效")
     expect(county.get_by_text("已审核通过。")).to_be_visible()
     go_to(county, "资源台账")
+    # Publishing cannot be undone: it asks first, and 取消 (or Escape) publishes nothing.
     county.get_by_role("button", name="发布台账").click()
+    dialog = county.get_by_role("dialog")
+    expect(dialog).to_contain_text("已发布的版本不能撤回")
+    expect(dialog.get_by_role("button", name="取消")).to_be_focused()
+    county.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(county.get_by_role("button", name="发布台账")).to_be_focused()
+    expect(county.get_by_test_id("edition-title")).to_have_count(0)
+    county.get_by_role("button", name="发布台账").click()
+    confirm(county, "所辖服务站和慈善组织立即可见")
     expect(county.get_by_test_id("edition-title")).to_contain_text("从化区")
     expect(county.get_by_test_id("diff")).to_contain_text(PROJECT_NAME)
     with county.expect_download() as download:

@@ -91,7 +91,7 @@ def test_a_scheduler_back_after_the_missed_new_year_slot_runs_it_once(
             Notification.user_id == get_user(db, "station_a").id, Notification.kind == "ledger"
         )
     ).all()
-    assert len(told) == 1 and "2027H1" in told[0] and "从化区" in told[0]
+    assert len(told) == 1 and "2027年上半年" in told[0] and "从化区" in told[0]
 
 
 def test_a_first_start_skips_the_slots_before_it_instead_of_running_them(
@@ -281,7 +281,9 @@ def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
     sign_in(office, "ca_conghua")
     page = office.get("/jobs")
     assert page.status_code == 200 and "半年度台账更新" in page.text
-    assert "overdue_referrals" in page.text and "立即运行" not in page.text
+    # The run is named as its job is, never by the job's code.
+    assert "<td>转介逾期处理</td>" in page.text and "立即运行" not in page.text
+    assert "overdue_referrals" not in page.text.split('data-testid="job-runs"', 1)[1]
     assert re.search(r'href="/jobs"\s+aria-current="page">定时任务</a>', page.text)  # menu
     admin = app.test_client()
     sign_in(admin, "admin")

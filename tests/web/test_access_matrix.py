@@ -569,6 +569,8 @@ PAGE_ROWS = [
         ch=(refused("登记民政部门"), refused(UNSEEN)), fill=SUBMITTED, sends=SENDS_FORM,
         body={"reason": "服务区域填写有误"}),
     Row("GET", "/review", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("GET", "/review/projects/{project}", anon=LOGIN, admin=200, ca=(200, 403), st=403,
+        ch=403, fill=SUBMITTED),
     Row("POST", "/organizations/{organization}/approve", anon=LOGIN, admin=done(),
         ca=(done(), refused("登记该组织")), st=(refused("登记该组织"), refused(UNSEEN)),
         ch=(refused("登记该组织"), refused(UNSEEN)), fill=ORGANIZATION, sends=SENDS_FORM),

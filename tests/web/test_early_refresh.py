@@ -118,10 +118,10 @@ def test_a_2027h1_refresh_on_20_december_waits_for_new_years_midnight(
         at(app, moment)
         api = client.get(f"/api/v1/needs/{need.id}/matches?limit=50", headers=token).json
         assert fund.id not in [item["project_id"] for item in api["items"]]
-        # The page: 当前台账 2026H2, and the 2027H1 ledger as 下期台账 with its changes.
+        # The page: 当前台账 2026年下半年, and the 2027H1 ledger as 下期台账 with its changes.
         page = client.get("/ledgers/current").text
         current = sections(page, "current-edition")
-        assert current and all("当前台账 2026H2" in s for s in current)
+        assert current and all("当前台账 2026年下半年" in s for s in current)
         assert not any("荔乡肾友透析补助" in s for s in current)
         waiting = sections(page, "upcoming-edition")
         assert waiting and all(WAITING in s for s in waiting)
@@ -140,7 +140,7 @@ def test_a_2027h1_refresh_on_20_december_waits_for_new_years_midnight(
     assert fund.id in [item["project_id"] for item in api["items"]]
     page = client.get("/ledgers/current").text
     current = sections(page, "current-edition")
-    assert current and all("当前台账 2027H1" in s for s in current)
+    assert current and all("当前台账 2027年上半年" in s for s in current)
     assert any("荔乡肾友透析补助" in s for s in current)
     assert sections(page, "upcoming-edition") == [] and WAITING not in page
     db.expire_all()
@@ -163,7 +163,8 @@ def test_stations_are_told_when_an_early_ledger_takes_effect(db: Session) -> Non
             Notification.user_id == get_user(db, "station_a").id, Notification.kind == "ledger"
         )
     ).all()
-    assert told.startswith(f"2027H1 慈善帮扶资源台账已发布，为{WAITING}，此前仍使用当前台账：")
+    announced = f"2027年上半年 慈善帮扶资源台账已发布，为{WAITING}，此前仍使用当前台账："
+    assert told.startswith(announced)
     assert "从化区" in told
 
 
@@ -219,8 +220,8 @@ def test_the_ledger_pages_name_each_edition_for_the_day(
     assert WAITING in page and "2027-01-01 起生效" in page and "与当前台账相比" in page
     assert re.search(r"新增 1：<span[^>]*>荔乡肾友透析补助</span>", page)
     rows = re.findall(r"<tr><td><a.*?</tr>", client.get("/ledgers").text, re.S)
-    (early,) = [row for row in rows if "<td>2027H1</td>" in row]
-    (in_use,) = [row for row in rows if "<td>2026H2</td>" in row]
+    (early,) = [row for row in rows if "<td>2027年上半年</td>" in row]
+    (in_use,) = [row for row in rows if "<td>2026年下半年</td>" in row]
     assert "待生效（2027-01-01 起）" in early and "当前" in in_use
     at(app, NEW_YEAR)
     assert "当前" in client.get(f"/ledgers/{waiting.id}").text

@@ -243,13 +243,17 @@ def test_figures_download_as_spreadsheets(liwan: dict, client: FlaskClient, app:
                         headers=city)  # fmt: skip
     book = openpyxl.load_workbook(io.BytesIO(report.data))
     assert {"转介漏斗", "沙面街道", "岭南街道"} <= set(book.sheetnames)
+    assert "2026年下半年" in str(book["转介漏斗"]["A1"].value)  # the half-year in words
+    assert "2026%E5%B9%B4%E4%B8%8B%E5%8D%8A%E5%B9%B4" in report.headers["Content-Disposition"]
     browser = app.test_client()
     sign_in(browser, "ca_guangzhou")
     dashboard = browser.get(f"/dashboard?region={COUNTY}")
     for name in ("needs_and_places", "funnel", "coverage", "waiting", "durations", "children"):
         assert f'data-testid="xlsx-{name}"' in dashboard.text  # every figure downloads
     page = browser.get(f"/reports/half-year?region={COUNTY}&period=2026H2")
-    assert page.status_code == 200 and "荔湾区 2026H2" in page.text and "岭南街道" in page.text
+    assert page.status_code == 200 and "岭南街道" in page.text
+    assert "荔湾区 2026年下半年" in page.text
+    assert "2026H2" not in page.text.replace("period=2026H2", "")  # only in links
 
 
 def test_a_half_year_outside_the_calendar_is_refused_not_a_server_error(

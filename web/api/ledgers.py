@@ -10,6 +10,7 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 
 from models import LedgerEdition
+from models.clock import half_year_name
 from web import timing
 from web.auth import actor
 from web.db import get_db
@@ -124,6 +125,7 @@ class LedgerExport(MethodView):
     def get(self, edition_id: int) -> Response:
         """The edition as an ``.xlsx`` in the import template."""
         edition = get_edition(get_db(), actor(), edition_id)
+        period = half_year_name(edition.period)
         return xlsx_response(
-            export_edition(edition), f"慈善帮扶资源台账-{edition.region_code}-{edition.period}.xlsx"
+            export_edition(edition), f"慈善帮扶资源台账-{edition.region_code}-{period}.xlsx"
         )

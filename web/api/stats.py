@@ -68,4 +68,5 @@ class Report(MethodView):
         db, user = get_db(), actor()
         scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
         data = half_year_report(db, user, scope, current_app.extensions["sessionmaker"])
-        return xlsx_response(data, f"半年度报告-{scope.region.code}-{scope.period}.xlsx")
+        period = clock.half_year_name(scope.period or "")
+        return xlsx_response(data, f"半年度报告-{scope.region.name}-{period}.xlsx")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import (  # noqa: F401  (routes register)
+from . import (  # noqa: F401  (routes and filters register)
     account,
     administration,
     county,
     dashboard,
+    filters,
     home,
     households,
     jobs,

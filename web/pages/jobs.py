@@ -7,14 +7,17 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from models import clock
 from models.enums import Role
+from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import job_overview, queue_run
+from web.services.jobs import COUNT_LABELS, JOBS, job_overview, queue_run
 
 from .blueprint import pages
+from .filters import half_year
 from .refusals import refuse
 
 
@@ -23,9 +26,12 @@ from .refusals import refuse
 def jobs_page() -> str:
     user = actor()
     overview = job_overview(get_db(), user, current_app.config["JOB_SCHEDULES"], limit=100)
+    this_half = clock.period_of(timing.today())
     return render_template(
-        "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN
-    )
+        "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN,
+        job_labels={job.name: job.label for job in JOBS.values()}, count_labels=COUNT_LABELS,
+        periods=[(p, half_year(p)) for p in (this_half, clock.next_period(this_half))],
+    )  # fmt: skip
 
 
 @pages.route("/jobs/<string:name>/run", methods=["POST"])

@@ -52,6 +52,15 @@ STEP_LABELS = {
     "complete": "完成帮扶",
 }
 
+#: What happens when a step that cannot be undone is taken, said in the confirmation dialog.
+STEP_CONFIRMS = {
+    "cancel": "取消后该转介不再办理；已批准的，占用的名额将释放并通知慈善组织。",
+    "approve": "批准后将占用该项目 1 个名额并通知慈善组织，慈善组织须在答复期限内接收或婉拒。",
+    "return": "退回后转介回到服务站，服务站按退回原因修改后可重新提交。",
+    "decline": "婉拒后名额将释放，服务站和民政部门会收到婉拒原因，需另选项目。",
+    "complete": "完成帮扶后本次转介结束，不能再登记服务记录；实际帮扶记入该户救助链。",
+}
+
 DONE = {
     "submit": "已提交民政部门审批。",
     "cancel": "已取消。",
@@ -142,6 +151,7 @@ def _detail(
     form.version.data = referral.version
     body = render_template(
         "referrals/detail.html", r=view, steps=steps, step_labels=STEP_LABELS, form=form,
+        step_confirms=STEP_CONFIRMS,
         contact=contact, warnings=warnings, labels=LABELS, today=today,
         episode_form=extra.get("episode_form") or EpisodeForm(on=today),
         back_form=extra.get("back_form") or BackReferralForm(),

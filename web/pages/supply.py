@@ -40,6 +40,7 @@ from web.services.organizations import (
     own_organization,
     review_organization,
 )
+from web.services.project_changes import pending_changes, project_under_review
 from web.services.projects import (
     ProjectInput,
     confirm_project,
@@ -57,6 +58,7 @@ from web.services.regions import region_label
 from web.services.scoping import require_role
 
 from .blueprint import pages
+from .filters import half_year
 from .refusals import refuse
 from .regions import PROVINCE, region_path
 from .uploads import run_upload, upload_page
@@ -212,6 +214,8 @@ def project_action(project_id: int, action: str) -> Response:
         refuse(error)
         return redirect(request.referrer or url_for("pages.home"))
     flash(messages[action], "success")
+    if action in ("approve", "reject"):  # the project leaves the queue: back to what is left
+        return redirect(url_for("pages.review_queue"))
     return redirect(request.referrer or url_for("pages.home"))
 
 
@@ -225,8 +229,18 @@ def review_queue() -> str:
     projects = list_projects(db, user, reviewable=True)
     return render_template(
         "supply/review.html", organizations=organizations, projects=projects, labels=LABELS,
-        form=ReviewForm(),
+        form=ReviewForm(), changes={p.id: pending_changes(db, p) for p in projects},
     )  # fmt: skip
+
+
+@pages.route("/review/projects/<int:project_id>")
+@login_required
+def review_project_page(project_id: int) -> str:
+    """A project waiting for review: each field as in force and as it would be approved."""
+    user = actor()
+    require_role(user, Role.CIVIL_AFFAIRS)
+    project, rows = project_under_review(get_db(), user, project_id)
+    return render_template("supply/review_project.html", project=project, rows=rows)
 
 
 @pages.route("/organizations/<int:organization_id>/<action>", methods=["POST"])
@@ -253,6 +267,8 @@ def ledgers() -> Any:
     db = get_db()
     form = BuildForm()
     today = timing.today()
+    this_half = clock.period_of(today)
+    form.period.choices = [(p, half_year(p)) for p in (this_half, clock.next_period(this_half))]
     if request.method == "GET":
         form.region_code.data = user.region_code
         form.period.data = clock.period_of(today)

@@ -28,6 +28,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
 from models import LedgerEdition, Organization, Project, ProjectArea, Region, User
+from models.clock import half_year_name
 from models.enums import LabelledEnum, Role
 
 from .audit import write_audit
@@ -144,7 +145,7 @@ def _neutralise(value: Any) -> Any:
 def export_edition(edition: LedgerEdition) -> bytes:
     """The edition's projects as an ``.xlsx`` in the import template."""
     rows = [dict(e.snapshot) for e in sorted(edition.entries, key=lambda e: e.project_id)]
-    return _workbook(rows, f"台账{edition.period}")
+    return _workbook(rows, f"台账{half_year_name(edition.period)}")
 
 
 def template() -> bytes:

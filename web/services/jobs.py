@@ -66,6 +66,23 @@ JOBS: dict[str, Job] = {
     )  # fmt: skip
 }
 
+#: What a run's counts count, in words (the jobs page shows the counts, never their keys).
+COUNT_LABELS = {
+    "period": "期次",
+    "departments": "部门",
+    "published": "已发布",
+    "skipped": "未变动",
+    "projects": "项目",
+    "notified": "已通知",
+    "expired": "已到期",
+    "flagged": "已提醒",
+    "needs": "需求",
+    "stations": "服务站",
+    "outcomes": "转介结果",
+    "model": "模型",
+    "message": "说明",
+}
+
 
 def get_job(name: str) -> Job:
     """:raise NotFound: no job of that name."""

@@ -287,8 +287,8 @@ def half_year_label(period: str) -> str:
 
     :raise ValidationFailed: not a half-year.
     """
-    starts, _ends = check_period(period)
-    return f"{starts.year}年{'上' if starts.month == 1 else '下'}半年"
+    check_period(period)
+    return clock.half_year_name(period)
 
 
 def upcoming_title(edition: LedgerEdition) -> str:
@@ -305,7 +305,7 @@ def _announce_editions(
     if not built:
         return 0
     waiting = next(iter(built.values())).effective_from > today
-    title = f"{period} 慈善帮扶资源台账已发布"
+    title = f"{clock.half_year_name(period)} 慈善帮扶资源台账已发布"
     if waiting:
         title += f"，为{upcoming_title(next(iter(built.values())))}，此前仍使用当前台账"
     names = dict(

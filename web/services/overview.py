@@ -12,7 +12,6 @@ from models.base import utcnow
 from models.enums import (
     ACTIVE_REFERRAL_STATES,
     NeedStatus,
-    OrganizationStatus,
     ProjectStatus,
     ReferralStatus,
     Role,
@@ -48,14 +47,14 @@ def home_figures(db: Session, actor: User) -> dict[str, Any]:
         figures["station"] = station.name if station else ""
     if actor.role in (Role.CIVIL_AFFAIRS, Role.ADMIN):
         figures["stations"] = _count(db, sa.select(Station.id), actor)
-        figures["organizations_pending"] = _count(
-            db,
-            sa.select(Organization.id).where(Organization.status == OrganizationStatus.PENDING),
-            actor,
-        )
-        figures["projects_submitted"] = _count(
-            db, sa.select(Project.id).where(Project.status == ProjectStatus.SUBMITTED), actor
-        )
+        # The review queue's own lists, so the figures are what /review shows: registrations
+        # and projects waiting for this department (not every one in its region), and
+        # changes to verified projects as well as new ones.
+        from .organizations import list_organizations
+        from .projects import list_projects
+
+        figures["organizations_pending"] = len(list_organizations(db, actor, reviewable=True))
+        figures["projects_submitted"] = len(list_projects(db, actor, reviewable=True))
     if actor.role == Role.CHARITY_STAFF:
         organization = db.get(Organization, actor.organization_id)
         figures["organization"] = organization.name if organization else ""

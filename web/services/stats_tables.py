@@ -11,6 +11,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from models.clock import half_year_name
+
 from .excel import _neutralise
 
 
@@ -99,7 +101,7 @@ def _bytes(book: Workbook) -> bytes:
 
 def _caption(figures: dict[str, Any]) -> str:
     region = figures["region"]
-    period = f" {figures['period']}" if figures.get("period") else ""
+    period = f" {half_year_name(figures['period'])}" if figures.get("period") else ""
     return f"{region['name']}（{region['code']}）{period}"
 
 

@@ -1,5 +1,7 @@
 // Draws the dashboard's charts from /api/v1/stats/overview (the tables beside them are
-// rendered by the server, so the figures are readable without this script).
+// rendered by the server, so the figures are readable without this script). Axes are linear
+// and counts tick in whole numbers; a chart with nothing to show says so (暂无数据). Words come
+// from the page (data-series, data-empty), in the page's language.
 (function () {
   "use strict";
   var root = document.getElementById("dashboard");
@@ -8,7 +10,24 @@
   var palette = ["#b22222", "#27507a", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f",
                  "#8d6e63", "#c2185b", "#558b2f", "#5c6bc0", "#f9a825", "#546e7a"];
 
+  //: Count axes tick at whole numbers only (no 0.2, 0.4 … for referrals).
+  var WHOLE = { beginAtZero: true, ticks: { precision: 0 } };
+
+  function isEmpty(datasets) {
+    return !datasets.some(function (d) {
+      return d.data.some(function (v) { return v !== null && v !== 0; });
+    });
+  }
+
   function bar(canvas, labels, datasets, options) {
+    if (!labels.length || isEmpty(datasets)) {
+      var note = document.createElement("p");
+      note.className = "chart-empty muted";
+      note.setAttribute("data-testid", "chart-empty");
+      note.textContent = root.getAttribute("data-empty") || "暂无数据";
+      canvas.parentNode.replaceChild(note, canvas);
+      return null;
+    }
     return new window.Chart(canvas, {
       type: "bar",
       data: { labels: labels, datasets: datasets },
@@ -19,22 +38,25 @@
     });
   }
 
-  function set(label, data, i) {
-    return { label: label, data: data, backgroundColor: palette[i % palette.length] };
+  // The series' names as the page gives them (translated), by position.
+  function set(canvas, i, data, colour) {
+    var names = JSON.parse(canvas.getAttribute("data-series") || "[]");
+    return { label: names[i] || "", data: data, backgroundColor: palette[colour % palette.length] };
   }
 
   var draw = {
     needs_and_places: function (canvas, f) {
       var rows = f.needs_and_places;
       bar(canvas, rows.map(function (r) { return r.label; }), [
-        set("待对接需求", rows.map(function (r) { return r.open_needs; }), 0),
-        set("可用名额", rows.map(function (r) { return r.places; }), 1)
-      ], { scales: { y: { type: "logarithmic" } } });
+        set(canvas, 0, rows.map(function (r) { return r.open_needs; }), 0),
+        set(canvas, 1, rows.map(function (r) { return r.places; }), 1)
+      ], { scales: { y: WHOLE } });
     },
     funnel: function (canvas, f) {
       var steps = f.funnel.steps;
       bar(canvas, steps.map(function (s) { return s.label; }),
-          [set("转介数", steps.map(function (s) { return s.count; }), 1)], { indexAxis: "y" });
+          [set(canvas, 0, steps.map(function (s) { return s.count; }), 1)],
+          { indexAxis: "y", scales: { x: WHOLE } });
     },
     delivered: function (canvas, f) {
       var months = [], domains = [];
@@ -43,32 +65,36 @@
         if (domains.indexOf(r.label) < 0) { domains.push(r.label); }
       });
       var datasets = domains.map(function (d, i) {
-        return set(d, months.map(function (m) {
+        var series = set(canvas, 0, months.map(function (m) {
           var hit = f.delivered.filter(function (r) { return r.month === m && r.label === d; })[0];
           return hit ? hit.amount_fen / 100 : 0;
         }), i);
+        series.label = d;
+        return series;
       });
-      bar(canvas, months, datasets, { scales: { x: { stacked: true }, y: { stacked: true } } });
+      bar(canvas, months, datasets,
+          { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } });
     },
     charities: function (canvas, f) {
       var rows = f.charities;
       bar(canvas, rows.map(function (r) { return r.name; }),
-          [set("接收率（%）", rows.map(function (r) {
+          [set(canvas, 0, rows.map(function (r) {
             return r.acceptance_rate === null ? 0 : Math.round(r.acceptance_rate * 1000) / 10;
-          }), 2)], { indexAxis: "y", scales: { x: { max: 100 } } });
+          }), 2)], { indexAxis: "y", scales: { x: { min: 0, max: 100 } } });
     },
     groups_reached: function (canvas, f) {
       var rows = f.groups_reached;
       bar(canvas, rows.map(function (r) { return r.label; }),
-          [set("户数", rows.map(function (r) { return r.households; }), 3)]);
+          [set(canvas, 0, rows.map(function (r) { return r.households; }), 3)],
+          { scales: { y: WHOLE } });
     },
     children: function (canvas, f) {
       var rows = f.children;
       bar(canvas, rows.map(function (r) { return r.name; }), [
-        set("待对接需求", rows.map(function (r) { return r.open_needs; }), 0),
-        set("转介", rows.map(function (r) { return r.referrals; }), 1),
-        set("已完成", rows.map(function (r) { return r.completed; }), 2)
-      ]);
+        set(canvas, 0, rows.map(function (r) { return r.open_needs; }), 0),
+        set(canvas, 1, rows.map(function (r) { return r.referrals; }), 1),
+        set(canvas, 2, rows.map(function (r) { return r.completed; }), 2)
+      ], { scales: { y: WHOLE } });
     }
   };
 

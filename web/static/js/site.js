@@ -1,6 +1,6 @@
 // Every page's behaviour, loaded in <head> so that the "js" class is set before the first paint:
-// the phone menu button, the navigation's dropdown groups, and wide tables that scroll inside
-// their box. Without this script the menu is a <details> that starts open and the groups are
+// the phone menu button, the navigation's dropdown groups, wide tables that scroll inside
+// their box, a confirmation before actions that cannot be undone, and errors brought into view. Without this script the menu is a <details> that starts open and the groups are
 // plain <details>, so every page still works (Content-Security-Policy: no inline script).
 (function () {
   "use strict";
@@ -85,9 +85,109 @@
       heading = heading.previousElementSibling;
     }
     var name = heading ? heading.textContent.trim() : document.title.split(" · ")[0];
-    var hint = document.documentElement.lang === "en" ? " (table, scrolls sideways)"
+    var hint = english() ? " (table, scrolls sideways)"
                                                       : "（表格，可左右滚动）";
     return name + hint;
+  }
+
+  function english() {
+    return document.documentElement.lang === "en";
+  }
+
+  // A form, or the button that submits it, carrying data-confirm="summary" asks first: a modal
+  // <dialog> names the action, says what will happen and offers 确认 / 取消. Without script the
+  // form submits at once, as it always did.
+  var dialog = null;
+
+  function confirmDialog() {
+    if (dialog) { return dialog; }
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm";
+    dialog.setAttribute("aria-labelledby", "confirm-title");
+    dialog.setAttribute("aria-describedby", "confirm-text");
+    dialog.setAttribute("data-testid", "confirm-dialog");
+    var title = document.createElement("h2");
+    title.id = "confirm-title";
+    var text = document.createElement("p");
+    text.id = "confirm-text";
+    var actions = document.createElement("div");
+    actions.className = "confirm-actions";
+    var ok = document.createElement("button");
+    ok.type = "button";
+    ok.className = "primary";
+    ok.value = "ok";
+    ok.textContent = english() ? "Confirm" : "确认";
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary";
+    cancel.value = "cancel";
+    cancel.textContent = english() ? "Cancel" : "取消";
+    actions.appendChild(ok);
+    actions.appendChild(cancel);
+    dialog.appendChild(title);
+    dialog.appendChild(text);
+    dialog.appendChild(actions);
+    ok.addEventListener("click", function () { dialog.close("ok"); });
+    cancel.addEventListener("click", function () { dialog.close("cancel"); });
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function setupConfirmations() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var submitter = event.submitter || null;
+      var summary = (submitter && submitter.getAttribute("data-confirm"))
+                    || form.getAttribute("data-confirm");
+      if (!summary) { return; }
+      if (form.getAttribute("data-confirmed") === "1") {
+        form.removeAttribute("data-confirmed");
+        return;
+      }
+      event.preventDefault();
+      var box = confirmDialog();
+      var name = submitter ? submitter.textContent.trim() : "";
+      box.querySelector("#confirm-title").textContent =
+        name ? (english() ? name + "?" : "确认" + name + "？") : (english() ? "Confirm" : "请确认");
+      box.querySelector("#confirm-text").textContent = summary;
+      box.returnValue = "";
+      box.onclose = function () {
+        box.onclose = null;
+        if (box.returnValue !== "ok") {
+          if (submitter) { submitter.focus(); }
+          return;
+        }
+        form.setAttribute("data-confirmed", "1");
+        if (form.requestSubmit) {
+          form.requestSubmit(submitter || undefined);
+        } else {
+          form.submit();
+        }
+      };
+      box.showModal();
+      // The way out that changes nothing takes the focus: Enter alone never commits.
+      box.querySelector("button[value=cancel]").focus();
+    }, true);
+  }
+
+  // A page answered with errors: open the folded section that holds the first one and put the
+  // cursor in its field, so the error is where the eye already is.
+  function revealFirstError() {
+    var error = document.querySelector("main .field-error, main [aria-invalid=true]");
+    if (!error) { return; }
+    for (var node = error.parentElement; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+    var holder = error.closest(".field, fieldset, form") || error.parentElement;
+    var field = holder && holder.querySelector(
+      "input:not([type=hidden]), select, textarea");
+    if (field) {
+      field.focus();
+    } else {
+      error.setAttribute("tabindex", "-1");
+      error.focus();
+    }
+    error.scrollIntoView({block: "center"});
   }
 
   // Tables marked "stack" become cards on phones (CSS): each cell carries its column's header.
@@ -111,7 +211,9 @@
     labelStackedCells();
     setupMenu();
     setupGroups();
+    setupConfirmations();
     markScrollBoxes();
+    revealFirstError();
     var pending = null;
     window.addEventListener("resize", function () {
       clearTimeout(pending);

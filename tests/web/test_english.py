@@ -1,0 +1,113 @@
+"""English is complete: every string the code marks for translation, and every label the
+pages translate by value (vocabularies, form fields, referral steps, jobs and their counts),
+has an English text in the catalogue; and English pages show no Chinese in their column
+headers, form labels, choices and legends."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
+
+import models.enums
+from models.enums import LabelledEnum
+from tests.helpers import csrf_token, sign_in
+from web.pages.referrals import DONE, STEP_CONFIRMS, STEP_LABELS, TITLES
+from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, PROJECT
+from web.services.jobs import COUNT_LABELS, JOBS
+from web.services.project_changes import FIELD_NAMES, OTHER_FIELD
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+def english() -> Catalog:
+    with CATALOGUE.open("rb") as po:
+        return read_po(po)
+
+
+def untranslated(catalogue: Catalog, texts: set[str]) -> list[str]:
+    def english_of(text: str) -> str:
+        message = catalogue.get(text)
+        return str(message.string) if message is not None and message.string else ""
+
+    return sorted(t for t in texts if t and not english_of(t))
+
+
+def labels_translated_by_value() -> set[str]:
+    """Texts that pages pass to ``_()`` as values, which extraction cannot see."""
+    texts = {
+        member.label
+        for _name, enum in inspect.getmembers(models.enums, inspect.isclass)
+        if issubclass(enum, LabelledEnum) and enum is not LabelledEnum
+        for member in enum
+    }
+    for contract in (PROJECT, HOUSEHOLD, MEMBER, NEED, GOV_AID):
+        texts |= {rule.label for rule in contract.values()}
+    texts |= set(FIELD_NAMES.values()) | {OTHER_FIELD} | set(COUNT_LABELS.values())
+    texts |= {job.label for job in JOBS.values()} | {job.schedule for job in JOBS.values()}
+    texts |= set(STEP_LABELS.values()) | set(DONE.values()) | set(STEP_CONFIRMS.values())
+    texts |= set(TITLES.values())
+    return texts
+
+
+def test_every_label_translated_by_value_has_english() -> None:
+    missing = untranslated(english(), labels_translated_by_value())
+    assert not missing, "no English for:\n" + "\n".join(missing)
+
+
+def test_every_string_marked_for_translation_has_english() -> None:
+    # What `pybabel extract -F babel.cfg` finds: ``_()`` in the code and the templates.
+    found = extract_from_dir(ROOT / "web", [("**.py", "python"), ("templates/**.html", "jinja2")])
+    marked = {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
+    assert len(marked) > 300
+    missing = untranslated(english(), marked)
+    assert not missing, "no English for:\n" + "\n".join(missing)
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+#: Elements that name things, never data: column headers, form labels, legends, and the
+#: choices of a vocabulary (a code as value; people and places have numbers).
+NAMING = re.compile(
+    r"<(th|label|legend)\b[^>]*>(.*?)</\1>|<(option) value=\"[a-z_]+\"[^>]*>(.*?)</option>",
+    re.S,
+)
+
+
+def chinese_labels(html: str) -> list[str]:
+    found = []
+    for match in NAMING.finditer(html):
+        text = re.sub(r"<[^>]+>", " ", match.group(2) or match.group(4) or "")
+        if CJK.search(text):
+            found.append(" ".join(text.split()))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("username", "paths"),
+    [
+        ("station_a", ["/home", "/households", "/households/1", "/worklist", "/referrals",
+                       "/ledgers/current", "/households/new"]),
+        ("ca_conghua", ["/home", "/dashboard", "/review", "/jobs", "/ledgers", "/referrals"]),
+        ("charity_f", ["/home", "/my/projects", "/projects/new", "/imports/projects"]),
+    ],
+)  # fmt: skip
+def test_english_pages_name_things_in_english(
+    client: FlaskClient, username: str, paths: list[str]
+) -> None:
+    sign_in(client, username)
+    token = csrf_token(client, "/home")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/home"})
+    problems = []
+    for path in paths:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'lang="en"' in page.text
+        problems += [f"{path}: {label}" for label in chinese_labels(page.text)]
+    assert not problems, "\n".join(dict.fromkeys(problems))

@@ -1,0 +1,26 @@
+"""Template filters that put codes into words: a half-year as people write it, a project
+field by the name its form uses."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from models import clock
+from web.services.project_changes import field_name
+
+from .blueprint import pages
+
+
+@pages.app_template_filter("half_year")
+def half_year(period: str | None) -> str:
+    """``2026H2`` → 2026年下半年 (in English, "H2 2026"); anything else as given."""
+    if not period or clock.half_year_name(period) == period:
+        return period or ""
+    year = period[:4]
+    if period.endswith("1"):
+        return _("%(year)s年上半年", year=year)
+    return _("%(year)s年下半年", year=year)
+
+
+# A ledger's changed fields by the names the project form uses (supply/_diff.html).
+pages.add_app_template_filter(field_name, "field_name")
