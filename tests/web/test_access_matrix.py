@@ -529,7 +529,7 @@ PAGE_ROWS = [
         body=lambda v: {"project_id": v["project"]}),
     Row("POST", "/needs/{need}/status", anon=LOGIN, admin=done(),
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)), ch=refused(NO_RIGHT),
-        fill=NEED, sends=SENDS_FORM, body={"status": "closed", "reason": "已由其他渠道解决"}),
+        fill=NEED, sends=SENDS_FORM, body={"action": "close", "reason": "已由其他渠道解决"}),
     # The supply side.
     Row("GET", "/my/projects", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
     Row("GET", "/projects/new", anon=LOGIN, admin=200, ca=403, st=403, ch=200),

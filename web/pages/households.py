@@ -16,7 +16,6 @@ from models.enums import (
     Domain,
     GovAidType,
     HouseholdCategory,
-    NeedStatus,
     Relation,
     Role,
 )
@@ -52,7 +51,7 @@ from web.services.households import (
     withdraw_consent,
 )
 from web.services.households_excel import import_households
-from web.services.needs import NEXT_STATUS, set_need_status, worklist
+from web.services.needs import ACTION_LABELS, ACTIONS, actions_for, set_need_status, worklist
 from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations, station_for, station_regions
@@ -247,7 +246,8 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         consent_form=forms.get("consent_form") or ConsentForm(on=today),
         action_form=EmptyForm(),
         status_form=ReviewForm(),
-        next_status=NEXT_STATUS,
+        need_actions={n.id: actions_for(actor(), n) for n in record.needs},
+        action_labels=ACTION_LABELS,
         chain=household_chain(get_db(), actor(), record),
     )
 
@@ -340,11 +340,11 @@ def household_consent(household_id: int) -> Any:
 def need_status(need_id: int) -> Response:
     db = get_db()
     form = ReviewForm()
-    target = request.form.get("status", "")
+    action = request.form.get("action", "")
     household_id = request.form.get("household_id", type=int)
-    if form.validate_on_submit() and target in NeedStatus.codes():
+    if form.validate_on_submit() and action in ACTIONS:
         try:
-            set_need_status(db, actor(), need_id, NeedStatus(target), form.reason.data)
+            set_need_status(db, actor(), need_id, ACTIONS[action][0], form.reason.data)
             flash(_("需求状态已更新。"), "success")
         except ServiceError as error:
             refuse(error)

@@ -52,6 +52,10 @@ class NeedSummarySchema(BaseSchema):
     domain_label = fields.Function(lambda n: Domain(n.domain).label)
     text = fields.String()
     amount_gap_fen = fields.Integer(allow_none=True)
+    delivered_fen = fields.Integer(dump_only=True, metadata={"description": "已完成转介交付的金额"})
+    remaining_gap_fen = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "尚未覆盖的缺口"}
+    )
     urgency = fields.Enum(Urgency, by_value=True)
     status = fields.Enum(NeedStatus, by_value=True)
     created_at = fields.DateTime()

@@ -137,6 +137,9 @@ class ReferralNeedSchema(BaseSchema):
     domain_label = fields.String()
     urgency = fields.String()
     amount_gap_fen = fields.Integer(allow_none=True)
+    remaining_gap_fen = fields.Integer(
+        allow_none=True, metadata={"description": "尚未由已完成转介覆盖的缺口"}
+    )
     text = fields.String(metadata={"description": "对慈善组织隐去姓名、证件号和电话"})
     status = fields.String()
 

@@ -1,0 +1,98 @@
+"""Partial help keeps a need open: needs.delivered_fen, the status 部分满足 (partial), and
+need_events, the history of every status change with its reason.
+
+Existing needs take as delivered what their completed referrals delivered. A need marked
+fulfilled by a referral that delivered less than its gap stays fulfilled: nobody asked for
+more at the time, and a station may reopen it. Downgrading turns partial needs back into
+open ones (the status the old code gave a need still waiting for help).
+
+Revision ID: 0017
+Revises: 0013
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.base
+
+revision = "0017"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+OLD_STATUSES = ("open", "referred", "in_service", "fulfilled", "closed")
+NEW_STATUSES = ("open", "referred", "in_service", "partial", "fulfilled", "closed")
+
+
+def _status_type(values: tuple[str, ...]) -> sa.Enum:
+    return sa.Enum(
+        *values, name="needstatus", native_enum=False, create_constraint=True, length=32
+    )
+
+
+needs = sa.table(
+    "needs", sa.column("id", sa.Integer), sa.column("status", sa.String),
+    sa.column("delivered_fen", sa.BigInteger),
+)  # fmt: skip
+referrals = sa.table(
+    "referrals", sa.column("need_id", sa.Integer), sa.column("status", sa.String),
+    sa.column("delivered_amount_fen", sa.BigInteger),
+)  # fmt: skip
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("needs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("delivered_fen", sa.BigInteger(), nullable=False, server_default="0")
+        )
+        batch_op.alter_column(
+            "status",
+            existing_type=_status_type(OLD_STATUSES),
+            type_=_status_type(NEW_STATUSES),
+            existing_nullable=False,
+        )
+    delivered = (
+        sa.select(sa.func.coalesce(sa.func.sum(referrals.c.delivered_amount_fen), 0))
+        .where(referrals.c.need_id == needs.c.id, referrals.c.status == "completed")
+        .scalar_subquery()
+    )
+    op.execute(sa.update(needs).values(delivered_fen=delivered))
+
+    op.create_table(
+        "need_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("need_id", sa.Integer(), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("from_status", sa.String(length=32), nullable=True),
+        sa.Column("to_status", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_need_events_actor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["need_id"], ["needs.id"], name=op.f("fk_need_events_need_id_needs"),
+            ondelete="CASCADE",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_need_events")),
+    )
+    with op.batch_alter_table("need_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_need_events_need_id"), ["need_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("need_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_need_events_need_id"))
+    op.drop_table("need_events")
+    op.execute(sa.update(needs).where(needs.c.status == "partial").values(status="open"))
+    with op.batch_alter_table("needs", schema=None) as batch_op:
+        batch_op.alter_column(
+            "status",
+            existing_type=_status_type(NEW_STATUSES),
+            type_=_status_type(OLD_STATUSES),
+            existing_nullable=False,
+        )
+        batch_op.drop_column("delivered_fen")
