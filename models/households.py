@@ -57,6 +57,8 @@ class Household(TimestampMixin, Base):
     address: Mapped[str | None] = mapped_column(sa.String(255), default=None)
     phone_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     phone_masked: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    #: Keyed hash of the phone's digits (blind index): found by exact number, never decrypted.
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     categories: Mapped[list[str]] = mapped_column(default=list)
     income_per_head_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     medical_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -11,19 +11,27 @@ from sqlalchemy.engine import Connection
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, connection: Connection | None = None, data_key: str | None = None
+) -> Config:
+    """``data_key`` (the instance's ``DATA_KEY``) lets a migration index personal data it
+    adds a keyed hash for; without it the ``DATA_KEY`` environment variable is used."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     cfg.attributes["url"] = url
     cfg.attributes["connection"] = connection
+    cfg.attributes["data_key"] = data_key
     return cfg
 
 
 def upgrade(
-    url: str | None = None, connection: Connection | None = None, rev: str = "head"
+    url: str | None = None,
+    connection: Connection | None = None,
+    rev: str = "head",
+    data_key: str | None = None,
 ) -> None:
-    command.upgrade(alembic_config(url, connection), rev)
+    command.upgrade(alembic_config(url, connection, data_key), rev)
 
 
 def downgrade(

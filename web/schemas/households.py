@@ -16,7 +16,10 @@ def _labels(enum_cls: type[LabelledEnum], codes: list[str]) -> list[str]:
 
 
 class HouseholdQuerySchema(BaseSchema):
-    q = fields.String(validate=validate.Length(max=64), metadata={"description": "户主姓名包含"})
+    q = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "成员姓名包含；或完整的身份证号、电话（按密钥哈希精确查找）"},
+    )
     category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
     station_id = fields.Integer(load_default=None, validate=ROW_ID)
     consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})

@@ -1,5 +1,6 @@
-"""Revision 0017 keeps existing needs valid: what completed referrals delivered is carried
-over, and a downgrade turns 部分满足 needs back into open ones."""
+"""Revision 0017 keeps existing data valid: what completed referrals delivered is carried
+over, a downgrade turns 部分满足 needs back into open ones, and existing phones are indexed by
+the keyed hash the search uses."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 from models import migrate
 from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
-from tests.helpers import get_user, need_of, project_named
+from tests.helpers import TEST_DATA_KEY, get_user, need_of, project_named
 from web.services.crypto import PersonalDataCipher
 from web.services.referrals import workflow
 
@@ -37,8 +38,12 @@ def test_delivered_money_is_carried_over_and_partial_needs_survive_a_downgrade(
         need_id, expected = need.id, 800_000
         db.commit()
     migrate.downgrade(url, rev="0013")
-    migrate.upgrade(url)
+    migrate.upgrade(url, data_key=TEST_DATA_KEY)
     with side.begin() as conn:
+        phones = conn.execute(
+            sa.text("SELECT phone_hash FROM households WHERE head_name = '钟伟明'")
+        ).scalar_one()
+        assert phones == cipher.lookup_hash("13719248651")
         delivered = conn.scalar(
             sa.text("SELECT delivered_fen FROM needs WHERE id = :id"), {"id": need_id}
         )
