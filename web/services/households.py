@@ -427,7 +427,7 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
     stmt = scoped(sa.select(Household).where(Household.id == household_id), actor).options(
         selectinload(Household.members),
         selectinload(Household.gov_aid),
-        selectinload(Household.needs),
+        selectinload(Household.needs).selectinload(Need.events),
         selectinload(Household.station),
     )
     # Charities get a minimal-disclosure view through their referrals, never the full record.
