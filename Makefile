@@ -38,9 +38,10 @@ seed: migrate
 	$(FLASK) ledger build --if-missing $(addprefix --region ,$(DEMO_LEDGERS))
 	$(FLASK) seed activity
 
-## Set up, migrate, seed the demo and serve it on http://127.0.0.1:5000 (SQLite in instance/).
+## Set up, migrate, seed the demo and serve it on http://127.0.0.1:5000 (SQLite in instance/),
+## with the scheduler process beside it; Ctrl-C stops both.
 run: seed
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(BIN)/python -m jobs.launch --host $(HOST) --port $(PORT)
 
 ## Lint, format and type checks, security lint, known vulnerabilities of the installed packages.
 check: install-dev

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from models import JobRun, SchedulerLease, utcnow
 from models.clock import TZ, latest_slot
 from models.enums import JobRunStatus
-from web.services.jobs import JOBS
+from web.services.jobs import JOBS, clear_heartbeat, record_heartbeat
 
 from .runs import HOST, OWNER, mark_abandoned, run_queued, run_slot
 
@@ -38,6 +38,8 @@ ADVISORY_KEY = 0x636973686E
 LEASE = "scheduler"
 #: A slot is caught up by the leader's poll only once APScheduler has had this long to fire it.
 CATCH_UP_GRACE = dt.timedelta(minutes=1)
+#: Seconds between a process's heartbeats at most (the jobs page warns after two minutes).
+HEARTBEAT_EVERY = 30.0
 
 Clock = Callable[[], dt.datetime]
 
@@ -128,7 +130,11 @@ class LeaseLeadership:
     def release(self) -> None:
         try:
             with self.factory() as db:
-                db.execute(sa.delete(SchedulerLease).where(SchedulerLease.holder == self.me))
+                db.execute(
+                    sa.delete(SchedulerLease).where(
+                        SchedulerLease.name == LEASE, SchedulerLease.holder == self.me
+                    )
+                )
                 db.commit()
         except DBAPIError:
             pass  # it lapses on its own
@@ -217,8 +223,32 @@ class Scheduler:
         if slot is not None:
             run_slot(self.factory, name, slot, config=self.config)
 
+    def report(self) -> None:
+        """Tell the jobs page this process is running, every poll (at most every
+        ``HEARTBEAT_EVERY`` seconds) until stopped, leader or standby; withdraw it on stop."""
+        every = min(self.poll, HEARTBEAT_EVERY)
+        while True:
+            try:
+                with self.factory() as db:
+                    record_heartbeat(db, OWNER, self.clock())
+            except DBAPIError:
+                log.warning("无法记录调度进程心跳，稍后重试")
+            if self.stop.wait(every):
+                break
+        with contextlib.suppress(DBAPIError), self.factory() as db:
+            clear_heartbeat(db, OWNER)
+
     def serve(self) -> None:
         log.info("调度进程 %s 启动，等待成为主调度进程", OWNER)
+        reporter = threading.Thread(target=self.report, name="heartbeat", daemon=True)
+        reporter.start()
+        try:
+            self._serve()
+        finally:
+            self.stop.set()
+            reporter.join(10)
+
+    def _serve(self) -> None:
         while not self.stop.is_set():
             try:
                 if self.leadership.try_acquire():

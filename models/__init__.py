@@ -2,7 +2,7 @@
 
 from .audit import AuditLog
 from .base import Base, utcnow
-from .households import GovAid, Household, Member, Need, Station
+from .households import GovAid, Household, Member, Need, NeedEvent, Station
 from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
 from .projects import Organization, Project, ProjectArea
@@ -26,6 +26,7 @@ __all__ = [
     "ModelVersion",
     "Notification",
     "Need",
+    "NeedEvent",
     "Organization",
     "Project",
     "ProjectArea",

@@ -269,12 +269,17 @@ class NeedStatus(LabelledEnum):
     OPEN = "open", "待对接"
     REFERRED = "referred", "已转介"
     IN_SERVICE = "in_service", "帮扶中"
+    PARTIAL = "partial", "部分满足"
     FULFILLED = "fulfilled", "已满足"
     CLOSED = "closed", "已关闭"
 
 
 #: A need in these states takes no new referral, and its status no longer follows them.
 SETTLED_NEED_STATES = (NeedStatus.FULFILLED, NeedStatus.CLOSED)
+
+#: A need in these states waits on the station's worklist for a (further) referral: open, or
+#: partly met with part of its gap still uncovered.
+AWAITING_NEED_STATES = (NeedStatus.OPEN, NeedStatus.PARTIAL)
 
 
 class ReferralStatus(LabelledEnum):

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, TimestampMixin, enum_column
+from .base import Base, TimestampMixin, enum_column, utcnow
 from .enums import (
     PRIORITY_GROUPS,
     DisabilityType,
@@ -57,6 +57,8 @@ class Household(TimestampMixin, Base):
     address: Mapped[str | None] = mapped_column(sa.String(255), default=None)
     phone_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     phone_masked: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    #: Keyed hash of the phone's digits (blind index): found by exact number, never decrypted.
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     categories: Mapped[list[str]] = mapped_column(default=list)
     income_per_head_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     medical_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
@@ -183,6 +185,9 @@ class Need(TimestampMixin, Base):
     #: station and checked for anything identifying on save (the text itself is the station's).
     public_summary: Mapped[str | None] = mapped_column(sa.Text, default=None)
     amount_gap_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    #: Money delivered by the need's completed referrals so far; what is left of the gap
+    #: keeps the need on the worklist as 部分满足.
+    delivered_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency), default=Urgency.NORMAL)
     status: Mapped[NeedStatus] = mapped_column(
         enum_column(NeedStatus), default=NeedStatus.OPEN, index=True
@@ -192,6 +197,32 @@ class Need(TimestampMixin, Base):
 
     household: Mapped[Household] = relationship(back_populates="needs")
     member: Mapped[Member | None] = relationship()
+    events: Mapped[list[NeedEvent]] = relationship(
+        back_populates="need", cascade="all, delete-orphan", order_by="NeedEvent.id"
+    )
 
     #: The worklist reads a station's open needs household by household.
     __table_args__ = (sa.Index("ix_needs_household_id_status", "household_id", "status"),)
+
+    @property
+    def remaining_gap_fen(self) -> int | None:
+        """The part of the gap no completed referral has covered yet (None: no amount asked)."""
+        if self.amount_gap_fen is None:
+            return None
+        return max(self.amount_gap_fen - (self.delivered_fen or 0), 0)
+
+
+class NeedEvent(Base):
+    """One change of a need's status, with who made it and why (the need's history)."""
+
+    __tablename__ = "need_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(sa.ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+    from_status: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    to_status: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+
+    need: Mapped[Need] = relationship(back_populates="events")

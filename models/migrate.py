@@ -14,8 +14,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 def alembic_config(
     url: str | None = None, connection: Connection | None = None, data_key: str | None = None
 ) -> Config:
-    """The Alembic configuration; ``data_key`` is for migrations that rewrite encrypted
-    personal data (default: the ``DATA_KEY`` environment variable)."""
+    """The Alembic configuration; ``data_key`` is for migrations that rewrite encrypted personal
+    data or index it with a keyed hash (default: the ``DATA_KEY`` environment variable)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")

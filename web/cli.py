@@ -38,9 +38,8 @@ def cli_session() -> Iterator[Session]:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    migrate.upgrade(
-        current_app.config["DATABASE_URL"], rev=revision, data_key=current_app.config["DATA_KEY"]
-    )
+    config = current_app.config
+    migrate.upgrade(config["DATABASE_URL"], rev=revision, data_key=config["DATA_KEY"])
     click.echo("数据库已升级到最新结构。")
 
 

@@ -1,6 +1,6 @@
 """In a real browser, three people walk one referral from a station's need to completion:
 the station proposes and submits, the district office approves, the charity accepts, logs
-its visits and completes; the need ends fulfilled."""
+its visits and completes; the need ends partly met, the rest of its gap still open."""
 
 from __future__ import annotations
 
@@ -76,9 +76,11 @@ def test_one_referral_from_a_need_through_approval_to_completion(
     expect(charity.get_by_test_id("referral-status")).to_have_text("已完成")
     expect(charity.get_by_test_id("delivered")).to_contain_text("6,000.00")
 
-    # Back at the station: told by the bell, and the need is fulfilled.
+    # Back at the station: told by the bell; ¥6,000 of a ¥30,000 gap leaves the need partly
+    # met, with the rest open for another referral.
     station.goto(referral_url)
-    expect(station.get_by_test_id("need-status")).to_have_text("已满足")
+    expect(station.get_by_test_id("need-status")).to_have_text("部分满足")
+    expect(station.get_by_test_id("remaining-gap")).to_contain_text("24,000.00")
     expect(station.get_by_test_id("timeline")).to_contain_text("已完成")
     station.get_by_test_id("bell").click()
     expect(station.get_by_test_id("notifications")).to_contain_text("帮扶已完成")

@@ -23,7 +23,7 @@ from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus,
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.errors import ValidationFailed
-from web.services.jobs import JOBS
+from web.services.jobs import JOBS, record_heartbeat
 from web.services.ledgers import build_edition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -289,6 +289,8 @@ def test_the_jobs_page_lists_runs_and_lets_administrators_queue_one(
     sign_in(admin, "admin")
     page = admin.get("/jobs")
     assert 'data-testid="run-ledger_refresh"' in page.text
+    with session_factory() as db:  # a scheduler process is running
+        record_heartbeat(db, "scheduler-host:1", utcnow())
     queued = admin.post(
         "/jobs/ledger_refresh/run",
         data={"csrf_token": csrf_token(admin, "/jobs"), "period": "2027H1"},

@@ -540,7 +540,7 @@ PAGE_ROWS = [
         body=lambda v: {"project_id": v["project"]}),
     Row("POST", "/needs/{need}/status", anon=LOGIN, admin=done(),
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)), ch=refused(NO_RIGHT),
-        fill=NEED, sends=SENDS_FORM, body={"status": "closed", "reason": "已由其他渠道解决"}),
+        fill=NEED, sends=SENDS_FORM, body={"action": "close", "reason": "已由其他渠道解决"}),
     Row("POST", "/needs/{need}/public-summary", anon=LOGIN, admin=done(),
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)),
         ch=refused(NO_RIGHT), fill=NEED, sends=SENDS_FORM,

@@ -201,6 +201,8 @@ class ReferralWorkflow(RuleBasedStateMachine):
         self.reserved: dict[int, int] = {}
         self.consent = dict.fromkeys(world.need_household.values(), True)
         self.fulfilled: set[int] = set()
+        self.partial: set[int] = set()  # part of the gap delivered, the rest still open
+        self.delivered: dict[int, int] = {}  # money delivered to each need so far
         self.versions: dict[int, int] = {}
         self.before: object = None
         self.refused = False
@@ -249,8 +251,6 @@ class ReferralWorkflow(RuleBasedStateMachine):
         case = self.cases[referral_id]
         case.history.append((case.status.value, to.value))
         case.status = to
-        if to == S.COMPLETED:
-            self.fulfilled.add(case.need)
 
     def may_refer(self, need_id: int) -> bool:
         """The need is not yet met and its household consents to being referred."""
@@ -258,7 +258,9 @@ class ReferralWorkflow(RuleBasedStateMachine):
 
     def amount_to_hold(self, case: Expected) -> int:
         """A place holds the project's amount per beneficiary, or the need's gap if smaller."""
-        amounts = (self.world.amount[case.project], self.world.need_gap[case.need])
+        gap = self.world.need_gap[case.need]
+        left = gap - self.delivered.get(case.need, 0) if gap is not None else None
+        amounts = (self.world.amount[case.project], left)
         return min((a for a in amounts if a), default=0)
 
     def take_place(self, case: Expected) -> None:
@@ -494,6 +496,15 @@ class ReferralWorkflow(RuleBasedStateMachine):
         self.check(f"{actor} completes a {case.status.value} referral", got, expected)
         if got == "ok":
             self.move(referral, S.COMPLETED)
+            # Met when the money delivered covers the gap (or a service alone was given);
+            # otherwise partly met, open for another referral for the rest.
+            delivered = self.delivered.get(case.need, 0) + (o.delivered_fen or 0)
+            self.delivered[case.need] = delivered
+            gap = self.world.need_gap[case.need]
+            if o.delivered_fen is None or gap is None or delivered >= gap:
+                self.fulfilled.add(case.need)
+            else:
+                self.partial.add(case.need)
             # The money held becomes the money delivered.
             self.reserved[case.project] += (o.delivered_fen or 0) - (case.reserved_fen or 0)
 
@@ -633,6 +644,8 @@ class ReferralWorkflow(RuleBasedStateMachine):
                 expected = NeedStatus.IN_SERVICE
             elif statuses & {S.SUBMITTED, S.APPROVED, S.ACCEPTED}:
                 expected = NeedStatus.REFERRED
+            elif need_id in self.partial:
+                expected = NeedStatus.PARTIAL
             else:
                 expected = NeedStatus.OPEN
             assert status == expected, (need_id, status, statuses)

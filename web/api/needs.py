@@ -58,9 +58,10 @@ class NeedStatusChange(MethodView):
     @blp.response(200, NeedSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权修改")
     @blp.alt_response(409, schema=ErrorSchema, description="流程不允许")
-    @blp.alt_response(422, schema=ErrorSchema, description="关闭须说明原因")
+    @blp.alt_response(422, schema=ErrorSchema, description="关闭或重新打开须说明原因")
     def post(self, body: dict[str, Any], need_id: int) -> Need:
-        """Move a need along open → referred → in_service → fulfilled | closed."""
+        """Close a need (with a reason), confirm it met, or reopen a closed one (with a reason);
+        已转介, 帮扶中 and 部分满足 follow its referrals and are refused here (409)."""
         return set_need_status(get_db(), actor(), need_id, body["status"], body["reason"])
 
 

@@ -16,7 +16,6 @@ from models.enums import (
     Domain,
     GovAidType,
     HouseholdCategory,
-    NeedStatus,
     Relation,
     Role,
 )
@@ -55,7 +54,9 @@ from web.services.households import (
 )
 from web.services.households_excel import import_households
 from web.services.needs import (
-    NEXT_STATUS,
+    ACTION_LABELS,
+    ACTIONS,
+    actions_for,
     get_need,
     set_need_status,
     update_need_summary,
@@ -265,7 +266,8 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         consent_form=forms.get("consent_form") or ConsentForm(on=today),
         action_form=EmptyForm(),
         status_form=ReviewForm(),
-        next_status=NEXT_STATUS,
+        need_actions={n.id: actions_for(actor(), n) for n in record.needs},
+        action_labels=ACTION_LABELS,
         chain=household_chain(get_db(), actor(), record),
         summary_form=forms.get("summary_form"),
         summary_need_id=forms.get("summary_need_id"),
@@ -389,11 +391,11 @@ def household_consent(household_id: int) -> Any:
 def need_status(need_id: int) -> Response:
     db = get_db()
     form = ReviewForm()
-    target = request.form.get("status", "")
+    action = request.form.get("action", "")
     household_id = request.form.get("household_id", type=int)
-    if form.validate_on_submit() and target in NeedStatus.codes():
+    if form.validate_on_submit() and action in ACTIONS:
         try:
-            set_need_status(db, actor(), need_id, NeedStatus(target), form.reason.data)
+            set_need_status(db, actor(), need_id, ACTIONS[action][0], form.reason.data)
             flash(_("需求状态已更新。"), "success")
         except ServiceError as error:
             refuse(error)

@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import clock
+from models import clock, utcnow
 from models.enums import Role
 from web import timing
 from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import COUNT_LABELS, JOBS, job_overview, queue_run
+from web.services.jobs import COUNT_LABELS, JOBS, job_overview, queue_run, scheduler_reported_at
 
 from .blueprint import pages
 from .filters import half_year
@@ -42,7 +42,11 @@ def job_queue(name: str) -> Response:
         period = (request.form.get("period") or "").strip() or None
         try:
             queue_run(db, actor(), name, {"period": period} if period else None)
-            flash(_("已提交，调度进程将在几秒内执行。"), "success")
+            if scheduler_reported_at(db, utcnow()) is None:
+                flash(_("已提交，但最近两分钟没有调度进程报到：启动调度进程后才会执行。"),
+                      "warning")  # fmt: skip
+            else:
+                flash(_("已提交，调度进程将在几秒内执行。"), "success")
         except ServiceError as error:
             refuse(error)
     return redirect(url_for("pages.jobs_page"))

@@ -16,7 +16,10 @@ def _labels(enum_cls: type[LabelledEnum], codes: list[str]) -> list[str]:
 
 
 class HouseholdQuerySchema(BaseSchema):
-    q = fields.String(validate=validate.Length(max=64), metadata={"description": "户主姓名包含"})
+    q = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "成员姓名包含；或完整的身份证号、电话（按密钥哈希精确查找）"},
+    )
     category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
     station_id = fields.Integer(load_default=None, validate=ROW_ID)
     consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})
@@ -58,6 +61,10 @@ class NeedSummarySchema(BaseSchema):
     text = fields.String()
     public_summary = fields.String(allow_none=True, metadata={"description": "对外情况说明"})
     amount_gap_fen = fields.Integer(allow_none=True)
+    delivered_fen = fields.Integer(dump_only=True, metadata={"description": "已完成转介交付的金额"})
+    remaining_gap_fen = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "尚未覆盖的缺口"}
+    )
     urgency = fields.Enum(Urgency, by_value=True)
     status = fields.Enum(NeedStatus, by_value=True)
     created_at = fields.DateTime()

@@ -34,6 +34,10 @@ class JobSchema(BaseSchema):
 class JobListSchema(BaseSchema):
     jobs = fields.List(fields.Nested(JobSchema))
     runs = fields.List(fields.Nested(JobRunSchema))
+    scheduler_seen_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "调度进程最近报到的时间；两分钟内无报到为空，任务不会执行"},
+    )
 
 
 class JobQuerySchema(BaseSchema):

@@ -138,6 +138,9 @@ class ReferralNeedSchema(BaseSchema):
     domain_label = fields.String()
     urgency = fields.String()
     amount_gap_fen = fields.Integer(allow_none=True)
+    remaining_gap_fen = fields.Integer(
+        allow_none=True, metadata={"description": "尚未由已完成转介覆盖的缺口"}
+    )
     text = fields.String(
         allow_none=True,
         metadata={"description": "站点填写的需求描述；慈善组织接收后才能看到（每次查看均审计）"},

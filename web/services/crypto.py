@@ -43,6 +43,15 @@ def cipher_of(db: Session) -> PersonalDataCipher:
     return cipher
 
 
+def normalize_phone(phone: str) -> str:
+    """The digits of a phone number as its keyed hash is taken: ``+86 138-0013-8000`` and
+    ``13800138000`` are one number (so are ``0753-4438127`` and ``07534438127``)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
 def mask_id_number(id_number: str) -> str:
     """``440105199001011234`` → ``440105************``: the issuing county only.
 

@@ -6,6 +6,7 @@ for display; every read of a household's personal data is audited.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import re
@@ -33,7 +34,7 @@ from models.regions import is_within
 
 from .audit import looked_at, write_audit
 from .contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, field_problems
-from .crypto import cipher_of, mask_id_number, mask_phone
+from .crypto import cipher_of, mask_id_number, mask_phone, normalize_phone
 from .errors import NotFound, ValidationFailed
 from .public_text import suggest_public_summary, summary_problems
 from .referrals.workflow import end_for_withdrawn_consent
@@ -177,10 +178,12 @@ def create_household(
 def set_phone(db: Session, household: Household, phone: str | None) -> None:
     phone = (phone or "").strip()
     if phone:
-        household.phone_encrypted = cipher_of(db).encrypt(phone)
+        cipher = cipher_of(db)
+        household.phone_encrypted = cipher.encrypt(phone)
         household.phone_masked = mask_phone(phone)
+        household.phone_hash = cipher.lookup_hash(normalize_phone(phone))
     else:
-        household.phone_encrypted = household.phone_masked = None
+        household.phone_encrypted = household.phone_masked = household.phone_hash = None
 
 
 def build_members(
@@ -421,8 +424,10 @@ def list_households(
     per_page: int = 20,
     filters: HouseholdFilter | None = None,
 ) -> HouseholdPage:
-    """The households the actor may see, newest first, filtered by head name, category,
-    station and consent.
+    """The households the actor may see, newest first, filtered by category, station and
+    consent, and found by the query (see :func:`search_condition`): any member's name, or
+    exactly an ID number or a phone through their keyed hashes. A search is audited by its
+    kind, never its value.
 
     :raise Forbidden: a charity: it knows a household only through its referrals' minimal
         view, never from the needs ledger.
@@ -431,8 +436,10 @@ def list_households(
     filters = filters or HouseholdFilter(query=query)
     query = filters.query or query
     stmt = scoped(sa.select(Household), actor)
+    kind = None
     if query:
-        stmt = stmt.where(Household.head_name.contains(query, autoescape=True))
+        kind, condition = search_condition(db, query)
+        stmt = stmt.where(condition)
     if not filters.include_archived:
         stmt = stmt.where(Household.status == HouseholdStatus.ACTIVE)
     if filters.station_id is not None:
@@ -454,14 +461,59 @@ def list_households(
         items = matching[(page - 1) * per_page : page * per_page]
     else:
         items = list(db.scalars(ordered.limit(per_page).offset((page - 1) * per_page)))
-    write_audit(
-        db,
-        actor,
-        "household.list",
-        region_code=actor.region_code,
-        detail={"query": query, "page": page, **looked_at(items, members=False)},
-    )
+    looked = looked_at(items, members=False)
+    if kind is None:
+        write_audit(db, actor, "household.list", region_code=actor.region_code,
+                    detail={"page": page, **looked})  # fmt: skip
+    else:
+        write_audit(db, actor, "household.search", region_code=actor.region_code,
+                    detail={"by": kind.value, "found": total, "page": page, **looked})  # fmt: skip
     return HouseholdPage(items, total, page, per_page)
+
+
+class SearchKind(enum.Enum):
+    NAME = "name"
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+
+
+#: A query of digits (spaces, dashes, brackets and a leading + allowed) this long or longer is
+#: a phone; shorter digit strings are searched as text in names.
+MIN_PHONE_DIGITS = 7
+_ID_SHAPE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
+_PHONE_SHAPE = re.compile(r"^\+?[\d\s()-]+$")
+
+
+def search_kind(query: str) -> SearchKind:
+    """What a search box query is: an ID number (18 characters, or an old 15-digit one), a
+    phone (digits), or else (part of) a name."""
+    compact = re.sub(r"\s", "", query).upper()
+    if _ID_SHAPE.match(compact):
+        return SearchKind.ID_NUMBER
+    if _PHONE_SHAPE.match(query) and len(normalize_phone(query)) >= MIN_PHONE_DIGITS:
+        return SearchKind.PHONE
+    return SearchKind.NAME
+
+
+def search_condition(db: Session, query: str) -> tuple[SearchKind, sa.ColumnElement[bool]]:
+    """The households a query finds: a member (the head included) whose name contains it;
+    the household one of whose members has exactly that ID number; or the household with
+    exactly that phone. Numbers are compared as keyed hashes, never decrypted."""
+    kind = search_kind(query)
+    if kind == SearchKind.ID_NUMBER:
+        compact = re.sub(r"\s", "", query).upper()
+        # An invalid number is never stored, so its hash finds nothing either.
+        with contextlib.suppress(ValidationFailed):
+            compact = normalize_id_number(compact)
+        digest = cipher_of(db).lookup_hash(compact)
+        members = sa.select(Member.household_id).where(Member.id_number_hash == digest)
+        return kind, Household.id.in_(members)
+    if kind == SearchKind.PHONE:
+        return kind, Household.phone_hash == cipher_of(db).lookup_hash(normalize_phone(query))
+    named = sa.select(Member.household_id).where(Member.name.contains(query, autoescape=True))
+    return kind, sa.or_(
+        Household.head_name.contains(query, autoescape=True), Household.id.in_(named)
+    )
 
 
 def get_household(db: Session, actor: User, household_id: int) -> Household:
@@ -473,7 +525,7 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
     stmt = scoped(sa.select(Household).where(Household.id == household_id), actor).options(
         selectinload(Household.members),
         selectinload(Household.gov_aid),
-        selectinload(Household.needs),
+        selectinload(Household.needs).selectinload(Need.events),
         selectinload(Household.station),
     )
     # Charities get a minimal-disclosure view through their referrals, never the full record.

@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import JobRun, User, utcnow
+from models import JobRun, SchedulerLease, User, utcnow
 from models.clock import TZ, next_slot, period_slot
 from models.enums import JobRunStatus, Role
 
@@ -29,6 +29,12 @@ from .scoping import require_role, scoped
 
 #: A queued run no scheduler has picked up in this long is given up.
 QUEUE_TIMEOUT = dt.timedelta(hours=1)
+#: A scheduler process reports in far more often than this (every few seconds); with no
+#: report for this long, the jobs page warns that nothing will run.
+HEARTBEAT_FRESH = dt.timedelta(minutes=2)
+#: The heartbeat's row among the scheduler leases: its ``expires_at`` is when the latest
+#: report goes stale (reported at + ``HEARTBEAT_FRESH``), its holder the process that sent it.
+HEARTBEAT = "heartbeat"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,40 @@ COUNT_LABELS = {
     "model": "模型",
     "message": "说明",
 }
+
+
+def record_heartbeat(db: Session, holder: str, now: dt.datetime) -> None:
+    """A scheduler process (leader or standby) reports that it is running; commits."""
+    values = {"holder": holder, "expires_at": now + HEARTBEAT_FRESH}
+    updated = db.execute(
+        sa.update(SchedulerLease).where(SchedulerLease.name == HEARTBEAT).values(**values)
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+    if not updated:
+        db.add(SchedulerLease(name=HEARTBEAT, **values))
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()  # another process reported at the same moment: its report stands
+
+
+def clear_heartbeat(db: Session, holder: str) -> None:
+    """A scheduler process that stops withdraws its report (if it was the latest); commits."""
+    db.execute(
+        sa.delete(SchedulerLease).where(
+            SchedulerLease.name == HEARTBEAT, SchedulerLease.holder == holder
+        )
+    )
+    db.commit()
+
+
+def scheduler_reported_at(db: Session, now: dt.datetime) -> dt.datetime | None:
+    """When a scheduler process last reported in, if within ``HEARTBEAT_FRESH`` of ``now``."""
+    expires_at = db.scalar(
+        sa.select(SchedulerLease.expires_at).where(SchedulerLease.name == HEARTBEAT)
+    )
+    if expires_at is None or expires_at <= now:
+        return None
+    return expires_at - HEARTBEAT_FRESH
 
 
 def get_job(name: str) -> Job:
@@ -171,8 +211,9 @@ def job_overview(
     job_name: str | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    """Each job with its schedule, next slot (under ``overrides``) and last run, and the
-    recent runs.
+    """Each job with its schedule, next slot (under ``overrides``) and last run, the recent
+    runs, and when a scheduler process last reported in (None: none in the last two minutes,
+    so neither scheduled nor queued runs will happen).
 
     :raise Forbidden: not civil-affairs staff or an administrator.
     """
@@ -184,4 +225,8 @@ def job_overview(
          "next_at": next_slot(job.trigger(overrides), now), "last_run": last.get(job.name)}
         for job in JOBS.values()
     ]  # fmt: skip
-    return {"jobs": jobs, "runs": list_runs(db, actor, job_name=job_name, limit=limit)}
+    return {
+        "jobs": jobs,
+        "runs": list_runs(db, actor, job_name=job_name, limit=limit),
+        "scheduler_seen_at": scheduler_reported_at(db, now),
+    }

@@ -220,7 +220,7 @@ def need_record(need: Need, today: dt.date) -> NeedRecord:
             gov_aid_types=tuple(a.aid_type.value for a in household.gov_aid),
         ),
         member_index=member_index,
-        amount_gap_fen=need.amount_gap_fen,
+        amount_gap_fen=need.remaining_gap_fen,
         urgency=need.urgency.value,
     )
 

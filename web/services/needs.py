@@ -9,8 +9,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from models import GovAid, Household, Need, Referral, Station, User, clock
-from models.enums import OPEN_REFERRAL_STATES, Domain, HouseholdStatus, NeedStatus, Role, Urgency
+from models import GovAid, Household, Need, NeedEvent, Referral, Station, User, clock
+from models.enums import (
+    ACTIVE_REFERRAL_STATES,
+    AWAITING_NEED_STATES,
+    OPEN_REFERRAL_STATES,
+    SETTLED_NEED_STATES,
+    Domain,
+    HouseholdStatus,
+    NeedStatus,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
 
 from .audit import write_audit
 from .contracts import NEED, field_problems
@@ -20,15 +31,25 @@ from .public_text import summary_problems
 from .scoping import require_role, scoped
 from .stations import station_for
 
-#: Which status may follow which; closing needs a reason.
-NEXT_STATUS: dict[NeedStatus, set[NeedStatus]] = {
-    NeedStatus.OPEN: {NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.FULFILLED,
-                      NeedStatus.CLOSED},
-    NeedStatus.REFERRED: {NeedStatus.OPEN, NeedStatus.IN_SERVICE, NeedStatus.CLOSED},
-    NeedStatus.IN_SERVICE: {NeedStatus.FULFILLED, NeedStatus.CLOSED},
-    NeedStatus.FULFILLED: set(),
-    NeedStatus.CLOSED: {NeedStatus.OPEN},
+#: The status changes people make by hand, each named as the action it is; the other moves
+#: (referred, in service, partly or wholly met by a referral) follow the need's referrals.
+#: Closing and reopening need a reason.
+ACTIONS: dict[str, tuple[NeedStatus, frozenset[NeedStatus]]] = {
+    "close": (NeedStatus.CLOSED, frozenset(
+        {NeedStatus.OPEN, NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.PARTIAL})),
+    # Help that came another way, or the household's situation changed.
+    "fulfil": (NeedStatus.FULFILLED, frozenset(
+        {NeedStatus.OPEN, NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.PARTIAL})),
+    "reopen": (NeedStatus.OPEN, frozenset({NeedStatus.CLOSED})),
 }  # fmt: skip
+
+#: How each action is named on the need's row.
+ACTION_LABELS = {"close": "关闭需求", "fulfil": "确认已满足", "reopen": "重新打开"}
+
+#: Which status may follow which by hand (the API's ``status``), derived from the actions.
+NEXT_STATUS: dict[NeedStatus, set[NeedStatus]] = {
+    status: {to for to, sources in ACTIONS.values() if status in sources} for status in NeedStatus
+}
 
 #: Aid records count as "current" when they ran within this many days.
 AID_WINDOW_DAYS = 365
@@ -71,25 +92,92 @@ def list_needs(
     return needs
 
 
+def actions_for(actor: User, need: Need) -> list[str]:
+    """The hand actions (``ACTIONS`` keys) the actor may take on the need as it stands."""
+    if actor.role not in (Role.STATION_STAFF, Role.CIVIL_AFFAIRS):
+        return []
+    return [name for name, (_to, sources) in ACTIONS.items() if need.status in sources]
+
+
+def record_need_status(
+    db: Session, actor: User | None, need: Need, status: NeedStatus, reason: str | None = None
+) -> None:
+    """Move the need to ``status`` and keep it in the need's history (nothing if unchanged)."""
+    if need.status == status:
+        return
+    need.events.append(
+        NeedEvent(
+            actor_id=actor.id if actor else None,
+            from_status=need.status.value if need.status else None,
+            to_status=status.value,
+            reason=reason,
+        )
+    )
+    need.status = status
+
+
+def status_from_referrals(db: Session, need: Need) -> NeedStatus:
+    """What the need's referrals make of it, updating what they delivered: met once completed
+    ones cover the gap (or delivered a service with no amount), in service or referred while
+    one is under way, 部分满足 when completed ones left part of the gap, else open."""
+    rows = db.execute(
+        sa.select(Referral.status, Referral.delivered_amount_fen).where(Referral.need_id == need.id)
+    ).all()
+    statuses = {status for status, _amount in rows}
+    completed = [amount for status, amount in rows if status == ReferralStatus.COMPLETED]
+    need.delivered_fen = sum(amount or 0 for amount in completed)
+    gap = need.amount_gap_fen
+    if completed and (gap is None or need.delivered_fen >= gap or None in completed):
+        return NeedStatus.FULFILLED
+    if ReferralStatus.IN_SERVICE in statuses:
+        return NeedStatus.IN_SERVICE
+    if statuses & set(ACTIVE_REFERRAL_STATES):
+        return NeedStatus.REFERRED
+    return NeedStatus.PARTIAL if completed else NeedStatus.OPEN
+
+
+def follow_referrals(db: Session, actor: User | None, need: Need) -> None:
+    """Bring an unsettled need's status in line with its referrals (see
+    :func:`status_from_referrals`); a fulfilled or closed need no longer follows them."""
+    status = status_from_referrals(db, need)  # keeps what was delivered up to date
+    if need.status not in SETTLED_NEED_STATES:
+        record_need_status(db, actor, need, status)
+
+
 def set_need_status(
     db: Session, actor: User, need_id: int, status: NeedStatus, reason: str | None = None
 ) -> Need:
-    """Move a need along open → referred → in_service → fulfilled | closed.
+    """Close a need (with a reason), confirm it met, or reopen a closed one (with a reason).
 
-    :raise Conflict: a move the workflow does not allow.
-    :raise ValidationFailed: closing without a reason.
+    Reopening brings it back as 部分满足 when part of its gap was already delivered. The
+    change is kept in the need's history and the audit log.
+
+    :raise Conflict: 已转介 or 帮扶中 asked for by hand (only a referral sets them), or a move
+        the workflow does not allow.
+    :raise ValidationFailed: closing or reopening without a reason.
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)
+    if status in (NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.PARTIAL):
+        raise Conflict(
+            f"“{status.label}”由转介自动设置，不能手工修改：请在匹配结果中选择项目发起转介。"
+        )
     if status not in NEXT_STATUS[need.status]:
         raise Conflict(f"需求不能从“{need.status.label}”改为“{status.label}”。")
-    if status == NeedStatus.CLOSED and not (reason or "").strip():
+    text = (reason or "").strip() or None
+    if status == NeedStatus.CLOSED and text is None:
         raise ValidationFailed(fields={"reason": ["关闭需求须说明原因。"]})
-    need.status = status
-    need.close_reason = reason.strip() if status == NeedStatus.CLOSED and reason else None
+    was = need.status
+    if was == NeedStatus.CLOSED and text is None:
+        raise ValidationFailed(fields={"reason": ["重新打开需求须说明原因。"]})
+    if status == NeedStatus.OPEN:
+        status = status_from_referrals(db, need)
+    record_need_status(db, actor, need, status, text)
+    need.close_reason = text if status == NeedStatus.CLOSED else None
     write_audit(
-        db, actor, "need.status", need, region_code=need.household.region_code,
-        detail={"status": status.value, "reason": need.close_reason},
+        db, actor, "need.reopen" if was == NeedStatus.CLOSED else "need.status", need,
+        region_code=need.household.region_code,
+        detail={"from": was.value, "status": status.value, "reason": text},
     )  # fmt: skip
     return need
 
@@ -137,7 +225,8 @@ class Worklist:
 def worklist(
     db: Session, actor: User, station_id: int | None, today: dt.date, limit: int = 500
 ) -> Worklist:
-    """The open needs of one station, urgent first then longest waiting, each flagged where the
+    """The needs of one station waiting for a referral (open, or partly met with part of the
+    gap left), urgent first then longest waiting, each flagged where the
     household gets no government aid or where the aid is below its rigid expenses.
 
     Aid totals and domain counts are computed in SQL; only the listed rows are loaded.
@@ -163,7 +252,7 @@ def worklist(
         .where(
             Household.station_id == station.id,
             Household.status == HouseholdStatus.ACTIVE,
-            Need.status == NeedStatus.OPEN,
+            Need.status.in_(AWAITING_NEED_STATES),
         )
     )
     urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
@@ -228,7 +317,7 @@ def alert_stale_needs(db: Session, now: dt.datetime, days: int = STALE_NEED_DAYS
         .join(Household, Household.id == Need.household_id)
         .join(Station, Station.id == Household.station_id)
         .where(
-            Need.status == NeedStatus.OPEN,
+            Need.status.in_(AWAITING_NEED_STATES),
             Household.status == HouseholdStatus.ACTIVE,
             Need.created_at < cutoff,
             Need.id.notin_(referred),

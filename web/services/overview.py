@@ -11,6 +11,7 @@ from models import Household, Need, Organization, Project, Referral, Station, Us
 from models.base import utcnow
 from models.enums import (
     ACTIVE_REFERRAL_STATES,
+    AWAITING_NEED_STATES,
     NeedStatus,
     ProjectStatus,
     ReferralStatus,
@@ -30,10 +31,15 @@ def _count(db: Session, stmt: sa.Select[Any], actor: User) -> int:
 def home_figures(db: Session, actor: User) -> dict[str, Any]:
     """Counts for the home page of ``actor``'s role, each limited to what it may see."""
     figures: dict[str, Any] = {"region": region_label(db, actor.region_code)}
-    open_needs = sa.select(Need.id).where(Need.status == NeedStatus.OPEN)
+    open_needs = sa.select(Need.id).where(Need.status.in_(AWAITING_NEED_STATES))
     if actor.role in (Role.STATION_STAFF, Role.CIVIL_AFFAIRS, Role.ADMIN):
         figures["households"] = _count(db, sa.select(Household.id), actor)
         figures["open_needs"] = _count(db, open_needs, actor)
+        # Partly met needs wait for a further referral: counted among those waiting, and shown
+        # on their own (never as done).
+        figures["partial_needs"] = _count(
+            db, sa.select(Need.id).where(Need.status == NeedStatus.PARTIAL), actor
+        )
         figures["urgent_needs"] = _count(
             db, open_needs.where(Need.urgency == Urgency.URGENT), actor
         )

@@ -24,10 +24,10 @@ from models import Household, Member, Need, Organization, Project, ProjectArea, 
 from models.base import utcnow
 from models.clock import TZ, period_window
 from models.enums import (
+    AWAITING_NEED_STATES,
     PRIORITY_GROUPS,
     REGION_PREFIX_DIGITS,
     Domain,
-    NeedStatus,
     ProjectStatus,
     ReferralStatus,
     RegionLevel,
@@ -206,7 +206,7 @@ def _open_needs(db: Session, scope: StatsScope, now: dt.datetime) -> _Needs:
             sa.func.count().filter(Need.created_at < now - dt.timedelta(days=30)),
         )
         .join(Household, Household.id == Need.household_id)
-        .where(scope.households(), Need.status == NeedStatus.OPEN)
+        .where(scope.households(), Need.status.in_(AWAITING_NEED_STATES))
         .group_by(child, Need.domain)
     ).all()  # fmt: skip
     return _Needs([tuple(r) for r in rows])  # type: ignore[misc]  # tuple() drops a Row's types
@@ -264,7 +264,7 @@ def coverage(db: Session, scope: StatsScope) -> dict[str, Any]:
             sa.func.count().label("n"),
         )  # fmt: skip
         .join(Household, Household.id == Need.household_id)
-        .where(scope.households(), Need.status == NeedStatus.OPEN)
+        .where(scope.households(), Need.status.in_(AWAITING_NEED_STATES))
         .group_by(Household.region_code, Need.domain)
         .cte("groups")
     )

@@ -164,12 +164,15 @@ def test_need_status_follows_the_workflow(db: Session) -> None:
     need = add_need(db, user, household, domain=Domain.MEDICAL, text="透析自付费用高")
     with pytest.raises(ValidationFailed):
         set_need_status(db, user, need.id, NeedStatus.CLOSED)
-    set_need_status(db, user, need.id, NeedStatus.REFERRED)
-    set_need_status(db, user, need.id, NeedStatus.IN_SERVICE)
+    for by_referral_only in (NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.PARTIAL):
+        with pytest.raises(Conflict, match="由转介自动设置"):
+            set_need_status(db, user, need.id, by_referral_only)
     with pytest.raises(Conflict):
         set_need_status(db, user, need.id, NeedStatus.OPEN)
     set_need_status(db, user, need.id, NeedStatus.FULFILLED)
     assert need.status == NeedStatus.FULFILLED
+    with pytest.raises(Conflict):
+        set_need_status(db, user, need.id, NeedStatus.CLOSED, "录入重复")
 
 
 def test_the_worklist_puts_urgent_and_long_waiting_needs_first_and_flags_aid_gaps(

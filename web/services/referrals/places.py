@@ -25,7 +25,7 @@ class QuotaExhausted(Conflict):
 
 
 def _reserve_amount(project: Project, need: Need) -> int:
-    amounts = [a for a in (project.amount_per_beneficiary_fen, need.amount_gap_fen) if a]
+    amounts = [a for a in (project.amount_per_beneficiary_fen, need.remaining_gap_fen) if a]
     return min(amounts) if amounts else 0
 
 

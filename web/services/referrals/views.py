@@ -203,6 +203,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             "domain_label": need.domain.label,
             "urgency": need.urgency.value,
             "amount_gap_fen": need.amount_gap_fen,
+            "remaining_gap_fen": need.remaining_gap_fen,
             "text": need.text if shows_text else None,
             "public_summary": summary,
             "status": need.status.value,

@@ -34,12 +34,9 @@ from models import (
     utcnow,
 )
 from models.enums import (
-    ACTIVE_REFERRAL_STATES,
     OPEN_REFERRAL_STATES,
     PLACE_HOLDING_STATES,
-    SETTLED_NEED_STATES,
     DeclineReason,
-    NeedStatus,
     ProjectStatus,
     ReferralStatus,
     Role,
@@ -48,7 +45,7 @@ from models.enums import (
 from ..audit import write_audit
 from ..county_settings import allows_self_approval
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from ..needs import get_need
+from ..needs import follow_referrals, get_need
 from .episodes import episode_summary
 from .guards import (
     STATION_SIDE,
@@ -138,24 +135,7 @@ def _move(
         actor_name=None if actor else "system",
         detail={"from": from_status.value, "note": note, **(detail or {})},
     )  # fmt: skip
-    _sync_need(db, referral)
-
-
-def _sync_need(db: Session, referral: Referral) -> None:
-    """The need's status follows its referrals: fulfilled once one is completed, in service
-    while one is, referred while one is on its way, open again when none is."""
-    need = referral.need
-    if need.status in SETTLED_NEED_STATES:
-        return
-    statuses = set(db.scalars(sa.select(Referral.status).where(Referral.need_id == need.id)))
-    if S.COMPLETED in statuses:
-        need.status = NeedStatus.FULFILLED
-    elif S.IN_SERVICE in statuses:
-        need.status = NeedStatus.IN_SERVICE
-    elif statuses & set(ACTIVE_REFERRAL_STATES):
-        need.status = NeedStatus.REFERRED
-    else:
-        need.status = NeedStatus.OPEN
+    follow_referrals(db, actor, referral.need)
 
 
 def helping_elsewhere(db: Session, referral: Referral) -> list[tuple[str, str, ReferralStatus]]:
@@ -401,7 +381,9 @@ def complete_referral(
     now: dt.datetime | None = None,
 ) -> Referral:
     """Close the help as delivered: an amount, a description of the service, or the logged
-    episodes (which are summed when nothing else is given). The need is then fulfilled."""
+    episodes (which are summed when nothing else is given). The need is then met, or, when
+    less than its gap was delivered, 部分满足 with the rest of the gap open for another
+    referral."""
     referral = referral_for_step(db, actor, referral_id, version, Role.CHARITY_STAFF)
     service = (delivered_service or "").strip() or None
     episodes = list(referral.episodes)

@@ -148,7 +148,8 @@ def test_a_step_the_state_does_not_allow_is_refused_and_changes_nothing(
         (S.APPROVED, NeedStatus.REFERRED),
         (S.ACCEPTED, NeedStatus.REFERRED),
         (S.IN_SERVICE, NeedStatus.IN_SERVICE),
-        (S.COMPLETED, NeedStatus.FULFILLED),
+        # ¥8,000 delivered of a ¥40,000 gap: the rest stays open for another referral.
+        (S.COMPLETED, NeedStatus.PARTIAL),
         (S.DECLINED, NeedStatus.OPEN),
         (S.CANCELLED, NeedStatus.OPEN),
         (S.EXPIRED, NeedStatus.OPEN),
@@ -166,7 +167,9 @@ def test_the_need_follows_its_only_referral(
 def test_a_settled_need_takes_no_new_referral(
     db: Session, parties: Parties, referral_in: Walk
 ) -> None:
-    need = referral_in(S.COMPLETED).need
+    referral = referral_in(S.IN_SERVICE)
+    workflow.complete_referral(db, parties.charity, referral.id, delivered_amount_fen=4_000_000)
+    need = referral.need
     other = project_named(db, "粤善同行·重特大疾病医疗救助")
     error = refused(db, workflow.start_referral, db, parties.station, need.id, other.id)
     assert isinstance(error, Conflict) and "已满足" in error.message
