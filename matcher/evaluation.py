@@ -26,6 +26,7 @@ from rank_bm25 import BM25Okapi
 
 from models.regions import covering_ledger_codes, guess_level
 
+from .conditions import shipped_catalogue
 from .index import ProjectIndex, build_index, need_text, project_text
 from .ranking import Model, rank
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
@@ -59,6 +60,7 @@ def load_cases(path: Path) -> CaseSet:
     data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     as_of = dt.date.fromisoformat(data["as_of"])
     organizations = {o["key"]: o for o in data["organizations"]}
+    catalogue = shipped_catalogue()
     projects = []
     for p in data["projects"]:
         org = organizations[p["organization"]]
@@ -84,6 +86,11 @@ def load_cases(path: Path) -> CaseSet:
                 max_disability_grade=rules.get("max_disability_grade"),
                 illness_kinds=tuple(rules.get("illness_kinds") or ()),
                 school_stages=tuple(rules.get("school_stages") or ()),
+                sexes=tuple(rules.get("sexes") or ()),
+                disability_types=tuple(rules.get("disability_types") or ()),
+                conditions=catalogue.resolve(rules.get("conditions") or ()),
+                child_statuses=tuple(rules.get("child_statuses") or ()),
+                household_situations=tuple(rules.get("household_situations") or ()),
                 amount_per_beneficiary_fen=_fen(p.get("amount_per_beneficiary_yuan")),
                 quota=p.get("quota", 0),
                 quota_used=p.get("quota_used", 0),
@@ -109,10 +116,14 @@ def load_cases(path: Path) -> CaseSet:
                     illness_kind=m.get("illness_kind"),
                     self_care=m.get("self_care") or "independent",
                     school_stage=m.get("school_stage"),
+                    # Without the key, the illness text is mapped to the catalogue.
+                    conditions=(catalogue.resolve(m["conditions"]) if "conditions" in m else None),
+                    child_status=m.get("child_status"),
                 )
                 for m in h["members"]
             ),
             gov_aid_types=tuple(a["aid_type"] for a in h.get("gov_aid", [])),
+            situations=tuple(h.get("situations") or ()),
         )
     needs = [
         NeedRecord(
