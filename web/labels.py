@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from matcher.conditions import shipped_catalogue
 from models.enums import (
+    ChildStatus,
     DeclineReason,
     DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
+    HouseholdSituation,
     IllnessKind,
     NeedStatus,
     ReferralStatus,
@@ -18,6 +21,7 @@ from models.enums import (
     Sex,
     TargetGroup,
 )
+from web.services.contracts import PROJECT
 
 LABELS: dict[str, dict[str, str]] = {
     "category": HouseholdCategory.labels(),
@@ -35,4 +39,14 @@ LABELS: dict[str, dict[str, str]] = {
     "need_status": NeedStatus.labels(),
     "referral_status": ReferralStatus.labels(),
     "decline": DeclineReason.labels(),
+    "child_status": ChildStatus.labels(),
+    "situation": HouseholdSituation.labels(),
+    "condition": {entry.code: entry.name for entry in shipped_catalogue()},
+    # A changed field of a ledger entry, as the project form names it.
+    "project_field": {
+        **{name: rule.label for name, rule in PROJECT.items()},
+        "service_area": "服务区域",
+        "organization_name": "慈善组织",
+        "organization_uscc": "统一社会信用代码",
+    },
 }

@@ -149,3 +149,20 @@ def test_openapi_has_the_needs_ledger(client: FlaskClient) -> None:
                  "/api/v1/imports/households",
                  "/api/v1/stations/{station_id}/worklist"):  # fmt: skip
         assert path in spec["paths"], path
+
+
+def test_member_conditions_are_confirmed_codes_or_suggested_from_the_illness_text(
+    client: FlaskClient, db: Session
+) -> None:
+    body = household_body(region_of(db, "station_a"))
+    body["situations"] = ["single_parent"]
+    body["members"][0] |= {"illness": "尿毒症，每周洗血三次"}
+    body["members"][1] |= {"conditions": ["autism"], "child_status": "left_behind"}
+    created = client.post("/api/v1/households", json=body, headers=bearer(client, "station_a"))
+    assert created.status_code == 201, created.json
+    head, child = created.json["members"]
+    assert created.json["situations"] == ["single_parent"]
+    # Not yet confirmed: the illness text is read, and its conditions offered for confirming.
+    assert head["conditions"] is None and head["suggested_conditions"] == ["uraemia"]
+    assert child["conditions"] == ["autism"] and child["suggested_conditions"] == []
+    assert child["child_status"] == "left_behind"

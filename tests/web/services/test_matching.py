@@ -192,3 +192,15 @@ def test_a_place_taken_by_an_approval_shows_in_the_next_match_without_a_rebuild(
     assert project_index(db) is index  # patched in place, not rebuilt
     assert top.id not in [m.project.id for m in result.ranking.items]
     assert any(e.project.id == top.id and "名额" in e.reason for e in result.ranking.excluded)
+
+
+def test_the_man_on_dialysis_no_longer_sees_the_fund_for_women_with_two_cancers(
+    db: Session,
+) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    result = match_need(db, get_user(db, "station_a"), need.id, today=TODAY, explain=True)
+    fund = "木棉关爱·困难妇女两癌救助"
+    assert fund not in [m.project.name for m in result.ranking.items]
+    reasons = {e.project.name: e.reason for e in result.ranking.excluded}
+    assert reasons[fund] == "限女性"
