@@ -18,6 +18,7 @@ word inside them does not fire. Negations ("没有糖尿病") are not recognised
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -376,3 +377,23 @@ def _entry(row: Mapping[str, Any]) -> Condition:
         parent=row["parent"],
         kind=row["kind"],
     )
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_catalogue() -> ConditionCatalogue:
+    """The catalogue shipped in ``seed/data/conditions.json``, read once per process."""
+    return load_catalogue(SHIPPED_PATH)
+
+
+def recorded_conditions(codes: Iterable[str] | None, illness: str | None) -> tuple[str, ...]:
+    """A person's condition codes: those recorded, else those the illness text names.
+
+    ``codes`` is None when no condition was ever recorded for the person (a record made
+    before the catalogue, or an imported row awaiting the station's confirmation); the free
+    text is then mapped to the shipped catalogue. An empty list means "none", as recorded.
+    """
+    if codes is not None:
+        return tuple(codes)
+    if not illness:
+        return ()
+    return tuple(entry.code for entry in shipped_catalogue().find_in_text(illness))

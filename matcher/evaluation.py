@@ -7,7 +7,9 @@
 
 Metrics: NDCG@5 over needs that have at least one suitable project (graded 0–3), recall@10 of
 the suitable projects (grade >= 2), and violations@10: the share of top-10 results that break a
-hard rule.
+hard rule. For the model also whether its two statements are true: ``told_nothing_suitable``,
+the share of needs with no suitable project told 暂无合适, and ``best_shown_low``, the share of
+grade-3 projects in a top ten shown as 低匹配度 (see ``calibration.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rank_bm25 import BM25Okapi
 
 from models.regions import covering_ledger_codes, guess_level
 
+from .conditions import shipped_catalogue
 from .index import ProjectIndex, build_index, need_text, project_text
 from .ranking import Model, rank
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
@@ -59,6 +62,7 @@ def load_cases(path: Path) -> CaseSet:
     data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     as_of = dt.date.fromisoformat(data["as_of"])
     organizations = {o["key"]: o for o in data["organizations"]}
+    catalogue = shipped_catalogue()
     projects = []
     for p in data["projects"]:
         org = organizations[p["organization"]]
@@ -84,6 +88,11 @@ def load_cases(path: Path) -> CaseSet:
                 max_disability_grade=rules.get("max_disability_grade"),
                 illness_kinds=tuple(rules.get("illness_kinds") or ()),
                 school_stages=tuple(rules.get("school_stages") or ()),
+                sexes=tuple(rules.get("sexes") or ()),
+                disability_types=tuple(rules.get("disability_types") or ()),
+                conditions=catalogue.resolve(rules.get("conditions") or ()),
+                child_statuses=tuple(rules.get("child_statuses") or ()),
+                household_situations=tuple(rules.get("household_situations") or ()),
                 amount_per_beneficiary_fen=_fen(p.get("amount_per_beneficiary_yuan")),
                 quota=p.get("quota", 0),
                 quota_used=p.get("quota_used", 0),
@@ -109,10 +118,14 @@ def load_cases(path: Path) -> CaseSet:
                     illness_kind=m.get("illness_kind"),
                     self_care=m.get("self_care") or "independent",
                     school_stage=m.get("school_stage"),
+                    # Without the key, the illness text is mapped to the catalogue.
+                    conditions=(catalogue.resolve(m["conditions"]) if "conditions" in m else None),
+                    child_status=m.get("child_status"),
                 )
                 for m in h["members"]
             ),
             gov_aid_types=tuple(a["aid_type"] for a in h.get("gov_aid", [])),
+            situations=tuple(h.get("situations") or ()),
         )
     needs = [
         NeedRecord(
@@ -165,7 +178,8 @@ class Bm25Ranker:
 
 
 def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, float]]:
-    """NDCG@5, recall@10 and violations@10 for the model and the two baselines."""
+    """NDCG@5, recall@10 and violations@10 for the model and the two baselines, and the
+    model's ``told_nothing_suitable`` and ``best_shown_low`` shares."""
     index = build_index(cases.projects)
     bm25 = Bm25Ranker(index)
     keys = [str(p.id) for p in index.projects]
@@ -173,15 +187,18 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
         name: {"ndcg@5": [], "recall@10": [], "violations@10": []}
         for name in ("model", "bm25", "bm25_eligible")
     }
+    told: list[bool] = []  # per need with no suitable project: told 暂无合适
+    best_low: list[bool] = []  # per grade-3 project in a top ten: shown as 低匹配度
     for need in cases.needs:
         grades = {k: g for k, g in cases.judgments.get(str(need.id), {}).items() if g > 0}
         eligibility = check(index, need, cases.as_of)
         ledgers = np.isin(index.ledger, covering_ledger_codes(need.household.region_code))
+        ranking = rank(index, need, cases.as_of, limit=10, model=model)
+        if not any(g >= SUITABLE for g in grades.values()):
+            told.append(ranking.nothing_suitable)
+        best_low += [m.low_match for m in ranking.items if grades.get(str(m.project.id)) == 3]
         ranked = {
-            "model": [
-                index.projects.index(m.project)
-                for m in rank(index, need, cases.as_of, limit=10, model=model).items
-            ],
+            "model": [index.projects.index(m.project) for m in ranking.items],
             "bm25": bm25.rank(need, ledgers),
             "bm25_eligible": bm25.rank(need, eligibility.eligible),
         }
@@ -194,10 +211,13 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
                 results[name]["ndcg@5"].append(ndcg_at(top, grades))
             if any(g >= SUITABLE for g in grades.values()):
                 results[name]["recall@10"].append(recall_at(top, grades))
-    return {
+    summary = {
         name: {metric: round(float(np.mean(v)) if v else 0.0, 4) for metric, v in metrics.items()}
         for name, metrics in results.items()
     }
+    summary["model"]["told_nothing_suitable"] = round(float(np.mean(told)), 4) if told else 1.0
+    summary["model"]["best_shown_low"] = round(float(np.mean(best_low)), 4) if best_low else 0.0
+    return summary
 
 
 # --- the case files as a guard on retraining ----------------------------------------------

@@ -18,12 +18,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from models.regions import significant_prefix
 
+from .conditions import shipped_catalogue
 from .records import NeedRecord, ProjectRecord
 from .thesaurus import CONCEPTS, concepts
 from .vocabulary import (
     CATEGORIES,
     CATEGORY_LABELS,
+    CHILD_STATUSES,
     DISABILITY_LABELS,
+    DISABILITY_TYPES,
     DOMAIN_LABELS,
     DOMAINS,
     GROUP_LABELS,
@@ -32,6 +35,8 @@ from .vocabulary import (
     SCHOOL_STAGES,
     SELF_CARE_LABELS,
     SERVICE_LABELS,
+    SEXES,
+    SITUATIONS,
     TARGET_GROUPS,
 )
 
@@ -96,6 +101,16 @@ class ProjectIndex:
     illness_restricted: np.ndarray
     school_stages: np.ndarray
     school_restricted: np.ndarray
+    sexes: np.ndarray  # projects × sexes (bool)
+    sexes_restricted: np.ndarray
+    disability_types: np.ndarray  # projects × disability types (bool)
+    disability_types_restricted: np.ndarray
+    condition_index: dict[str, np.ndarray]  # condition code → projects whose rule covers it
+    conditions_restricted: np.ndarray
+    child_statuses: np.ndarray  # projects × child statuses (bool)
+    child_statuses_restricted: np.ndarray
+    situations: np.ndarray  # projects × household situations (bool)
+    situations_restricted: np.ndarray
     domains: np.ndarray  # projects × domains (bool)
     groups: np.ndarray  # projects × target groups (bool)
     amount: np.ndarray
@@ -172,6 +187,25 @@ def _id_rank(projects: list[ProjectRecord]) -> np.ndarray:
     return ranks
 
 
+def _condition_index(projects: list[ProjectRecord]) -> dict[str, np.ndarray]:
+    """For each catalogue code, the projects whose condition rule admits a person with it:
+    the rule names the code or one of its ancestors."""
+    catalogue = shipped_catalogue()
+    covered: dict[str, list[int]] = {}
+    for position, project in enumerate(projects):
+        codes: set[str] = set()
+        for code in project.conditions:
+            codes.add(code)
+            codes.update(catalogue.descendants(code))
+        for code in codes:
+            covered.setdefault(code, []).append(position)
+    return {k: np.array(v, dtype=np.int64) for k, v in covered.items()}
+
+
+def _restricted(values: list[tuple[str, ...]]) -> np.ndarray:
+    return np.array([bool(v) for v in values], dtype=bool)
+
+
 def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectIndex:
     """Fit the text model and lay the projects out as arrays (once per set of editions)."""
     vectorizer = make_vectorizer()
@@ -209,6 +243,16 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         illness_restricted=np.array([bool(p.illness_kinds) for p in projects], bool),
         school_stages=_flags([p.school_stages for p in projects], SCHOOL_STAGES),
         school_restricted=np.array([bool(p.school_stages) for p in projects], bool),
+        sexes=_flags([p.sexes for p in projects], SEXES),
+        sexes_restricted=_restricted([p.sexes for p in projects]),
+        disability_types=_flags([p.disability_types for p in projects], DISABILITY_TYPES),
+        disability_types_restricted=_restricted([p.disability_types for p in projects]),
+        condition_index=_condition_index(projects),
+        conditions_restricted=_restricted([p.conditions for p in projects]),
+        child_statuses=_flags([p.child_statuses for p in projects], CHILD_STATUSES),
+        child_statuses_restricted=_restricted([p.child_statuses for p in projects]),
+        situations=_flags([p.household_situations for p in projects], SITUATIONS),
+        situations_restricted=_restricted([p.household_situations for p in projects]),
         domains=_flags([p.domains for p in projects], DOMAINS),
         groups=_flags([p.target_groups for p in projects], TARGET_GROUPS),
         amount=_optional([p.amount_per_beneficiary_fen for p in projects]),

@@ -29,6 +29,12 @@ class ProjectRecord:
     max_disability_grade: int | None = None
     illness_kinds: tuple[str, ...] = ()
     school_stages: tuple[str, ...] = ()
+    # The second eligibility language; an empty tuple puts no restriction.
+    sexes: tuple[str, ...] = ()
+    disability_types: tuple[str, ...] = ()  # any of; with max_disability_grade, of that grade
+    conditions: tuple[str, ...] = ()  # condition catalogue codes; a parent covers its children
+    child_statuses: tuple[str, ...] = ()
+    household_situations: tuple[str, ...] = ()
     amount_per_beneficiary_fen: int | None = None
     quota: int = 0
     quota_used: int = 0
@@ -49,6 +55,9 @@ class MemberRecord:
     illness_kind: str | None = None
     self_care: str = "independent"
     school_stage: str | None = None
+    # Condition catalogue codes; None when never recorded, and then ``illness`` is read.
+    conditions: tuple[str, ...] | None = None
+    child_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class HouseholdRecord:
     income_per_head_fen: int = 0
     members: tuple[MemberRecord, ...] = ()
     gov_aid_types: tuple[str, ...] = ()
+    situations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,22 @@ import numpy as np
 
 from models.regions import ancestor_prefixes, covering_ledger_codes
 
+from .conditions import recorded_conditions, shipped_catalogue
 from .index import ProjectIndex
 from .records import NeedRecord
-from .vocabulary import CATEGORIES, ILLNESS_KINDS, SCHOOL_STAGES
+from .vocabulary import (
+    CATEGORIES,
+    CHILD_STATUS_LABELS,
+    CHILD_STATUSES,
+    DISABILITY_LABELS,
+    DISABILITY_TYPES,
+    ILLNESS_KINDS,
+    SCHOOL_STAGES,
+    SEX_LABELS,
+    SEXES,
+    SITUATION_LABELS,
+    SITUATIONS,
+)
 
 #: Rule codes in the order they are checked; the first failing one is the reason given.
 RULES = (
@@ -20,10 +33,15 @@ RULES = (
     "quota",
     "area",
     "age",
+    "sex",
     "category",
+    "situation",
     "income",
+    "disability_type",
     "disability",
     "illness",
+    "condition",
+    "child_status",
     "school",
 )
 
@@ -66,33 +84,60 @@ def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
     else:
         age_ok = np.isnan(index.min_age) & np.isnan(index.max_age)
 
+    sexes = [SEXES.index(m.sex) for m in subjects if m.sex in SEXES]
+    sex_ok = _any_of(index.sexes_restricted, index.sexes, sexes)
+
     own = [CATEGORIES.index(c) for c in household.categories if c in CATEGORIES]
-    category_ok = ~index.categories_restricted | (
-        index.categories[:, own].any(axis=1) if own else np.zeros(n, dtype=bool)
-    )
+    category_ok = _any_of(index.categories_restricted, index.categories, own)
+    situations = [SITUATIONS.index(c) for c in household.situations if c in SITUATIONS]
+    situation_ok = _any_of(index.situations_restricted, index.situations, situations)
     income_ok = np.isnan(index.max_income) | (household.income_per_head_fen <= index.max_income)
 
-    grades = [m.disability_grade for m in subjects if m.disability_grade is not None]
+    # A disability type and a grade rule together ask for one disability that is both.
+    types = [DISABILITY_TYPES.index(m.disability_type) for m in subjects
+             if m.disability_type in DISABILITY_TYPES]  # fmt: skip
+    disability_type_ok = _any_of(index.disability_types_restricted, index.disability_types, types)
     disability_ok = np.isnan(index.max_disability_grade)
-    if grades:
-        disability_ok = disability_ok | (min(grades) <= index.max_disability_grade)
+    for m in subjects:
+        if m.disability_grade is None:
+            continue
+        grade_ok = m.disability_grade <= index.max_disability_grade
+        if m.disability_type in DISABILITY_TYPES:
+            own_type = index.disability_types[:, DISABILITY_TYPES.index(m.disability_type)]
+            grade_ok &= ~index.disability_types_restricted | own_type
+        else:
+            grade_ok &= ~index.disability_types_restricted
+        disability_ok = disability_ok | grade_ok
 
     kinds = [ILLNESS_KINDS.index(m.illness_kind) for m in subjects if m.illness_kind]
-    illness_ok = ~index.illness_restricted | (
-        index.illness_kinds[:, kinds].any(axis=1) if kinds else np.zeros(n, dtype=bool)
-    )
+    illness_ok = _any_of(index.illness_restricted, index.illness_kinds, kinds)
+    condition_ok = ~index.conditions_restricted
+    for m in subjects:
+        for code in recorded_conditions(m.conditions, m.illness):
+            positions = index.condition_index.get(code)
+            if positions is not None:
+                condition_ok[positions] = True
+    statuses = [CHILD_STATUSES.index(m.child_status) for m in subjects
+                if m.child_status in CHILD_STATUSES]  # fmt: skip
+    child_status_ok = _any_of(index.child_statuses_restricted, index.child_statuses, statuses)
     stages = [SCHOOL_STAGES.index(m.school_stage) for m in subjects if m.school_stage]
-    school_ok = ~index.school_restricted | (
-        index.school_stages[:, stages].any(axis=1) if stages else np.zeros(n, dtype=bool)
-    )
+    school_ok = _any_of(index.school_restricted, index.school_stages, stages)
 
     checks = np.vstack(
-        [ledger_ok, dates_ok, quota_ok, area_ok, age_ok, category_ok, income_ok, disability_ok,
-         illness_ok, school_ok]
+        [ledger_ok, dates_ok, quota_ok, area_ok, age_ok, sex_ok, category_ok, situation_ok,
+         income_ok, disability_type_ok, disability_ok, illness_ok, condition_ok,
+         child_status_ok, school_ok]
     )  # fmt: skip
     eligible = np.all(checks, axis=0)
     failed = np.where(eligible, -1, np.argmin(checks, axis=0))
     return Eligibility(eligible, failed, locality)
+
+
+def _any_of(restricted: np.ndarray, allowed: np.ndarray, own: list[int]) -> np.ndarray:
+    """A list rule: no list, or the list names one of the person's (or household's) codes."""
+    if not own:
+        return ~restricted
+    return ~restricted | allowed[:, own].any(axis=1)
 
 
 def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> str:
@@ -112,13 +157,26 @@ def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> str
         low = "" if p.min_age is None else f"{p.min_age}"
         high = "" if p.max_age is None else f"{p.max_age}"
         return f"年龄不符（限 {low}–{high} 岁）"
+    if rule == "sex":
+        return "限" + "、".join(SEX_LABELS[c] + "性" for c in p.sexes)
     if rule == "category":
         return "家庭类别不符"
+    if rule == "situation":
+        return "限" + "、".join(SITUATION_LABELS[c] for c in p.household_situations)
     if rule == "income":
         cap = (p.max_income_per_head_fen or 0) / 100
         return f"家庭月人均收入超过上限（{cap:.0f} 元）"
+    if rule == "disability_type":
+        return "限" + "、".join(DISABILITY_LABELS[c] for c in p.disability_types)
     if rule == "disability":
+        if p.disability_types:
+            kinds = "、".join(DISABILITY_LABELS[c] for c in p.disability_types)
+            return f"须为 {p.max_disability_grade} 级及以上{kinds}"
         return f"须为 {p.max_disability_grade} 级及以上残疾"
     if rule == "illness":
         return "疾病类型不符"
+    if rule == "condition":
+        return f"限{shipped_catalogue().labels(p.conditions)}患者"
+    if rule == "child_status":
+        return "限" + "、".join(CHILD_STATUS_LABELS[c] for c in p.child_statuses)
     return "就学阶段不符"

@@ -41,8 +41,11 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 
 _LOCALITY_LOOKUP = np.array([LOCALITY.get(n, 0.0) for n in range(13)])
 
-#: Results scoring below this are shown as 低匹配度 (weak matches), not as answers.
-LOW_MATCH_THRESHOLD = 0.5
+#: Results scoring below this are shown as 低匹配度 (weak matches), not as answers, and a need
+#: whose results all are is told 暂无合适. Fitted on ``seed/eval/dev_cases.json`` by
+#: ``calibration.fit_low_match_threshold`` (the score at which a result is as likely suitable
+#: as not); ``flask matcher calibrate`` fits it again.
+LOW_MATCH_THRESHOLD = 0.545
 
 #: Cosine similarity treated as "as similar as texts get" for the text feature.
 TEXT_SATURATION = 0.35

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from models.enums import (
     PRIORITY_GROUPS,
+    ChildStatus,
     DisabilityType,
     Domain,
     HouseholdCategory,
+    HouseholdSituation,
     IllnessKind,
     SchoolStage,
     SelfCare,
     ServiceType,
+    Sex,
     TargetGroup,
 )
 
@@ -19,6 +22,13 @@ TARGET_GROUPS = TargetGroup.codes()
 CATEGORIES = HouseholdCategory.codes()
 ILLNESS_KINDS = IllnessKind.codes()
 SCHOOL_STAGES = SchoolStage.codes()
+SEXES = Sex.codes()
+DISABILITY_TYPES = DisabilityType.codes()
+CHILD_STATUSES = ChildStatus.codes()
+SITUATIONS = HouseholdSituation.codes()
+SEX_LABELS = Sex.labels()
+CHILD_STATUS_LABELS = ChildStatus.labels()
+SITUATION_LABELS = HouseholdSituation.labels()
 DOMAIN_LABELS = Domain.labels()
 GROUP_LABELS = TargetGroup.labels()
 CATEGORY_LABELS = HouseholdCategory.labels()

@@ -187,6 +187,25 @@ class DisabilityType(LabelledEnum):
     MULTIPLE = "multiple", "多重残疾"
 
 
+class ChildStatus(LabelledEnum):
+    """The statuses of children that child-welfare policy and charity projects turn on."""
+
+    ORPHAN = "orphan", "孤儿"
+    DE_FACTO_ORPHAN = "de_facto_orphan", "事实无人抚养儿童"
+    LEFT_BEHIND = "left_behind", "留守儿童"
+    IN_DIFFICULTY = "in_difficulty", "困境儿童"
+
+
+class HouseholdSituation(LabelledEnum):
+    """How a household lives, as projects for 独居老人 or 单亲家庭 name it."""
+
+    LIVING_ALONE = "living_alone", "独居"
+    SINGLE_PARENT = "single_parent", "单亲家庭"
+    SEVERE_DISABILITY = "severe_disability", "重度残疾人家庭"
+    ELDERLY_ONLY = "elderly_only", "纯老年人家庭"
+    GRANDPARENT_RAISED = "grandparent_raised", "隔代抚养"
+
+
 class IllnessKind(LabelledEnum):
     SERIOUS = "serious", "重特大疾病"
     CHRONIC = "chronic", "慢性病"

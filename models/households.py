@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, TimestampMixin, enum_column, utcnow
 from .enums import (
     PRIORITY_GROUPS,
+    ChildStatus,
     DisabilityType,
     Domain,
     GovAidType,
@@ -60,6 +61,8 @@ class Household(TimestampMixin, Base):
     #: Keyed hash of the phone's digits (blind index): found by exact number, never decrypted.
     phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     categories: Mapped[list[str]] = mapped_column(default=list)
+    #: ``HouseholdSituation`` codes (独居, 单亲家庭 …).
+    situations: Mapped[list[str]] = mapped_column(default=list)
     income_per_head_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     medical_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     education_expense_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
@@ -129,6 +132,10 @@ class Member(Base):
     disability_grade: Mapped[int | None] = mapped_column(default=None)
     illness: Mapped[str | None] = mapped_column(sa.String(128), default=None)
     illness_kind: Mapped[IllnessKind | None] = mapped_column(enum_column(IllnessKind), default=None)
+    #: Condition catalogue codes the station confirmed; None while never confirmed, and then
+    #: the matcher reads the ``illness`` text mapped to the catalogue.
+    conditions: Mapped[list[str] | None] = mapped_column(sa.JSON, default=None)
+    child_status: Mapped[ChildStatus | None] = mapped_column(enum_column(ChildStatus), default=None)
     self_care: Mapped[SelfCare] = mapped_column(enum_column(SelfCare), default=SelfCare.INDEPENDENT)
     school_stage: Mapped[SchoolStage | None] = mapped_column(enum_column(SchoolStage), default=None)
 

@@ -64,6 +64,14 @@ class Project(TimestampMixin, Base):
     max_disability_grade: Mapped[int | None] = mapped_column(default=None)
     illness_kinds: Mapped[list[str]] = mapped_column(default=list)
     school_stages: Mapped[list[str]] = mapped_column(default=list)
+    # The second eligibility language: any of each list; with a grade rule, the disability
+    # must be of a listed type and of that grade.
+    sexes: Mapped[list[str]] = mapped_column(default=list)
+    disability_types: Mapped[list[str]] = mapped_column(default=list)
+    #: Condition catalogue codes (``seed/data/conditions.json``); a parent covers its children.
+    conditions: Mapped[list[str]] = mapped_column(default=list)
+    child_statuses: Mapped[list[str]] = mapped_column(default=list)
+    household_situations: Mapped[list[str]] = mapped_column(default=list)
 
     amount_per_beneficiary_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     budget_fen: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from matcher.conditions import shipped_catalogue
 from models import Household, Member, Organization, Project, Station, User, clock
 from models.base import utcnow
 from models.enums import (
@@ -174,6 +175,11 @@ def _load_projects(
                 max_disability_grade=rules.get("max_disability_grade"),
                 illness_kinds=rules.get("illness_kinds") or [],
                 school_stages=rules.get("school_stages") or [],
+                sexes=rules.get("sexes") or [],
+                disability_types=rules.get("disability_types") or [],
+                conditions=list(shipped_catalogue().resolve(rules.get("conditions") or [])),
+                child_statuses=rules.get("child_statuses") or [],
+                household_situations=rules.get("household_situations") or [],
                 amount_per_beneficiary_fen=_fen(row.get("amount_per_beneficiary_yuan")),
                 budget_fen=_fen(row.get("budget_yuan")),
                 quota=row.get("quota", 0),

@@ -10,6 +10,8 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from matcher import LOW_MATCH_THRESHOLD
+from matcher.calibration import fit_low_match_threshold, labelled_pairs
 from matcher.evaluation import evaluate, load_cases
 from models import User, clock
 from models.enums import Role
@@ -18,6 +20,7 @@ from web.services.matching import active_model, match_need, train_matcher
 from .cli import cli_session
 
 CASES = Path(__file__).resolve().parent.parent / "seed" / "eval" / "cases.json"
+DEV_CASES = CASES.with_name("dev_cases.json")
 matcher_cli = AppGroup("matcher", help="匹配模型：评测与训练。")
 
 
@@ -106,6 +109,29 @@ def matcher_evaluate(cases: Path, active: bool, as_json: bool) -> None:
             f"{metrics['violations@10']:>16.3f}"
             + (f"  {metrics['name']}" if "name" in metrics else "")
         )
+    for name in ("model", "active"):
+        if name in results:
+            metrics = results[name]
+            click.echo(
+                f"{name}：无合适项目的需求中提示“暂无合适”的占 "
+                f"{metrics['told_nothing_suitable']:.0%}；最合适（3 分）项目被标为低匹配度的占 "
+                f"{metrics['best_shown_low']:.0%}"
+            )
+
+
+@matcher_cli.command("calibrate")
+@click.option(
+    "--cases",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEV_CASES,
+    show_default=True,
+    help="拟合用的评测集（其余评测集只用于检验）",
+)
+def matcher_calibrate(cases: Path) -> None:
+    """Fit the 低匹配度 threshold on a case file's labelled pairs and print it beside the one
+    in use (``matcher.scoring.LOW_MATCH_THRESHOLD``)."""
+    fitted = fit_low_match_threshold(labelled_pairs(load_cases(cases)))
+    click.echo(f"拟合的低匹配度阈值 {fitted:.3f}；当前使用 {LOW_MATCH_THRESHOLD:.3f}")
 
 
 @matcher_cli.command("train")

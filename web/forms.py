@@ -33,12 +33,15 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from matcher.conditions import shipped_catalogue
 from models.enums import (
+    ChildStatus,
     DeclineReason,
     DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
+    HouseholdSituation,
     IllnessKind,
     LabelledEnum,
     Relation,
@@ -122,6 +125,38 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def condition_choices() -> list[SelectChoice]:
+    """The condition catalogue as grouped choices: each top-level entry that has entries
+    below it is a group (itself first, as choosing it covers the rest), the others share
+    one group. Synonyms follow the name, so 尿毒症 also reads 终末期肾病."""
+    catalogue = shipped_catalogue()
+
+    def shown(code: str, group: str) -> SelectChoice:
+        entry = catalogue.get(code)
+        also = "、".join(entry.synonyms[:2])
+        label = f"{entry.name}（{also}）" if also else entry.name
+        return SelectChoice(code, label, optgroup=group)
+
+    grouped: list[SelectChoice] = []
+    alone: list[SelectChoice] = []
+    for entry in catalogue:
+        if entry.parent is not None:
+            continue
+        below = catalogue.descendants(entry.code)
+        if below:
+            grouped += [shown(code, entry.name) for code in (entry.code, *below)]
+        else:
+            alone.append(shown(entry.code, "其他病种"))
+    return grouped + alone
+
+
+class ConditionsField(SelectMultipleField):
+    """Conditions picked from the catalogue (a grouped list; several may be chosen)."""
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, choices=condition_choices(), **kwargs)
+
+
 class ProjectForm(FlaskForm):
     """A project as a charity fills it in; amounts in yuan."""
 
@@ -145,6 +180,11 @@ class ProjectForm(FlaskForm):
     )
     illness_kinds = MultiCheckboxField(_l("疾病类型"), choices=_choices(IllnessKind))
     school_stages = MultiCheckboxField(_l("就学阶段"), choices=_choices(SchoolStage))
+    sexes = MultiCheckboxField(_l("性别"), choices=_choices(Sex))
+    disability_types = MultiCheckboxField(_l("残疾类别"), choices=_choices(DisabilityType))
+    conditions = ConditionsField(_l("病种（可多选；选上级病种即涵盖其下各病种）"))
+    child_statuses = MultiCheckboxField(_l("儿童身份"), choices=_choices(ChildStatus))
+    household_situations = MultiCheckboxField(_l("家庭情形"), choices=_choices(HouseholdSituation))
     amount_per_beneficiary = DecimalField(
         _l("每人帮扶金额（元）"), validators=follows(PROJECT["amount_per_beneficiary_fen"])
     )
@@ -206,6 +246,8 @@ class MemberForm(Form):
     illness_kind = SelectField(_l("疾病类型"), choices=_optional_choices(IllnessKind), default="")
     self_care = SelectField(_l("自理能力"), choices=_choices(SelfCare), default="independent")
     school_stage = SelectField(_l("就学阶段"), choices=_optional_choices(SchoolStage), default="")
+    conditions = ConditionsField(_l("病种（从病种目录中选择）"))
+    child_status = SelectField(_l("儿童身份"), choices=_optional_choices(ChildStatus), default="")
 
 
 class HouseholdForm(FlaskForm):
@@ -213,6 +255,7 @@ class HouseholdForm(FlaskForm):
     address = StringField(_l("住址"), validators=follows(HOUSEHOLD["address"]))
     phone = StringField(_l("联系电话"), validators=follows(HOUSEHOLD["phone"]))
     categories = MultiCheckboxField(_l("家庭类别"), choices=_choices(HouseholdCategory))
+    situations = MultiCheckboxField(_l("家庭情形"), choices=_choices(HouseholdSituation))
     income_per_head = DecimalField(
         _l("月人均收入（元）"), validators=follows(HOUSEHOLD["income_per_head_fen"])
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from matcher.conditions import shipped_catalogue
 from models.enums import (
+    ChildStatus,
     DeclineReason,
     DisabilityType,
     Domain,
     GovAidType,
     HouseholdCategory,
+    HouseholdSituation,
     IllnessKind,
     NeedStatus,
     ReferralStatus,
@@ -35,4 +38,7 @@ LABELS: dict[str, dict[str, str]] = {
     "need_status": NeedStatus.labels(),
     "referral_status": ReferralStatus.labels(),
     "decline": DeclineReason.labels(),
+    "child_status": ChildStatus.labels(),
+    "situation": HouseholdSituation.labels(),
+    "condition": {entry.code: entry.name for entry in shipped_catalogue()},
 }

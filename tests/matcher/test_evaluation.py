@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from matcher import FEATURES, LearnedModel
+from matcher import FEATURES, LOW_MATCH_THRESHOLD, LearnedModel
+from matcher.calibration import fit_low_match_threshold, labelled_pairs
 from matcher.evaluation import evaluate, load_cases, ndcg_at, recall_at
 from models import ModelVersion, utcnow
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
@@ -19,6 +20,7 @@ EVAL = Path(__file__).resolve().parents[2] / "seed" / "eval"
 CASES = EVAL / "cases.json"
 DEV_CASES = EVAL / "dev_cases.json"
 HOLDOUT_CASES = EVAL / "holdout_cases.json"
+RULES_CASES = EVAL / "rules_cases.json"
 
 
 def test_metrics_by_hand() -> None:
@@ -33,7 +35,7 @@ def test_the_model_beats_both_keyword_baselines_and_breaks_no_rule() -> None:
     assert len(cases.projects) >= 50 and len(cases.needs) >= 40
     results = evaluate(cases)
     model, bm25, eligible = results["model"], results["bm25"], results["bm25_eligible"]
-    # Measured 0.914 against 0.297 and 0.418; this guards against regressions.
+    # Measured 0.914 against 0.297 and 0.447; this guards against regressions.
     assert model["ndcg@5"] >= 0.90
     assert model["ndcg@5"] >= bm25["ndcg@5"] + 0.15
     assert model["ndcg@5"] >= eligible["ndcg@5"] + 0.05
@@ -54,10 +56,40 @@ def test_the_model_beats_the_eligible_keyword_baseline_on_the_second_set() -> No
 def test_the_model_beats_both_keyword_baselines_on_the_holdout_set() -> None:
     results = evaluate(load_cases(HOLDOUT_CASES))
     model, bm25, eligible = results["model"], results["bm25"], results["bm25_eligible"]
-    # Measured once, after the settings were chosen: 0.890 against 0.724 and 0.844.
+    # Measured once, after the settings were chosen: 0.890 against 0.724 and 0.844; with the
+    # second language's keys added (no setting changed), 0.893 against 0.724 and 0.844.
     assert model["ndcg@5"] >= bm25["ndcg@5"] + 0.15
     assert model["ndcg@5"] > eligible["ndcg@5"]
     assert model["violations@10"] == 0
+
+
+def test_the_new_rules_keep_every_tempting_negative_of_the_rules_set_out() -> None:
+    results = evaluate(load_cases(RULES_CASES))
+    model, bm25, eligible = results["model"], results["bm25"], results["bm25_eligible"]
+    # First measured with the new rules, no setting changed for it: 0.923 against 0.684 and
+    # 0.892 (0.773 and 0.796 before the rules, which then let the tempting negatives through).
+    assert model["ndcg@5"] >= 0.90
+    assert model["ndcg@5"] >= eligible["ndcg@5"]
+    assert model["violations@10"] == 0
+    assert bm25["violations@10"] > 0.4  # a keyword search offers what the rules exclude
+
+
+def test_low_match_never_hides_the_best_project_and_nothing_suitable_is_said_where_measured() -> (
+    None
+):
+    # Told 暂无合适 on the needs with no suitable project: 50% of 6 (cases), 100% of 2 (dev),
+    # 50% of 2 (holdout), 40% of 5 (rules); the rest are led by a project of the need's domain
+    # whose words match but whose help does not. Never a grade-3 project shown as 低匹配度.
+    told = {CASES: 0.5, DEV_CASES: 1.0, HOLDOUT_CASES: 0.5, RULES_CASES: 0.4}
+    for path, share in told.items():
+        model = evaluate(load_cases(path))["model"]
+        assert model["best_shown_low"] == 0, path.name
+        assert model["told_nothing_suitable"] >= share, path.name
+
+
+def test_the_low_match_threshold_is_the_one_fitted_on_the_dev_set() -> None:
+    fitted = fit_low_match_threshold(labelled_pairs(load_cases(DEV_CASES)))
+    assert abs(fitted - LOW_MATCH_THRESHOLD) < 0.001
 
 
 def test_evaluate_command_prints_json_for_any_case_file(tmp_path: Path) -> None:
@@ -70,7 +102,13 @@ def test_evaluate_command_prints_json_for_any_case_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert set(payload) == {"model", "bm25", "bm25_eligible"}
-    assert set(payload["model"]) == {"ndcg@5", "recall@10", "violations@10"}
+    assert set(payload["model"]) == {"ndcg@5", "recall@10", "violations@10",
+                                     "told_nothing_suitable", "best_shown_low"}  # fmt: skip
+    table = runner.invoke(args=["matcher", "evaluate", "--cases", str(RULES_CASES)])
+    assert "提示“暂无合适”的占 40%" in table.output
+    assert "被标为低匹配度的占 0%" in table.output
+    calibrated = runner.invoke(args=["matcher", "calibrate"])
+    assert f"当前使用 {LOW_MATCH_THRESHOLD:.3f}" in calibrated.output
 
 
 def test_evaluate_active_scores_the_model_in_use_beside_the_default(

@@ -38,7 +38,9 @@ NEED = NeedRecord(
         categories=("dibao",),
         income_per_head_fen=80_000,
         members=(
-            MemberRecord(relation="head", age=48, illness="尿毒症", illness_kind="serious"),
+            MemberRecord(
+                relation="head", age=48, sex="male", illness="尿毒症", illness_kind="serious"
+            ),
             MemberRecord(relation="child", age=15, school_stage="junior"),
         ),
     ),
@@ -59,6 +61,11 @@ CASES = [
     ("disability", {"max_disability_grade": 2}, "级及以上残疾"),
     ("illness", {"illness_kinds": ("rare",)}, "疾病类型不符"),
     ("school", {"school_stages": ("college",)}, "就学阶段不符"),
+    ("sex", {"sexes": ("female",)}, "限女性"),
+    ("situation", {"household_situations": ("living_alone",)}, "限独居"),
+    ("disability_type", {"disability_types": ("visual",)}, "限视力残疾"),
+    ("condition", {"conditions": ("breast_cancer", "cervical_cancer")}, "限乳腺癌、宫颈癌患者"),
+    ("child_status", {"child_statuses": ("de_facto_orphan",)}, "限事实无人抚养儿童"),
 ]
 
 
@@ -104,3 +111,55 @@ def test_ranking_is_stable_under_reordering_of_projects() -> None:
     first = [m.project.id for m in rank(build_index(projects), NEED, TODAY).items]
     second = [m.project.id for m in rank(build_index(projects[::-1]), NEED, TODAY).items]
     assert first == second
+
+
+def _need_of(member: MemberRecord, situations: tuple[str, ...] = ()) -> NeedRecord:
+    household = dataclasses.replace(NEED.household, members=(member,), situations=situations)
+    return dataclasses.replace(NEED, household=household, member_index=0)
+
+
+def _eligible(project: ProjectRecord, need: NeedRecord) -> bool:
+    return [m.project.id for m in rank(build_index([project]), need, TODAY).items] == [project.id]
+
+
+def test_a_rule_naming_a_parent_condition_admits_its_children() -> None:
+    cancer_fund = dataclasses.replace(BASE, conditions=("malignant_tumour",))
+    leukaemia = MemberRecord(relation="child", age=9, conditions=("leukaemia",))
+    assert _eligible(cancer_fund, _need_of(leukaemia))
+    named_child = dataclasses.replace(BASE, conditions=("leukaemia",))
+    only_parent = MemberRecord(relation="head", age=50, conditions=("malignant_tumour",))
+    assert not _eligible(named_child, _need_of(only_parent))
+
+
+def test_illness_text_in_everyday_words_counts_until_conditions_are_recorded() -> None:
+    dialysis_fund = dataclasses.replace(BASE, conditions=("uraemia",))
+    assert _eligible(dialysis_fund, _need_of(MemberRecord(relation="head", illness="每周洗血")))
+    # Once the station has confirmed the conditions, they are what counts.
+    confirmed = MemberRecord(relation="head", illness="每周洗血", conditions=("diabetes",))
+    assert not _eligible(dialysis_fund, _need_of(confirmed))
+
+
+def test_a_type_and_a_grade_rule_ask_for_one_disability_that_is_both() -> None:
+    severe_sight_loss = dataclasses.replace(
+        BASE, disability_types=("visual",), max_disability_grade=2
+    )
+    blind = MemberRecord(relation="head", disability_type="visual", disability_grade=1)
+    assert _eligible(severe_sight_loss, _need_of(blind))
+    physical = MemberRecord(relation="head", disability_type="physical", disability_grade=1)
+    ranking = rank(build_index([severe_sight_loss]), _need_of(physical), TODAY, explain=True)
+    assert ranking.excluded[0].reason == "限视力残疾"
+    mild = MemberRecord(relation="head", disability_type="visual", disability_grade=4)
+    ranking = rank(build_index([severe_sight_loss]), _need_of(mild), TODAY, explain=True)
+    assert ranking.excluded[0].reason == "须为 2 级及以上视力残疾"
+
+
+def test_child_status_and_household_situation_admit_those_who_have_them() -> None:
+    orphan_fund = dataclasses.replace(BASE, child_statuses=("orphan", "de_facto_orphan"))
+    orphan = MemberRecord(relation="grandchild", age=10, child_status="orphan")
+    left_behind = MemberRecord(relation="child", age=10, child_status="left_behind")
+    assert _eligible(orphan_fund, _need_of(orphan))
+    assert not _eligible(orphan_fund, _need_of(left_behind))
+    visits = dataclasses.replace(BASE, household_situations=("living_alone",))
+    old = MemberRecord(relation="head", age=80)
+    assert _eligible(visits, _need_of(old, situations=("living_alone",)))
+    assert not _eligible(visits, _need_of(old, situations=("elderly_only",)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -161,3 +162,61 @@ def test_birth_dates_move_into_the_encrypted_column_and_back(
         k: n[:6] + "*" * 12 for k, n in numbers.items()
     }
     copy.dispose()
+
+
+def test_existing_projects_keep_admitting_whom_they_admitted_after_the_second_language(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = side_database_url(database_url, tmp_path, "language2")
+    reset_database(url)
+    migrate.upgrade(url, rev="0013")
+    engine = sa.create_engine(url)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    stamps = {"created_at": now, "updated_at": now}
+
+    def table(name: str, *columns: str) -> sa.TableClause:
+        return sa.table(name, *(sa.column(c) for c in columns),
+                        *(sa.column(c, UTCDateTime()) for c in stamps))  # fmt: skip
+
+    with engine.begin() as conn:
+        conn.execute(
+            sa.table("regions", sa.column("code"), sa.column("name"), sa.column("level")).insert(),
+            {"code": COUNTY, "name": "从化区", "level": "county"},
+        )
+        conn.execute(
+            table("organizations", "id", "name", "uscc", "registered_region_code",
+                  "registered_level", "is_certified_charity", "has_public_fundraising",
+                  "status").insert(),
+            {"id": 1, "name": "从化区慈善会", "uscc": "51440117MJK9876543",
+             "registered_region_code": COUNTY, "registered_level": "county",
+             "is_certified_charity": True, "has_public_fundraising": False,
+             "status": "verified", **stamps},
+        )  # fmt: skip
+        lists = ("domains", "target_groups", "forms", "service_types", "household_categories",
+                 "illness_kinds", "school_stages")  # fmt: skip
+        conn.execute(
+            sa.table("projects", *(sa.column(c) for c in ("id", "organization_id", "name",
+                     "description", "quota", "quota_used", "starts_on", "ends_on",
+                     "accepts_simplified", "response_days", "status", "reserved_fen")),
+                     *(sa.column(c, sa.JSON) for c in lists),
+                     *(sa.column(c, UTCDateTime()) for c in stamps)).insert(),
+            {"id": 1, "organization_id": 1, "name": "大病救助", "description": "",
+             "quota": 10, "quota_used": 0, "starts_on": dt.date(2026, 1, 1),
+             "ends_on": dt.date(2026, 12, 31), "accepts_simplified": False,
+             "response_days": 7, "status": "verified", "reserved_fen": 0,
+             **{c: [] for c in lists}, **stamps},
+        )  # fmt: skip
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT sexes, disability_types, conditions, child_statuses, "
+                    "household_situations FROM projects")
+        ).one()  # fmt: skip
+        # Empty lists restrict nothing: the project admits exactly whom it admitted.
+        assert [json.loads(v) if isinstance(v, str) else v for v in row] == [[]] * 5
+    migrate.downgrade(url, rev="0013")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT name FROM projects")) == "大病救助"
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("projects")}
+        assert "sexes" not in columns
+    engine.dispose()

@@ -118,3 +118,38 @@ def test_a_refused_household_shows_each_reason_beside_its_member_row(
     assert "校验位" in response.text[second:third]
     assert '<p class="error" role="alert">家庭成员中须有且仅有一名户主。</p>' in response.text
     assert db.scalar(sa.select(sa.func.count(Household.id))) == before
+
+
+def test_illness_text_is_mapped_and_the_station_confirms_the_conditions(
+    client: FlaskClient, db: Session
+) -> None:
+    sign_in(client, "station_a")
+    data = {"csrf_token": csrf_token(client, "/households/new"), "region_code": "440117103220",
+            "situations": ["single_parent"]}  # fmt: skip
+    rows = [{"name": "罗振华", "relation": "head", "illness": "每周去区医院洗血三次",
+             "self_care": "independent"},
+            {"name": "罗小雨", "relation": "child", "child_status": "left_behind",
+             "self_care": "independent"}]  # fmt: skip
+    for n, row in enumerate(rows):
+        data |= {f"members-{n}-{key}": value for key, value in row.items()}
+    response = client.post("/households/new", data=data)
+    assert response.status_code == 302, response.text
+    household = db.scalar(sa.select(Household).where(Household.head_name == "罗振华"))
+    assert household is not None and household.situations == ["single_parent"]
+    head = household.members[0]
+    assert head.conditions is None  # typed, not yet confirmed
+    detail = client.get(response.headers["Location"]).text
+    assert "识别出的病种（待确认）：尿毒症" in detail
+    assert "留守儿童" in detail and "单亲家庭" in detail
+    # The edit form offers the mapped entry already chosen; saving it confirms it.
+    form_url = f"/households/{household.id}/edit"
+    page = client.get(form_url).text
+    assert '<option selected value="uraemia">' in page or 'value="uraemia" selected' in page
+    data = {"csrf_token": csrf_token(client, form_url), "region_code": "440117103220"}
+    for n, row in enumerate(rows):
+        data |= {f"members-{n}-{key}": value for key, value in row.items()}
+    data["members-0-conditions"] = ["uraemia"]
+    assert client.post(form_url, data=data).status_code == 302
+    db.refresh(head)
+    assert head.conditions == ["uraemia"]
+    assert "待确认" not in client.get(f"/households/{household.id}").text

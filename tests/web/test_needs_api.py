@@ -149,3 +149,49 @@ def test_openapi_has_the_needs_ledger(client: FlaskClient) -> None:
                  "/api/v1/imports/households",
                  "/api/v1/stations/{station_id}/worklist"):  # fmt: skip
         assert path in spec["paths"], path
+
+
+def test_member_conditions_are_confirmed_codes_or_suggested_from_the_illness_text(
+    client: FlaskClient, db: Session
+) -> None:
+    body = household_body(region_of(db, "station_a"))
+    body["situations"] = ["single_parent"]
+    body["members"][0] |= {"illness": "尿毒症，每周洗血三次"}
+    body["members"][1] |= {"conditions": ["autism"], "child_status": "left_behind"}
+    created = client.post("/api/v1/households", json=body, headers=bearer(client, "station_a"))
+    assert created.status_code == 201, created.json
+    head, child = created.json["members"]
+    assert created.json["situations"] == ["single_parent"]
+    # Not yet confirmed: the illness text is read, and its conditions offered for confirming.
+    assert head["conditions"] is None and head["suggested_conditions"] == ["uraemia"]
+    assert child["conditions"] == ["autism"] and child["suggested_conditions"] == []
+    assert child["child_status"] == "left_behind"
+
+
+def test_imported_illness_text_awaits_confirmation_and_named_conditions_are_taken(
+    client: FlaskClient, db: Session
+) -> None:
+    station = get_user(db, "station_a").station
+    assert station is not None
+    villages = list(
+        db.scalars(sa.select(Region.code).where(Region.parent_code == station.region_code))
+    )
+    rows = household_rows(2, villages)
+    first = [r for r in rows if r["户编号"] == rows[0]["户编号"]]
+    first[0] |= {"疾病": "一个礼拜洗三次血", "家庭情形": "独居"}
+    rows[-1] |= {"疾病": "乳房上长了恶性的", "病种": "乳腺癌", "儿童身份": ""}
+    response = client.post(
+        "/api/v1/imports/households",
+        data={"file": (io.BytesIO(households_workbook(rows)), "h.xlsx")},
+        headers=bearer(client, "station_a"), content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    from models import Household, Member
+
+    head = db.scalar(sa.select(Member).where(Member.illness == "一个礼拜洗三次血"))
+    named = db.scalar(sa.select(Member).where(Member.illness == "乳房上长了恶性的"))
+    assert head is not None and named is not None
+    assert head.conditions is None  # mapped by the matcher until the station confirms
+    assert named.conditions == ["breast_cancer"]
+    household = db.get(Household, head.household_id)
+    assert household is not None and household.situations == ["living_alone"]

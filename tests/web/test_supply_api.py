@@ -150,3 +150,28 @@ def test_a_half_year_outside_the_calendar_is_refused_when_publishing(client: Fla
         "/api/v1/ledgers", json={"region_code": "440117000000", "period": "0000H1"}, headers=office
     )
     assert refused.status_code == 422 and "period" in refused.json["error"]["fields"]
+
+
+def test_a_project_says_whom_it_is_for_in_the_second_language(client: FlaskClient) -> None:
+    charity = bearer(client, "charity_f")
+    body = dict(
+        PROJECT, sexes=["female"], conditions=["breast_cancer", "cervical_cancer"],
+        disability_types=["visual"], child_statuses=["de_facto_orphan"],
+        household_situations=["single_parent"],
+    )  # fmt: skip
+    created = client.post("/api/v1/projects", json=body, headers=charity)
+    assert created.status_code == 201, created.json
+    shown = client.get(f"/api/v1/projects/{created.json['id']}", headers=charity).json
+    assert shown["sexes"] == ["female"]
+    assert shown["conditions"] == ["breast_cancer", "cervical_cancer"]
+    assert shown["child_statuses"] == ["de_facto_orphan"]
+    refused = client.post(
+        "/api/v1/projects", json=dict(PROJECT, conditions=["frostbite"], sexes=["x"]),
+        headers=charity,
+    )  # fmt: skip
+    assert refused.status_code == 422
+    unknown = {"0": ["病种中有未知的取值：frostbite。"]}
+    assert refused.json["error"]["fields"]["conditions"] == unknown
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    project_input = next(s for name, s in schema.items() if name.startswith("ProjectInput"))
+    assert "breast_cancer" in project_input["properties"]["conditions"]["items"]["enum"]

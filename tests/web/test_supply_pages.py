@@ -90,3 +90,25 @@ def test_a_charity_is_told_about_projects_left_unconfirmed(
     token = csrf_token(client, "/my/projects")
     client.post(f"/projects/{project.id}/confirm", data={"csrf_token": token})
     assert "超过半年未确认，将不列入" not in client.get("/home").text
+
+
+def test_the_project_form_picks_whom_a_project_is_for(client: FlaskClient, db: Session) -> None:
+    sign_in(client, "charity_f")
+    page = client.get("/projects/new").text
+    assert '<optgroup label="恶性肿瘤">' in page and ">乳腺癌" in page
+    response = client.post(
+        "/projects/new",
+        data={
+            "csrf_token": csrf_token(client, "/projects/new"), "name": "荔乡巾帼·两癌手术资助",
+            "domains": ["medical"], "service_area": "440117000000", "quota": "20",
+            "starts_on": "2026-09-01", "ends_on": "2027-08-01", "response_days": "7",
+            "sexes": ["female"], "conditions": ["breast_cancer", "cervical_cancer"],
+            "child_statuses": [], "household_situations": ["single_parent"],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    project = db.scalar(sa.select(Project).where(Project.name == "荔乡巾帼·两癌手术资助"))
+    assert project is not None
+    assert project.sexes == ["female"]
+    assert project.conditions == ["breast_cancer", "cervical_cancer"]
+    assert project.household_situations == ["single_parent"]

@@ -49,6 +49,7 @@ from web.services.households import (
     record_consent,
     reveal_household_phone,
     reveal_member,
+    suggested_conditions,
     update_household,
     withdraw_consent,
 )
@@ -107,6 +108,10 @@ def household_input(form: HouseholdForm) -> HouseholdInput:
             illness_kind=entry.form.illness_kind.data or None,
             self_care=entry.form.self_care.data,
             school_stage=entry.form.school_stage.data or None,
+            # Conditions picked confirm them; none picked leaves the illness text to be read
+            # (and offered for confirming) until the station picks them.
+            conditions=entry.form.conditions.data or None,
+            child_status=entry.form.child_status.data or None,
         )
         for entry in _filled_members(form)
     ]
@@ -115,6 +120,7 @@ def household_input(form: HouseholdForm) -> HouseholdInput:
         address=form.address.data or None,
         phone=form.phone.data or None,
         categories=form.categories.data or [],
+        situations=form.situations.data or [],
         income_per_head_fen=_fen(form.income_per_head.data),
         medical_expense_fen=_fen(form.medical_expense.data),
         education_expense_fen=_fen(form.education_expense.data),
@@ -219,6 +225,7 @@ def _form_data(household: Household) -> dict[str, Any]:
         "address": household.address,
         "phone": None,
         "categories": household.categories,
+        "situations": household.situations,
         "income_per_head": Decimal(household.income_per_head_fen) / 100,
         "medical_expense": Decimal(household.medical_expense_fen) / 100,
         "education_expense": Decimal(household.education_expense_fen) / 100,
@@ -235,6 +242,11 @@ def _form_data(household: Household) -> dict[str, Any]:
                 "illness_kind": m.illness_kind.value if m.illness_kind else "",
                 "self_care": m.self_care.value,
                 "school_stage": m.school_stage.value if m.school_stage else "",
+                # Unconfirmed: what the illness text names, for the station to confirm.
+                "conditions": m.conditions
+                if m.conditions is not None
+                else suggested_conditions(m.illness),
+                "child_status": m.child_status.value if m.child_status else "",
             }
             for m in household.members
         ]
@@ -272,7 +284,9 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         summary_form=forms.get("summary_form"),
         summary_need_id=forms.get("summary_need_id"),
         suggest_summary=suggest_public_summary,
-    )
+        suggested={m.id: suggested_conditions(m.illness) for m in record.members
+                   if m.conditions is None},
+    )  # fmt: skip
 
 
 @pages.route("/households/<int:household_id>/reveal", methods=["POST"])

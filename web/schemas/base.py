@@ -67,8 +67,8 @@ def follows(rule: FieldRule, **kwargs: Any) -> dict[str, Any]:
         )
     if rule.max_items is not None:
         checks.append(validate.Length(max=rule.max_items, error=rule.items_message))
-    if rule.kind == "choice" and rule.vocabulary is not None:
-        checks.append(validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)))
+    if rule.kind == "choice" and rule.allowed_codes is not None:
+        checks.append(validate.OneOf(rule.allowed_codes, error=_unknown(rule)))
     if rule.required:
         kwargs.pop("load_default", None)
         kwargs["required"] = True
@@ -79,11 +79,10 @@ def follows(rule: FieldRule, **kwargs: Any) -> dict[str, Any]:
 
 
 def code_of(rule: FieldRule, **kwargs: Any) -> fields.String:
-    """A string that must be one of the rule's vocabulary codes."""
-    assert rule.vocabulary is not None
-    return fields.String(
-        validate=validate.OneOf(rule.vocabulary.codes(), error=_unknown(rule)), **kwargs
-    )
+    """A string that must be one of the rule's codes (its vocabulary's or the catalogue's)."""
+    codes = rule.allowed_codes
+    assert codes is not None
+    return fields.String(validate=validate.OneOf(codes, error=_unknown(rule)), **kwargs)
 
 
 def _unknown(rule: FieldRule) -> str:

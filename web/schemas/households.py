@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from models import Household, clock
 from models.enums import Domain, HouseholdCategory, LabelledEnum, NeedStatus, Relation, Urgency
+from web.services.households import suggested_conditions
 
 from .base import ROW_ID, BaseSchema
 
@@ -52,6 +53,18 @@ class MemberSchema(BaseSchema):
     school_stage = fields.Function(
         lambda m: m.school_stage.value if m.school_stage else None, allow_none=True
     )
+    conditions = fields.Function(
+        lambda m: m.conditions,
+        allow_none=True,
+        metadata={"description": "站点确认的病种目录代码；null 表示尚未确认"},
+    )
+    suggested_conditions = fields.Function(
+        lambda m: suggested_conditions(m.illness) if m.conditions is None else [],
+        metadata={"description": "尚未确认时，按疾病文字识别出的病种，待站点确认"},
+    )
+    child_status = fields.Function(
+        lambda m: m.child_status.value if m.child_status else None, allow_none=True
+    )
 
 
 class NeedSummarySchema(BaseSchema):
@@ -78,6 +91,7 @@ class HouseholdSummarySchema(BaseSchema):
     region_code = fields.String(required=True)
     categories = fields.List(fields.String())
     category_labels = fields.Function(lambda h: _labels(HouseholdCategory, h.categories))
+    situations = fields.List(fields.String())
     phone_masked = fields.String(allow_none=True)
     has_consent = fields.Boolean()
 

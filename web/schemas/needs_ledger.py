@@ -73,6 +73,15 @@ class MemberInputSchema(BaseSchema):
     illness_kind = _member("illness_kind")
     self_care = _member("self_care", load_default=SelfCare.INDEPENDENT.value)
     school_stage = _member("school_stage")
+    conditions = fields.List(
+        code_of(MEMBER["conditions"]),
+        allow_none=True,
+        **follows(MEMBER["conditions"]),
+        metadata={
+            "description": "站点确认的病种目录代码；省略或 null 表示尚未确认（按疾病文字识别）"
+        },
+    )
+    child_status = _member("child_status")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> MemberInput:
@@ -91,6 +100,9 @@ class HouseholdInputSchema(BaseSchema):
     phone = fields.String(**follows(HOUSEHOLD["phone"]))
     categories = fields.List(
         code_of(HOUSEHOLD["categories"]), **follows(HOUSEHOLD["categories"], load_default=list)
+    )
+    situations = fields.List(
+        code_of(HOUSEHOLD["situations"]), **follows(HOUSEHOLD["situations"], load_default=list)
     )
     income_per_head_fen = _household("income_per_head_fen", load_default=0)
     medical_expense_fen = _household("medical_expense_fen", load_default=0)

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from matcher.conditions import shipped_catalogue
 from models.enums import (
+    ChildStatus,
     DisabilityType,
     Domain,
     HouseholdCategory,
+    HouseholdSituation,
     IllnessKind,
     LabelledEnum,
     Relation,
@@ -44,7 +47,8 @@ class FieldRule:
 
     ``kind`` says how the value is typed: ``text``, ``int``, ``fen`` (an amount), ``date``,
     ``bool``, ``choice`` (one code of ``vocabulary``), ``choices`` (several), ``codes``
-    (region codes). Bounds are inclusive; ``min_value``/``max_value`` are in fen for amounts.
+    (region codes), ``conditions`` (several codes of the condition catalogue). Bounds are
+    inclusive; ``min_value``/``max_value`` are in fen for amounts.
     """
 
     label: str
@@ -57,6 +61,13 @@ class FieldRule:
     max_items: int | None = None
     max_items_message: str | None = None
     vocabulary: type[LabelledEnum] | None = None
+
+    @property
+    def allowed_codes(self) -> list[str] | None:
+        """The codes a choice may take: the vocabulary's, or the condition catalogue's."""
+        if self.kind == "conditions":
+            return [entry.code for entry in shipped_catalogue()]
+        return None if self.vocabulary is None else self.vocabulary.codes()
 
     @property
     def missing_message(self) -> str:
@@ -107,9 +118,10 @@ class FieldRule:
             return [self.range_message]
         if self.max_items is not None and isinstance(value, list) and len(value) > self.max_items:
             return [self.items_message]
-        if self.vocabulary is not None:
+        allowed = self.allowed_codes
+        if allowed is not None:
             values = value if isinstance(value, list) else [value]
-            codes = set(self.vocabulary.codes())
+            codes = set(allowed)
             unknown = [str(v) for v in values if str(v) not in codes]
             if unknown:
                 return [self.unknown_message(unknown)]
@@ -173,6 +185,11 @@ PROJECT: dict[str, FieldRule] = {
     "max_disability_grade": FieldRule("残疾等级上限", "int", min_value=1, max_value=4),
     "illness_kinds": FieldRule("疾病类型", "choices", vocabulary=IllnessKind),
     "school_stages": FieldRule("就学阶段", "choices", vocabulary=SchoolStage),
+    "sexes": FieldRule("性别", "choices", vocabulary=Sex),
+    "disability_types": FieldRule("残疾类别", "choices", vocabulary=DisabilityType),
+    "conditions": FieldRule("病种", "conditions"),
+    "child_statuses": FieldRule("儿童身份", "choices", vocabulary=ChildStatus),
+    "household_situations": FieldRule("家庭情形", "choices", vocabulary=HouseholdSituation),
     "amount_per_beneficiary_fen": _money("每人帮扶金额（元）"),
     "budget_fen": _money("项目预算（元）"),
     "quota": FieldRule("名额", "int", required=True, min_value=0, max_value=MAX_QUOTA),
@@ -212,6 +229,7 @@ HOUSEHOLD: dict[str, FieldRule] = {
     "address": FieldRule("住址", "text", max_length=255),
     "phone": FieldRule("联系电话", "text", max_length=32),
     "categories": FieldRule("家庭类别", "choices", vocabulary=HouseholdCategory),
+    "situations": FieldRule("家庭情形", "choices", vocabulary=HouseholdSituation),
     "income_per_head_fen": _money("月人均收入（元）"),
     "medical_expense_fen": _money("年医疗自付（元）"),
     "education_expense_fen": _money("年教育支出（元）"),
@@ -236,6 +254,8 @@ MEMBER: dict[str, FieldRule] = {
     "disability_grade": FieldRule("残疾等级", "int", min_value=1, max_value=4),
     "illness": FieldRule("疾病", "text", max_length=128),
     "illness_kind": FieldRule("疾病类型", "choice", vocabulary=IllnessKind),
+    "conditions": FieldRule("病种", "conditions"),
+    "child_status": FieldRule("儿童身份", "choice", vocabulary=ChildStatus),
     "self_care": FieldRule("自理能力", "choice", vocabulary=SelfCare),
     "school_stage": FieldRule("就学阶段", "choice", vocabulary=SchoolStage),
 }

@@ -27,6 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
+from matcher.conditions import shipped_catalogue
 from models import LedgerEdition, Organization, Project, ProjectArea, Region, User
 from models.clock import half_year_name
 from models.enums import LabelledEnum, Role
@@ -63,7 +64,7 @@ SEPARATOR = "、"
 #: How a cell is read for each kind of contract field.
 _CELL_KIND = {
     "text": "text", "int": "int", "fen": "yuan", "date": "date", "bool": "bool",
-    "choices": "list", "choice": "one", "codes": "codes",
+    "choices": "list", "choice": "one", "codes": "codes", "conditions": "conditions",
 }  # fmt: skip
 
 
@@ -71,7 +72,7 @@ _CELL_KIND = {
 class Column:
     header: str
     field: str
-    kind: str  # text, int, yuan, date, bool, list, one, codes, code
+    kind: str  # text, int, yuan, date, bool, list, one, codes, code, conditions
     vocabulary: type[LabelledEnum] | None = None
     required: bool = False
     missing_message: str | None = None
@@ -110,6 +111,11 @@ def _cell_out(column: Column, value: Any) -> Any:
         return labels.get(str(value), str(value))
     if column.kind == "codes":
         return SEPARATOR.join(value)
+    if column.kind == "conditions":
+        catalogue = shipped_catalogue()
+        return SEPARATOR.join(
+            catalogue.label(code) if code in catalogue else code for code in value
+        )
     if column.kind == "yuan":
         return value / 100
     if column.kind == "bool":
@@ -162,12 +168,12 @@ def _parse_cell(column: Column, raw: Any, errors: list[str]) -> Any:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if column.required:
             errors.append(column.reason(column.missing_message or "必填。"))
-        return [] if column.kind in ("list", "codes") else None
+        return [] if column.kind in ("list", "codes", "conditions") else None
     try:
         return _PARSERS[column.kind](column, raw)
     except (ValueError, TypeError) as error:
         errors.append(column.reason(str(error)))
-        return [] if column.kind in ("list", "codes") else None
+        return [] if column.kind in ("list", "codes", "conditions") else None
 
 
 def _text(_c: Column, raw: Any) -> str:
@@ -255,6 +261,23 @@ def _codes(_c: Column, raw: Any) -> list[str]:
     return parts
 
 
+def _conditions(_c: Column, raw: Any) -> list[str]:
+    """Conditions by any word the catalogue knows (name, synonym, everyday word) or code."""
+    catalogue = shipped_catalogue()
+    codes: list[str] = []
+    unknown: list[str] = []
+    for part in _split(raw):
+        entry = catalogue.lookup(part)
+        code = entry.code if entry is not None else (part if part in catalogue else None)
+        if code is None:
+            unknown.append(part)
+        elif code not in codes:
+            codes.append(code)
+    if unknown:
+        raise ValueError(f"有病种目录中没有的病种：{SEPARATOR.join(unknown)}。")
+    return codes
+
+
 def _split(raw: Any) -> list[str]:
     text = str(raw)
     for sep in (",", "，", ";", "；", "\n"):
@@ -264,7 +287,7 @@ def _split(raw: Any) -> list[str]:
 
 _PARSERS: dict[str, Callable[[Column, Any], Any]] = {
     "text": _text, "int": _int, "yuan": _yuan, "date": _date, "bool": _bool,
-    "list": _list, "codes": _codes, "one": _one, "code": _code,
+    "list": _list, "codes": _codes, "one": _one, "code": _code, "conditions": _conditions,
 }  # fmt: skip
 
 

@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from matcher.conditions import shipped_catalogue
 from models import AuditLog, GovAid, Household, Member, Need, Region, Station, User, clock
 from models.enums import (
+    ChildStatus,
     DisabilityType,
     Domain,
     GovAidType,
@@ -111,6 +113,10 @@ class MemberInput:
     illness_kind: str | None = None
     self_care: str = SelfCare.INDEPENDENT.value
     school_stage: str | None = None
+    #: Condition catalogue codes the station confirms; None leaves them unconfirmed, and the
+    #: matcher then reads ``illness`` mapped to the catalogue (:func:`suggested_conditions`).
+    conditions: list[str] | None = None
+    child_status: str | None = None
 
 
 @dataclass
@@ -119,6 +125,7 @@ class HouseholdInput:
     address: str | None = None
     phone: str | None = None
     categories: list[str] = field(default_factory=list)
+    situations: list[str] = field(default_factory=list)
     income_per_head_fen: int = 0
     medical_expense_fen: int = 0
     education_expense_fen: int = 0
@@ -159,6 +166,7 @@ def create_household(
         head_name=head.name,
         address=data.address,
         categories=list(data.categories),
+        situations=list(data.situations),
         income_per_head_fen=data.income_per_head_fen,
         medical_expense_fen=data.medical_expense_fen,
         education_expense_fen=data.education_expense_fen,
@@ -214,6 +222,8 @@ def build_members(
             illness_kind=IllnessKind(given.illness_kind) if given.illness_kind else None,
             self_care=SelfCare(given.self_care or SelfCare.INDEPENDENT.value),
             school_stage=SchoolStage(given.school_stage) if given.school_stage else None,
+            conditions=None if given.conditions is None else list(dict.fromkeys(given.conditions)),
+            child_status=ChildStatus(given.child_status) if given.child_status else None,
         )
         if given.id_number:
             try:
@@ -236,6 +246,13 @@ def build_members(
             errors[f"{prefix}.{index}.disability_type"] = ["填写残疾等级时须选择残疾类别。"]
         members.append(member)
     return members
+
+
+def suggested_conditions(illness: str | None) -> list[str]:
+    """The condition catalogue codes an illness text names (尿毒症, 洗血, 老年痴呆 …), for the
+    station to confirm; words that only look alike (渐冻症 is not 冻伤, 孤独感 not 孤独症) name
+    nothing."""
+    return [entry.code for entry in shipped_catalogue().find_in_text(illness or "")]
 
 
 def _enum(enum_cls: type[E], value: str | None) -> E | None:
@@ -603,6 +620,7 @@ def update_household(
         for column in (
             "name", "relation", "birth_on_encrypted", "birth_year", "sex", "disability_type",
             "disability_grade", "illness", "illness_kind", "self_care", "school_stage",
+            "conditions", "child_status",
             "id_number_encrypted", "id_number_hash", "id_number_masked",
         ):  # fmt: skip
             setattr(old, column, getattr(new, column))
@@ -615,6 +633,7 @@ def update_household(
     household.region_code = data.region_code
     household.address = data.address
     household.categories = list(data.categories)
+    household.situations = list(data.situations)
     household.income_per_head_fen = data.income_per_head_fen
     household.medical_expense_fen = data.medical_expense_fen
     household.education_expense_fen = data.education_expense_fen

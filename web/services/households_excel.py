@@ -42,6 +42,7 @@ MEMBER_COLUMNS = (
     Column("户编号", "household_key", "text", required=True),
     *(Column.of(field, rule) for field, rule in MEMBER.items()),
     Column.of("categories", HOUSEHOLD["categories"]),
+    Column.of("situations", HOUSEHOLD["situations"]),
     Column.of("income_per_head_fen", HOUSEHOLD["income_per_head_fen"]),
     Column.of("medical_expense_fen", HOUSEHOLD["medical_expense_fen"]),
     Column.of("education_expense_fen", HOUSEHOLD["education_expense_fen"]),
@@ -61,7 +62,7 @@ _COLUMN_OF = {c.field: c for c in MEMBER_COLUMNS}
 _HEADER_OF = {c.field: c.header for c in MEMBER_COLUMNS}
 _MEMBER_FIELDS = (
     "name", "relation", "id_number", "birth_on", "sex", "disability_type", "disability_grade",
-    "illness", "illness_kind", "self_care", "school_stage",
+    "illness", "illness_kind", "self_care", "school_stage", "conditions", "child_status",
 )  # fmt: skip
 
 
@@ -115,8 +116,11 @@ def import_households(
             )
         member_errors: dict[str, Any] = {}
         usable = [(n, v) for n, v in members if v["relation"] and v["name"]]
+        # A blank 病种 cell leaves the conditions unconfirmed (None), not confirmed as none:
+        # the illness text is mapped to the catalogue until the station confirms.
         inputs = [
-            MemberInput(**{f: v[f] for f in _MEMBER_FIELDS if v[f] is not None}) for _, v in usable
+            MemberInput(**{f: v[f] for f in _MEMBER_FIELDS if v[f] not in (None, [])})
+            for _, v in usable
         ]
         for field, messages in field_problems(HOUSEHOLD, {**head, "members": inputs}).items():
             column = _COLUMN_OF.get(field)
@@ -135,6 +139,7 @@ def import_households(
             head_name=head["name"],
             address=head["address"],
             categories=head["categories"],
+            situations=head["situations"],
             income_per_head_fen=head["income_per_head_fen"] or 0,
             medical_expense_fen=head["medical_expense_fen"] or 0,
             education_expense_fen=head["education_expense_fen"] or 0,
@@ -184,6 +189,7 @@ def export_households(db: Session, actor: User, station_id: int | None = None) -
             if member.relation == Relation.HEAD:
                 row |= {
                     "categories": household.categories,
+                    "situations": household.situations,
                     "income_per_head_fen": household.income_per_head_fen,
                     "medical_expense_fen": household.medical_expense_fen,
                     "education_expense_fen": household.education_expense_fen,

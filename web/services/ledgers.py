@@ -37,7 +37,8 @@ SNAPSHOT_FIELDS = (
     "max_age", "household_categories", "max_income_per_head_fen", "max_disability_grade",
     "illness_kinds", "school_stages", "amount_per_beneficiary_fen", "budget_fen", "quota",
     "quota_used", "starts_on", "ends_on", "accepts_simplified", "response_days", "contact_name",
-    "contact_phone",
+    "contact_phone", "sexes", "disability_types", "conditions", "child_statuses",
+    "household_situations",
 )  # fmt: skip
 
 #: Fields that move every day with referrals; not a "change" of the ledger.
@@ -67,8 +68,19 @@ def snapshot_of(project: Project) -> dict[str, Any]:
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields whose published value differs. A list rule missing from a snapshot taken
+    before it existed reads as empty (no restriction), so it changed only if now set."""
     keys = (set(old) | set(new)) - NOT_COMPARED
-    return sorted(k for k in keys if old.get(k) != new.get(k))
+
+    def value(snapshot: dict[str, Any], key: str) -> Any:
+        return snapshot.get(key, [] if key in _LIST_RULES else None)
+
+    return sorted(k for k in keys if value(old, k) != value(new, k))
+
+
+#: The list rules of the second eligibility language, absent from older snapshots.
+_LIST_RULES = {"sexes", "disability_types", "conditions", "child_statuses",
+               "household_situations"}  # fmt: skip
 
 
 def may_publish(actor: User | None, region_code: str) -> bool:

@@ -139,6 +139,12 @@ def load_project_records(db: Session, today: dt.date | None = None) -> list[Proj
                     max_disability_grade=s.get("max_disability_grade"),
                     illness_kinds=tuple(s.get("illness_kinds", [])),
                     school_stages=tuple(s.get("school_stages", [])),
+                    # Editions published before the second language hold no such keys.
+                    sexes=tuple(s.get("sexes", [])),
+                    disability_types=tuple(s.get("disability_types", [])),
+                    conditions=tuple(s.get("conditions", [])),
+                    child_statuses=tuple(s.get("child_statuses", [])),
+                    household_situations=tuple(s.get("household_situations", [])),
                     amount_per_beneficiary_fen=s.get("amount_per_beneficiary_fen"),
                     quota=s.get("quota", 0),
                     quota_used=used,
@@ -214,10 +220,13 @@ def need_record(need: Need, today: dt.date) -> NeedRecord:
                     illness_kind=m.illness_kind.value if m.illness_kind else None,
                     self_care=m.self_care.value,
                     school_stage=m.school_stage.value if m.school_stage else None,
+                    conditions=None if m.conditions is None else tuple(m.conditions),
+                    child_status=m.child_status.value if m.child_status else None,
                 )
                 for m in members
             ),
             gov_aid_types=tuple(a.aid_type.value for a in household.gov_aid),
+            situations=tuple(household.situations),
         ),
         member_index=member_index,
         amount_gap_fen=need.remaining_gap_fen,

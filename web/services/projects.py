@@ -35,6 +35,11 @@ class ProjectInput:
     max_disability_grade: int | None = None
     illness_kinds: list[str] = field(default_factory=list)
     school_stages: list[str] = field(default_factory=list)
+    sexes: list[str] = field(default_factory=list)
+    disability_types: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    child_statuses: list[str] = field(default_factory=list)
+    household_situations: list[str] = field(default_factory=list)
     amount_per_beneficiary_fen: int | None = None
     budget_fen: int | None = None
     quota: int = 0

@@ -140,3 +140,30 @@ def test_an_amount_that_is_no_number_is_refused_in_chinese(db: Session, amount: 
     with pytest.raises(ValidationFailed) as raised:
         import_projects(db, get_user(db, "charity_f"), io.BytesIO(projects_workbook([row])))
     assert raised.value.fields["rows"] == {"2": ["“项目预算（元）”应为金额（元）。"]}
+
+
+def test_conditions_are_imported_by_any_word_the_catalogue_knows(db: Session) -> None:
+    rows = project_rows(2)
+    rows[0] |= {"性别": "女", "病种": "乳腺癌、子宫颈癌", "儿童身份": "", "残疾类别": "视力残疾"}
+    rows[1] |= {"病种": "洗血、冻伤"}
+    with pytest.raises(ValidationFailed) as raised:
+        import_projects(db, get_user(db, "charity_f"), io.BytesIO(projects_workbook(rows)))
+    assert raised.value.fields["rows"] == {"3": ["有病种目录中没有的病种：冻伤。"]}
+    rows[1]["病种"] = "洗血"
+    result = import_projects(db, get_user(db, "charity_f"), io.BytesIO(projects_workbook(rows)))
+    first, second = result.created
+    assert first.sexes == ["female"] and first.disability_types == ["visual"]
+    assert first.conditions == ["breast_cancer", "cervical_cancer"]
+    assert second.conditions == ["uraemia"]
+
+
+def test_an_edition_export_names_conditions_in_chinese(db: Session) -> None:
+    project = db.scalar(sa.select(Project).where(Project.name.contains("两癌")))
+    assert project is not None and project.conditions == ["breast_cancer", "cervical_cancer"]
+    province = get_user(db, "ca_province")
+    edition = build_edition(db, province, "440000000000", "2026H2", NOW).edition
+    sheet = load_workbook(io.BytesIO(export_edition(edition))).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    cells = [row[header.index("病种")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "乳腺癌、宫颈癌" in cells

@@ -13,7 +13,7 @@ from matcher import FEATURES
 from matcher.evaluation import load_benchmarks
 from models import ModelVersion, Need, Project, Referral
 from models.enums import NeedStatus, ProjectStatus, ReferralStatus
-from tests.helpers import bearer, get_user
+from tests.helpers import bearer, get_user, sign_in
 from web.services.errors import Conflict, NotFound
 from web.services.ledgers import build_edition
 from web.services.matching import clear_cache, match_need, train_matcher
@@ -192,3 +192,21 @@ def test_a_place_taken_by_an_approval_shows_in_the_next_match_without_a_rebuild(
     assert project_index(db) is index  # patched in place, not rebuilt
     assert top.id not in [m.project.id for m in result.ranking.items]
     assert any(e.project.id == top.id and "名额" in e.reason for e in result.ranking.excluded)
+
+
+def test_the_man_on_dialysis_no_longer_sees_the_fund_for_women_with_two_cancers(
+    client: FlaskClient, db: Session
+) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    result = match_need(db, get_user(db, "station_a"), need.id, today=TODAY, explain=True)
+    fund = "木棉关爱·困难妇女两癌救助"
+    assert fund not in [m.project.name for m in result.ranking.items]
+    reasons = {e.project.name: e.reason for e in result.ranking.excluded}
+    assert reasons[fund] == "限女性"
+    sign_in(client, "station_a")
+    page = client.get(f"/needs/{need.id}/matches?explain=1").text
+    ranked, excluded = page.split("被排除的项目")
+    assert fund not in ranked
+    assert f"<td>{fund}</td>" in excluded
+    assert excluded.split(f"<td>{fund}</td>")[1].split("</tr>")[0].endswith("<td>限女性</td>")

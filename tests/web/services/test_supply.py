@@ -269,3 +269,19 @@ def test_withdrawn_and_expired_projects_leave_the_next_edition(db: Session) -> N
     edition = build_edition(db, get_user(db, "ca_conghua"), "440117000000", "2026H2", NOW).edition
     included = {e.project_id for e in edition.entries}
     assert verified[0].id not in included and verified[1].id not in included
+
+
+def test_the_diff_names_a_new_rule_and_not_the_rules_older_editions_lacked(db: Session) -> None:
+    reviewer = get_user(db, "ca_conghua")
+    first = build_edition(db, reviewer, "440117000000", "2026H2", NOW).edition
+    # An edition published before the second language: its snapshots lack the new lists.
+    for entry in first.entries:
+        entry.snapshot = {k: v for k, v in entry.snapshot.items()
+                          if k not in ("sexes", "conditions", "child_statuses")}  # fmt: skip
+    changed = db.get(Project, first.entries[0].project_id)
+    changed.sexes = ["female"]
+    db.flush()
+    second = build_edition(db, reviewer, "440117000000", "2026H2", NOW).edition
+    diff = edition_diff(db, second)
+    assert [(e.project_id, e.changed_fields) for e in diff.changed] == [(changed.id, ["sexes"])]
+    assert second.changed_count == 1
