@@ -27,29 +27,9 @@ def run_migrations_online() -> None:
         raise SystemExit("DATABASE_URL is not set")
     engine = create_engine(url)
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            _run_without_foreign_keys(conn)
-        else:
-            _run(conn)
-            conn.commit()
-    engine.dispose()
-
-
-def _run_without_foreign_keys(conn) -> None:  # noqa: ANN001
-    # A batch migration copies a table and drops the original; with foreign keys on, dropping
-    # a table other rows refer to fails. SQLite's own procedure for altering a table turns
-    # them off for the duration (outside any transaction), then checks the result.
-    raw = conn.connection.driver_connection
-    raw.execute("PRAGMA foreign_keys=OFF")
-    try:
         _run(conn)
         conn.commit()
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
-        conn.commit()
-        if broken:
-            raise RuntimeError(f"migration left broken references: {broken[:5]}")
-    finally:
-        raw.execute("PRAGMA foreign_keys=ON")
+    engine.dispose()
 
 
 def _run(connection) -> None:  # noqa: ANN001
