@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
 import models.enums
+from matcher.conditions import shipped_catalogue
 from models.enums import LabelledEnum
 from tests.helpers import csrf_token, sign_in
 from web.pages.referrals import DONE, STEP_CONFIRMS, STEP_LABELS, TITLES
@@ -80,10 +81,18 @@ NAMING = re.compile(
 )
 
 
+#: The condition catalogue (病种目录) is reference data named as Guangdong's lists name the
+#: conditions, like places and projects: its entries stay Chinese on English pages.
+CONDITIONS = {entry.code for entry in shipped_catalogue()}
+
+
 def chinese_labels(html: str) -> list[str]:
     found = []
     for match in NAMING.finditer(html):
         text = re.sub(r"<[^>]+>", " ", match.group(2) or match.group(4) or "")
+        option_value = re.match(r'<option value="([a-z_]+)"', match.group(0))
+        if option_value and option_value.group(1) in CONDITIONS:
+            continue
         if CJK.search(text):
             found.append(" ".join(text.split()))
     return found

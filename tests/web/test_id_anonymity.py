@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from models import Base, Household, Member, Station
 from tests.helpers import bearer, sign_in
 from web.services.crypto import cipher_of
-from web.services.households import id_check_digit
+from web.services.id_numbers import id_check_digit
 
 #: Fewer possible numbers than this and a masked ID number can be guessed from what is shown.
 MIN_CANDIDATES = 10_000

@@ -13,13 +13,8 @@ from models.enums import Relation
 from tests.helpers import get_user
 from web.services.crypto import cipher_of
 from web.services.errors import ValidationFailed
-from web.services.households import (
-    HouseholdInput,
-    MemberInput,
-    create_household,
-    id_check_digit,
-    normalize_id_number,
-)
+from web.services.households import HouseholdInput, MemberInput, create_household
+from web.services.id_numbers import id_check_digit, normalize_id_number
 
 
 def with_check_digit(first17: str) -> str:
