@@ -45,7 +45,7 @@ def test_a_refresh_publishes_every_department_once_and_tells_each_station_once(
     assert first.notified > 0 and first.projects > 0
     assert steps[-1] == (total, total) and len(steps) == total
     (news,) = ledger_news(db, "station_a")
-    assert "2027H1" in news and "从化区" in news
+    assert "2027年上半年" in news and "从化区" in news
 
     again = refresh_ledgers(db, "2027H1", utcnow())
     assert (again.published, again.skipped, again.notified) == (0, total, 0)
