@@ -22,5 +22,13 @@ def half_year(period: str | None) -> str:
     return _("%(year)s年下半年", year=year)
 
 
+@pages.app_template_filter("words")
+def words(text: str) -> str:
+    """``text`` in the page's language where the catalogue has it, else as given. Unlike
+    ``_()`` in a template, whose result is trusted markup, this returns plain text that the
+    template escapes: fit for values that may hold what users typed."""
+    return _(text) if text else text
+
+
 # A ledger's changed fields by the names the project form uses (supply/_diff.html).
 pages.add_app_template_filter(field_name, "field_name")
