@@ -23,6 +23,8 @@ def test_closing_a_need_asks_first_and_an_empty_aid_form_shows_its_errors(
     assert before, "冯建华 has no need left to close"
 
     close = closable.first
+    # The reason is asked first (the form will not go without one), then the confirmation.
+    close.locator("xpath=ancestor::form").locator("input[name=reason]").fill("已由其他渠道解决")
     close.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("关闭后该需求不再出现在待办需求中")
