@@ -6,6 +6,7 @@ touches a database session. The web layer and jobs load the data and call :func:
 
 from .index import ProjectIndex, build_index
 from .ranking import Exclusion, Match, Ranking, rank
+from .reasons import Reason
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
 from .scoring import FEATURES, LOW_MATCH_THRESHOLD, LearnedModel, WeightedModel
 
@@ -20,6 +21,7 @@ __all__ = [
     "NeedRecord",
     "ProjectIndex",
     "ProjectRecord",
+    "Reason",
     "Ranking",
     "WeightedModel",
     "build_index",

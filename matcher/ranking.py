@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from .index import ProjectIndex, need_text
+from .reasons import Reason
 from .records import NeedRecord, ProjectRecord
 from .rules import RULES, check, reason
 from .scoring import FEATURES, LOW_MATCH_THRESHOLD, WeightedModel, features, reasons
@@ -28,7 +29,7 @@ class Model(Protocol):
 class Match:
     project: ProjectRecord
     score: float
-    reasons: list[str]
+    reasons: list[Reason]
     low_match: bool
     features: dict[str, float]
 
@@ -37,7 +38,7 @@ class Match:
 class Exclusion:
     project: ProjectRecord
     rule: str
-    reason: str
+    reason: Reason
 
 
 @dataclass

@@ -11,6 +11,7 @@ from models.regions import ancestor_prefixes, covering_ledger_codes
 
 from .conditions import recorded_conditions, shipped_catalogue
 from .index import ProjectIndex
+from .reasons import Labels, Names, Reason
 from .records import NeedRecord
 from .vocabulary import (
     CATEGORIES,
@@ -140,43 +141,50 @@ def _any_of(restricted: np.ndarray, allowed: np.ndarray, own: list[int]) -> np.n
     return ~restricted | allowed[:, own].any(axis=1)
 
 
-def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> str:
-    """Why project ``position`` is excluded, in Chinese."""
+def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> Reason:
+    """Why project ``position`` is excluded, in Chinese (with its template, for other languages)."""
     p = index.projects[position]
     if rule == "ledger":
-        return "不在覆盖本地的省、市、县三级台账中"
+        return Reason("不在覆盖本地的省、市、县三级台账中")
     if rule == "dates":
         if p.ends_on < today:
-            return f"项目已于 {p.ends_on.isoformat()} 结束"
-        return f"项目 {p.starts_on.isoformat()} 才开始"
+            return Reason("项目已于 %(date)s 结束", date=p.ends_on.isoformat())
+        return Reason("项目 %(date)s 才开始", date=p.starts_on.isoformat())
     if rule == "quota":
-        return "名额已满"
+        return Reason("名额已满")
     if rule == "area":
-        return "服务区域不含本地"
+        return Reason("服务区域不含本地")
     if rule == "age":
-        low = "" if p.min_age is None else f"{p.min_age}"
-        high = "" if p.max_age is None else f"{p.max_age}"
-        return f"年龄不符（限 {low}–{high} 岁）"
+        if p.min_age is None:
+            return Reason("年龄不符（限 %(high)s 岁及以下）", high=p.max_age or 0)
+        if p.max_age is None:
+            return Reason("年龄不符（限 %(low)s 岁及以上）", low=p.min_age)
+        return Reason("年龄不符（限 %(low)s–%(high)s 岁）", low=p.min_age, high=p.max_age)
     if rule == "sex":
-        return "限" + "、".join(SEX_LABELS[c] + "性" for c in p.sexes)
+        return Reason("限%(labels)s", labels=Labels(SEX_LABELS[c] + "性" for c in p.sexes))
     if rule == "category":
-        return "家庭类别不符"
+        return Reason("家庭类别不符")
     if rule == "situation":
-        return "限" + "、".join(SITUATION_LABELS[c] for c in p.household_situations)
+        situations = Labels(SITUATION_LABELS[c] for c in p.household_situations)
+        return Reason("限%(labels)s", labels=situations)
     if rule == "income":
-        cap = (p.max_income_per_head_fen or 0) / 100
-        return f"家庭月人均收入超过上限（{cap:.0f} 元）"
+        cap = f"{(p.max_income_per_head_fen or 0) / 100:.0f}"
+        return Reason("家庭月人均收入超过上限（%(cap)s 元）", cap=cap)
     if rule == "disability_type":
-        return "限" + "、".join(DISABILITY_LABELS[c] for c in p.disability_types)
+        types = Labels(DISABILITY_LABELS[c] for c in p.disability_types)
+        return Reason("限%(labels)s", labels=types)
     if rule == "disability":
+        grade = p.max_disability_grade or 0
         if p.disability_types:
-            kinds = "、".join(DISABILITY_LABELS[c] for c in p.disability_types)
-            return f"须为 {p.max_disability_grade} 级及以上{kinds}"
-        return f"须为 {p.max_disability_grade} 级及以上残疾"
+            kinds = Labels(DISABILITY_LABELS[c] for c in p.disability_types)
+            return Reason("须为 %(grade)s 级及以上%(labels)s", grade=grade, labels=kinds)
+        return Reason("须为 %(grade)s 级及以上残疾", grade=grade)
     if rule == "illness":
-        return "疾病类型不符"
+        return Reason("疾病类型不符")
     if rule == "condition":
-        return f"限{shipped_catalogue().labels(p.conditions)}患者"
+        conditions = Names(shipped_catalogue().label(c) for c in p.conditions)
+        return Reason("限%(names)s患者", names=conditions)
     if rule == "child_status":
-        return "限" + "、".join(CHILD_STATUS_LABELS[c] for c in p.child_statuses)
-    return "就学阶段不符"
+        statuses = Labels(CHILD_STATUS_LABELS[c] for c in p.child_statuses)
+        return Reason("限%(labels)s", labels=statuses)
+    return Reason("就学阶段不符")

@@ -10,6 +10,7 @@ import numpy as np
 from models.enums import member_groups
 
 from .index import ProjectIndex, project_text
+from .reasons import Labels, Names, Reason
 from .records import NeedRecord, ProjectRecord
 from .thesaurus import concepts
 from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
@@ -143,16 +144,16 @@ class LearnedModel:
         return row * np.asarray(self.coef)
 
 
-def _text_reason(index: ProjectIndex, need_concepts: list[str], project: ProjectRecord) -> str:
+def _text_reason(index: ProjectIndex, need_concepts: list[str], project: ProjectRecord) -> Reason:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
     of_project = set(concepts(project_text(project)))
     shared = [c for c in need_concepts if c in of_project]
     if not shared:
-        return "需求描述与项目内容相近"
+        return Reason("需求描述与项目内容相近")
     rarity = index.concept_vectorizer.idf_
     place = index.concept_vectorizer.vocabulary_
     shared.sort(key=lambda c: -rarity[place[c]])
-    return f"需求与项目都涉及{'、'.join(shared[:2])}"
+    return Reason("需求与项目都涉及%(names)s", names=Names(shared[:2]))
 
 
 def reasons(
@@ -163,37 +164,42 @@ def reasons(
     contributions: np.ndarray,
     need_concepts: list[str],
     limit: int = 3,
-) -> list[str]:
+) -> list[Reason]:
     """The top reasons for a result, in Chinese, strongest first. ``need_concepts`` are the
     thesaurus concepts of the need's text, found once for all its results."""
     project = index.projects[position]
-    texts: list[tuple[float, str]] = []
+    texts: list[tuple[float, Reason]] = []
     names = dict(zip(FEATURES, range(len(FEATURES)), strict=True))
     if row[names["domain"]] > 0:
         from .vocabulary import DOMAIN_LABELS
 
         label = DOMAIN_LABELS.get(need.domain, need.domain)
-        texts.append((contributions[names["domain"]], f"帮扶领域相符（{label}）"))
+        why = Reason("帮扶领域相符（%(labels)s）", labels=Labels([label]))
+        texts.append((contributions[names["domain"]], why))
     if row[names["groups"]] >= 0.6:
         shared = [g for g in project.target_groups if g in household_groups(need)]
         shared.sort(key=lambda g: g not in PRIORITY)
-        label = "、".join(GROUP_LABELS.get(g, g) for g in shared[:2])
-        texts.append((contributions[names["groups"]], f"面向{label}"))
+        groups = Labels(GROUP_LABELS.get(g, g) for g in shared[:2])
+        texts.append((contributions[names["groups"]], Reason("面向%(labels)s", labels=groups)))
     if row[names["text"]] >= 0.3:
         texts.append((contributions[names["text"]], _text_reason(index, need_concepts, project)))
     locality_level = next(
         (n for n, v in LOCALITY.items() if abs(v - row[names["locality"]]) < 1e-9), None
     )
     if locality_level is not None and locality_level >= 9:
-        texts.append((contributions[names["locality"]], LOCALITY_LABELS[locality_level]))
+        why = Reason(LOCALITY_LABELS[locality_level])
+        texts.append((contributions[names["locality"]], why))
     gap = need.amount_gap_fen or 0
     if gap > 0 and project.amount_per_beneficiary_fen:
         share = min(100, round(project.amount_per_beneficiary_fen / gap * 100))
-        texts.append((contributions[names["coverage"]], f"可覆盖缺口的{share}%"))
+        why = Reason("可覆盖缺口的%(share)s%%", share=share)
+        texts.append((contributions[names["coverage"]], why))
     if row[names["urgent_simplified"]] > 0:
-        texts.append((contributions[names["urgent_simplified"]], "接受简化程序，适合急难需求"))
+        why = Reason("接受简化程序，适合急难需求")
+        texts.append((contributions[names["urgent_simplified"]], why))
     left = int(index.quota_left[position])  # kept current as places are taken
     if left > 0 and row[names["quota"]] >= 0.5:
-        texts.append((contributions[names["quota"]], f"名额充足（剩余{left}个）"))
+        why = Reason("名额充足（剩余%(left)s个）", left=left)
+        texts.append((contributions[names["quota"]], why))
     texts.sort(key=lambda item: -item[0])
-    return [text for _, text in texts[:limit]] or ["符合项目的帮扶条件"]
+    return [text for _, text in texts[:limit]] or [Reason("符合项目的帮扶条件")]

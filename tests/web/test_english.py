@@ -14,14 +14,19 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 import models.enums
 from matcher.conditions import shipped_catalogue
+from matcher.vocabulary import LOCALITY_LABELS, SEX_LABELS
+from models import clock
+from models.base import utcnow
 from models.enums import LabelledEnum
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, get_user, sign_in
 from web.pages.referrals import DONE, STEP_CONFIRMS, STEP_LABELS, TITLES
 from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, PROJECT
 from web.services.jobs import COUNT_LABELS, JOBS
+from web.services.ledgers import build_edition
 from web.services.project_changes import FIELD_NAMES, OTHER_FIELD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +60,11 @@ def labels_translated_by_value() -> set[str]:
     texts |= {job.label for job in JOBS.values()} | {job.schedule for job in JOBS.values()}
     texts |= set(STEP_LABELS.values()) | set(DONE.values()) | set(STEP_CONFIRMS.values())
     texts |= set(TITLES.values())
+    # The matcher's reasons: their templates, the words they put in, the list separator.
+    source = "".join(path.read_text("utf-8") for path in (ROOT / "matcher").glob("*.py"))
+    texts |= set(re.findall(r'Reason\(\s*"([^"]+)"', source))
+    texts |= set(LOCALITY_LABELS.values()) | {label + "性" for label in SEX_LABELS.values()}
+    texts |= {"、"}
     return texts
 
 
@@ -120,3 +130,50 @@ def test_english_pages_name_things_in_english(
         assert 'lang="en"' in page.text
         problems += [f"{path}: {label}" for label in chinese_labels(page.text)]
     assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+def english_client(client: FlaskClient, username: str) -> FlaskClient:
+    sign_in(client, username)
+    token = csrf_token(client, "/home")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/home"})
+    return client
+
+
+def cells(html: str, pattern: str) -> list[str]:
+    return [" ".join(re.sub(r"<[^>]+>", " ", m).split()) for m in re.findall(pattern, html, re.S)]
+
+
+#: Words a reason quotes as data: thesaurus concepts and condition names stay as written.
+def quoted_data(text: str) -> str:
+    return re.sub(r"(concern|patients with) [^()]*$", r"\1 …", text)
+
+
+def publish_ledgers(db: Session) -> None:
+    admin = get_user(db, "admin")
+    for region in ("440000000000", "440100000000", "440117000000"):
+        build_edition(db, admin, region, clock.period_of(clock.today()), utcnow())
+    db.flush()
+
+
+def test_match_reasons_are_english_on_english_pages(client: FlaskClient, db: Session) -> None:
+    publish_ledgers(db)
+    english_client(client, "station_a")
+    page = client.get("/needs/1/matches?explain=1")
+    assert page.status_code == 200
+    reasons = [r for ul in re.findall(r'data-testid="reasons">(.*?)</ul>', page.text, re.S)
+               for r in cells(ul, r"<li>(.*?)</li>")]  # fmt: skip
+    excluded_table = re.search(r'data-testid="excluded">(.*?)</table>', page.text, re.S)
+    assert reasons and excluded_table
+    excluded = cells(excluded_table.group(1), r"<tr><td>.*?</td><td>.*?</td><td>(.*?)</td></tr>")
+    assert excluded, "need 1 has excluded projects in the demo"
+    chinese = [text for text in reasons + excluded if CJK.search(quoted_data(text))]
+    assert not chinese, "\n".join(dict.fromkeys(chinese))
+
+
+def test_match_reasons_stay_chinese_in_the_api(client: FlaskClient, db: Session) -> None:
+    publish_ledgers(db)
+    english_client(client, "station_a")
+    page = client.get("/api/v1/needs/1/matches?explain=1")
+    assert page.status_code == 200
+    assert all(CJK.search(r) for item in page.json["items"] for r in item["reasons"])
+    assert all(CJK.search(e["reason"]) for e in page.json["excluded"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from matcher.reasons import Names, Reason
 from models import clock
 from web.services.project_changes import field_name
 
@@ -32,3 +33,20 @@ def words(text: str) -> str:
 
 # A ledger's changed fields by the names the project form uses (supply/_diff.html).
 pages.add_app_template_filter(field_name, "field_name")
+
+
+@pages.app_template_filter("reason")
+def reason(text: str) -> str:
+    """A matcher's reason in the page's language: its template through the catalogue, with
+    vocabulary labels translated and data (dates, the words of a need, conditions) as given.
+    Plain text, escaped by the template."""
+    if not isinstance(text, Reason):
+        return _(text) if text else text
+    separator = _("、")
+    params = {
+        name: separator.join(_(v) if value.translated else v for v in value)
+        if isinstance(value, Names)
+        else value
+        for name, value in text.params.items()
+    }
+    return _(text.template, **params) if params else _(text.template)
