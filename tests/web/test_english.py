@@ -13,6 +13,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,9 @@ from models import clock
 from models.base import utcnow
 from models.enums import LabelledEnum
 from tests.helpers import csrf_token, get_user, sign_in
+from tests.web.test_early_refresh import PUBLISHED_2026H2, REFRESHED, at
 from web.pages.referrals import DONE, STEP_CONFIRMS, STEP_LABELS, TITLES
+from web.services.audit_log import ACTION_LABELS, OBJECT_LABELS
 from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, PROJECT
 from web.services.jobs import COUNT_LABELS, JOBS
 from web.services.ledgers import build_edition
@@ -65,6 +68,7 @@ def labels_translated_by_value() -> set[str]:
     texts |= set(re.findall(r'Reason\(\s*"([^"]+)"', source))
     texts |= set(LOCALITY_LABELS.values()) | {label + "性" for label in SEX_LABELS.values()}
     texts |= {"、"}
+    texts |= set(ACTION_LABELS.values()) | set(OBJECT_LABELS.values()) | {"其他操作", "记录"}
     return texts
 
 
@@ -177,3 +181,31 @@ def test_match_reasons_stay_chinese_in_the_api(client: FlaskClient, db: Session)
     assert page.status_code == 200
     assert all(CJK.search(r) for item in page.json["items"] for r in item["reasons"])
     assert all(CJK.search(e["reason"]) for e in page.json["excluded"])
+
+
+def test_audit_log_names_actions_and_records_in_english(client: FlaskClient) -> None:
+    english_client(client, "admin")
+    page = client.get("/audit")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>.*?</tr>", page.text, re.S)
+    assert len(rows) > 20
+    # Columns 3 and 4: the action and the kind of record (person and place are data).
+    named = [cell for row in rows for cell in cells(row, r"<td>(.*?)</td>")[2:4]]
+    chinese = sorted({text for text in named if CJK.search(text)})
+    assert not chinese, "\n".join(chinese)
+    assert "Household viewed" in page.text or "Household created" in page.text
+
+
+def test_a_waiting_ledger_is_named_in_english(app: Flask, client: FlaskClient, db: Session) -> None:
+    office = get_user(db, "ca_conghua")
+    build_edition(db, office, "440117000000", "2026H2", PUBLISHED_2026H2)
+    waiting = build_edition(db, office, "440117000000", "2027H1", REFRESHED).edition
+    db.flush()
+    at(app, REFRESHED)
+    english_client(client, "ca_conghua")
+    page = client.get(f"/ledgers/{waiting.id}").text
+    (state,) = cells(page, r'data-testid="edition-state">(.*?)</span>')
+    assert state == "Next ledger (H1 2027, in effect from 1/1)"
+    current = client.get("/ledgers/current").text
+    (title,) = cells(current, r'<section data-testid="upcoming-edition">\s*<h2>(.*?)<a')
+    assert title.endswith("· Next ledger (H1 2027, in effect from 1/1)")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import Project, clock
+from models import LedgerEdition, Project, clock
 from models.base import utcnow
 from models.enums import LedgerEditionState, Role
 from web import timing
@@ -33,7 +33,6 @@ from web.services.ledgers import (
     get_edition,
     list_editions,
     upcoming_editions,
-    upcoming_title,
 )
 from web.services.organizations import (
     list_organizations,
@@ -312,6 +311,16 @@ def ledgers() -> Any:
     )  # fmt: skip
 
 
+def upcoming_name(edition: LedgerEdition) -> str:
+    """The page's name for an edition waiting for its half-year, in the page's language
+    (the Chinese one is :func:`upcoming_title`, which notifications keep)."""
+    day = edition.effective_from
+    return _(
+        "下期台账（%(period)s，%(month)s月%(day)s日生效）",
+        period=half_year(edition.period), month=day.month, day=day.day,
+    )  # fmt: skip
+
+
 @pages.route("/ledgers/current")
 @login_required
 def current_ledgers() -> str:
@@ -320,7 +329,7 @@ def current_ledgers() -> str:
     today = timing.today()
     editions = current_editions(db, user.region_code, today)
     upcoming = [
-        (edition, upcoming_title(edition), edition_diff(db, edition))
+        (edition, upcoming_name(edition), edition_diff(db, edition))
         for edition in upcoming_editions(db, user.region_code, today)
     ]
     return render_template(
@@ -338,7 +347,7 @@ def ledger(edition_id: int) -> str:
     state = edition.state_on(timing.today())
     return render_template(
         "supply/ledger.html", edition=edition, diff=edition_diff(db, edition), state=state,
-        upcoming=upcoming_title(edition) if state == LedgerEditionState.UPCOMING else None,
+        upcoming=upcoming_name(edition) if state == LedgerEditionState.UPCOMING else None,
         region_name=region_label(db, edition.region_code), labels=LABELS,
     )  # fmt: skip
 

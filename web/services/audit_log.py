@@ -144,6 +144,9 @@ class AuditRow:
     target: str
     region: str
     ip: str
+    #: The kind of record named (困难家庭) and its number, for pages that translate the kind.
+    object_label: str = ""
+    object_id: str = ""
 
 
 def _statement(actor: User, filters: AuditFilter) -> sa.Select[Any]:
@@ -179,10 +182,11 @@ def _rows(db: Session, entries: list[AuditLog]) -> list[AuditRow]:
         person = e.actor_name or "—"
         if e.actor_id in shown:
             person = f"{shown[e.actor_id]}（{e.actor_name}）"
-        target = ""
+        target = object_label = object_id = ""
         if e.object_type:
-            target = OBJECT_LABELS.get(e.object_type, "记录")
-            target += f" {e.object_id}" if e.object_id else ""
+            object_label = OBJECT_LABELS.get(e.object_type, "记录")
+            object_id = str(e.object_id) if e.object_id else ""
+            target = f"{object_label} {object_id}" if object_id else object_label
         rows.append(
             AuditRow(
                 at=e.at,
@@ -191,6 +195,8 @@ def _rows(db: Session, entries: list[AuditLog]) -> list[AuditRow]:
                 target=target,
                 region=names.get(e.region_code or "", ""),
                 ip=e.ip or "",
+                object_label=object_label,
+                object_id=object_id,
             )
         )
     return rows
