@@ -6,6 +6,7 @@ headers, form labels, choices and legends."""
 from __future__ import annotations
 
 import inspect
+import io
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 import models.enums
@@ -31,6 +33,8 @@ from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, PROJECT
 from web.services.jobs import COUNT_LABELS, JOBS
 from web.services.ledgers import build_edition
 from web.services.project_changes import FIELD_NAMES, OTHER_FIELD
+from web.services.stats import FUNNEL
+from web.services.stats_tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -69,6 +73,10 @@ def labels_translated_by_value() -> set[str]:
     texts |= set(LOCALITY_LABELS.values()) | {label + "性" for label in SEX_LABELS.values()}
     texts |= {"、"}
     texts |= set(ACTION_LABELS.values()) | set(OBJECT_LABELS.values()) | {"其他操作", "记录"}
+    # The half-year report's tables: titles, headers and the labels of their rows.
+    texts |= {table.title for table in TABLES.values()}
+    texts |= {header for table in TABLES.values() for header in table.headers}
+    texts |= {label for _step, label, _condition in FUNNEL} | {"全部受助家庭"}
     return texts
 
 
@@ -209,3 +217,49 @@ def test_a_waiting_ledger_is_named_in_english(app: Flask, client: FlaskClient, d
     current = client.get("/ledgers/current").text
     (title,) = cells(current, r'<section data-testid="upcoming-edition">\s*<h2>(.*?)<a')
     assert title.endswith("· Next ledger (H1 2027, in effect from 1/1)")
+
+
+#: Tables of the report whose cells are all figures or labels (the others name charities
+#: and places, which are data).
+LABELLED_TABLES = ("needs_and_places", "funnel", "delivered", "groups_reached")
+
+
+def test_the_half_year_report_and_its_export_are_english(client: FlaskClient) -> None:
+    english_client(client, "ca_province")
+    page = client.get("/reports/half-year")
+    assert page.status_code == 200
+    # Headings name the figures, or a child region by its name and code (data).
+    headings = [h for h in cells(page.text, r"<h2>(.*?)</h2>") if not re.search(r"\d{12}", h)]
+    labels = [
+        text
+        for name in LABELLED_TABLES
+        for table in re.findall(rf'data-testid="table-{name}">(.*?)</table>', page.text, re.S)
+        for text in cells(table, r"<td>(.*?)</td>")
+    ]
+    assert "Submitted" in labels and "All households helped" in labels
+    chinese = sorted({text for text in headings + labels if CJK.search(text)})
+    assert not chinese, "\n".join(chinese)
+
+    link = re.search(r'href="([^"]*/report\.xlsx[^"]*)"', page.text)
+    assert link
+    export = client.get(link.group(1).replace("&amp;", "&"))
+    assert export.status_code == 200
+    book = load_workbook(io.BytesIO(export.data), read_only=True)
+    assert len(book.sheetnames) > len(TABLES)  # then one sheet per child region
+    chinese = []
+    for name, sheet in zip(TABLES, book.worksheets, strict=False):
+        caption, headers, *rows = list(sheet.iter_rows(values_only=True))
+        named = [str(caption[0]).rsplit(" · ", 1)[-1], *(str(h) for h in headers)]
+        if name in LABELLED_TABLES:
+            named += [str(v) for row in rows for v in row if v is not None]
+        chinese += [f"{name}: {text}" for text in named if CJK.search(text)]
+    assert not chinese, "\n".join(chinese)
+
+
+def test_the_report_export_stays_chinese_by_default(client: FlaskClient) -> None:
+    sign_in(client, "ca_province")
+    page = client.get("/reports/half-year")
+    link = re.search(r'href="([^"]*/report\.xlsx[^"]*)"', page.text)
+    assert link
+    book = load_workbook(io.BytesIO(client.get(link.group(1).replace("&amp;", "&")).data))
+    assert book.sheetnames[0] == TABLES["needs_and_places"].title

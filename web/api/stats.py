@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_login import login_required
 from flask_smorest import Blueprint
 
@@ -54,7 +55,7 @@ class FigureExport(MethodView):
         """One figure (``figure=needs_and_places`` …) as an ``.xlsx``."""
         figures = _figures(args)
         name = f"统计-{args['figure']}-{figures['region']['code']}.xlsx"
-        return xlsx_response(figure_workbook(args["figure"], figures), name)
+        return xlsx_response(figure_workbook(args["figure"], figures, gettext), name)
 
 
 @blp.route("/report.xlsx")
@@ -67,6 +68,8 @@ class Report(MethodView):
         """The half-year report of a region and its children as an ``.xlsx``."""
         db, user = get_db(), actor()
         scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
-        data = half_year_report(db, user, scope, current_app.extensions["sessionmaker"])
+        data = half_year_report(
+            db, user, scope, current_app.extensions["sessionmaker"], say=gettext
+        )
         period = clock.half_year_name(scope.period or "")
         return xlsx_response(data, f"半年度报告-{scope.region.name}-{period}.xlsx")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from matcher.reasons import Names, Reason
 from models import clock
 from web.services.project_changes import field_name
+from web.services.stats_tables import Label
 
 from .blueprint import pages
 
@@ -50,3 +51,9 @@ def reason(text: str) -> str:
         for name, value in text.params.items()
     }
     return _(text.template, **params) if params else _(text.template)
+
+
+@pages.app_template_test("label")
+def is_label(value: object) -> bool:
+    """A table cell holding a vocabulary label, said in the page's language (``|words``)."""
+    return isinstance(value, Label)

@@ -617,9 +617,14 @@ def half_year_figures(
 
 
 def half_year_report(
-    db: Session, actor: Any, scope: StatsScope, side_by_side: sessionmaker[Session] | None = None
+    db: Session,
+    actor: Any,
+    scope: StatsScope,
+    side_by_side: sessionmaker[Session] | None = None,
+    say: Callable[..., str] | None = None,
 ) -> bytes:
-    """The half-year report as an ``.xlsx``."""
-    from .stats_tables import report_workbook
+    """The half-year report as an ``.xlsx``; ``say`` gives its titles, headers and labels in
+    the reader's language (Chinese when None)."""
+    from .stats_tables import chinese, report_workbook
 
-    return report_workbook(*half_year_figures(db, actor, scope, side_by_side))
+    return report_workbook(*half_year_figures(db, actor, scope, side_by_side), say or chinese)

@@ -4,6 +4,7 @@ per-figure ``.xlsx`` downloads and the half-year report."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,20 @@ def _percent(share: Any) -> str:
     return "—" if share is None else f"{share * 100:.1f}%"
 
 
+class Label(str):
+    """A vocabulary label in a table's cells (医疗/大病, 已完成 …), unlike the data beside it
+    (names of charities and places): pages and exports say it in the reader's language."""
+
+
+#: Says a catalogue text in the reader's language: ``gettext`` on pages and in exports asked
+#: for by a browser, the Chinese text itself (:func:`chinese`) elsewhere.
+Say = Callable[..., str]
+
+
+def chinese(text: str, **params: Any) -> str:
+    return text % params if params else text
+
+
 @dataclass(frozen=True)
 class Table:
     title: str
@@ -34,7 +49,7 @@ class Table:
 TABLES: dict[str, Table] = {
     "needs_and_places": Table(
         "需求与项目名额（按帮扶领域）", ("帮扶领域", "待对接需求", "可用名额", "缺口"),
-        lambda d: [(r["label"], r["open_needs"], r["places"], r["gap"]) for r in d],
+        lambda d: [(Label(r["label"]), r["open_needs"], r["places"], r["gap"]) for r in d],
     ),
     "coverage": Table(
         "有可用项目的需求占比", ("待对接需求", "有同领域、覆盖本地且有名额的项目", "占比"),
@@ -45,7 +60,8 @@ TABLES: dict[str, Table] = {
         lambda d: [(d["open"], d["over_15_days"], d["over_30_days"])],
     ),
     "funnel": Table(
-        "转介漏斗", ("环节", "转介数"), lambda d: [(s["label"], s["count"]) for s in d["steps"]],
+        "转介漏斗", ("环节", "转介数"),
+        lambda d: [(Label(s["label"]), s["count"]) for s in d["steps"]],
     ),
     "durations": Table(
         "办理时长（中位数，天）", ("提交到批准", "批准到接收"),
@@ -58,11 +74,12 @@ TABLES: dict[str, Table] = {
     ),
     "delivered": Table(
         "帮扶金额（按月份、领域）", ("月份", "帮扶领域", "金额（元）", "完成转介数"),
-        lambda d: [(r["month"], r["label"], _yuan(r["amount_fen"]), r["referrals"]) for r in d],
+        lambda d: [(r["month"], Label(r["label"]), _yuan(r["amount_fen"]), r["referrals"])
+                   for r in d],
     ),
     "groups_reached": Table(
         "惠及的优先帮扶对象（户）", ("对象", "户数"),
-        lambda d: [(r["label"], r["households"]) for r in d],
+        lambda d: [(Label(r["label"]), r["households"]) for r in d],
     ),
     "children": Table(
         "下级区划", ("区划", "代码", "待对接需求", "转介", "已完成", "帮扶金额（元）"),
@@ -79,16 +96,24 @@ def table_of(
     return table.title, table.headers, table.rows(figures[name])
 
 
+#: Characters a sheet's name may not hold.
+_NOT_IN_SHEET_NAMES = re.compile(r"[][:*?/\\]")
+
+
+def _cell(value: Any, say: Say) -> Any:
+    return _neutralise(say(value) if isinstance(value, Label) else value)
+
+
 def _sheet(book: Workbook, title: str, caption: str, headers: tuple[str, ...],
-           rows: list[tuple[Any, ...]]) -> None:  # fmt: skip
-    sheet = book.create_sheet(title[:31])
+           rows: list[tuple[Any, ...]], say: Say) -> None:  # fmt: skip
+    sheet = book.create_sheet(_NOT_IN_SHEET_NAMES.sub(" ", title)[:31])
     sheet.append([_neutralise(caption)])
     sheet["A1"].font = Font(bold=True)
-    sheet.append(list(headers))
+    sheet.append([say(h) for h in headers])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_neutralise(v) for v in row])
+        sheet.append([_cell(v, say) for v in row])
     for column in sheet.columns:
         sheet.column_dimensions[column[0].column_letter].width = 18
 
@@ -99,38 +124,43 @@ def _bytes(book: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def _caption(figures: dict[str, Any]) -> str:
+def _caption(figures: dict[str, Any], say: Say) -> str:
     region = figures["region"]
-    period = f" {half_year_name(figures['period'])}" if figures.get("period") else ""
-    return f"{region['name']}（{region['code']}）{period}"
+    period = figures.get("period")
+    if not period or half_year_name(period) == period:
+        return f"{region['name']}（{region['code']}）"
+    half = "%(year)s年上半年" if period.endswith("1") else "%(year)s年下半年"
+    return f"{region['name']}（{region['code']}） {say(half, year=period[:4])}"
 
 
-def figure_workbook(name: str, figures: dict[str, Any]) -> bytes:
+def figure_workbook(name: str, figures: dict[str, Any], say: Say = chinese) -> bytes:
     """One figure of one region as an ``.xlsx``."""
     book = Workbook()
     book.remove(book.worksheets[0])
     title, headers, rows = table_of(name, figures)
-    _sheet(book, title, f"{_caption(figures)} · {title}", headers, rows)
+    _sheet(book, say(title), f"{_caption(figures, say)} · {say(title)}", headers, rows, say)
     return _bytes(book)
 
 
-def report_workbook(figures: dict[str, Any], children: list[dict[str, Any]]) -> bytes:
+def report_workbook(
+    figures: dict[str, Any], children: list[dict[str, Any]], say: Say = chinese
+) -> bytes:
     """The half-year report: a sheet per figure for the region, then a sheet per child
     region with its own figures on one page."""
     book = Workbook()
     book.remove(book.worksheets[0])
     for name in TABLES:
         title, headers, rows = table_of(name, figures)
-        _sheet(book, title, f"{_caption(figures)} · {title}", headers, rows)
+        _sheet(book, say(title), f"{_caption(figures, say)} · {say(title)}", headers, rows, say)
     for child in children:
         sheet_rows: list[tuple[Any, ...]] = []
         for name in TABLES:
             if name == "children":
                 continue
             title, headers, rows = table_of(name, child)
-            sheet_rows += [(title,), headers, *rows, ()]
-        book_sheet = book.create_sheet(child["region"]["name"][:31])
-        book_sheet.append([_neutralise(_caption(child))])
+            sheet_rows += [(say(title),), tuple(say(h) for h in headers), *rows, ()]
+        book_sheet = book.create_sheet(_NOT_IN_SHEET_NAMES.sub(" ", child["region"]["name"])[:31])
+        book_sheet.append([_neutralise(_caption(child, say))])
         for row in sheet_rows:
-            book_sheet.append([_neutralise(v) for v in row])
+            book_sheet.append([_cell(v, say) for v in row])
     return _bytes(book)
