@@ -33,8 +33,6 @@ class User(TimestampMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: Bumped at sign-out, password change and disabling; sessions carrying an older one end.
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     locale: Mapped[str | None] = mapped_column(sa.String(8), default=None)
 

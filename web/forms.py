@@ -131,7 +131,7 @@ def condition_choices() -> list[SelectChoice]:
     one group. Synonyms follow the name, so 尿毒症 also reads 终末期肾病."""
     catalogue = shipped_catalogue()
 
-    def shown(code: str, group: str) -> SelectChoice:
+    def shown(code: str, group: Any) -> SelectChoice:
         entry = catalogue.get(code)
         also = "、".join(entry.synonyms[:2])
         label = f"{entry.name}（{also}）" if also else entry.name
@@ -146,7 +146,7 @@ def condition_choices() -> list[SelectChoice]:
         if below:
             grouped += [shown(code, entry.name) for code in (entry.code, *below)]
         else:
-            alone.append(shown(entry.code, "其他病种"))
+            alone.append(shown(entry.code, _l("其他病种")))
     return grouped + alone
 
 

@@ -99,6 +99,18 @@ def test_a_reset_password_replaces_the_old_one_and_must_be_changed(
     assert fresh.get("/worklist").headers["Location"].endswith("/account/password")
 
 
+def test_a_password_reset_lifts_the_sign_in_wait(client: FlaskClient, db: Session) -> None:
+    """The owner who forgot the password and was locked out gets in with the new one at once."""
+    target = get_user(db, "station_a")
+    locked_out = client.application.test_client()
+    for _ in range(5):
+        assert sign_in(locked_out, "station_a", "forgotten").status_code == 401
+    assert sign_in(locked_out, "station_a", "forgotten").status_code == 429
+    sign_in(client, "ca_conghua")
+    post(client, f"/users/{target.id}/password", {"password": "temporary-2026"}, "/users")
+    assert sign_in(locked_out, "station_a", "temporary-2026").status_code == 302
+
+
 def test_civil_affairs_keep_only_their_region_and_never_administrators(
     client: FlaskClient, db: Session
 ) -> None:

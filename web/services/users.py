@@ -413,8 +413,8 @@ def reset_password(db: Session, actor: User, user_id: int, new_password: str) ->
     user.password_hash = hash_password(new_password)
     user.must_change_password = True
     user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    # The owner who was locked out signs in with the new password from anywhere at once.
+    db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == user.username))
     write_audit(db, actor, "user.password_reset", user)
     db.flush()
     return user
