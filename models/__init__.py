@@ -5,6 +5,7 @@ from .base import Base, utcnow
 from .households import GovAid, Household, Member, Need, NeedEvent, Station
 from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
+from .monitoring import MonitoringBatch, MonitoringRecord, MonitoringWarning, WarningRuleSetting
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
 from .regions import CountySetting, Region
@@ -24,6 +25,9 @@ __all__ = [
     "LedgerEntry",
     "Member",
     "ModelVersion",
+    "MonitoringBatch",
+    "MonitoringRecord",
+    "MonitoringWarning",
     "Notification",
     "Need",
     "NeedEvent",
@@ -37,5 +41,6 @@ __all__ = [
     "ServiceEpisode",
     "Station",
     "User",
+    "WarningRuleSetting",
     "utcnow",
 ]

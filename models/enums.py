@@ -67,6 +67,8 @@ class Role(LabelledEnum):
     CHARITY_STAFF = "charity_staff", "慈善组织工作人员"
     CIVIL_AFFAIRS = "civil_affairs", "民政部门工作人员"
     ADMIN = "admin", "系统管理员"
+    #: A department's account (医保、残联 …) that only delivers monitoring batches.
+    DATA_PROVIDER = "data_provider", "部门数据报送"
 
 
 class HouseholdCategory(LabelledEnum):
@@ -375,3 +377,81 @@ class JobRunStatus(LabelledEnum):
     SUCCEEDED = "succeeded", "成功"
     FAILED = "failed", "失败"
     SKIPPED = "skipped", "未补跑（首次启动前的时刻）"
+
+
+class MonitoringSource(LabelledEnum):
+    """A department that delivers monitoring records (政务数据共享)."""
+
+    MEDICAL_INSURANCE = "medical_insurance", "医保部门"
+    DISABLED_PERSONS = "disabled_persons", "残联"
+    EDUCATION = "education", "教育部门"
+    CIVIL_AFFAIRS = "civil_affairs", "民政部门"
+    HUMAN_RESOURCES = "human_resources", "人社部门"
+    EMERGENCY = "emergency", "应急管理部门"
+
+
+class MonitoringEvent(LabelledEnum):
+    """What a monitoring record reports; each source may report only its own events."""
+
+    MEDICAL_EXPENSE = "medical_expense", "医疗费用个人自付"
+    DISABILITY_ISSUED = "disability_issued", "残疾证新办"
+    DISABILITY_CHANGED = "disability_changed", "残疾类别或等级变更"
+    SCHOOL_ENROLLED = "school_enrolled", "入学"
+    SCHOOL_DROPOUT = "school_dropout", "辍学"
+    SCHOOL_STAGE_CHANGED = "school_stage_changed", "学段变化"
+    AID_STARTED = "aid_started", "救助开始"
+    AID_STOPPED = "aid_stopped", "救助停止"
+    AID_CHANGED = "aid_changed", "救助变更"
+    UNEMPLOYMENT_REGISTERED = "unemployment_registered", "失业登记"
+    DISASTER_LOSS = "disaster_loss", "灾害损失"
+
+
+#: The events each source may report.
+SOURCE_EVENTS: dict[MonitoringSource, tuple[MonitoringEvent, ...]] = {
+    MonitoringSource.MEDICAL_INSURANCE: (MonitoringEvent.MEDICAL_EXPENSE,),
+    MonitoringSource.DISABLED_PERSONS: (
+        MonitoringEvent.DISABILITY_ISSUED,
+        MonitoringEvent.DISABILITY_CHANGED,
+    ),
+    MonitoringSource.EDUCATION: (
+        MonitoringEvent.SCHOOL_ENROLLED,
+        MonitoringEvent.SCHOOL_DROPOUT,
+        MonitoringEvent.SCHOOL_STAGE_CHANGED,
+    ),
+    MonitoringSource.CIVIL_AFFAIRS: (
+        MonitoringEvent.AID_STARTED,
+        MonitoringEvent.AID_STOPPED,
+        MonitoringEvent.AID_CHANGED,
+    ),
+    MonitoringSource.HUMAN_RESOURCES: (MonitoringEvent.UNEMPLOYMENT_REGISTERED,),
+    MonitoringSource.EMERGENCY: (MonitoringEvent.DISASTER_LOSS,),
+}
+
+
+class WarningRule(LabelledEnum):
+    """A warning rule (预警规则) run on monitoring records."""
+
+    MEDICAL_COST = "medical_cost", "大额医疗支出"
+    SEVERE_DISABILITY = "severe_disability", "新增一、二级残疾"
+    AID_STOPPED = "aid_stopped", "救助停止而情况未变"
+    SCHOOL_DROPOUT = "school_dropout", "义务教育阶段辍学"
+    HEAD_UNEMPLOYED = "head_unemployed", "户主失业登记"
+    DISASTER_LOSS = "disaster_loss", "受灾损失"
+
+
+class WarningStatus(LabelledEnum):
+    OPEN = "open", "待核实"
+    CONFIRMED = "confirmed", "已确认"
+    DISMISSED = "dismissed", "已排除"
+
+
+class DismissReason(LabelledEnum):
+    """Why a station dismissed a warning."""
+
+    ALREADY_HELPED = "already_helped", "已在帮扶或已有救助"
+    SITUATION_IMPROVED = "situation_improved", "情况已好转"
+    NOT_IN_NEED = "not_in_need", "经核实不困难"
+    NOT_FOUND = "not_found", "查无此人"
+    MOVED_AWAY = "moved_away", "已迁出本辖区"
+    RECORD_WRONG = "record_wrong", "部门数据有误"
+    OTHER = "other", "其他"

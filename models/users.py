@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, enum_column, utcnow
-from .enums import Role
+from .enums import MonitoringSource, Role
 from .households import Station
 from .projects import Organization
 
@@ -26,6 +26,10 @@ class User(TimestampMixin, Base):
     station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), default=None)
     organization_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizations.id"), default=None
+    )
+    #: A department account (部门数据报送) delivers only this source's monitoring batches.
+    feed_source: Mapped[MonitoringSource | None] = mapped_column(
+        enum_column(MonitoringSource), default=None
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     #: Set when an administrator chose the password (new account, reset): the user must pick
