@@ -69,7 +69,7 @@ def populate(factory, households: int, projects: int, referrals: int) -> None:  
                          "status": "active", "created_at": NOW, "updated_at": NOW})  # fmt: skip
             age = rng.choice((8, 35, 52, 67, 78, 85))
             members.append({"household_id": n + 1_000_000, "name": "某", "relation": Relation.HEAD,
-                            "birth_on": TODAY.replace(year=TODAY.year - age),
+                            "birth_year": TODAY.year - age,
                             "self_care": SelfCare.DEPENDENT if age > 75 else SelfCare.INDEPENDENT,
                             "illness_kind": "serious" if n % 7 == 0 else None,
                             "disability_type": "physical" if n % 9 == 0 else None})  # fmt: skip
