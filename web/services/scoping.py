@@ -21,6 +21,7 @@ from models import (
     JobRun,
     LedgerEdition,
     Member,
+    MonitoringWarning,
     Need,
     Notification,
     Organization,
@@ -169,6 +170,15 @@ def _needs(actor: User) -> ColumnElement[bool]:
         consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))
         return sa.and_(Need.id.in_(referred), Need.household_id.in_(consenting))
     return Need.household_id.in_(_visible_household_ids(actor))
+
+
+@rule(MonitoringWarning)
+def _warnings(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.STATION_STAFF:
+        return MonitoringWarning.station_id == actor.station_id
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(MonitoringWarning.region_code, actor)
+    return sa.false()
 
 
 @rule(Organization)
