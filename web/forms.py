@@ -30,7 +30,6 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -59,6 +58,7 @@ from models.enums import (
     Urgency,
 )
 from web.services.contracts import GOV_AID, HOUSEHOLD, MAX_FEN, MEMBER, NEED, PROJECT, FieldRule
+from web.services.warnings import DUE_DAYS, MAX_THRESHOLD_FEN, SHARE_PERCENT
 
 #: Largest amount a form accepts (yuan), as everywhere (``contracts.MAX_FEN``).
 MAX_YUAN = MAX_FEN // 100
@@ -424,28 +424,37 @@ class WarningDismissForm(FlaskForm):
     )
     note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=500)])
 
-    def validate_note(self, field: Any) -> None:
-        if self.reason.data == DismissReason.OTHER.value and not (field.data or "").strip():
-            raise ValidationError(_l("选择“其他”时请写明原因。"))
-
 
 class WarningRuleForm(FlaskForm):
     """One warning rule as a county runs it; amounts typed in yuan."""
 
     enabled = BooleanField(_l("启用"))
+    # The service's bounds, checked here first so the form is kept with what was typed.
     threshold_yuan = DecimalField(
         _l("金额标准（元）"),
-        validators=[Optional(), NumberRange(0, MAX_YUAN, message=_l("金额超出范围。"))],
+        validators=[
+            Optional(),
+            NumberRange(
+                0, MAX_THRESHOLD_FEN // 100, message=_l("金额门槛须在 0 至 10,000,000 元之间。")
+            ),
+        ],
     )
     income_share_percent = IntegerField(
-        _l("占家庭年收入比例（%）"),
-        validators=[Optional(), NumberRange(1, 1000, message=_l("比例应在 1 到 1000 之间。"))],
+        _l("占家庭年收入比例（％）"),
+        validators=[
+            Optional(),
+            NumberRange(
+                SHARE_PERCENT[0],
+                SHARE_PERCENT[-1],
+                message=_l("占家庭年收入的比例须在 1% 至 100% 之间。"),
+            ),
+        ],
     )
     due_days = IntegerField(
         _l("处理期限（天）"),
         validators=[
             InputRequired(_l("请填写处理期限。")),
-            NumberRange(1, 365, message=_l("期限应在 1 到 365 天之间。")),
+            NumberRange(DUE_DAYS[0], DUE_DAYS[-1], message=_l("核实期限须在 1 至 90 天之间。")),
         ],
     )
 

@@ -22,6 +22,7 @@ from web.services.county_settings import is_county_office
 from web.services.errors import Conflict, ServiceError
 from web.services.regions import region_label
 from web.services.scoping import require_role
+from web.services.warning_settings import default_setting
 from web.services.warnings import (
     RuleSetting,
     WarningFilter,
@@ -38,9 +39,6 @@ from web.services.warnings import (
 
 from .blueprint import pages
 from .refusals import refuse
-
-#: The province every county's defaults come from (one deployment per province).
-_PROVINCE_DIGITS = 2
 
 
 def _filters() -> tuple[WarningFilter, dict[str, str]]:
@@ -163,16 +161,18 @@ def warning_dismiss(warning_id: int) -> Response | tuple[str, int]:
             (form.note.data or "").strip() or None,
         )  # fmt: skip
     except ServiceError as error:
-        refuse(error, form, fallback="note")
+        if error.status != 422:
+            refuse(error)
+            return redirect(url_for("pages.warning_page", warning_id=warning_id))
+        refuse(error, form, fallback="note", flash_message=False)
         return _detail(get_warning(db, user, warning_id), dismiss_form=form, status=error.status)
     flash(_("预警已排除。"), "success")
     return redirect(url_for("pages.warnings_page"))
 
 
-def _defaults(db: Any, region_code: str) -> dict[WarningRule, RuleSetting]:
-    """The provincial defaults: the rules as they run where no county has set them."""
-    province = region_code[:_PROVINCE_DIGITS].ljust(len(region_code), "0")
-    return {s.rule: s for s in rule_settings(db, province)}
+def _defaults() -> dict[WarningRule, RuleSetting]:
+    """The provincial defaults, shown beside what the county runs."""
+    return {rule: default_setting(rule) for rule in WarningRule}
 
 
 @pages.route("/settings/warnings")
@@ -185,7 +185,7 @@ def warning_settings() -> str:
     settings = rule_settings(db, user.region_code)
     forms = {s.rule: _rule_form(s) for s in settings} if own else {}
     return render_template(
-        "warnings/settings.html", settings=settings, defaults=_defaults(db, user.region_code),
+        "warnings/settings.html", settings=settings, defaults=_defaults(),
         own=own, forms=forms, region=region_label(db, user.region_code),
     )  # fmt: skip
 
@@ -260,6 +260,6 @@ def _settings_with(db: Any, user: Any, rule: WarningRule, form: WarningRuleForm)
     forms = {s.rule: _rule_form(s) for s in settings}
     forms[rule] = form
     return render_template(
-        "warnings/settings.html", settings=settings, defaults=_defaults(db, user.region_code),
+        "warnings/settings.html", settings=settings, defaults=_defaults(),
         own=is_county_office(db, user), forms=forms, region=region_label(db, user.region_code),
     ), 422  # fmt: skip
