@@ -313,7 +313,7 @@ def test_the_account_form_asks_a_department_account_for_its_source(
             "role": "data_provider", "region_code": "440117000000",
             "password": "department-pass-2026"}  # fmt: skip
     missing = client.post("/users/new", data={**base, "feed_source": ""})
-    assert missing.status_code == 422 and "数据来源" in missing.text
+    assert missing.status_code == 422 and "部门数据报送账号必须指定" in missing.text
     made = client.post("/users/new", data={**base, "feed_source": "human_resources"})
     assert made.status_code == 302
     assert get_user(db, "renshe_ch").feed_source == MonitoringSource.HUMAN_RESOURCES

@@ -103,6 +103,8 @@ ACTION_LABELS: dict[str, str] = {
     "warning.read": "查看预警",
     "warning.confirm": "确认预警并登记需求",
     "warning.dismiss": "排除预警",
+    "monitoring.deliver": "报送监测数据",
+    "monitoring.records_read": "查看家庭的监测记录",
 }
 
 #: The kinds of record an entry may name.
@@ -121,6 +123,7 @@ OBJECT_LABELS: dict[str, str] = {
     "JobRun": "定时任务",
     "MonitoringWarning": "监测预警",
     "WarningRuleSetting": "预警规则",
+    "MonitoringBatch": "监测数据批次",
 }
 
 

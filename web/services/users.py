@@ -92,7 +92,7 @@ def create_user(
     feed_source: MonitoringSource | None = None,
 ) -> User:
     """Create an account bound to a region (and a station or organization where the role needs;
-    a department's account to the source it delivers).
+    a department's account, ``Role.DATA_PROVIDER``, to the one source it delivers).
 
     ``actor`` is None for command-line administration.
 
@@ -114,7 +114,7 @@ def create_user(
     ):
         errors["organization_id"] = ["慈善组织工作人员必须指定所属组织。"]
     if role == Role.DATA_PROVIDER and feed_source is None:
-        errors["feed_source"] = ["部门数据报送账号必须指定数据来源。"]
+        errors["feed_source"] = ["部门数据报送账号必须指定报送哪个部门的数据。"]
     if errors:
         raise ValidationFailed(fields=errors)
     if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
