@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from stdnum.cn import ric
 
 from models import MonitoringBatch, MonitoringRecord, MonitoringWarning, Need, User, clock
 from models.base import utcnow
 from models.enums import MonitoringSource, Role, WarningRule, WarningStatus
 from tests.helpers import csrf_token, get_user, sign_in
+from web.services.id_numbers import id_check_digit
 from web.services.monitoring import deliver_batch
 from web.services.users import create_user
 
@@ -32,7 +32,7 @@ ZHAO_ID = "440232198609142552"
 
 def valid_id(body: str) -> str:
     """A valid 身份证号 from its first 17 digits."""
-    return body + ric.calc_check_digit(body)
+    return body + id_check_digit(body)
 
 
 def department(db: Session, source: MonitoringSource = MonitoringSource.MEDICAL_INSURANCE,
@@ -255,9 +255,9 @@ def test_an_upload_with_bad_rows_names_them_and_imports_nothing(
     assert batch_template(MonitoringSource.MEDICAL_INSURANCE)[:2] == b"PK"  # an .xlsx
     day = (clock.today() - dt.timedelta(days=5)).isoformat()
     data = _csv([
-        [ZHONG_ID, "钟伟明", "440117103217", "medical_expense", day, "52000", "住院"],
-        ["440122197804121077", "错号码", "440117103217", "medical_expense", day, "100", ""],
-        [ZHONG_ID, "钟伟明", "440117103217", "disaster_loss", day, "abc", ""],
+        [ZHONG_ID, "钟伟明", "440117103217", "医疗费用个人自付", day, "52000", "住院"],
+        ["440122197804121077", "错号码", "440117103217", "医疗费用个人自付", day, "100", ""],
+        [ZHONG_ID, "钟伟明", "440117103217", "灾害损失", day, "abc", ""],
     ])  # fmt: skip
     before = db.scalar(sa.select(sa.func.count(MonitoringRecord.id)))
     answer = client.post("/monitoring/upload", data={

@@ -145,7 +145,7 @@ def deliver_feeds(db: Session, now: dt.datetime) -> None:
          "occurred_on": day, "amount_yuan": 52000.0, "detail": "住院自付"}
         for id_number, name, region in (("440122197804121076", "钟伟明", "440117103217"),
                                         ("440232198609142552", "赵金福", "440232113201"),
-                                        ("440117198503011233", "罗未名", "440117103217"))
+                                        ("44011719850301123X", "罗未名", "440117103217"))
     ], now)  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from web.db import get_db
 from web.forms import MonitoringUploadForm
 from web.services.discovery import list_batches, row_problems
 from web.services.errors import ServiceError, ValidationFailed
-from web.services.monitoring import BatchResult, batch_template, deliver_batch, read_batch_file
+from web.services.monitoring import BatchResult, batch_template, deliver_batch_file
 from web.services.scoping import require_role
 
 from .blueprint import pages
@@ -56,10 +56,12 @@ def monitoring_upload() -> tuple[str, int]:
             delivered_on = form.delivered_on.data or timing.today()
             upload = form.file.data
             try:
-                records = read_batch_file(source, upload.filename or "", upload.read())
-                result = deliver_batch(db, user, source, delivered_on, records, timing.now())
+                result = deliver_batch_file(
+                    db, user, source, delivered_on, upload.filename or "", upload.read(),
+                    timing.now(),
+                )  # fmt: skip
             except ValidationFailed as error:
-                refuse(error, form, flash_message=False)
+                refuse(error, flash_message=False)
                 problems = row_problems(error.fields)
                 form.file.errors = [*form.file.errors, error.message]
             except ServiceError as error:

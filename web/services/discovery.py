@@ -3,6 +3,7 @@ the batches delivered, a refused batch's rows, a household's warnings."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,27 +13,12 @@ from sqlalchemy.orm import Session
 
 from models import Household, MonitoringBatch, MonitoringWarning, User
 from models.enums import Role
+from web.schemas.monitoring import FIELD_LABELS
 
 from .scoping import actor_prefix, require_role
 
 #: Batches listed at most.
 RECENT_BATCHES = 20
-
-#: The API's names of a record's fields, as the source templates head their columns.
-RECORD_FIELD_LABELS: dict[str, str] = {
-    "id_number": "身份证号",
-    "name": "姓名",
-    "region_code": "所在乡镇（街道）或村（社区）",
-    "event": "事件",
-    "occurred_on": "发生日期",
-    "amount_yuan": "金额（元）",
-    "facts": "事件详情",
-    "detail": "情况说明",
-    "source": "数据来源",
-    "delivered_on": "报送日期",
-    "records": "数据",
-    "file": "文件",
-}
 
 
 def list_batches(db: Session, actor: User, limit: int = RECENT_BATCHES) -> list[MonitoringBatch]:
@@ -55,45 +41,31 @@ def list_batches(db: Session, actor: User, limit: int = RECENT_BATCHES) -> list[
 @dataclass(frozen=True)
 class RowProblem:
     row: int | None
+    #: The field as the template heads its column (empty when the reason names none).
     field: str
     reason: str
 
 
+#: A reason that names its field first, in quotes (“身份证号”校验位不正确).
+_NAMED = re.compile(r"^“([^”]+)”(.+)$", re.S)
+
+
 def row_problems(fields: Mapping[str, Any]) -> list[RowProblem]:
-    """A refused batch's errors as (row, field, reason) lines, rows in order.
-
-    Accepts the shapes a batch's refusal names its rows in: ``records.3.amount_yuan`` (or
-    ``3.amount_yuan``) keys, or ``rows`` mapping a row to its reasons or to its fields'.
-    """
+    """A refused batch's errors as (row, field, reason) lines, rows in order: the rows it
+    names (``fields["rows"]``: row number → reasons), then what concerns the whole file."""
     problems: list[RowProblem] = []
-
-    def add(row: Any, field: str, messages: Any) -> None:
-        number = int(row) if str(row).isdigit() else None
-        label = RECORD_FIELD_LABELS.get(field.split(".")[0], "") if field else ""
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
-            if isinstance(message, Mapping):
-                for inner, texts in message.items():
-                    add(row, str(inner), texts)
-            else:
-                problems.append(RowProblem(number, label, str(message)))
-
-    for key, value in fields.items():
-        if key == "rows" and isinstance(value, Mapping):
-            for row, detail in value.items():
-                if isinstance(detail, Mapping):
-                    for field, messages in detail.items():
-                        add(row, str(field), messages)
-                else:
-                    add(row, "", detail)
-            continue
-        parts = key.split(".")
-        if parts[0] == "records":
-            parts = parts[1:]
-        if parts and parts[0].isdigit():
-            add(parts[0], ".".join(parts[1:]), value)
-        else:
-            add(None, key, value)
-    return sorted(problems, key=lambda p: (p.row is None, p.row or 0))
+    for row, reasons in (fields.get("rows") or {}).items():
+        for reason in reasons:
+            named = _NAMED.match(str(reason))
+            problems.append(RowProblem(
+                int(row), FIELD_LABELS.get(named[1], named[1]) if named else "",
+                named[2] if named else str(reason),
+            ))  # fmt: skip
+    problems.sort(key=lambda p: p.row or 0)
+    for key, reasons in fields.items():
+        if key != "rows" and isinstance(reasons, list):
+            problems += [RowProblem(None, FIELD_LABELS.get(key, ""), str(r)) for r in reasons]
+    return problems
 
 
 def household_warnings(db: Session, actor: User, household: Household) -> list[MonitoringWarning]:
