@@ -97,6 +97,8 @@ ACTION_LABELS: dict[str, str] = {
     "stats.report": "下载半年度报告",
     "job.queue": "手动运行定时任务",
     "matcher.train": "训练匹配模型",
+    "monitoring.deliver": "报送监测数据",
+    "monitoring.records_read": "查看家庭的监测记录",
 }
 
 #: The kinds of record an entry may name.
@@ -113,6 +115,7 @@ OBJECT_LABELS: dict[str, str] = {
     "Station": "服务站",
     "GovAid": "政府救助",
     "JobRun": "定时任务",
+    "MonitoringBatch": "监测数据批次",
 }
 
 
