@@ -105,9 +105,6 @@ TABLES: dict[str, Table] = {
     ),
 }  # fmt: skip
 
-#: The tables of active discovery, on one sheet of the half-year report (主动发现预警).
-DISCOVERY_TABLES = ("warnings_summary", "warnings_by_rule", "warnings_by_region")
-
 
 def table_of(
     name: str, figures: dict[str, Any]
@@ -162,23 +159,6 @@ def figure_workbook(name: str, figures: dict[str, Any], say: Say = chinese) -> b
     return _bytes(book)
 
 
-def _blocks_sheet(book: Workbook, title: str, caption: str,
-                  tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]],
-                  say: Say) -> None:  # fmt: skip
-    """One sheet holding several tables one below the other, each under its title."""
-    sheet = book.create_sheet(_NOT_IN_SHEET_NAMES.sub(" ", title)[:31])
-    sheet.append([_neutralise(f"{caption} · {title}")])
-    sheet["A1"].font = Font(bold=True)
-    for table_title, headers, rows in tables:
-        sheet.append([])
-        sheet.append([say(table_title)])
-        sheet.append([say(h) for h in headers])
-        for row in rows:
-            sheet.append([_cell(v, say) for v in row])
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 18
-
-
 def report_workbook(
     figures: dict[str, Any], children: list[dict[str, Any]], say: Say = chinese
 ) -> bytes:
@@ -187,12 +167,8 @@ def report_workbook(
     book = Workbook()
     book.remove(book.worksheets[0])
     for name in TABLES:
-        if name in DISCOVERY_TABLES:
-            continue
         title, headers, rows = table_of(name, figures)
         _sheet(book, say(title), f"{_caption(figures, say)} · {say(title)}", headers, rows, say)
-    _blocks_sheet(book, say(TABLES["warnings_summary"].title), _caption(figures, say),
-                  [table_of(name, figures) for name in DISCOVERY_TABLES], say)  # fmt: skip
     for child in children:
         sheet_rows: list[tuple[Any, ...]] = []
         for name in TABLES:
