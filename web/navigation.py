@@ -75,6 +75,8 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _LEDGERS,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _JOBS, _API_DOCS)),
     ],
+    # A department's account delivers monitoring batches and reaches nothing else.
+    Role.DATA_PROVIDER: [_HOME, _API_DOCS],
 }
 
 
