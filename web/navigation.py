@@ -78,8 +78,6 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _DASHBOARD,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _WARNING_RULES, _FEEDS, _JOBS, _API_DOCS)),
     ],
-    # A department's account only delivers its data.
-    Role.DATA_PROVIDER: [_FEEDS],
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
     Role.ADMIN: [
         _HOME,
@@ -88,6 +86,8 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _LEDGERS,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _JOBS, _API_DOCS)),
     ],
+    # A department's account delivers monitoring batches and reaches nothing else.
+    Role.DATA_PROVIDER: [_HOME, _FEEDS, _API_DOCS],
 }
 
 

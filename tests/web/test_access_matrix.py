@@ -205,6 +205,8 @@ SENDS_BODY = "a valid minimal body: allowed → 2xx"
 SENDS_CSRF = "the CSRF token only: allowed → the form's 422"
 SENDS_FORM = "a valid form: allowed → its success"
 SENDS_FILE = "a file that is not a workbook: allowed → 422"
+SENDS_BAD_BATCH = "a batch whose one record is bad: allowed → 422"
+BAD_BATCH = {"source": "medical_insurance", "delivered_on": "2026-12-01", "records": [{}]}
 
 
 def garbage_file(_: Values) -> dict[str, Any]:
@@ -471,6 +473,13 @@ API_ROWS = [
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
     Row("GET", "/api/v1/stats/report.xlsx?period={period}&region_code={county}", anon=401,
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
+    # Monitoring feeds: departments' accounts (tests/web/test_monitoring_api.py) and civil
+    # affairs deliver; stations and charities may not. The record sent is bad, so a caller
+    # allowed to deliver is told what is wrong with it.
+    Row("POST", "/api/v1/monitoring/batches", anon=401, admin=422, ca=422, st=403, ch=403,
+        body=BAD_BATCH, sends=SENDS_BAD_BATCH),
+    Row("GET", "/api/v1/monitoring/templates/medical_insurance", anon=401, admin=200, ca=200,
+        st=403, ch=403),
 ]  # fmt: skip
 
 PAGE_ROWS = [

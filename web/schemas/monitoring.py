@@ -199,6 +199,7 @@ def record_schema(source: MonitoringSource, today: dt.date) -> MonitoringRecordS
 class BatchSchema(BaseSchema):
     source = fields.Enum(
         MonitoringSource,
+        by_value=True,
         required=True,
         metadata={"description": "报送部门：" + "、".join(
             f"{s.value}（{s.label}）" for s in MonitoringSource
@@ -220,7 +221,3 @@ class BatchResultSchema(BaseSchema):
     record_count = fields.Integer(metadata={"description": "记录条数"})
     matched_count = fields.Integer(metadata={"description": "与需求台账中的人员匹配上的条数"})
     warnings_raised = fields.Integer(metadata={"description": "本次新产生的预警数"})
-
-
-class TemplateSourceSchema(BaseSchema):
-    source = fields.Enum(MonitoringSource, required=True)

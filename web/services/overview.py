@@ -64,6 +64,9 @@ def home_figures(db: Session, actor: User) -> dict[str, Any]:
             sa.select(MonitoringWarning.id).where(MonitoringWarning.status == WarningStatus.OPEN),
             actor,
         )
+    if actor.role == Role.DATA_PROVIDER and actor.feed_source is not None:
+        figures["source"] = actor.feed_source.label
+        figures["source_code"] = actor.feed_source.value
     if actor.role == Role.STATION_STAFF and actor.station_id is not None:
         station = db.get(Station, actor.station_id)
         figures["station"] = station.name if station else ""
