@@ -340,6 +340,15 @@ def test_an_xlsx_made_from_the_template_reads_back_as_records(
         db, ca, MonitoringSource.DISABLED_PERSONS, TODAY, "残联.xlsx", data, utcnow()
     )
     assert (result.record_count, result.matched_count) == (2, 1)
+    db.expire_all()
+    stored = db.scalars(
+        sa.select(MonitoringRecord).where(MonitoringRecord.batch_id == result.batch.id)
+        .order_by(MonitoringRecord.row_number)
+    ).all()  # fmt: skip
+    assert [r.row_number for r in stored] == [2, 3]  # the spreadsheet's rows
+    assert stored[0].facts == {"disability_type": "physical", "grade": 2}
+    assert stored[0].detail == "新办证" and stored[0].occurred_on == day
+    assert stored[0].event.value == "disability_issued" and stored[0].amount_fen is None
 
 
 def test_bad_rows_of_a_file_are_named_by_their_spreadsheet_rows(
