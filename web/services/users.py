@@ -362,6 +362,7 @@ def create_account(
     region_code: str,
     station_id: int | None = None,
     organization_id: int | None = None,
+    feed_source: MonitoringSource | None = None,
 ) -> User:
     """An account made by an administrator, or by civil-affairs staff for their region (a
     station's, a charity's registered there, or an office below theirs). The password is
@@ -399,7 +400,7 @@ def create_account(
     user = create_user(
         db, actor, username=username.strip(), password=password,
         display_name=display_name.strip(), role=role, region_code=region_code,
-        station_id=station_id, organization_id=organization_id,
+        station_id=station_id, organization_id=organization_id, feed_source=feed_source,
     )  # fmt: skip
     user.must_change_password = True
     db.flush()

@@ -439,3 +439,22 @@ def test_a_households_records_are_seen_within_its_reach_and_the_reading_audited(
     for outsider in (get_user(db, "station_c"), provider(db, MEDICAL)):
         with pytest.raises(NotFound):
             household_records(db, outsider, member.household_id)
+
+
+def test_a_county_office_makes_a_department_account_that_delivers_its_source(
+    db: Session, ca: User, rules_calls: list[dict[str, Any]]
+) -> None:
+    from web.services.users import create_account
+
+    account = create_account(
+        db, ca, username="conghua_yibao", password="feed-secret-2026", display_name="从化区医保局",
+        role=Role.DATA_PROVIDER, region_code=CONGHUA, feed_source=MEDICAL,
+    )  # fmt: skip
+    assert account.feed_source == MEDICAL and account.must_change_password
+    assert deliver_batch(db, account, MEDICAL, TODAY, good_batch(), utcnow()).record_count == 3
+    with pytest.raises(ValidationFailed) as refused:
+        create_account(
+            db, ca, username="conghua_x", password="feed-secret-2026", display_name="某局",
+            role=Role.DATA_PROVIDER, region_code=CONGHUA,
+        )  # fmt: skip
+    assert "feed_source" in refused.value.fields
