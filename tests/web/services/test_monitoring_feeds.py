@@ -340,6 +340,15 @@ def test_an_xlsx_made_from_the_template_reads_back_as_records(
         db, ca, MonitoringSource.DISABLED_PERSONS, TODAY, "残联.xlsx", data, utcnow()
     )
     assert (result.record_count, result.matched_count) == (2, 1)
+    db.expire_all()
+    stored = db.scalars(
+        sa.select(MonitoringRecord).where(MonitoringRecord.batch_id == result.batch.id)
+        .order_by(MonitoringRecord.row_number)
+    ).all()  # fmt: skip
+    assert [r.row_number for r in stored] == [2, 3]  # the spreadsheet's rows
+    assert stored[0].facts == {"disability_type": "physical", "grade": 2}
+    assert stored[0].detail == "新办证" and stored[0].occurred_on == day
+    assert stored[0].event.value == "disability_issued" and stored[0].amount_fen is None
 
 
 def test_bad_rows_of_a_file_are_named_by_their_spreadsheet_rows(
@@ -430,3 +439,22 @@ def test_a_households_records_are_seen_within_its_reach_and_the_reading_audited(
     for outsider in (get_user(db, "station_c"), provider(db, MEDICAL)):
         with pytest.raises(NotFound):
             household_records(db, outsider, member.household_id)
+
+
+def test_a_county_office_makes_a_department_account_that_delivers_its_source(
+    db: Session, ca: User, rules_calls: list[dict[str, Any]]
+) -> None:
+    from web.services.users import create_account
+
+    account = create_account(
+        db, ca, username="conghua_yibao", password="feed-secret-2026", display_name="从化区医保局",
+        role=Role.DATA_PROVIDER, region_code=CONGHUA, feed_source=MEDICAL,
+    )  # fmt: skip
+    assert account.feed_source == MEDICAL and account.must_change_password
+    assert deliver_batch(db, account, MEDICAL, TODAY, good_batch(), utcnow()).record_count == 3
+    with pytest.raises(ValidationFailed) as refused:
+        create_account(
+            db, ca, username="conghua_x", password="feed-secret-2026", display_name="某局",
+            role=Role.DATA_PROVIDER, region_code=CONGHUA,
+        )  # fmt: skip
+    assert "feed_source" in refused.value.fields
