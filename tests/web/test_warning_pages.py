@@ -3,7 +3,8 @@ other station's (another's is 404); confirming a warning registers a need pre-fi
 evidence and opens its matching projects; dismissing without a reason keeps the form with an
 error; a county office saves a rule and sees it beside the provincial default; an upload with
 bad rows names every row and imports nothing; a department's account reaches only its upload
-page; a household's 救助链 shows its feed records and warnings."""
+page; a household's 救助链 shows its feed records and warnings; the dashboard and the half-year
+report count warnings raised, confirmed, dismissed and overdue."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from models import MonitoringBatch, MonitoringRecord, MonitoringWarning, Need, User, clock
@@ -317,3 +319,31 @@ def test_the_account_form_asks_a_department_account_for_its_source(
     made = client.post("/users/new", data={**base, "feed_source": "human_resources"})
     assert made.status_code == 302
     assert get_user(db, "renshe_ch").feed_source == MonitoringSource.HUMAN_RESOURCES
+
+
+def test_the_dashboard_and_the_half_year_report_count_the_warnings(
+    client: FlaskClient, db: Session, warnings: dict[str, MonitoringWarning]
+) -> None:
+    warning = warnings["zhong"]
+    sign_in(client, "station_a")
+    client.post(f"/warnings/{warning.id}/dismiss", data={
+        "csrf_token": csrf_token(client, f"/warnings/{warning.id}"), "reason": "already_helped",
+    })  # fmt: skip
+    office = client.application.test_client()
+    sign_in(office, "ca_conghua")
+    page = office.get("/dashboard").text
+    panel = page[page.index('data-testid="discovery"') :]
+    panel = panel[: panel.index("</section>")]
+    figures = re.findall(r'<span class="n">([^<]+)</span>', panel)
+    assert figures[:4] == ["2", "0", "1", "0"]  # raised, confirmed, dismissed, overdue in 从化
+    by_rule = panel[panel.index('data-testid="table-warnings_by_rule"') :]
+    assert re.search(r"<td>大额医疗支出</td><td>2</td><td>0</td><td>1</td>", by_rule)
+    assert "温泉镇" in panel[panel.index('data-testid="table-warnings_by_region"') :]
+
+    period = clock.period_of(clock.today())
+    export = office.get(f"/api/v1/stats/report.xlsx?period={period}&region_code=440117000000")
+    assert export.status_code == 200
+    book = load_workbook(io.BytesIO(export.data), read_only=True)
+    assert "主动发现预警" in book.sheetnames
+    rows = list(book["主动发现预警"].iter_rows(values_only=True))
+    assert rows[2][:4] == (2, 0, 1, 0)
