@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -51,6 +51,8 @@ T = TypeVar("T")
 
 #: Hashes (or ids) per ``IN`` list: well under every driver's parameter limit.
 CHUNK = 5_000
+#: Values per array parameter on PostgreSQL.
+PG_CHUNK = 100_000
 #: Records older than this (days before today) raise nothing any more: they were read when
 #: they came, and the 12-month medical window is the longest any rule looks back.
 LOOKBACK_DAYS = 365
@@ -77,6 +79,25 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _is_postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def parts(db: Session, items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in lists for :func:`among`: few and long on PostgreSQL, where the list is one
+    array parameter; within the parameter limit elsewhere."""
+    return chunks(items, PG_CHUNK if _is_postgres(db) else CHUNK)
+
+
+def among(db: Session, column: Any, values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter however
+    long the list, so a 200,000-person run is neither compiled nor sent value by value."""
+    if _is_postgres(db):
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return cast(sa.ColumnElement[bool], column == sa.any_(array))
+    return cast(sa.ColumnElement[bool], column.in_(list(values)))
+
+
 @dataclass
 class Person:
     """A person's place in the ledger, by the hash of the ID number."""
@@ -98,7 +119,7 @@ def load_people(db: Session, hashes: Iterable[str]) -> dict[str, Person]:
     where a number is in two households)."""
     wanted = sorted(set(hashes))
     found: dict[str, Person] = {}
-    for part in chunks(wanted):
+    for part in parts(db, wanted):
         rows = db.execute(
             sa.select(
                 Member.id_number_hash,
@@ -113,15 +134,17 @@ def load_people(db: Session, hashes: Iterable[str]) -> dict[str, Person]:
                 Household.updated_at,
             )  # fmt: skip
             .join(Household, Household.id == Member.household_id)
-            .where(Member.id_number_hash.in_(part), Household.status == HouseholdStatus.ACTIVE)
+            .where(
+                among(db, Member.id_number_hash, part), Household.status == HouseholdStatus.ACTIVE
+            )
             .order_by(Member.id)
         ).all()
         households = sorted({row[2] for row in rows})
         sizes: dict[int, int] = {}
-        for ids in chunks(households):
+        for ids in parts(db, households):
             counted = db.execute(
                 sa.select(Member.household_id, sa.func.count())
-                .where(Member.household_id.in_(ids))
+                .where(among(db, Member.household_id, ids))
                 .group_by(Member.household_id)
             )
             sizes.update({household: count for household, count in counted})
@@ -168,8 +191,8 @@ def load_records(
     if hashes is None:
         return [Rec(*row) for row in db.execute(stmt.order_by(MonitoringRecord.id))]
     found: list[Rec] = []
-    for part in chunks(hashes):
-        rows = db.execute(stmt.where(MonitoringRecord.id_number_hash.in_(part)))
+    for part in parts(db, hashes):
+        rows = db.execute(stmt.where(among(db, MonitoringRecord.id_number_hash, part)))
         found.extend(Rec(*row) for row in rows)
     found.sort(key=lambda r: r.id)
     return found
@@ -181,6 +204,9 @@ class MedicalTotal:
     total_fen: int
     first_on: dt.date
     latest_id: int
+    #: Where the department places the person (of several places, the greatest code: the
+    #: same answer on every run).
+    region_code: str
 
 
 def medical_totals(
@@ -193,6 +219,7 @@ def medical_totals(
             sa.func.coalesce(sa.func.sum(MonitoringRecord.amount_fen), 0),
             sa.func.min(MonitoringRecord.occurred_on),
             sa.func.max(MonitoringRecord.id),
+            sa.func.max(MonitoringRecord.region_code),
         )
         .where(
             MonitoringRecord.event == MonitoringEvent.MEDICAL_EXPENSE,
@@ -202,11 +229,11 @@ def medical_totals(
         .group_by(MonitoringRecord.id_number_hash)
     )
     if hashes is None:
-        return [MedicalTotal(h, int(t or 0), f, i) for h, t, f, i in db.execute(stmt)]
+        return [MedicalTotal(h, int(t or 0), f, i, r) for h, t, f, i, r in db.execute(stmt)]
     found: list[MedicalTotal] = []
-    for part in chunks(hashes):
-        rows = db.execute(stmt.where(MonitoringRecord.id_number_hash.in_(part)))
-        found.extend(MedicalTotal(h, int(t or 0), f, i) for h, t, f, i in rows)
+    for part in parts(db, hashes):
+        rows = db.execute(stmt.where(among(db, MonitoringRecord.id_number_hash, part)))
+        found.extend(MedicalTotal(h, int(t or 0), f, i, r) for h, t, f, i, r in rows)
     return found
 
 
@@ -284,11 +311,10 @@ def _medical(
     since: dt.date,
     today: dt.date,
 ) -> list[Finding]:
-    regions = _latest_regions(db, [t.latest_id for t in totals])
     fired: list[tuple[MedicalTotal, str, str]] = []
     for total in totals:
         person = people.get(total.hash)
-        region = person.region_code if person else regions[total.latest_id]
+        region = person.region_code if person else total.region_code
         setting = settings.of(region, WarningRule.MEDICAL_COST)
         if not setting.enabled:
             continue
@@ -323,30 +349,18 @@ def _medical(
     ]
 
 
-def _latest_regions(db: Session, record_ids: Sequence[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for part in chunks(sorted(record_ids)):
-        rows = db.execute(
-            sa.select(MonitoringRecord.id, MonitoringRecord.region_code).where(
-                MonitoringRecord.id.in_(part)
-            )
-        )
-        found.update({record_id: region for record_id, region in rows})
-    return found
-
-
 def _window_records(
     db: Session, hashes: Sequence[str], since: dt.date, today: dt.date
 ) -> dict[str, list[tuple[int, dt.date]]]:
     found: dict[str, list[tuple[int, dt.date]]] = defaultdict(list)
-    for part in chunks(sorted(hashes)):
+    for part in parts(db, sorted(hashes)):
         rows = db.execute(
             sa.select(
                 MonitoringRecord.id_number_hash, MonitoringRecord.id, MonitoringRecord.occurred_on
             )
             .where(
                 MonitoringRecord.event == MonitoringEvent.MEDICAL_EXPENSE,
-                MonitoringRecord.id_number_hash.in_(part),
+                among(db, MonitoringRecord.id_number_hash, part),
                 MonitoringRecord.occurred_on > since,
                 MonitoringRecord.occurred_on <= today,
             )
@@ -461,20 +475,20 @@ def _birth_year(record: Rec, cipher: Any) -> int | None:
 def _aid_restarts(db: Session, household_ids: Collection[int]) -> dict[int, dt.date]:
     """The latest ``aid_started`` day of any member of each household."""
     hashes: dict[str, int] = {}
-    for part in chunks(sorted(household_ids)):
+    for part in parts(db, sorted(household_ids)):
         rows = db.execute(
             sa.select(Member.id_number_hash, Member.household_id).where(
-                Member.household_id.in_(part), Member.id_number_hash.is_not(None)
+                among(db, Member.household_id, part), Member.id_number_hash.is_not(None)
             )
         )
         hashes.update({str(digest): household for digest, household in rows if digest})
     latest: dict[int, dt.date] = {}
-    for names in chunks(sorted(hashes)):
+    for names in parts(db, sorted(hashes)):
         started = db.execute(
             sa.select(MonitoringRecord.id_number_hash, sa.func.max(MonitoringRecord.occurred_on))
             .where(
                 MonitoringRecord.event == MonitoringEvent.AID_STARTED,
-                MonitoringRecord.id_number_hash.in_(names),
+                among(db, MonitoringRecord.id_number_hash, names),
             )
             .group_by(MonitoringRecord.id_number_hash)
         )
@@ -487,8 +501,18 @@ def _aid_restarts(db: Session, household_ids: Collection[int]) -> dict[int, dt.d
 
 @dataclass
 class Outcome:
-    raised: list[MonitoringWarning]
+    #: The new warnings' rows as inserted (``id`` added).
+    raised: list[dict[str, Any]]
     absorbed: int
+
+
+@dataclass
+class Known:
+    """A warning already raised, as far as deciding on new evidence needs it."""
+
+    id: int
+    status: WarningStatus
+    evidence: list[int]
 
 
 def record_findings(
@@ -508,10 +532,10 @@ def record_findings(
         by_key[(finding.rule, finding.hash)].append(finding)
     existing = _existing(db, sorted({h for _r, h in by_key}))
     rows: list[dict[str, Any]] = []
-    absorbed = 0
+    to_absorb: dict[int, tuple[list[Finding], list[int], dict[int, dt.date]]] = {}
     for (rule, digest), found in by_key.items():
         warnings = existing.get((rule, digest), [])
-        seen = {i for w in warnings for i in (w.evidence or [])}
+        seen = {i for w in warnings for i in w.evidence}
         fresh = [f for f in found if set(f.evidence) - seen]
         if not fresh:
             continue
@@ -520,15 +544,13 @@ def record_findings(
         days = {k: v for f in fresh for k, v in f.days.items()}
         open_one = next((w for w in warnings if w.status == WarningStatus.OPEN), None)
         if open_one is not None:
-            _absorb(open_one, fresh, new_ids, days)
-            absorbed += 1
+            to_absorb[open_one.id] = (fresh, new_ids, days)
             continue
         evidence = sorted({i for f in fresh for i in f.evidence})
         if not latest.is_cumulative:
             evidence = new_ids
         person = ledger.get(digest)
         setting = settings.of(latest.region_code, rule)
-        since_on = min(days[i] for i in evidence)
         rows.append(
             {
                 "rule": rule,
@@ -545,53 +567,51 @@ def record_findings(
                 "explanation": _joined([f.explanation for f in fresh], latest.is_cumulative),
                 "amount_fen": _amount(fresh),
                 "raised_at": now,
-                "since_on": since_on,
+                "since_on": min(days[i] for i in evidence),
                 "due_on": today + dt.timedelta(days=setting.due_days),
             }
         )  # fmt: skip
+    for part in parts(db, sorted(to_absorb)):
+        for warning in db.scalars(sa.select(MonitoringWarning).where(
+                among(db, MonitoringWarning.id, part))):  # fmt: skip
+            _absorb(warning, *to_absorb[warning.id])
     db.flush()
-    taken: set[str] = set()
-    for part in chunks([row["dedupe_key"] for row in rows]):
-        taken.update(
-            db.scalars(
-                sa.select(MonitoringWarning.dedupe_key).where(
-                    MonitoringWarning.dedupe_key.in_(part)
-                )
-            )
-        )
-    rows = [row for row in rows if row["dedupe_key"] not in taken]
-    for part in chunks(rows):
-        db.execute(_insert_ignoring_duplicates(db), list(part))
-    raised: list[MonitoringWarning] = []
-    for part in chunks([row["dedupe_key"] for row in rows]):
-        raised.extend(
-            db.scalars(
-                sa.select(MonitoringWarning)
-                .where(MonitoringWarning.dedupe_key.in_(part))
-                .order_by(MonitoringWarning.id)
-            )
-        )
-    return Outcome(raised, absorbed)
+    keys = [row["dedupe_key"] for row in rows]
+    for part in parts(db, keys):  # taken by a run at the same moment
+        taken = set(db.scalars(sa.select(MonitoringWarning.dedupe_key).where(
+            among(db, MonitoringWarning.dedupe_key, part))))  # fmt: skip
+        rows = [row for row in rows if row["dedupe_key"] not in taken]
+    for batch in chunks(rows):
+        db.execute(_insert_ignoring_duplicates(db), list(batch))
+    inserted: dict[str, int] = {}
+    for part in parts(db, [row["dedupe_key"] for row in rows]):
+        got = db.execute(sa.select(MonitoringWarning.dedupe_key, MonitoringWarning.id).where(
+            among(db, MonitoringWarning.dedupe_key, part)))  # fmt: skip
+        inserted.update({key: new_id for key, new_id in got})
+    raised = [{**row, "id": inserted[row["dedupe_key"]]} for row in rows
+              if row["dedupe_key"] in inserted]  # fmt: skip
+    return Outcome(raised, len(to_absorb))
 
 
 def _insert_ignoring_duplicates(db: Session) -> Any:
     table = cast(sa.Table, MonitoringWarning.__table__)
-    if db.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    insert = postgresql.insert if _is_postgres(db) else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
-def _existing(
-    db: Session, hashes: Sequence[str]
-) -> dict[tuple[WarningRule, str], list[MonitoringWarning]]:
-    found: dict[tuple[WarningRule, str], list[MonitoringWarning]] = defaultdict(list)
-    for part in chunks(hashes):
-        for warning in db.scalars(
-            sa.select(MonitoringWarning)
-            .where(MonitoringWarning.id_number_hash.in_(part))
+def _existing(db: Session, hashes: Sequence[str]) -> dict[tuple[WarningRule, str], list[Known]]:
+    found: dict[tuple[WarningRule, str], list[Known]] = defaultdict(list)
+    for part in parts(db, hashes):
+        rows = db.execute(
+            sa.select(
+                MonitoringWarning.id, MonitoringWarning.rule, MonitoringWarning.id_number_hash,
+                MonitoringWarning.status, MonitoringWarning.evidence,
+            )
+            .where(among(db, MonitoringWarning.id_number_hash, part))
             .order_by(MonitoringWarning.id)
-        ):
-            found[(warning.rule, warning.id_number_hash)].append(warning)
+        )  # fmt: skip
+        for warning_id, rule, digest, status, evidence in rows:
+            found[(rule, digest)].append(Known(warning_id, status, list(evidence or [])))
     return found
 
 
@@ -626,19 +646,19 @@ def _absorb(
     warning.since_on = min(warning.since_on, earliest)
 
 
-def notify_stations(db: Session, raised: list[MonitoringWarning]) -> int:
+def notify_stations(db: Session, raised: Sequence[Mapping[str, Any]]) -> int:
     """One notification per station (and per county office for warnings no station holds)
     for this run's new warnings; returns how many were written."""
-    per_station: dict[int, list[MonitoringWarning]] = defaultdict(list)
-    per_office: dict[str, list[MonitoringWarning]] = defaultdict(list)
+    per_station: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    per_office: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for warning in raised:
-        if warning.station_id is not None:
-            per_station[warning.station_id].append(warning)
+        if warning["station_id"] is not None:
+            per_station[warning["station_id"]].append(warning)
         else:
-            per_office[county_code_of(warning.region_code)].append(warning)
+            per_office[county_code_of(warning["region_code"])].append(warning)
     written = 0
     for station_id, found in per_station.items():
-        unlisted = sum(1 for w in found if w.household_id is None)
+        unlisted = sum(1 for w in found if w["household_id"] is None)
         message = f"新增 {len(found)} 条预警待核实"
         if unlisted:
             message += f"，其中 {unlisted} 条为未在册人员，请入户核查"

@@ -42,6 +42,7 @@ from models.enums import (
 )
 
 from .audit import write_audit
+from .contracts import NEED
 from .county_settings import county_code_of, is_county_office
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .households import add_need, household_for_change
@@ -317,6 +318,9 @@ RULE_DOMAINS: dict[WarningRule, Domain] = {
     WarningRule.DISASTER_LOSS: Domain.HOUSING,
 }
 URGENT_RULES = (WarningRule.MEDICAL_COST, WarningRule.DISASTER_LOSS)
+#: Evidence records a drafted need lists (the latest), within the need text's length.
+DRAFT_RECORDS = 20
+NEED_TEXT_LENGTH = NEED["text"].max_length or 2000
 
 
 def need_draft(db: Session, warning: MonitoringWarning) -> dict[str, Any]:
@@ -325,8 +329,14 @@ def need_draft(db: Session, warning: MonitoringWarning) -> dict[str, Any]:
     records = evidence_of(db, warning)
     lines = [f"监测预警（{warning.rule.label}）：{warning.explanation}。"]
     if records:
-        lines.append("依据部门数据：")
-        for record in records:
+        shown = records[-DRAFT_RECORDS:]
+        more = (
+            f"（共 {len(records)} 条，列出最近 {len(shown)} 条）"
+            if len(shown) < len(records)
+            else ""
+        )
+        lines.append(f"依据部门数据{more}：")
+        for record in shown:
             amount = f"，{yuan_text(record.amount_fen)}" if record.amount_fen else ""
             lines.append(f"{record.occurred_on} {record.source.label}·{record.event.label}{amount}")
     amount_yuan = (
@@ -336,7 +346,7 @@ def need_draft(db: Session, warning: MonitoringWarning) -> dict[str, Any]:
     )
     return {
         "domain": RULE_DOMAINS[warning.rule].value,
-        "text": "\n".join(lines),
+        "text": "\n".join(lines)[:NEED_TEXT_LENGTH],
         "amount_gap_yuan": amount_yuan,
         "urgency": (Urgency.URGENT if warning.rule in URGENT_RULES else Urgency.NORMAL).value,
         "member_id": warning.member_id,

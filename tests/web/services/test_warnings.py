@@ -465,6 +465,20 @@ def test_confirming_creates_a_prefilled_need_for_the_member(db: Session) -> None
         dismiss_warning(db, staff, warning.id, DismissReason.NOT_IN_NEED)
 
 
+def test_a_warning_with_many_records_drafts_a_need_the_ledger_accepts(db: Session) -> None:
+    monthly = [
+        medical(ZHONG_WEIMING, 1_000, occurred_on=TODAY - dt.timedelta(days=10 * k + 1))
+        for k in range(25)
+    ]
+    run_rules(db, deliver(db, MonitoringSource.MEDICAL_INSURANCE, monthly))
+    (warning,) = warnings_of(db, ZHONG_WEIMING)
+    assert len(warning.evidence) == 25
+    text = need_draft(db, warning)["text"]
+    assert "共 25 条，列出最近 20 条" in text and len(text) <= 2000
+    need = confirm_warning(db, get_user(db, "station_a"), warning.id)
+    assert need.amount_gap_fen == 2_500_000
+
+
 def test_an_unlisted_person_is_confirmed_only_after_the_household_is_registered(
     db: Session,
 ) -> None:
