@@ -21,6 +21,7 @@ from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
+from web.services.warnings import escalate_overdue, raise_warnings
 
 
 @dataclass
@@ -90,6 +91,18 @@ def retrain_matcher(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def monitoring_rules(ctx: JobContext) -> dict[str, Any]:
+    """监测预警规则运行: the warning rules over every monitoring record (a county's settings
+    for its records), new warnings to their stations, then open warnings past their day raised
+    to the county office (``web.services.warnings``). Evidence already behind a warning
+    raises nothing again, so a second run of a slot changes nothing."""
+    raised = raise_warnings(ctx.db, ctx.local_day, ctx.now, hashes=None)
+    ctx.progress(1, 2)
+    escalated = escalate_overdue(ctx.db, ctx.local_day, ctx.now)
+    ctx.progress(2, 2)
+    return {"raised": raised, "escalated": escalated}
+
+
 #: The function of each job in ``web.services.jobs.JOBS``.
 TASKS: dict[str, JobFunction] = {
     "ledger_refresh": ledger_refresh,
@@ -97,4 +110,5 @@ TASKS: dict[str, JobFunction] = {
     "stale_needs": stale_needs,
     "overdue_referrals": overdue_referrals,
     "retrain_matcher": retrain_matcher,
+    "monitoring_rules": monitoring_rules,
 }

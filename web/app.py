@@ -88,11 +88,12 @@ def _anonymous_api() -> bool:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from .auth import is_bearer_request
+    from .auth import is_bearer_request, refuse_outside_role
 
     @app.before_request
     def _begin() -> None:
         set_origin(request.remote_addr)
+        refuse_outside_role()
         unsafe = request.method not in {"GET", "HEAD", "OPTIONS"}
         exempt = request.endpoint in app.config.get("CSRF_EXEMPT_ENDPOINTS", set())
         if unsafe and not exempt and not is_bearer_request() and not _anonymous_api():
@@ -185,6 +186,7 @@ def register_cli(app: Flask) -> None:
     from .cli import db_cli, referrals_cli, report_cli, users_cli
     from .cli_backup import backup_cli
     from .cli_matcher import match_command, matcher_cli
+    from .cli_monitoring import monitoring_cli
     from .cli_supply import import_cli, ledger_cli
 
     app.cli.add_command(match_command)
@@ -198,3 +200,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(report_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(monitoring_cli)

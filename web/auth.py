@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from models import User
 from models.base import utcnow
-from web.services.errors import Unauthorized
+from models.enums import Role
+from web.services.errors import Forbidden, Unauthorized
 from web.services.users import LoginPolicy, load_session_user, load_token_user
 
 from .db import get_db
@@ -67,3 +68,28 @@ def actor() -> User:
     if not isinstance(user, User):
         raise Unauthorized()
     return user
+
+
+#: What a department's account (``Role.DATA_PROVIDER``) may open besides the monitoring
+#: feed's own endpoints: signing in and out, its home page and the API documentation. It
+#: delivers records and reaches nothing else, whatever a view or service forgets to check.
+DATA_PROVIDER_ENDPOINTS = frozenset({
+    "static", "pages.index", "pages.home", "pages.api_docs", "pages.login", "pages.logout",
+    "pages.change_password", "pages.set_language", "api-docs.openapi_json", "auth.Token",
+    "me.Me", "pages.monitoring_upload", "pages.monitoring_template",
+})  # fmt: skip
+#: Blueprints whose every endpoint a department's account may call (each checks the source
+#: and region itself).
+DATA_PROVIDER_BLUEPRINTS = frozenset({"monitoring"})
+
+
+def refuse_outside_role() -> None:
+    """Refuse (403) a department's account anything but delivering (deny by default)."""
+    if not current_user.is_authenticated or current_user.role != Role.DATA_PROVIDER:
+        return
+    endpoint = request.endpoint
+    if endpoint is None:  # no such page: answered 404 as for anyone
+        return
+    if endpoint in DATA_PROVIDER_ENDPOINTS or endpoint.split(".")[0] in DATA_PROVIDER_BLUEPRINTS:
+        return
+    raise Forbidden("部门数据报送账号只能报送监测数据。")

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from models import migrate
-from models.enums import Role
+from models.enums import MonitoringSource, Role
 from web.services.errors import ServiceError
 from web.services.users import create_user, list_users, set_user_active
 
@@ -60,6 +60,8 @@ def db_downgrade(revision: str) -> None:
 @click.option("--name", "display_name", required=True, help="显示名")
 @click.option("--station-id", type=int)
 @click.option("--organization-id", type=int)
+@click.option("--source", "feed_source", type=click.Choice(MonitoringSource.codes()),
+              help="部门数据报送账号（data_provider）报送哪个部门的数据")  # fmt: skip
 @click.password_option(help="至少 8 个字符；不给则提示输入")
 def users_create(
     username: str,
@@ -68,9 +70,10 @@ def users_create(
     display_name: str,
     station_id: int | None,
     organization_id: int | None,
+    feed_source: str | None,
     password: str,
 ) -> None:
-    """Create an account."""
+    """Create an account (a department's, ``--role data_provider``, with ``--source``)."""
     with cli_session() as db:
         user = create_user(
             db,
@@ -82,6 +85,7 @@ def users_create(
             region_code=region_code,
             station_id=station_id,
             organization_id=organization_id,
+            feed_source=MonitoringSource(feed_source) if feed_source else None,
         )
         click.echo(f"已创建用户 {user.username}（{user.role.label}，{user.region_code}）。")
 

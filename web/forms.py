@@ -38,12 +38,14 @@ from models.enums import (
     ChildStatus,
     DeclineReason,
     DisabilityType,
+    DismissReason,
     Domain,
     GovAidType,
     HouseholdCategory,
     HouseholdSituation,
     IllnessKind,
     LabelledEnum,
+    MonitoringSource,
     Relation,
     Role,
     SchoolStage,
@@ -56,6 +58,7 @@ from models.enums import (
     Urgency,
 )
 from web.services.contracts import GOV_AID, HOUSEHOLD, MAX_FEN, MEMBER, NEED, PROJECT, FieldRule
+from web.services.warnings import DUE_DAYS, MAX_THRESHOLD_FEN, SHARE_PERCENT
 
 #: Largest amount a form accepts (yuan), as everywhere (``contracts.MAX_FEN``).
 MAX_YUAN = MAX_FEN // 100
@@ -360,6 +363,9 @@ class AccountForm(FlaskForm):
     region_code = StringField(_l("所属区划"), validators=[Optional(), Length(min=12, max=12)])
     station_id = SelectField(_l("所属服务站"), choices=[], validate_choice=False, default="")
     organization_id = SelectField(_l("所属慈善组织"), choices=[], validate_choice=False, default="")
+    feed_source = SelectField(
+        _l("数据来源"), choices=[SelectChoice("", "—"), *_choices(MonitoringSource)], default=""
+    )
     password = PasswordField(
         _l("初始密码"),
         validators=[
@@ -396,3 +402,66 @@ class SuspendForm(FlaskForm):
     reason = StringField(
         _l("暂停理由"), validators=[DataRequired(_l("请说明暂停理由。")), Length(max=500)]
     )
+
+
+class WarningConfirmForm(FlaskForm):
+    """确认并登记需求: the need a warning becomes, pre-filled from its evidence."""
+
+    domain = SelectField(_l("帮扶领域"), choices=_choices(Domain))
+    text = TextAreaField(_l("需求描述"), validators=follows(NEED["text"]))
+    amount_gap_yuan = DecimalField(_l("资金缺口（元）"), validators=follows(NEED["amount_gap_fen"]))
+    urgency = SelectField(_l("紧急程度"), choices=_choices(Urgency), default="normal")
+
+
+class WarningDismissForm(FlaskForm):
+    """排除: a reason from the list, and a note (required for 其他)."""
+
+    reason = SelectField(
+        _l("排除原因"),
+        choices=[SelectChoice("", "—"), *_choices(DismissReason)],
+        validators=[DataRequired(_l("请选择排除原因。"))],
+        default="",
+    )
+    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=500)])
+
+
+class WarningRuleForm(FlaskForm):
+    """One warning rule as a county runs it; amounts typed in yuan."""
+
+    enabled = BooleanField(_l("启用"))
+    # The service's bounds, checked here first so the form is kept with what was typed.
+    threshold_yuan = DecimalField(
+        _l("金额标准（元）"),
+        validators=[
+            Optional(),
+            NumberRange(
+                0, MAX_THRESHOLD_FEN // 100, message=_l("金额门槛须在 0 至 10,000,000 元之间。")
+            ),
+        ],
+    )
+    income_share_percent = IntegerField(
+        _l("占家庭年收入比例（％）"),
+        validators=[
+            Optional(),
+            NumberRange(
+                SHARE_PERCENT[0],
+                SHARE_PERCENT[-1],
+                message=_l("占家庭年收入的比例须在 1% 至 100% 之间。"),
+            ),
+        ],
+    )
+    due_days = IntegerField(
+        _l("处理期限（天）"),
+        validators=[
+            InputRequired(_l("请填写处理期限。")),
+            NumberRange(DUE_DAYS[0], DUE_DAYS[-1], message=_l("核实期限须在 1 至 90 天之间。")),
+        ],
+    )
+
+
+class MonitoringUploadForm(FlaskForm):
+    """A department's batch as a file made from its source's template."""
+
+    source = SelectField(_l("数据来源"), choices=_choices(MonitoringSource))
+    delivered_on = DateField(_l("报送日期"), validators=[InputRequired(_l("请填写报送日期。"))])
+    file = FileField(_l("数据文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择文件。"))])

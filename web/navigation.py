@@ -49,6 +49,9 @@ _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
 _COUNTY = NavItem(_l("本县设置"), "pages.county_settings")
+_WARNINGS = NavItem(_l("预警工作台"), "pages.warnings_page")
+_WARNING_RULES = NavItem(_l("预警规则"), "pages.warning_settings")
+_FEEDS = NavItem(_l("部门数据报送"), "pages.monitoring_upload")
 _USERS = NavItem(_l("用户账号"), "pages.users_page")
 _ORGANIZATIONS = NavItem(_l("慈善组织"), "pages.organizations_page")
 _STATIONS = NavItem(_l("服务站"), "pages.stations_page")
@@ -59,13 +62,21 @@ _ADMINISTRATION = (_USERS, _ORGANIZATIONS, _STATIONS, _AUDIT)
 SYSTEM = _l("系统管理")
 
 _BY_ROLE: dict[Role, list[NavEntry]] = {
-    Role.STATION_STAFF: [_HOME, _HOUSEHOLDS, _WORKLIST, _MY_REFERRALS, _LOCAL_LEDGERS, _API_DOCS],
+    Role.STATION_STAFF: [
+        _HOME,
+        _HOUSEHOLDS,
+        _WORKLIST,
+        _WARNINGS,
+        _MY_REFERRALS,
+        _LOCAL_LEDGERS,
+        _API_DOCS,
+    ],
     Role.CIVIL_AFFAIRS: [
         _HOME,
-        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _APPROVALS, _BACK)),
+        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _WARNINGS, _APPROVALS, _BACK)),
         NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
-        NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _JOBS, _API_DOCS)),
+        NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _WARNING_RULES, _FEEDS, _JOBS, _API_DOCS)),
     ],
     Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
     Role.ADMIN: [
@@ -75,6 +86,8 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _LEDGERS,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _JOBS, _API_DOCS)),
     ],
+    # A department's account delivers monitoring batches and reaches nothing else.
+    Role.DATA_PROVIDER: [_HOME, _FEEDS, _API_DOCS],
 }
 
 

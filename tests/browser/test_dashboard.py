@@ -22,8 +22,9 @@ def test_the_dashboard_draws_its_charts_drills_down_and_downloads(
     expect(page.get_by_test_id("dashboard-title")).to_contain_text("广州市")
     expect(page.locator("#dashboard")).to_have_attribute("data-charts-ready", "1")
     canvases = page.locator("canvas[data-chart]")
-    # A chart with figures is drawn; one with none (no referral yet) says 暂无数据.
-    assert canvases.count() + page.get_by_test_id("chart-empty").count() == 6
+    # A chart with figures is drawn; one with none (no referral yet) says 暂无数据. Seven:
+    # the six figures, and 主动发现 by rule.
+    assert canvases.count() + page.get_by_test_id("chart-empty").count() == 7
     assert page.locator("canvas[data-chart=needs_and_places]").count() == 1
     # Chart.js has drawn: each canvas has a size and the needs chart has pixels set.
     assert canvases.first.bounding_box()["height"] > 100
@@ -86,6 +87,6 @@ def test_charts_have_linear_axes_whole_number_counts_and_say_when_empty(
     # 深圳市: the charts with nothing to draw say so instead of an empty frame.
     empty = page.get_by_test_id("chart-empty")
     expect(empty.first).to_have_text("暂无数据")
-    assert empty.count() + page.locator("canvas[data-chart]").count() == 6
+    assert empty.count() + page.locator("canvas[data-chart]").count() == 7
     assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

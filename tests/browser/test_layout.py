@@ -27,6 +27,7 @@ from seed.activity import load_activity
 from tests.browser.helpers import go_to, new_page, sign_in
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
+from tests.web.test_words_for_people import deliver_feeds
 from web.services.ledgers import build_edition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ ROLES = {
     "civil-affairs": "ca_conghua",
     "charity": "charity_h",
     "admin": "admin",
+    "department": "words_yibao",  # made by deliver_feeds
 }
 
 
@@ -74,6 +76,7 @@ BELOW: dict[str, list[Below]] = {
     "/referrals": [Below("referral", "[data-testid=referral-list] tbody a[href^='/referrals/']")],
     "/ledgers": [Below("ledger", LEDGER_WITH_PROJECTS)],
     "/my/projects": [Below("project-form", "main a[href='/projects/new']")],
+    "/warnings": [Below("warning", "[data-testid=warnings] tbody a[href^='/warnings/']")],
 }
 
 #: Pages that are the same for every role (the API reference is the same document for all),
@@ -184,6 +187,7 @@ def demo_site(
         for region in DEMO_LEDGERS:
             build_edition(db, None, region, clock.period_of(clock.local_date(now)), now)
         load_activity(db, clock.local_date(now))
+        deliver_feeds(db, now)
         db.commit()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

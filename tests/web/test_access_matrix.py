@@ -49,9 +49,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from models import Household, Notification, Organization, Referral, clock
+from models import Household, MonitoringWarning, Notification, Organization, Referral, clock
 from models.base import utcnow
-from models.enums import GovAidType
+from models.enums import GovAidType, MonitoringSource, Role
 from models.session import make_session_factory
 from tests.helpers import (
     DEMO_PASSWORD,
@@ -66,6 +66,7 @@ from tests.helpers import (
 )
 from web.services.crypto import PersonalDataCipher
 from web.services.ledgers import build_edition
+from web.services.monitoring import deliver_batch
 from web.services.notifications import notify
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, register_project, submit_project
@@ -77,6 +78,7 @@ from web.services.referrals.workflow import (
     start_service,
     submit_referral,
 )
+from web.services.users import create_user
 
 CONGHUA, RUYUAN = "440117000000", "440232000000"
 TODAY = clock.today()
@@ -187,6 +189,7 @@ BACK = Fill("back_a", "back_c")
 NOTIFICATION = Fill({role: f"notification_{role}" for role in USERS}, "notification_other")
 #: A verified charity registered with the office's own county, and one registered elsewhere.
 VERIFIED_ORGANIZATION = Fill("organization_f", "organization_h")
+WARNING = Fill("warning_a", "warning_c")
 NEAR_PLACE = neighbour("lianma")
 NEAR_HOUSEHOLD = neighbour("household_b")
 NEAR_NEED = neighbour("need_b")
@@ -202,6 +205,8 @@ SENDS_BODY = "a valid minimal body: allowed → 2xx"
 SENDS_CSRF = "the CSRF token only: allowed → the form's 422"
 SENDS_FORM = "a valid form: allowed → its success"
 SENDS_FILE = "a file that is not a workbook: allowed → 422"
+SENDS_BAD_BATCH = "a batch whose one record is bad: allowed → 422"
+BAD_BATCH = {"source": "medical_insurance", "delivered_on": "2026-12-01", "records": [{}]}
 
 
 def garbage_file(_: Values) -> dict[str, Any]:
@@ -468,6 +473,13 @@ API_ROWS = [
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
     Row("GET", "/api/v1/stats/report.xlsx?period={period}&region_code={county}", anon=401,
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
+    # Monitoring feeds: departments' accounts (tests/web/test_monitoring_api.py) and civil
+    # affairs deliver; stations and charities may not. The record sent is bad, so a caller
+    # allowed to deliver is told what is wrong with it.
+    Row("POST", "/api/v1/monitoring/batches", anon=401, admin=422, ca=422, st=403, ch=403,
+        body=BAD_BATCH, sends=SENDS_BAD_BATCH),
+    Row("GET", "/api/v1/monitoring/templates/medical_insurance", anon=401, admin=200, ca=200,
+        st=403, ch=403),
 ]  # fmt: skip
 
 PAGE_ROWS = [
@@ -499,6 +511,25 @@ PAGE_ROWS = [
     Row("POST", "/settings/county", anon=LOGIN, admin=refused(COUNTY_ONLY), ca=done(),
         st=refused(COUNTY_ONLY), ch=refused(COUNTY_ONLY), sends=SENDS_FORM,
         body={"allows_self_approval": "y"}),
+    # 主动发现: a station's warnings and its office's; a county office sets the rules.
+    Row("GET", "/warnings", anon=LOGIN, admin=200, ca=200, st=200, ch=403),
+    Row("GET", "/warnings/{warning}", anon=LOGIN, admin=200, ca=(200, 404), st=(200, 404),
+        ch=403, fill=WARNING),
+    Row("POST", "/warnings/{warning}/confirm", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=WARNING, sends=SENDS_CSRF),
+    Row("POST", "/warnings/{warning}/dismiss", anon=LOGIN, admin=422, ca=(422, 404),
+        st=(422, 404), ch=403, fill=WARNING, sends=SENDS_CSRF),
+    Row("GET", "/settings/warnings", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/settings/warnings", anon=LOGIN, admin=refused(COUNTY_ONLY), ca=done(),
+        st=refused(COUNTY_ONLY), ch=refused(COUNTY_ONLY), sends=SENDS_FORM,
+        body={"rule_code": "medical_cost", "medical_cost-enabled": "y",
+              "medical_cost-threshold_yuan": "25000", "medical_cost-due_days": "10"}),
+    # Departments deliver their batches; civil affairs may deliver for any source.
+    Row("GET", "/monitoring/upload", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/monitoring/upload", anon=LOGIN, admin=422, ca=422, st=403, ch=403,
+        body=garbage_file, sends=SENDS_FILE),
+    Row("GET", "/monitoring/templates/medical_insurance.xlsx", anon=LOGIN, admin=200, ca=200,
+        st=403, ch=403),
     Row("GET", "/jobs", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
     # Queued; with no scheduler reporting in, the message says it waits for one.
     Row("POST", "/jobs/expire_projects/run", anon=LOGIN,
@@ -854,6 +885,25 @@ def build_world(db: Session) -> dict[str, Values]:
             world[f"{state}_{side}"] = {"project": project.id}
         world[f"verified_{side}"] = {"project": project_named(db, verified).id}
     world["draft_g"] = {"project": project_named(db, "长者心灵陪伴热线与结对探访").id}
+
+    # Warnings of a medical-insurance batch: 钟伟明's (温泉镇站) and 赵金福's (必背镇站).
+    provider = create_user(
+        db, None, username="matrix_yibao", password="matrix-yibao-2026", display_name="省医保局",
+        role=Role.DATA_PROVIDER, region_code="440000000000",
+        feed_source=MonitoringSource.MEDICAL_INSURANCE,
+    )  # fmt: skip
+    occurred = (TODAY - dt.timedelta(days=20)).isoformat()
+    deliver_batch(db, provider, MonitoringSource.MEDICAL_INSURANCE, TODAY, [
+        {"id_number": id_number, "name": name, "region_code": region, "event": "medical_expense",
+         "occurred_on": occurred, "amount_yuan": 52000.0, "detail": "住院自付"}
+        for id_number, name, region in (("440122197804121076", "钟伟明", "440117103217"),
+                                        ("440232198609142552", "赵金福", "440232113201"))
+    ], now)  # fmt: skip
+    for side in "ac":
+        household = world[f"household_{side}"]["household"]
+        world[f"warning_{side}"] = {"warning": db.scalar(
+            sa.select(MonitoringWarning.id).where(MonitoringWarning.household_id == household)
+        )}  # fmt: skip
 
     for key, username in (*((f"notification_{r}", u) for r, u in USERS.items()),
                           ("notification_other", "station_c")):  # fmt: skip

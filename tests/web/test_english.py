@@ -221,7 +221,7 @@ def test_a_waiting_ledger_is_named_in_english(app: Flask, client: FlaskClient, d
 
 #: Tables of the report whose cells are all figures or labels (the others name charities
 #: and places, which are data).
-LABELLED_TABLES = ("needs_and_places", "funnel", "delivered", "groups_reached")
+LABELLED_TABLES = ("needs_and_places", "funnel", "delivered", "groups_reached", "warnings_by_rule")
 
 
 def test_the_half_year_report_and_its_export_are_english(client: FlaskClient) -> None:

@@ -6,6 +6,7 @@ vocabularies in ``models/enums.py``; a half-year is written 2026年下半年, ne
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import io
 import re
@@ -21,13 +22,16 @@ import models.enums
 from jobs.tasks import TASKS, JobContext
 from models import JobRun, User, clock
 from models.base import utcnow
-from models.enums import JobRunStatus, LabelledEnum
+from models.enums import JobRunStatus, LabelledEnum, MonitoringSource, Role
 from seed.activity import load_activity
-from tests.helpers import sign_in
+from tests.helpers import DEMO_PASSWORD, sign_in
 from tests.web.test_review_pages import ask_for_change, conghua_project
 from web.services.ledgers import build_edition
+from web.services.monitoring import deliver_batch
+from web.services.users import create_user
 
-ROLES = ("station_c", "station_a", "ca_conghua", "ca_province", "charity_h", "charity_f", "admin")
+ROLES = ("station_c", "station_a", "ca_conghua", "ca_province", "charity_h", "charity_f", "admin",
+         "words_yibao")  # fmt: skip
 #: The departments whose ledgers the demo publishes (the Makefile's DEMO_LEDGERS).
 DEMO_LEDGERS = ("440000000000", "440100000000", "440117000000", "441800000000", "440232000000")
 #: From a page, the first link matching each pattern is followed too.
@@ -38,6 +42,7 @@ BELOW = (
     r"/ledgers/\d+",
     r"/review/projects/\d+",
     r"/reports/half-year\?[^\"]*",
+    r"/warnings/\d+",
 )
 
 SNAKE = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/-])")
@@ -122,7 +127,26 @@ def busy_demo(db: Session) -> None:
                       status=JobRunStatus.SUCCEEDED, trigger="manual", counts=counts))  # fmt: skip
     project = conghua_project(db)
     ask_for_change(db, project, amount_per_beneficiary_fen=600000, forms=["cash"])
+    deliver_feeds(db, now)
     db.commit()
+
+
+def deliver_feeds(db: Session, now: dt.datetime) -> None:
+    """A medical-insurance batch raising warnings at 温泉镇站 and 必背镇站, one of them for a
+    person not in the ledger, delivered by the department account ``words_yibao``."""
+    provider = create_user(
+        db, None, username="words_yibao", password=DEMO_PASSWORD, display_name="省医保局",
+        role=Role.DATA_PROVIDER, region_code="440000000000",
+        feed_source=MonitoringSource.MEDICAL_INSURANCE,
+    )  # fmt: skip
+    day = (clock.local_date(now) - dt.timedelta(days=30)).isoformat()
+    deliver_batch(db, provider, MonitoringSource.MEDICAL_INSURANCE, clock.local_date(now), [
+        {"id_number": id_number, "name": name, "region_code": region, "event": "medical_expense",
+         "occurred_on": day, "amount_yuan": 52000.0, "detail": "住院自付"}
+        for id_number, name, region in (("440122197804121076", "钟伟明", "440117103217"),
+                                        ("440232198609142552", "赵金福", "440232113201"),
+                                        ("44011719850301123X", "罗未名", "440117103217"))
+    ], now)  # fmt: skip
 
 
 def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
@@ -167,6 +191,7 @@ def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
                 problems += problems_in("\n".join(text), f"{username} {href}", usernames)
     for pattern in BELOW:
         assert any(re.fullmatch(pattern, p) for p in opened), f"no page opened like {pattern}"
-    assert {"/jobs", "/review", "/dashboard", "/worklist", "/my/projects"} <= opened
+    assert {"/jobs", "/review", "/dashboard", "/worklist", "/my/projects", "/warnings",
+            "/settings/warnings", "/monitoring/upload"} <= opened  # fmt: skip
     assert len(exports) > 20, "the exports were not found on the pages"
     assert not problems, "\n".join(dict.fromkeys(problems))

@@ -29,6 +29,7 @@ def register_api(app: Flask) -> None:
         jobs,
         ledgers,
         me,
+        monitoring,
         needs,
         notifications,
         organizations,
@@ -53,10 +54,11 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications, jobs, stats,
+        referrals, notifications, jobs, stats, monitoring,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
+    monitoring.register_schemas(api)
     api.register_blueprint(notifications.back_blp, url_prefix=f"/api/v1{notifications.BACK_PREFIX}")
     # Neither is cookie-authenticated: one signs in, the other registers a new charity.
     app.config.setdefault("CSRF_EXEMPT_ENDPOINTS", set()).update(

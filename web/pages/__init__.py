@@ -12,9 +12,11 @@ from . import (  # noqa: F401  (routes and filters register)
     households,
     jobs,
     matching,
+    monitoring,
     referrals,
     regions,
     supply,
+    warnings,
 )
 from .blueprint import pages
 

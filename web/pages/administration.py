@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from models.base import utcnow
-from models.enums import OrganizationStatus, Role, StationKind
+from models.enums import MonitoringSource, OrganizationStatus, Role, StationKind
 from web.auth import actor
 from web.db import get_db
 from web.forms import AccountForm, EmptyForm, ResetPasswordForm, StationForm, SuspendForm
@@ -118,6 +118,8 @@ def user_new() -> str | Response | tuple[str, int]:
                 station_id=int(form.station_id.data) if form.station_id.data else None,
                 organization_id=int(form.organization_id.data)
                 if form.organization_id.data else None,
+                feed_source=MonitoringSource(form.feed_source.data)
+                if form.feed_source.data else None,
             )  # fmt: skip
         except ServiceError as error:
             refuse(error, form, fallback="username")

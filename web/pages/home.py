@@ -18,6 +18,7 @@ _TEMPLATES = {
     Role.CHARITY_STAFF: "home/charity.html",
     Role.CIVIL_AFFAIRS: "home/civil_affairs.html",
     Role.ADMIN: "home/admin.html",
+    Role.DATA_PROVIDER: "home/data_provider.html",
 }
 
 

@@ -32,6 +32,7 @@ from web.forms import (
     UploadForm,
 )
 from web.labels import LABELS
+from web.services.discovery import household_warnings
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.households import (
     DuplicateCheck,
@@ -54,6 +55,7 @@ from web.services.households import (
     withdraw_consent,
 )
 from web.services.households_excel import import_households
+from web.services.monitoring import household_records
 from web.services.needs import (
     ACTION_LABELS,
     ACTIONS,
@@ -200,6 +202,8 @@ def household_form(household_id: int | None = None) -> Any:
         return _household_form_page(form, household, [])
     if request.method == "GET" and household is None:
         form.members[0].form.relation.data = Relation.HEAD.value
+        # A person found by a warning (未在册) is registered from it: the name comes along.
+        form.members[0].form.name.data = (request.args.get("name") or "").strip()[:64] or None
     if form.validate_on_submit():
         data = household_input(form)
         try:
@@ -281,6 +285,8 @@ def _detail(record: Household, revealed: dict[str, str] | None = None, **forms: 
         need_actions={n.id: actions_for(actor(), n) for n in record.needs},
         action_labels=ACTION_LABELS,
         chain=household_chain(get_db(), actor(), record),
+        feed_records=household_records(get_db(), actor(), record.id),
+        warnings=household_warnings(get_db(), actor(), record),
         summary_form=forms.get("summary_form"),
         summary_need_id=forms.get("summary_need_id"),
         suggest_summary=suggest_public_summary,

@@ -109,6 +109,26 @@ class ChildSchema(BaseSchema):
     delivered_fen = fields.Integer()
 
 
+class WarningCountsSchema(BaseSchema):
+    raised = fields.Integer(metadata={"description": "发出的预警"})
+    confirmed = fields.Integer(metadata={"description": "已确认（已登记需求）"})
+    dismissed = fields.Integer(metadata={"description": "已排除"})
+    overdue = fields.Integer(metadata={"description": "过期仍未处理"})
+    median_days_to_confirm = fields.Float(
+        allow_none=True, metadata={"description": "从最早的部门记录到确认的天数（中位数）"}
+    )
+
+
+class WarningRuleFigureSchema(WarningCountsSchema):
+    rule = fields.String()
+    label = fields.String()
+
+
+class WarningRegionFigureSchema(WarningCountsSchema):
+    code = fields.String()
+    name = fields.String()
+
+
 class OverviewSchema(BaseSchema):
     region = fields.Nested(RegionRefSchema)
     period = fields.String(allow_none=True)
@@ -121,3 +141,6 @@ class OverviewSchema(BaseSchema):
     delivered = fields.List(fields.Nested(DeliveredSchema))
     groups_reached = fields.List(fields.Nested(GroupSchema))
     children = fields.List(fields.Nested(ChildSchema))
+    warnings_summary = fields.Nested(WarningCountsSchema)
+    warnings_by_rule = fields.List(fields.Nested(WarningRuleFigureSchema))
+    warnings_by_region = fields.List(fields.Nested(WarningRegionFigureSchema))

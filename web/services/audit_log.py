@@ -97,6 +97,14 @@ ACTION_LABELS: dict[str, str] = {
     "stats.report": "下载半年度报告",
     "job.queue": "手动运行定时任务",
     "matcher.train": "训练匹配模型",
+    "warning_rule.set": "设置预警规则",
+    "warning_rule.reset": "恢复预警规则默认值",
+    "warning.list": "查看预警清单",
+    "warning.read": "查看预警",
+    "warning.confirm": "确认预警并登记需求",
+    "warning.dismiss": "排除预警",
+    "monitoring.deliver": "报送监测数据",
+    "monitoring.records_read": "查看家庭的监测记录",
 }
 
 #: The kinds of record an entry may name.
@@ -113,6 +121,9 @@ OBJECT_LABELS: dict[str, str] = {
     "Station": "服务站",
     "GovAid": "政府救助",
     "JobRun": "定时任务",
+    "MonitoringWarning": "监测预警",
+    "WarningRuleSetting": "预警规则",
+    "MonitoringBatch": "监测数据批次",
 }
 
 

@@ -69,6 +69,7 @@ JOBS: dict[str, Job] = {
             "每周一 02:00",
             {"day_of_week": "mon", "hour": "2", "minute": "0"},
         ),
+        Job("monitoring_rules", "监测预警规则运行", "每天 02:30", {"hour": "2", "minute": "30"}),
     )  # fmt: skip
 }
 
@@ -87,6 +88,8 @@ COUNT_LABELS = {
     "outcomes": "转介结果",
     "model": "模型",
     "message": "说明",
+    "raised": "新增预警",
+    "escalated": "逾期上报",
 }
 
 

@@ -7,7 +7,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Household, Need, Organization, Project, Referral, Station, User
+from models import (
+    Household,
+    MonitoringWarning,
+    Need,
+    Organization,
+    Project,
+    Referral,
+    Station,
+    User,
+)
 from models.base import utcnow
 from models.enums import (
     ACTIVE_REFERRAL_STATES,
@@ -17,6 +26,7 @@ from models.enums import (
     ReferralStatus,
     Role,
     Urgency,
+    WarningStatus,
 )
 
 from .regions import region_label
@@ -48,6 +58,15 @@ def home_figures(db: Session, actor: User) -> dict[str, Any]:
             sa.select(Referral.id).where(Referral.status.in_(ACTIVE_REFERRAL_STATES)),
             actor,
         )
+        # What 预警工作台 lists unfiltered: the open warnings in scope.
+        figures["open_warnings"] = _count(
+            db,
+            sa.select(MonitoringWarning.id).where(MonitoringWarning.status == WarningStatus.OPEN),
+            actor,
+        )
+    if actor.role == Role.DATA_PROVIDER and actor.feed_source is not None:
+        figures["source"] = actor.feed_source.label
+        figures["source_code"] = actor.feed_source.value
     if actor.role == Role.STATION_STAFF and actor.station_id is not None:
         station = db.get(Station, actor.station_id)
         figures["station"] = station.name if station else ""

@@ -21,6 +21,7 @@ from models import (
     JobRun,
     LedgerEdition,
     Member,
+    MonitoringWarning,
     Need,
     Notification,
     Organization,
@@ -83,6 +84,10 @@ def visibility(model: type, actor: User) -> ColumnElement[bool]:
         return sa.false()
     if actor.role == Role.ADMIN:
         return sa.true()
+    if actor.role == Role.DATA_PROVIDER:
+        # A department's account delivers monitoring batches and sees nothing but its own
+        # account and notices (deny by default: a model added later stays closed to it).
+        return _DATA_PROVIDER_SEES.get(model, _nothing)(actor)
     try:
         return _RULES[model](actor)
     except KeyError:
@@ -102,6 +107,16 @@ def require_role(actor: User, *roles: Role) -> None:
     """Refuse (403) a user whose role may not use a capability at all."""
     if actor.role != Role.ADMIN and actor.role not in roles:
         raise Forbidden()
+
+
+def _nothing(actor: User) -> ColumnElement[bool]:
+    return sa.false()
+
+
+_DATA_PROVIDER_SEES: dict[type, Rule] = {
+    User: lambda actor: User.id == actor.id,
+    Notification: lambda actor: Notification.user_id == actor.id,
+}
 
 
 @rule(Region)
@@ -169,6 +184,15 @@ def _needs(actor: User) -> ColumnElement[bool]:
         consenting = sa.select(Household.id).where(Household.consent_withdrawn_at.is_(None))
         return sa.and_(Need.id.in_(referred), Need.household_id.in_(consenting))
     return Need.household_id.in_(_visible_household_ids(actor))
+
+
+@rule(MonitoringWarning)
+def _warnings(actor: User) -> ColumnElement[bool]:
+    if actor.role == Role.STATION_STAFF:
+        return MonitoringWarning.station_id == actor.station_id
+    if actor.role == Role.CIVIL_AFFAIRS:
+        return in_region(MonitoringWarning.region_code, actor)
+    return sa.false()
 
 
 @rule(Organization)

@@ -20,9 +20,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Household, Member, Need, Organization, Project, ProjectArea, Referral, Region
+from models import (
+    Household,
+    Member,
+    Need,
+    Organization,
+    Project,
+    ProjectArea,
+    Referral,
+    Region,
+    User,
+)
 from models.base import utcnow
-from models.clock import TZ, period_window
+from models.clock import TZ, period_bounds, period_window
 from models.enums import (
     AWAITING_NEED_STATES,
     PRIORITY_GROUPS,
@@ -33,6 +43,7 @@ from models.enums import (
     RegionLevel,
     Role,
     TargetGroup,
+    WarningRule,
 )
 from models.regions import ancestor_prefixes, descendant_range, guess_level, is_within
 
@@ -516,7 +527,46 @@ def children(
 
 
 FIGURES = ("needs_and_places", "coverage", "waiting", "funnel", "durations", "charities",
-           "delivered", "groups_reached", "children")  # fmt: skip
+           "delivered", "groups_reached", "children", "warnings_summary", "warnings_by_rule",
+           "warnings_by_region")  # fmt: skip
+
+
+#: The first day 主动发现 figures count from when no half-year is chosen (before any feed).
+_DISCOVERY_FROM = dt.date(2000, 1, 1)
+
+
+def discovery(db: Session, scope: StatsScope) -> dict[str, Any]:
+    """主动发现: warnings raised, confirmed, dismissed and overdue by rule and by township, and
+    the median days from the earliest evidence record to confirmation, in the region (and
+    half-year). Counted by :func:`warnings.warning_figures` as the region's own office sees
+    them, so a drill-down counts what that office's worklist holds."""
+    from .warnings import warning_figures
+
+    start_on, end_on = (
+        period_bounds(scope.period) if scope.period else (_DISCOVERY_FROM, scope.today)
+    )
+    # A stand-in for the region's office (never added to the session): stats_scope has
+    # already checked that the asking user may see this region.
+    office = User(role=Role.CIVIL_AFFAIRS, region_code=scope.region.code, is_active=True)
+    got = warning_figures(db, office, start_on, end_on, scope.today)
+    counts = ("raised", "confirmed", "dismissed", "overdue")
+    return {
+        "warnings_summary": {
+            **{key: sum(r[key] for r in got.by_rule) for key in counts},
+            "median_days_to_confirm": got.median_days_to_confirm,
+        },
+        "warnings_by_rule": [
+            {"rule": r["rule"], "label": WarningRule(r["rule"]).label,
+             **{key: r[key] for key in counts},
+             "median_days_to_confirm": r.get("median_days_to_confirm")}
+            for r in got.by_rule
+        ],
+        "warnings_by_region": [
+            {"code": r["region_code"], "name": r["region_name"], **{key: r[key] for key in counts},
+             "median_days_to_confirm": r.get("median_days_to_confirm")}
+            for r in got.by_region
+        ],
+    }  # fmt: skip
 
 
 def overview(
@@ -543,6 +593,7 @@ def overview(
         "delivered": lambda d: delivered(d, scope),
         "groups_reached": lambda d: groups_reached(d, scope),
         "regions": lambda d: _child_regions(d, scope),
+        "discovery": lambda d: discovery(d, scope),
     }
     bind = side_by_side.kw.get("bind") if side_by_side is not None else None
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
@@ -574,6 +625,7 @@ def overview(
         "delivered": got["delivered"],
         "groups_reached": got["groups_reached"],
         "children": children(scope, got["needs"], got["referrals"], got["regions"]),
+        **got["discovery"],
     }  # fmt: skip
 
 

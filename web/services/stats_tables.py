@@ -86,6 +86,23 @@ TABLES: dict[str, Table] = {
         lambda d: [(r["name"], r["code"], r["open_needs"], r["referrals"], r["completed"],
                     _yuan(r["delivered_fen"])) for r in d],
     ),
+    "warnings_summary": Table(
+        "主动发现预警", ("发出预警", "已确认", "已排除", "已超期", "确认用时（中位数，天）"),
+        lambda d: [(d["raised"], d["confirmed"], d["dismissed"], d["overdue"],
+                    d["median_days_to_confirm"])],
+    ),
+    "warnings_by_rule": Table(
+        "主动发现预警（按规则）",
+        ("规则", "发出预警", "已确认", "已排除", "已超期", "确认用时（中位数，天）"),
+        lambda d: [(Label(r["label"]), r["raised"], r["confirmed"], r["dismissed"], r["overdue"],
+                    r["median_days_to_confirm"]) for r in d],
+    ),
+    "warnings_by_region": Table(
+        "主动发现预警（按乡镇）",
+        ("乡镇（街道）", "发出预警", "已确认", "已排除", "已超期", "确认用时（中位数，天）"),
+        lambda d: [(r["name"], r["raised"], r["confirmed"], r["dismissed"], r["overdue"],
+                    r["median_days_to_confirm"]) for r in d],
+    ),
 }  # fmt: skip
 
 

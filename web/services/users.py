@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import ApiToken, LoginThrottle, Organization, Region, Station, User
-from models.enums import Role
+from models.enums import MonitoringSource, Role
 
 from .audit import write_audit
 from .errors import Conflict, Forbidden, NotFound, Throttled, Unauthorized, ValidationFailed
@@ -89,8 +89,10 @@ def create_user(
     region_code: str,
     station_id: int | None = None,
     organization_id: int | None = None,
+    feed_source: MonitoringSource | None = None,
 ) -> User:
-    """Create an account bound to a region (and a station or organization where the role needs).
+    """Create an account bound to a region (and a station or organization where the role needs;
+    a department's account, ``Role.DATA_PROVIDER``, to the one source it delivers).
 
     ``actor`` is None for command-line administration.
 
@@ -111,6 +113,8 @@ def create_user(
         not organization_id or db.get(Organization, organization_id) is None
     ):
         errors["organization_id"] = ["慈善组织工作人员必须指定所属组织。"]
+    if role == Role.DATA_PROVIDER and feed_source is None:
+        errors["feed_source"] = ["部门数据报送账号必须指定报送哪个部门的数据。"]
     if errors:
         raise ValidationFailed(fields=errors)
     if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
@@ -123,6 +127,7 @@ def create_user(
         region_code=region_code,
         station_id=station_id if role == Role.STATION_STAFF else None,
         organization_id=organization_id if role == Role.CHARITY_STAFF else None,
+        feed_source=feed_source if role == Role.DATA_PROVIDER else None,
     )
     db.add(user)
     db.flush()
@@ -357,6 +362,7 @@ def create_account(
     region_code: str,
     station_id: int | None = None,
     organization_id: int | None = None,
+    feed_source: MonitoringSource | None = None,
 ) -> User:
     """An account made by an administrator, or by civil-affairs staff for their region (a
     station's, a charity's registered there, or an office below theirs). The password is
@@ -394,7 +400,7 @@ def create_account(
     user = create_user(
         db, actor, username=username.strip(), password=password,
         display_name=display_name.strip(), role=role, region_code=region_code,
-        station_id=station_id, organization_id=organization_id,
+        station_id=station_id, organization_id=organization_id, feed_source=feed_source,
     )  # fmt: skip
     user.must_change_password = True
     db.flush()

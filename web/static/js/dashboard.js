@@ -88,6 +88,15 @@
           [set(canvas, 0, rows.map(function (r) { return r.households; }), 3)],
           { scales: { y: WHOLE } });
     },
+    warnings_by_rule: function (canvas, f) {
+      var rows = f.warnings_by_rule;
+      bar(canvas, rows.map(function (r) { return r.label; }), [
+        set(canvas, 0, rows.map(function (r) { return r.raised; }), 0),
+        set(canvas, 1, rows.map(function (r) { return r.confirmed; }), 2),
+        set(canvas, 2, rows.map(function (r) { return r.dismissed; }), 1),
+        set(canvas, 3, rows.map(function (r) { return r.overdue; }), 3)
+      ], { scales: { y: WHOLE } });
+    },
     children: function (canvas, f) {
       var rows = f.children;
       bar(canvas, rows.map(function (r) { return r.name; }), [
