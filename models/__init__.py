@@ -1,5 +1,6 @@
 """SQLAlchemy models of the service. Imports nothing from web/, jobs/ or matcher/."""
 
+from .allocation import AllocationPlan, AllocationPlanLine
 from .audit import AuditLog
 from .base import Base, utcnow
 from .households import GovAid, Household, Member, Need, NeedEvent, Station
@@ -12,6 +13,8 @@ from .regions import CountySetting, Region
 from .users import ApiToken, LoginThrottle, User
 
 __all__ = [
+    "AllocationPlan",
+    "AllocationPlanLine",
     "ApiToken",
     "CountySetting",
     "LoginThrottle",

@@ -252,6 +252,23 @@ class StationKind(LabelledEnum):
     VILLAGE = "village", "村（社区）救助服务点"
 
 
+class OrganizationKind(LabelledEnum):
+    """Who offers help: a registered charity, or a local provider a station registered
+    (乡贤、村集体、爱心商户、志愿服务队 …) that need not be a registered organisation."""
+
+    CHARITY = "charity", "慈善组织"
+    LOCAL = "local", "本地资源提供方"
+
+
+class LocalProviderKind(LabelledEnum):
+    INDIVIDUAL = "individual", "爱心人士（乡贤）"
+    VILLAGE_FUND = "village_fund", "村集体（社区基金）"
+    MERCHANT = "merchant", "爱心商户"
+    VOLUNTEER_TEAM = "volunteer_team", "志愿服务队"
+    ENTERPRISE = "enterprise", "爱心企业"
+    OTHER = "other", "其他"
+
+
 class OrganizationStatus(LabelledEnum):
     PENDING = "pending", "待审核"
     VERIFIED = "verified", "已认证"
@@ -354,6 +371,19 @@ ENGAGED_STATES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_SERVICE)
 CHARITY_SEES_HOUSEHOLD_STATES = (*ENGAGED_STATES, ReferralStatus.COMPLETED)
 #: The charity said yes: the outcome its acceptance rate and the matcher's training count.
 ACCEPTED_BY_CHARITY_STATES = (*ENGAGED_STATES, ReferralStatus.COMPLETED)
+
+
+class AllocationPlanStatus(LabelledEnum):
+    DRAFT = "draft", "待审批"
+    APPROVED = "approved", "已批准"
+    DISCARDED = "discarded", "已作废"
+
+
+class AllocationLineStatus(LabelledEnum):
+    PROPOSED = "proposed", "拟分配"
+    REMOVED = "removed", "已移除"
+    APPROVED = "approved", "已批准"
+    CONFLICT = "conflict", "冲突未批准"
 
 
 class DeclineReason(LabelledEnum):

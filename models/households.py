@@ -201,6 +201,14 @@ class Need(TimestampMixin, Base):
     )
     close_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), default=None)
+    #: The suitable projects the last re-match found (None: never re-matched), when it ran,
+    #: and the projects it found that were not suitable before, until staff look at them.
+    suitable_project_ids: Mapped[list[int] | None] = mapped_column(sa.JSON, default=None)
+    rematched_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    gained_project_ids: Mapped[list[int]] = mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
+    gained_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
 
     household: Mapped[Household] = relationship(back_populates="needs")
     member: Mapped[Member | None] = relationship()

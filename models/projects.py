@@ -10,7 +10,13 @@ from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, enum_column
-from .enums import OrganizationStatus, ProjectStatus, RegionLevel
+from .enums import (
+    LocalProviderKind,
+    OrganizationKind,
+    OrganizationStatus,
+    ProjectStatus,
+    RegionLevel,
+)
 
 #: A project whose charity has not confirmed it for this long is stale (half a year).
 STALE_AFTER_DAYS = 183
@@ -21,7 +27,20 @@ class Organization(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(128))
-    uscc: Mapped[str] = mapped_column(sa.String(18), unique=True)
+    #: A local provider (``kind`` local) may have no 统一社会信用代码.
+    uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True, default=None)
+    kind: Mapped[OrganizationKind] = mapped_column(
+        enum_column(OrganizationKind), default=OrganizationKind.CHARITY,
+        server_default=OrganizationKind.CHARITY.value, index=True,
+    )  # fmt: skip
+    #: A local provider: what kind of giver it is, and the station answerable for it (its
+    #: staff register its resources and handle the referrals made to them).
+    provider_kind: Mapped[LocalProviderKind | None] = mapped_column(
+        enum_column(LocalProviderKind), default=None
+    )
+    responsible_station_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stations.id"), default=None, index=True
+    )
     registered_region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     registered_level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel))
     is_certified_charity: Mapped[bool] = mapped_column(default=False)
@@ -39,6 +58,10 @@ class Organization(TimestampMixin, Base):
     verified_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     projects: Mapped[list[Project]] = relationship(back_populates="organization")
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == OrganizationKind.LOCAL
 
     def __repr__(self) -> str:
         return f"<Organization {self.id} {self.name}>"

@@ -49,6 +49,10 @@ class Referral(TimestampMixin, Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
     #: When the approving office was told the charity is silent (once per referral).
     overdue_flagged_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: The allocation plan whose approved line made this referral, if any.
+    allocation_plan_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("allocation_plans.id"), default=None, index=True
+    )
     #: Optimistic locking: an update carrying an old version is refused.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -400,7 +400,11 @@ def import_projects(db: Session, actor: User, stream: IO[bytes]) -> ImportResult
     if not rows:
         raise ValidationFailed(fields={"file": ["文件中没有项目行。"]})
     known_regions = set(db.scalars(sa.select(Region.code)))
-    organizations = {o.uscc: o for o in db.scalars(sa.select(Organization))}
+    organizations = {
+        o.uscc: o
+        for o in db.scalars(sa.select(Organization).where(Organization.uscc.is_not(None)))
+        if o.uscc
+    }
     own = db.get(Organization, actor.organization_id) if actor.organization_id else None
 
     problems: dict[str, list[str]] = {}

@@ -234,7 +234,7 @@ def register_charity(
             user = create_user(
                 db,
                 None,
-                username=found.uscc,
+                username=found.uscc or organization["uscc"],
                 password=password,
                 display_name=display_name,
                 role=Role.CHARITY_STAFF,
