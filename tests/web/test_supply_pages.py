@@ -53,6 +53,7 @@ def test_the_import_page_lists_every_bad_row(client: FlaskClient) -> None:
     rows = project_rows(30)
     rows[2]["名额"] = "若干"
     rows[20]["开始日期"] = "明年"
+    rows[20]["名额"] = "若干"
     token = csrf_token(client, "/imports/projects")
     response = client.post(
         "/imports/projects",
@@ -62,6 +63,8 @@ def test_the_import_page_lists_every_bad_row(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert "共有 2 行有误" in response.text
     assert "<td>4</td>" in response.text and "<td>22</td>" in response.text
+    # Two reasons of one row read as one sentence, not "…。；…".
+    assert "。；" not in response.text
 
 
 def test_county_staff_see_their_queue(client: FlaskClient) -> None:

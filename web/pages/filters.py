@@ -3,6 +3,8 @@ field by the name its form uses."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
 
 from matcher.reasons import Names, Reason
@@ -51,6 +53,17 @@ def reason(text: str) -> str:
         for name, value in text.params.items()
     }
     return _(text.template, **params) if params else _(text.template)
+
+
+@pages.app_template_filter("sentences")
+def sentences(messages: str | Iterable[object] | None) -> str:
+    """Reasons written as sentences, joined into one: ``["须填写。", "格式有误。"]`` →
+    须填写；格式有误。 (each one's own full stop gives way to the semicolon between them)."""
+    if isinstance(messages, str):
+        return messages
+    parts = [str(m).rstrip("。；; ") for m in messages or ()]
+    joined = "；".join(p for p in parts if p)
+    return f"{joined}。" if joined else ""
 
 
 @pages.app_template_test("label")

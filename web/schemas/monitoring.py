@@ -144,8 +144,8 @@ class MonitoringRecordSchema(BaseSchema):
         metadata={"description": "情况说明（至多 500 字）"},
     )
 
-    @validates_schema(skip_on_field_errors=False)
-    def _check(self, data: dict[str, Any], **_kwargs: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _check(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         source, today = self.source, self.today
         event = data.get("event")
@@ -161,7 +161,9 @@ class MonitoringRecordSchema(BaseSchema):
             errors["occurred_on"] = ["不能早于 2000-01-01，也不能晚于今天。"]
         if event is not None and "event" not in errors:
             kind = MonitoringEvent(event)
-            if kind in AMOUNT_EVENTS and data.get("amount_yuan") is None:
+            # An amount given but refused (negative, three decimals …) has its own reason.
+            given = isinstance(original, dict) and original.get("amount_yuan") not in (None, "")
+            if kind in AMOUNT_EVENTS and data.get("amount_yuan") is None and not given:
                 errors["amount_yuan"] = [f"“{kind.label}”须填写金额。"]
             errors |= _fact_problems(kind, data.get("facts") or {})
         if errors:

@@ -196,6 +196,8 @@ def test_a_batch_with_three_bad_rows_keeps_nothing_and_names_each(
     assert sorted(rows) == ["2", "4", "5"]
     assert any("身份证号" in m and "校验位" in m for m in rows["2"])
     assert any(m.startswith("“金额（元）”") for m in rows["4"])
+    # A negative amount is refused for what it is, not also as a missing one.
+    assert not any("须填写金额" in m for m in rows["4"])
     assert any(m.startswith("“发生日期”") for m in rows["4"])
     assert any(m.startswith("“发生日期”") for m in rows["5"])
     assert any(m.startswith("“所在区划代码”") and BIBEI in m for m in rows["5"])
