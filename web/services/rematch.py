@@ -136,7 +136,10 @@ def rematch_open_needs(
     now = now or utcnow()
     today = today or clock.local_date(now)
     index = project_index(db, today)
-    project_ids = np.array([int(p.id) for p in index.projects], dtype=np.int64)
+    # The index's projects by id, so that each need's suitable ones come out sorted.
+    ids = np.array([int(p.id) for p in index.projects], dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+    sorted_ids = ids[by_id]
 
     stmt = (
         sa.select(Need.id)
@@ -162,6 +165,12 @@ def rematch_open_needs(
             updated_at=sa.bindparam("updated"),
         )
     )
+    # Most needs find what they found last time: only when they were re-matched is written.
+    touch = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("need_id"))
+        .values(rematched_at=sa.bindparam("at"), updated_at=sa.bindparam("updated"))
+    )
     needs_of: dict[int, int] = defaultdict(int)
     gained_of: dict[int, int] = defaultdict(int)
     baseline = gained_needs = gained_projects = 0
@@ -175,33 +184,39 @@ def rematch_open_needs(
                 selectinload(Need.household).selectinload(Household.gov_aid),
             )
         ).all()
-        rows = []
+        rows, touched = [], []
         for need in loaded:
             eligible = check(index, need_record(need, today), today).eligible
-            suitable = sorted(set(project_ids[eligible].tolist()))
+            found = sorted_ids[eligible[by_id]]
+            suitable = found.tolist()
             before = need.suitable_project_ids
+            was_gained = list(need.gained_project_ids or [])
             station_id = need.household.station_id
             needs_of[station_id] += 1
             if before is None:
                 baseline += 1
-                gained = list(need.gained_project_ids or [])
-                gained_on = need.gained_at
+                gained, gained_on = was_gained, need.gained_at
             else:
-                new = set(suitable) - set(before)
+                new = np.setdiff1d(found, np.asarray(before, dtype=np.int64), assume_unique=True)
                 # Gains not yet seen stay while still suitable.
-                kept = set(need.gained_project_ids or []) & set(suitable)
-                gained = sorted(kept | new)
-                gained_on = (now if new else need.gained_at) if gained else None
-                if new:
+                kept = np.intersect1d(np.asarray(was_gained, dtype=np.int64), found)
+                gained = np.union1d(kept, new).tolist()
+                gained_on = (now if len(new) else need.gained_at) if gained else None
+                if len(new):
                     gained_needs += 1
                     gained_projects += len(new)
                     gained_of[station_id] += 1
+                if suitable == before and gained == was_gained and gained_on == need.gained_at:
+                    touched.append({"need_id": need.id, "at": now, "updated": need.updated_at})
+                    continue
             rows.append(
                 {"need_id": need.id, "suitable": suitable, "at": now, "gained": gained,
                  "gained_on": gained_on, "updated": need.updated_at}
             )  # fmt: skip
         if rows:
             db.execute(write, rows)
+        if touched:
+            db.execute(touch, touched)
         for need in loaded:
             # The session's copies would otherwise keep what was there before the UPDATE.
             db.expire(need, ["suitable_project_ids", "rematched_at", "gained_project_ids",
