@@ -197,12 +197,17 @@ def rematch_open_needs(
                 baseline += 1
                 gained, gained_on = was_gained, need.gained_at
             else:
-                new = np.setdiff1d(found, np.asarray(before, dtype=np.int64), assume_unique=True)
-                # Gains not yet seen stay while still suitable.
-                kept = np.intersect1d(np.asarray(was_gained, dtype=np.int64), found)
-                gained = np.union1d(kept, new).tolist()
-                gained_on = (now if len(new) else need.gained_at) if gained else None
-                if len(new):
+                if suitable == before:  # the usual case: nothing moved
+                    new: list[int] = []
+                    gained = was_gained
+                else:
+                    seen = set(before)
+                    new = [i for i in suitable if i not in seen]
+                    # Gains not yet seen stay while still suitable.
+                    now_suitable = set(suitable)
+                    gained = sorted({i for i in was_gained if i in now_suitable}.union(new))
+                gained_on = (now if new else need.gained_at) if gained else None
+                if new:
                     gained_needs += 1
                     gained_projects += len(new)
                     gained_of[station_id] += 1
