@@ -21,6 +21,7 @@ from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
+from web.services.rematch import rematch_open_needs
 from web.services.warnings import escalate_overdue, raise_warnings
 
 
@@ -103,6 +104,17 @@ def monitoring_rules(ctx: JobContext) -> dict[str, Any]:
     return {"raised": raised, "escalated": escalated}
 
 
+def rematch(ctx: JobContext) -> dict[str, Any]:
+    """Every waiting need matched again against the ledgers in effect on the slot's day, the
+    stations whose needs gained suitable projects told (``web.services.rematch``). Daily, as
+    an edition built ahead takes effect at midnight with nothing written; a second run finds
+    nothing new and tells no one."""
+    result = rematch_open_needs(
+        ctx.db, None, today=ctx.local_day, now=ctx.now, progress=ctx.progress
+    )
+    return result.counts()
+
+
 #: The function of each job in ``web.services.jobs.JOBS``.
 TASKS: dict[str, JobFunction] = {
     "ledger_refresh": ledger_refresh,
@@ -111,4 +123,5 @@ TASKS: dict[str, JobFunction] = {
     "overdue_referrals": overdue_referrals,
     "retrain_matcher": retrain_matcher,
     "monitoring_rules": monitoring_rules,
+    "rematch": rematch,
 }

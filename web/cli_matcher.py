@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from matcher import LOW_MATCH_THRESHOLD
 from matcher.calibration import fit_low_match_threshold, labelled_pairs
 from matcher.evaluation import evaluate, load_cases
-from models import User, clock
+from models import Region, User, clock
 from models.enums import Role
 from web.services.matching import active_model, match_need, train_matcher
+from web.services.regions import region_label
+from web.services.rematch import rematch_open_needs
 
 from .cli import cli_session
 
@@ -32,12 +35,32 @@ def _admin(db: sa.orm.Session) -> User:
 
 
 @click.command("match")
-@click.argument("need_id", type=int)
+@with_appcontext
+@click.argument("need_id", type=int, required=False)
 @click.option("--limit", default=10, show_default=True)
 @click.option("--explain", is_flag=True, help="同时列出被排除的项目及原因")
+@click.option("--all", "every", is_flag=True, help="重新匹配所有待办需求（可用 --region 限定）")
+@click.option("--region", "region_code", default=None, help="与 --all 同用：12 位区划代码")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def match_command(need_id: int, limit: int, explain: bool, as_json: bool) -> None:
-    """Rank the ledger projects for one need."""
+def match_command(
+    need_id: int | None,
+    limit: int,
+    explain: bool,
+    every: bool,
+    region_code: str | None,
+    as_json: bool,
+) -> None:
+    """Rank the ledger projects for one need (NEED_ID), or with ``--all`` re-match every
+    waiting need (of ``--region``) and tell the stations whose needs gained projects."""
+    if every:
+        if need_id is not None:
+            raise click.UsageError("--all 与需求编号不能同时使用。")
+        _rematch_all(region_code, as_json)
+        return
+    if need_id is None:
+        raise click.UsageError("请给出需求编号，或用 --all 重新匹配所有待办需求。")
+    if region_code is not None:
+        raise click.UsageError("--region 只与 --all 同用。")
     with cli_session() as db:
         result = match_need(db, _admin(db), need_id, limit=limit, explain=explain)
         ranking = result.ranking
@@ -74,6 +97,41 @@ def match_command(need_id: int, limit: int, explain: bool, as_json: bool) -> Non
             click.echo("暂无合适的慈善帮扶项目：建议申请临时救助或转报县（区）民政部门。")
         for e in ranking.excluded:
             click.echo(f"    排除  {e.project.name}：{e.reason}")
+
+
+def _rematch_all(region_code: str | None, as_json: bool) -> None:
+    with cli_session() as db:
+        label = region_label(db, region_code) if region_code else "全省"
+        if region_code is not None and db.get(Region, region_code) is None:
+            raise click.BadParameter(f"区划 {region_code} 不存在。", param_hint="--region")
+        # The bar goes to stderr so that --json output stays a single document.
+        with click.progressbar(length=1, label=f"重新匹配 {label}", file=sys.stderr) as bar:
+            state = {"done": 0}
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - state["done"])
+                state["done"] = done
+
+            result = rematch_open_needs(db, None, region_code=region_code, progress=progress)
+    if as_json:
+        payload = {"region_code": region_code, **result.counts(),
+                   "projects": result.projects,
+                   "needs_per_second": round(result.needs_per_second, 1),
+                   "stations": [{"station_id": s, "needs": c.needs, "gained_needs": c.gained_needs}
+                                for s, c in result.by_station.items()]}  # fmt: skip
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{label}：重新匹配待办需求 {result.needs} 项（台账项目 {result.projects} 个），"
+        f"用时 {result.seconds:.2f} 秒（每秒 {result.needs_per_second:.0f} 项）。"
+    )
+    if result.baseline:
+        click.echo(f"  其中 {result.baseline} 项为首次记录，不作提醒。")
+    click.echo(
+        f"  有新的合适项目的需求 {result.gained_needs} 项（新出现 {result.gained_projects} 个），"
+        f"已通知 {result.stations_notified} 个服务站（{result.users_notified} 人）。"
+    )
 
 
 @matcher_cli.command("evaluate")

@@ -15,6 +15,7 @@ from web.services.errors import ValidationFailed
 from web.services.excel import export_edition, import_projects
 from web.services.ledgers import build_edition, get_edition, list_editions
 from web.services.regions import region_label
+from web.services.rematch import rematch_after_publication
 
 from .cli import cli_session
 
@@ -64,6 +65,12 @@ def _build_one(region_code: str, period: str, if_missing: bool, now: dt.datetime
             click.echo(f"  {edition.effective_from} 起生效，此前仍使用当前台账。")
         for project in result.stale:
             click.echo(f"  未列入（超过半年未确认）：{project.name}")
+        rematched = rematch_after_publication(db, None, edition, now)
+        if rematched is not None:
+            click.echo(
+                f"  已重新匹配待办需求 {rematched.needs} 项，其中 {rematched.gained_needs} 项"
+                f"有新的合适项目，已通知 {rematched.stations_notified} 个服务站。"
+            )
 
 
 @ledger_cli.command("list")

@@ -623,6 +623,9 @@ PAGE_ROWS = [
         st=Expect(302, location="/ledgers/current"), ch=200, fill=PLACE, sends=SENDS_FORM,
         label="the place's county",
         body=lambda v: {"region_code": v["county"], "period": PERIOD}),
+    # Re-matching now: an office for its own region, from its ledgers page.
+    Row("POST", "/ledgers/rematch", anon=LOGIN, admin=done("重新匹配"), ca=done("重新匹配"),
+        st=403, ch=403, sends=SENDS_FORM),
     Row("GET", "/ledgers/current", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
     Row("GET", "/ledgers/{edition}", anon=LOGIN, admin=200, ca=200, st=200, ch=200,
         fill=EDITION),

@@ -32,6 +32,7 @@ from web.services.ledgers import (
     list_editions,
     upcoming_editions,
 )
+from web.services.rematch import rematch_after_publication
 
 PREFIX = "/ledgers"
 blp = Blueprint("ledgers", __name__, description="慈善帮扶资源供给台账")
@@ -64,10 +65,12 @@ class Ledgers(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description="不是该部门")
     @blp.alt_response(422, schema=ErrorSchema, description="期次或区划有误")
     def post(self, body: dict[str, Any]) -> LedgerEdition:
-        """Publish a new edition of a department's ledger for a half-year period."""
-        return build_edition(
-            get_db(), actor(), body["region_code"], body["period"], timing.now()
-        ).edition
+        """Publish a new edition of a department's ledger for a half-year period; one in
+        effect at once is followed by a re-match of the waiting needs of its region."""
+        db, now = get_db(), timing.now()
+        edition = build_edition(db, actor(), body["region_code"], body["period"], now).edition
+        rematch_after_publication(db, actor(), edition, now)
+        return edition
 
 
 @blp.route("/current")

@@ -37,8 +37,11 @@ class Needs(MethodView):
     @blp.arguments(NeedQuerySchema, location="query")
     @blp.response(200, NeedSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[Need]:
-        """Needs of the households visible to the caller, newest first."""
-        return list_needs(get_db(), actor(), status=args["status"], domain=args["domain"])
+        """Needs of the households visible to the caller, newest first; ``gained=true`` only
+        those a re-match found new suitable projects for, not yet opened by the station."""
+        return list_needs(
+            get_db(), actor(), status=args["status"], domain=args["domain"], gained=args["gained"]
+        )
 
 
 @blp.route("/<int:need_id>")

@@ -16,6 +16,7 @@ from web.schemas.needs_ledger import (
     StationInputSchema,
     StationSchema,
     StationUpdateSchema,
+    WorklistQuerySchema,
     WorklistSchema,
 )
 from web.services.needs import Worklist, worklist
@@ -64,9 +65,11 @@ class StationById(MethodView):
 @blp.route("/<int:station_id>/worklist")
 class StationWorklist(MethodView):
     @login_required
+    @blp.arguments(WorklistQuerySchema, location="query")
     @blp.response(200, WorklistSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
-    def get(self, station_id: int) -> Worklist:
+    def get(self, args: dict[str, Any], station_id: int) -> Worklist:
         """Open needs, urgent first then longest waiting, flagged where government aid is
-        absent or below the household's rigid expenses; counts by domain."""
-        return worklist(get_db(), actor(), station_id, clock.today())
+        absent or below the household's rigid expenses; counts by domain. ``gained=true``
+        lists only the needs a re-match found new suitable projects for."""
+        return worklist(get_db(), actor(), station_id, clock.today(), only_gained=args["gained"])

@@ -434,7 +434,8 @@ def worklist_page() -> str:
     station_id = request.args.get("station_id", type=int) or user.station_id
     if station_id is None and stations:
         station_id = stations[0].id
-    result = worklist(db, user, station_id, clock.today())
+    only_gained = request.args.get("gained") == "1"
+    result = worklist(db, user, station_id, clock.today(), only_gained=only_gained)
     return render_template(
         "households/worklist.html", result=result, labels=LABELS, stations=stations
     )

@@ -54,6 +54,7 @@ from web.services.projects import (
     withdraw_project,
 )
 from web.services.regions import region_label
+from web.services.rematch import RematchResult, rematch_after_publication, rematch_open_needs
 from web.services.scoping import require_role
 
 from .blueprint import pages
@@ -299,16 +300,48 @@ def ledgers() -> Any:
             if result.stale:
                 names = "、".join(p.name for p in result.stale)
                 flash(_("以下项目超过半年未确认，未列入本期台账：%(names)s", names=names), "info")
+            rematched = rematch_after_publication(db, user, edition, timing.now())
+            if rematched is not None:
+                flash_rematch(rematched)
             return redirect(url_for("pages.ledger", edition_id=result.edition.id))
     editions = list_editions(db, user)
     if user.role == Role.STATION_STAFF:
         return redirect(url_for("pages.current_ledgers"))
     return render_template(
         "supply/ledgers.html", editions=editions, form=form, today=today,
+        rematch_form=EmptyForm(),
         region_names={e.region_code: region_label(db, e.region_code) for e in editions},
         root=user.region_code, root_label=region_label(db, user.region_code),
         path=region_path(form.region_code.data, user.region_code),
     )  # fmt: skip
+
+
+def flash_rematch(result: RematchResult) -> None:
+    """Say what a re-match of the waiting needs found."""
+    flash(
+        _(
+            "已重新匹配待办需求 %(needs)s 项：%(gained)s 项有新的合适项目，"
+            "已通知 %(stations)s 个服务站。",
+            needs=result.needs, gained=result.gained_needs, stations=result.stations_notified,
+        ),
+        "success",
+    )  # fmt: skip
+
+
+@pages.route("/ledgers/rematch", methods=["POST"])
+@login_required
+def ledgers_rematch() -> Response:
+    """Re-match every waiting need of the office's region now (confirmed on the page)."""
+    user = actor()
+    require_role(user, Role.CIVIL_AFFAIRS)
+    if EmptyForm().validate_on_submit():
+        try:
+            result = rematch_open_needs(get_db(), user, now=timing.now(), today=timing.today())
+        except ServiceError as error:
+            refuse(error)
+        else:
+            flash_rematch(result)
+    return redirect(url_for("pages.ledgers"))
 
 
 def upcoming_name(edition: LedgerEdition) -> str:

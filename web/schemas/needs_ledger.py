@@ -166,6 +166,13 @@ class NeedSchema(NeedSummarySchema):
     household_id = fields.Integer()
     member_id = fields.Integer(allow_none=True)
     close_reason = fields.String(allow_none=True)
+    gained_project_ids = fields.List(
+        fields.Integer(), dump_only=True,
+        metadata={"description": "重新匹配后新出现、服务站尚未查看的合适项目"},
+    )  # fmt: skip
+    gained_at = fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"description": "最近一次出现新合适项目的时间"}
+    )
 
 
 class NeedStatusSchema(BaseSchema):
@@ -176,6 +183,16 @@ class NeedStatusSchema(BaseSchema):
 class NeedQuerySchema(BaseSchema):
     status = fields.Enum(NeedStatus, by_value=True, load_default=None)
     domain = fields.Enum(Domain, by_value=True, load_default=None)
+    gained = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true：只列出重新匹配后有新的合适项目、尚未查看的需求"},
+    )
+
+
+class WorklistQuerySchema(BaseSchema):
+    gained = fields.Boolean(
+        load_default=False, metadata={"description": "true：只列出有新的合适项目的需求"}
+    )
 
 
 class WorklistItemSchema(BaseSchema):
@@ -195,6 +212,8 @@ class WorklistSchema(BaseSchema):
     by_domain = fields.Dict(keys=fields.String(), values=fields.Integer())
     outside_gov_aid = fields.Integer()
     aid_below_expenses = fields.Integer()
+    gained = fields.Integer(metadata={"description": "有新的合适项目的需求数"})
+    only_gained = fields.Boolean()
 
 
 class HouseholdImportResultSchema(BaseSchema):

@@ -60,6 +60,7 @@ ACTION_LABELS: dict[str, str] = {
     "need.status": "更改需求状态",
     "need.public_summary": "填写对外情况说明",
     "needs.worklist": "查看待办需求",
+    "needs.rematch": "重新匹配待办需求",
     "referral.create": "发起转介",
     "referral.read": "查看转介",
     "referral.list": "查看转介列表",

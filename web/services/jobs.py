@@ -70,6 +70,7 @@ JOBS: dict[str, Job] = {
             {"day_of_week": "mon", "hour": "2", "minute": "0"},
         ),
         Job("monitoring_rules", "监测预警规则运行", "每天 02:30", {"hour": "2", "minute": "30"}),
+        Job("rematch", "待办需求重新匹配", "每天 03:10", {"hour": "3", "minute": "10"}),
     )  # fmt: skip
 }
 
@@ -90,6 +91,12 @@ COUNT_LABELS = {
     "message": "说明",
     "raised": "新增预警",
     "escalated": "逾期上报",
+    "baseline": "首次记录",
+    "gained_needs": "有新合适项目的需求",
+    "gained_projects": "新出现的合适项目",
+    "stations_notified": "已通知服务站",
+    "seconds": "用时（秒）",
+    "rematched": "重新匹配需求",
 }
 
 

@@ -29,6 +29,7 @@ from models.regions import covering_ledger_codes
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
 from .notifications import notify
+from .rematch import rematch_open_needs
 from .scoping import scoped
 
 #: Published fields of a project, frozen into each edition.
@@ -247,6 +248,10 @@ class LedgerRefresh:
     skipped: int
     projects: int
     notified: int
+    #: Waiting needs re-matched against the new editions (none when they wait for their
+    #: half-year: the daily re-match takes them up on its first day), and those that gained.
+    rematched: int = 0
+    gained_needs: int = 0
 
 
 def refresh_ledgers(
@@ -261,6 +266,10 @@ def refresh_ledgers(
     left as they are, so a second refresh of the same half-year publishes nothing. Run ahead
     of the half-year, the editions wait for its first day (:func:`build_edition`) and the
     stations are told when they take effect.
+
+    Editions in effect at once are followed by a re-match of every waiting need
+    (:func:`web.services.rematch.rematch_open_needs`), which tells the stations whose needs
+    gained suitable projects.
 
     ``progress(done, total)`` is called after each department.
 
@@ -284,13 +293,20 @@ def refresh_ledgers(
             projects += edition.project_count
         if progress is not None:
             progress(i, len(departments))
+    notified = _announce_editions(db, period, built, local_date(now))
+    rematched = gained = 0
+    if any(e.effective_from <= local_date(now) for e in built.values()):
+        result = rematch_open_needs(db, None, today=local_date(now), now=now)
+        rematched, gained = result.needs, result.gained_needs
     return LedgerRefresh(
         period=period,
         departments=len(departments),
         published=len(built),
         skipped=len(departments) - len(built),
         projects=projects,
-        notified=_announce_editions(db, period, built, local_date(now)),
+        notified=notified,
+        rematched=rematched,
+        gained_needs=gained,
     )
 
 

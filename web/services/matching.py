@@ -45,7 +45,7 @@ from models.enums import (
 )
 
 from .audit import write_audit
-from .needs import get_need
+from .needs import get_need, mark_gains_seen
 from .scoping import require_role
 
 _lock = threading.Lock()
@@ -255,12 +255,14 @@ def match_need(
     today: dt.date | None = None,
 ) -> NeedMatches:  # fmt: skip
     """The ranked projects for one need the actor may see, from the ledgers in effect on
-    ``today`` (default: today in Guangdong).
+    ``today`` (default: today in Guangdong). Station staff opening them have seen what the
+    last re-match gained for it (:func:`mark_gains_seen`).
 
     :raise NotFound: the need is not visible to the actor.
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)  # audited as a read of the household's need
+    mark_gains_seen(db, actor, need)
     today = today or clock.today()
     ranking = rank(
         project_index(db, today), need_record(need, today), today, limit=limit, explain=explain,

@@ -67,6 +67,21 @@ def get_need(db: Session, actor: User, need_id: int) -> Need:
     return need
 
 
+def mark_gains_seen(db: Session, actor: User, need: Need) -> None:
+    """The station's staff opened the need's matches: the projects a re-match found for it
+    (``web.services.rematch``) are no longer new. Others looking (the county office) leave
+    the mark for the station. The need's last change stays as it was."""
+    if actor.role != Role.STATION_STAFF or not (need.gained_project_ids or need.gained_at):
+        return
+    db.execute(
+        sa.update(Need)
+        .where(Need.id == need.id)
+        .values(gained_project_ids=[], gained_at=None, updated_at=need.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.expire(need, ["gained_project_ids", "gained_at", "updated_at"])
+
+
 def list_needs(
     db: Session,
     actor: User,
@@ -74,8 +89,12 @@ def list_needs(
     household_id: int | None = None,
     status: NeedStatus | None = None,
     domain: Domain | None = None,
+    gained: bool | None = None,
     limit: int = 200,
 ) -> list[Need]:
+    """The needs of the households the actor may see, newest first; ``gained`` True keeps
+    those a re-match found new suitable projects for that the station has not opened yet
+    (False: the others)."""
     stmt = scoped(sa.select(Need), actor).options(joinedload(Need.household))
     if household_id is not None:
         stmt = stmt.where(Need.household_id == household_id)
@@ -83,6 +102,8 @@ def list_needs(
         stmt = stmt.where(Need.status == status)
     if domain is not None:
         stmt = stmt.where(Need.domain == domain)
+    if gained is not None:
+        stmt = stmt.where(Need.gained_at.is_not(None) if gained else Need.gained_at.is_(None))
     needs = list(db.scalars(stmt.order_by(Need.id.desc()).limit(limit)))
     write_audit(
         db, actor, "need.list", region_code=actor.region_code,
@@ -220,14 +241,26 @@ class Worklist:
     by_domain: dict[str, int]
     outside_gov_aid: int
     aid_below_expenses: int
+    #: Needs a re-match found new suitable projects for, not yet opened by the station.
+    gained: int = 0
+    #: The list holds only those (the 有新的合适项目 filter).
+    only_gained: bool = False
 
 
 def worklist(
-    db: Session, actor: User, station_id: int | None, today: dt.date, limit: int = 500
+    db: Session,
+    actor: User,
+    station_id: int | None,
+    today: dt.date,
+    limit: int = 500,
+    *,
+    only_gained: bool = False,
 ) -> Worklist:
     """The needs of one station waiting for a referral (open, or partly met with part of the
     gap left), urgent first then longest waiting, each flagged where the
     household gets no government aid or where the aid is below its rigid expenses.
+    ``only_gained`` lists only the needs a re-match found new suitable projects for (the
+    counts stay those of every waiting need).
 
     Aid totals and domain counts are computed in SQL; only the listed rows are loaded.
     """
@@ -256,8 +289,9 @@ def worklist(
         )
     )
     urgent_first = sa.case((Need.urgency == Urgency.URGENT, 0), else_=1)
+    listed = base.where(Need.gained_at.is_not(None)) if only_gained else base
     rows = db.execute(
-        base.options(contains_eager(Need.household))
+        listed.options(contains_eager(Need.household))
         .order_by(urgent_first, Need.created_at, Need.id)
         .limit(limit)
     ).all()
@@ -283,11 +317,12 @@ def worklist(
             ),
         )
     ).one()
+    gained = db.scalar(base.with_only_columns(sa.func.count()).where(Need.gained_at.is_not(None)))
     shown = sorted({i.need.household_id for i in items})
     write_audit(
         db, actor, "needs.worklist", station, detail={"items": len(items), "households": shown}
     )
-    return Worklist(station, items, by_domain, flags[0], flags[1])
+    return Worklist(station, items, by_domain, flags[0], flags[1], gained or 0, only_gained)
 
 
 # --- needs left waiting: raised daily with their station and county office ------------
