@@ -30,6 +30,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -201,6 +202,18 @@ class ProjectForm(FlaskForm):
     )
     contact_name = StringField(_l("联系人"), validators=follows(PROJECT["contact_name"]))
     contact_phone = StringField(_l("联系电话"), validators=follows(PROJECT["contact_phone"]))
+
+
+class ProjectPrefillForm(Form):
+    """What a link may fill into a new project (GET, no CSRF): a domain, a service area and a
+    target group, as 需求缺口's 据此设立项目 gives them; checked like any input."""
+
+    domain = SelectField(_l("帮扶领域"), choices=_choices(Domain), validators=[Optional()])
+    area = StringField(
+        _l("服务区域"),
+        validators=[Optional(), Regexp(r"^\d{12}$", message=_l("区划代码应为 12 位数字。"))],
+    )
+    group = SelectField(_l("帮扶对象"), choices=_choices(TargetGroup), validators=[Optional()])
 
 
 class CountySettingsForm(FlaskForm):

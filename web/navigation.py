@@ -48,6 +48,7 @@ _INBOX = NavItem(_l("转介收件箱"), "pages.referrals_page")
 _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
+_DEMAND = NavItem(_l("需求缺口"), "pages.demand_page")
 _COUNTY = NavItem(_l("本县设置"), "pages.county_settings")
 _WARNINGS = NavItem(_l("预警工作台"), "pages.warnings_page")
 _WARNING_RULES = NavItem(_l("预警规则"), "pages.warning_settings")
@@ -73,12 +74,20 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
     ],
     Role.CIVIL_AFFAIRS: [
         _HOME,
-        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _WARNINGS, _APPROVALS, _BACK)),
+        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _WARNINGS, _APPROVALS, _BACK, _DEMAND)),
         NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _WARNING_RULES, _FEEDS, _JOBS, _API_DOCS)),
     ],
-    Role.CHARITY_STAFF: [_HOME, _INBOX, _MY_PROJECTS, _IMPORT, _LEDGERS, _API_DOCS],
+    # Six entries at most: a charity's projects and their Excel import share one.
+    Role.CHARITY_STAFF: [
+        _HOME,
+        _INBOX,
+        _DEMAND,
+        NavGroup(_l("我的项目"), (_MY_PROJECTS, _IMPORT)),
+        _LEDGERS,
+        _API_DOCS,
+    ],
     Role.ADMIN: [
         _HOME,
         _DASHBOARD,

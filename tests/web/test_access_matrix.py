@@ -473,6 +473,11 @@ API_ROWS = [
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
     Row("GET", "/api/v1/stats/report.xlsx?period={period}&region_code={county}", anon=401,
         admin=200, ca=(200, 403), st=403, ch=403, fill=PLACE),
+    # 需求缺口: charities for the regions they serve, offices for their own (what charities
+    # see); stations have none. An area outside them is refused (regions are public: 403).
+    Row("GET", "/api/v1/demand", anon=401, admin=200, ca=200, st=403, ch=200),
+    Row("GET", "/api/v1/demand?area={county}", anon=401, admin=200, ca=(200, 403), st=403,
+        ch=(200, 403), fill=PLACE),
     # Monitoring feeds: departments' accounts (tests/web/test_monitoring_api.py) and civil
     # affairs deliver; stations and charities may not. The record sent is bad, so a caller
     # allowed to deliver is told what is wrong with it.
@@ -506,6 +511,8 @@ PAGE_ROWS = [
         ch=403, fill=PLACE),
     Row("GET", "/reports/half-year?region={county}", anon=LOGIN, admin=200, ca=(200, 403),
         st=403, ch=403, fill=PLACE),
+    Row("GET", "/demand?area={county}", anon=LOGIN, admin=200, ca=(200, 403), st=403,
+        ch=(200, 403), fill=PLACE),
     # A county office decides whether one person may create and approve a referral.
     Row("GET", "/settings/county", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
     Row("POST", "/settings/county", anon=LOGIN, admin=refused(COUNTY_ONLY), ca=done(),

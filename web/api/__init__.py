@@ -24,6 +24,7 @@ api = Api()
 def register_api(app: Flask) -> None:
     from . import (
         auth,
+        demand,
         households,
         imports,
         jobs,
@@ -54,7 +55,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications, jobs, stats, monitoring,
+        referrals, notifications, jobs, stats, monitoring, demand,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

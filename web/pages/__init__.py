@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (routes and filters register)
     administration,
     county,
     dashboard,
+    demand,
     filters,
     home,
     households,

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from models import LedgerEdition, Project, clock
+from models import LedgerEdition, Project, Region, clock
 from models.base import utcnow
 from models.enums import LedgerEditionState, Role
 from web import timing
@@ -20,6 +20,7 @@ from web.forms import (
     BuildForm,
     EmptyForm,
     ProjectForm,
+    ProjectPrefillForm,
     ReviewForm,
     UploadForm,
     fen_of,
@@ -145,6 +146,27 @@ def _project_form_page(form: ProjectForm, project: Project | None, status: int =
     ), status  # fmt: skip
 
 
+def _prefill(form: ProjectForm) -> None:
+    """Fill a new project from the link it was opened by (需求缺口's 据此设立项目): each value
+    is checked as any input is, and one that fails is left out and said so."""
+    if not any(request.args.get(key) for key in ("domain", "area", "group")):
+        return
+    given = ProjectPrefillForm(request.args)
+    given.validate()
+    area = given.area.data
+    if area and not given.area.errors and get_db().get(Region, area) is None:
+        given.area.errors = [_("没有这个区划。")]
+    if given.domain.data and not given.domain.errors:
+        form.domains.data = [given.domain.data]
+    if area and not given.area.errors:
+        form.service_area.data = area
+    if given.group.data and not given.group.errors:
+        form.target_groups.data = [given.group.data]
+    wrong = [str(field.label.text) for field in given if field.errors]
+    if wrong:
+        flash(_("链接中的以下内容无效，未填入：%(fields)s", fields="、".join(wrong)), "error")
+
+
 @pages.route("/projects/new", methods=["GET", "POST"])
 @login_required
 def new_project() -> Any:
@@ -153,6 +175,7 @@ def new_project() -> Any:
     form = ProjectForm()
     if request.method == "GET" and user.organization is not None:
         form.service_area.data = user.organization.registered_region_code
+        _prefill(form)
     if form.validate_on_submit():
         try:
             project = register_project(get_db(), user, project_input(form))

@@ -96,6 +96,7 @@ ACTION_LABELS: dict[str, str] = {
     "county.self_approval": "设置是否允许同一人发起并审批",
     "stats.read": "查看统计看板",
     "stats.report": "下载半年度报告",
+    "demand.read": "查看需求缺口",
     "job.queue": "手动运行定时任务",
     "matcher.train": "训练匹配模型",
     "warning_rule.set": "设置预警规则",
