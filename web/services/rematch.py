@@ -27,7 +27,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from matcher import ProjectIndex
 from matcher.rules import check
+from matcher.vocabulary import DOMAINS
 from models import Household, LedgerEdition, Need, Region, Station, User, clock
 from models.base import utcnow
 from models.enums import AWAITING_NEED_STATES, HouseholdStatus, Role
@@ -37,6 +39,14 @@ from .audit import write_audit
 from .errors import Forbidden, NotFound
 from .matching import need_record, project_index
 from .notifications import notify
+
+
+def _serves(index: ProjectIndex, domain: str) -> np.ndarray:
+    """Per project: it lists ``domain`` among the kinds of help it gives."""
+    if domain not in DOMAINS:
+        return np.zeros(len(index), dtype=bool)
+    return np.asarray(index.domains[:, DOMAINS.index(domain)], dtype=bool)
+
 
 #: Needs loaded, checked and written per round trip.
 CHUNK = 500
@@ -186,7 +196,10 @@ def rematch_open_needs(
         ).all()
         rows, touched = [], []
         for need in loaded:
-            eligible = check(index, need_record(need, today), today).eligible
+            record = need_record(need, today)
+            # Suitable: passes every hard rule and helps in the need's own domain (a project
+            # open to all is not news to every need in its area).
+            eligible = check(index, record, today).eligible & _serves(index, record.domain)
             found = sorted_ids[eligible[by_id]]
             suitable = found.tolist()
             before = need.suitable_project_ids

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from jobs.runs import run_slot
 from models import Household, Need, Notification, Project, Region, Station
-from models.enums import AWAITING_NEED_STATES, HouseholdStatus, ProjectStatus, RegionLevel
+from models.enums import (
+    AWAITING_NEED_STATES,
+    Domain,
+    HouseholdStatus,
+    ProjectStatus,
+    RegionLevel,
+)
 from tests.helpers import bearer, get_user, sign_in
 from web.services.errors import Forbidden
 from web.services.ledgers import build_edition
@@ -52,13 +58,15 @@ def publish_all(db: Session, now: dt.datetime = NOW, period: str = "2026H2") -> 
 
 def province_project(
     db: Session, name: str, area: list[str], *, starts_on: dt.date = dt.date(2026, 7, 1),
-    **rules: object,
+    domains: list[str] | None = None, **rules: object,
 ) -> Project:  # fmt: skip
-    """A verified project of the provincial 慈善总会, not yet in any edition."""
+    """A verified project of the provincial 慈善总会, not yet in any edition (helping in
+    every domain unless ``domains`` says which)."""
     project = register_project(
         db, get_user(db, "charity_a"),
         ProjectInput(
-            name=name, description="为困难家庭提供生活物资和上门探访。", domains=["living"],
+            name=name, description="为困难家庭提供生活物资和上门探访。",
+            domains=domains or Domain.codes(),
             service_area=area, quota=50, starts_on=starts_on, ends_on=dt.date(2027, 6, 30),
             **rules,  # type: ignore[arg-type]
         ),
@@ -113,6 +121,20 @@ def rematch_notes(db: Session) -> dict[str, int]:
 
     names = dict(db.execute(sa.select(User.id, User.username)).all())
     return {names[user_id]: count for user_id, count in rows}
+
+
+def test_a_project_is_news_only_to_the_needs_of_its_domain(db: Session, clocked: Flask) -> None:
+    publish_all(db)
+    rematch_open_needs(db, None, today=TODAY, now=NOW)
+    grant = province_project(db, "温泉镇助学金", [WENQUAN], domains=["education"])
+    publish_all(db)
+    result = rematch_open_needs(db, None, today=TODAY, now=NOW)
+
+    waiting = [db.get(Need, i) for i in waiting_needs(db, "station_a")]
+    gained = {n.id for n in waiting if n is not None and n.gained_project_ids == [grant.id]}
+    schooling = {n.id for n in waiting if n is not None and n.domain == Domain.EDUCATION}
+    assert schooling and gained == schooling
+    assert result.gained_needs == len(schooling) < len(waiting)
 
 
 def test_a_published_edition_tells_exactly_the_stations_whose_needs_gained(
