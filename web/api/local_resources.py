@@ -26,6 +26,7 @@ from web.services.local_resources import (
     list_local_resources,
     local_input_of,
     register_local_resource,
+    require_station,
     update_local_resource,
     withdraw_local_resource,
 )
@@ -73,6 +74,7 @@ class LocalResourceById(MethodView):
         """Change some fields; a verified resource's change waits for the county's review."""
         db = get_db()
         user = actor()
+        require_station(user)
         current = local_input_of(get_local_resource(db, user, project_id))
         data = LocalResourceInput(
             project=dataclasses.replace(

@@ -100,11 +100,18 @@ def referral_for_provider(
     actor is its charity's staff or, for a local resource, the responsible station's, and
     read its current version.
 
-    :raise Forbidden: any other party.
-    :raise NotFound: not within the actor's scope.
+    :raise Forbidden: any other party (a station: any referral not to its own resources).
+    :raise NotFound: not within a charity's scope.
     """
     require_party(actor, *PROVIDER_SIDE)
-    referral = load_referral(db, actor, referral_id)
+    try:
+        referral = load_referral(db, actor, referral_id)
+    except NotFound:
+        if actor.role == Role.STATION_STAFF:
+            # A station answers only for its own local resources: for any other referral,
+            # seen or not, the step is simply not its to take (as before there were any).
+            raise Forbidden("您的角色不能执行这一步。") from None
+        raise
     if not provides(actor, referral):
         raise Forbidden("您的角色不能执行这一步。")
     _check_version(referral, version)
