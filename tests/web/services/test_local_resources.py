@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -330,3 +331,29 @@ def test_the_county_review_queue_and_ledger_page_show_local_resources(
     assert published.status_code == 302, published.text
     station = db.scalar(sa.select(Station).where(Station.region_code == WENQUAN))
     assert station is not None
+
+
+def test_the_match_page_names_the_provider_and_the_referral_page_hides_the_household(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    from tests.helpers import sign_in
+
+    village = nanping_station(db)
+    resource = register_local_resource(db, village, medical_grant())
+    verified_and_published(db, resource)
+    dialysis = need_of(db, "钟伟明", "medical")
+    referral = workflow.start_referral(db, get_user(db, "station_a"), dialysis.id, resource.id)
+    workflow.submit_referral(db, get_user(db, "station_a"), referral.id)
+    workflow.approve_referral(db, get_user(db, "ca_conghua"), referral.id, now=NOW)
+    db.flush()
+
+    sign_in(client, "station_a")
+    page = client.get(f"/needs/{dialysis.id}/matches").text
+    assert "温泉镇爱心商户联合会" in page and "负责服务站：温泉镇南平村救助服务点" in page
+    client = app.test_client()
+    sign_in(client, "station_nanping", "Nanping-2026!")
+    mine = client.get("/referrals").text
+    assert resource.name in mine and "钟伟明" not in mine
+    detail = client.get(f"/referrals/{referral.id}").text
+    assert 'data-testid="step-accept"' in detail and "钟伟明" not in detail
+    assert 'data-testid="local-resource"' in detail
