@@ -16,6 +16,7 @@ from web.db import get_db
 from web.schemas.base import ErrorSchema
 from web.schemas.supply import (
     LocalResourceInputSchema,
+    LocalResourcePatchSchema,
     LocalResourceQuerySchema,
     LocalResourceSchema,
     ReasonSchema,
@@ -65,7 +66,7 @@ class LocalResourceById(MethodView):
         return get_local_resource(get_db(), actor(), project_id)
 
     @login_required
-    @blp.arguments(LocalResourceInputSchema(partial=True))
+    @blp.arguments(LocalResourcePatchSchema)
     @blp.response(200, LocalResourceSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="不存在或不是本乡镇的")
     @blp.alt_response(409, schema=ErrorSchema, description="已撤回或已到期")

@@ -279,3 +279,10 @@ class LocalResourceSchema(ProjectSchema):
 
 class LocalResourceQuerySchema(BaseSchema):
     status = fields.Enum(ProjectStatus, by_value=True, load_default=None)
+
+
+class LocalResourcePatchSchema(LocalResourceInputSchema):
+    """Some fields of a local resource (``PATCH``): those given change, the rest stay."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(partial=True, **kwargs)
