@@ -87,7 +87,9 @@ def validate_local_resource(
 
 def _provider(db: Session, actor: User, township: str, data: LocalResourceInput) -> Organization:
     """The township's giver of that name, or a new one answerable to the actor's station.
-    The giver needs no review of its own: the resource does (the county's project review)."""
+    The giver needs no review of its own: the resource does (the county's project review).
+    Who registered it is in the audit log (``local_resource.create``), not ``verified_by``,
+    which names a reviewer."""
     name = data.provider_name.strip()
     found = db.scalar(
         sa.select(Organization).where(
@@ -102,7 +104,7 @@ def _provider(db: Session, actor: User, township: str, data: LocalResourceInput)
             name=name, kind=OrganizationKind.LOCAL, provider_kind=data.provider_kind,
             registered_region_code=township, registered_level=RegionLevel.TOWNSHIP,
             responsible_station_id=actor.station_id, status=OrganizationStatus.VERIFIED,
-            verified_by_id=actor.id, verified_at=now,
+            verified_at=now,
         )  # fmt: skip
         db.add(found)
     found.provider_kind = data.provider_kind
