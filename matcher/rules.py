@@ -145,6 +145,8 @@ def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> Rea
     """Why project ``position`` is excluded, in Chinese (with its template, for other languages)."""
     p = index.projects[position]
     if rule == "ledger":
+        if p.ledger_level == "township":
+            return Reason("其他乡镇的本地资源")
         return Reason("不在覆盖本地的省、市、县三级台账中")
     if rule == "dates":
         if p.ends_on < today:

@@ -124,7 +124,8 @@ def test_a_local_resource_of_wenquan_is_matched_there_and_not_in_lvtian(db: Sess
         db, get_user(db, "station_b"), far.id, today=TODAY, limit=50, explain=True
     ).ranking
     assert resource.id not in {m.project.id for m in ranking.items}
-    assert resource.id in {e.project.id for e in ranking.excluded}
+    excluded = {e.project.id: e.reason for e in ranking.excluded}
+    assert excluded[resource.id] == "其他乡镇的本地资源"
 
 
 def test_a_second_resource_reuses_the_provider_and_the_area_stays_in_the_township(
