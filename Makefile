@@ -30,8 +30,9 @@ install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 migrate: install
 	$(FLASK) db upgrade
 
-#: Departments of the demo charities: province, 广州, 韶关, 清远, 从化, 乳源, 五华.
-DEMO_LEDGERS := 440000000000 440100000000 440200000000 441800000000 440117000000 440232000000 441424000000
+#: Departments of the demo charities: province, 广州, 韶关, 清远, 从化, 乳源, 五华; and 温泉镇's
+#: own edition of its local resources (本地资源).
+DEMO_LEDGERS := 440000000000 440100000000 440200000000 441800000000 440117000000 440232000000 441424000000 440117103000
 
 seed: migrate
 	$(FLASK) seed demo

@@ -37,7 +37,7 @@ from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
 from models import Household, Member, Need
 from models.enums import Relation
-from models.regions import covering_ledger_codes
+from models.regions import supply_ledger_codes
 from seed.synthetic import province_needs
 from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
 from web.services.ledgers import build_edition
@@ -118,7 +118,7 @@ def main() -> None:
         okapi = measure("rank-bm25 index (once)", lambda: BM25Okapi(corpus))
         peers: dict[str, list[float]] = {"bm25s": [], "rank-bm25": []}
         for n, record in enumerate(records):
-            allowed = np.isin(index.ledger, covering_ledger_codes(record.household.region_code))
+            allowed = np.isin(index.ledger, supply_ledger_codes(record.household.region_code))
             query = _tokens(need_text(record))
             started = time.perf_counter()
             scores = retriever.get_scores(query, weight_mask=allowed.astype(np.float32))

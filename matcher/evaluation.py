@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from models.regions import covering_ledger_codes, guess_level
+from models.regions import guess_level, supply_ledger_codes
 
 from .conditions import shipped_catalogue
 from .index import ProjectIndex, build_index, need_text, project_text
@@ -192,7 +192,7 @@ def evaluate(cases: CaseSet, model: Model | None = None) -> dict[str, dict[str, 
     for need in cases.needs:
         grades = {k: g for k, g in cases.judgments.get(str(need.id), {}).items() if g > 0}
         eligibility = check(index, need, cases.as_of)
-        ledgers = np.isin(index.ledger, covering_ledger_codes(need.household.region_code))
+        ledgers = np.isin(index.ledger, supply_ledger_codes(need.household.region_code))
         ranking = rank(index, need, cases.as_of, limit=10, model=model)
         if not any(g >= SUITABLE for g in grades.values()):
             told.append(ranking.nothing_suitable)

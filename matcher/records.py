@@ -14,7 +14,7 @@ class ProjectRecord:
     name: str
     organization_id: int | str
     organization_name: str
-    ledger_level: str  # province / city / county
+    ledger_level: str  # province / city / county, or township for a local resource (本地资源)
     ledger_region_code: str  # the department whose ledger lists it
     description: str = ""
     domains: tuple[str, ...] = ()
@@ -42,6 +42,8 @@ class ProjectRecord:
     ends_on: dt.date = dt.date.max
     accepts_simplified: bool = False
     acceptance_rate: float | None = None  # the charity's past share of referrals accepted
+    #: A local resource: the station answerable for it (it answers the referrals).
+    responsible_station: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.regions import ancestor_prefixes, covering_ledger_codes
+from models.regions import ancestor_prefixes, supply_ledger_codes
 
 from .conditions import recorded_conditions, shipped_catalogue
 from .index import ProjectIndex
@@ -61,7 +61,7 @@ def check(index: ProjectIndex, need: NeedRecord, today: dt.date) -> Eligibility:
     day = today.toordinal()
 
     ledger_ok = np.zeros(n, dtype=bool)
-    for code in covering_ledger_codes(household.region_code):
+    for code in supply_ledger_codes(household.region_code):
         positions = index.ledger_index.get(code)
         if positions is not None:
             ledger_ok[positions] = True
@@ -145,6 +145,8 @@ def reason(rule: str, index: ProjectIndex, position: int, today: dt.date) -> Rea
     """Why project ``position`` is excluded, in Chinese (with its template, for other languages)."""
     p = index.projects[position]
     if rule == "ledger":
+        if p.ledger_level == "township":
+            return Reason("其他乡镇的本地资源")
         return Reason("不在覆盖本地的省、市、县三级台账中")
     if rule == "dates":
         if p.ends_on < today:

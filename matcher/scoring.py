@@ -144,6 +144,10 @@ class LearnedModel:
         return row * np.asarray(self.coef)
 
 
+#: The ledger level of a township's own edition of local resources.
+LOCAL_LEDGER_LEVEL = "township"
+
+
 def _text_reason(index: ProjectIndex, need_concepts: list[str], project: ProjectRecord) -> Reason:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
     of_project = set(concepts(project_text(project)))
@@ -202,4 +206,8 @@ def reasons(
         why = Reason("名额充足（剩余%(left)s个）", left=left)
         texts.append((contributions[names["quota"]], why))
     texts.sort(key=lambda item: -item[0])
-    return [text for _, text in texts[:limit]] or [Reason("符合项目的帮扶条件")]
+    found = [text for _, text in texts[:limit]] or [Reason("符合项目的帮扶条件")]
+    if project.ledger_level == LOCAL_LEDGER_LEVEL:
+        # Said first, whatever it weighs: the help comes from the township itself.
+        found.insert(0, Reason("本地资源"))
+    return found

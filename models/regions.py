@@ -69,6 +69,25 @@ def covering_ledger_codes(code: str) -> list[str]:
     return list(dict.fromkeys(p.ljust(CODE_LENGTH, "0") for p in ancestor_prefixes(code)[:3]))
 
 
+def township_code(code: str) -> str | None:
+    """The township (乡镇/街道) containing ``code``, or None above township level."""
+    if guess_level(code) not in (RegionLevel.TOWNSHIP, RegionLevel.VILLAGE):
+        return None
+    return code[:9].ljust(CODE_LENGTH, "0")
+
+
+def supply_ledger_codes(code: str) -> list[str]:
+    """Every ledger whose resources may be matched for ``code``: the three civil-affairs
+    levels (:func:`covering_ledger_codes`) and, under them, the township's own edition of
+    local resources (本地资源) for a code at or below a township.
+
+    Offices are found with :func:`covering_ledger_codes`: a township has none.
+    """
+    township = township_code(code)
+    codes = covering_ledger_codes(code)
+    return [*codes, township] if township else codes
+
+
 class Region(Base):
     __tablename__ = "regions"
 

@@ -23,6 +23,8 @@ from models.base import utcnow
 from models.enums import (
     Domain,
     GovAidType,
+    LocalProviderKind,
+    OrganizationKind,
     OrganizationStatus,
     ProjectStatus,
     Relation,
@@ -38,6 +40,7 @@ from web.services.households import (
     add_need,
     create_household,
 )
+from web.services.local_resources import LocalResourceInput, register_local_resource
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, create_project
 from web.services.regions import Progress, load_regions
@@ -106,7 +109,72 @@ def load_demo(db: Session, password: str = DEMO_PASSWORD, path: Path = DEMO_FILE
     users = _load_users(db, data["users"], stations, organizations, password, counts)
     staff_of = {u.station_id: u for u in users.values() if u.role == Role.STATION_STAFF}
     _load_households(db, data["households"], stations, staff_of, counts, shift)
+    _load_local_resources(db, data.get("local_resources", []), users, counts, now, shift)
     return counts
+
+
+def _project_input(row: dict[str, Any], shift: dt.timedelta) -> ProjectInput:
+    rules = row.get("eligibility") or {}
+    return ProjectInput(
+        name=row["name"],
+        description=row.get("description", ""),
+        starts_on=_day(row["starts_on"], shift),
+        ends_on=_day(row["ends_on"], shift),
+        domains=row["domains"],
+        target_groups=row.get("target_groups", []),
+        forms=row.get("forms", []),
+        service_types=row.get("service_types", []),
+        service_area=row["service_area"],
+        min_age=rules.get("min_age"),
+        max_age=rules.get("max_age"),
+        household_categories=rules.get("household_categories") or [],
+        max_income_per_head_fen=_fen(rules.get("max_income_per_head_yuan")),
+        max_disability_grade=rules.get("max_disability_grade"),
+        illness_kinds=rules.get("illness_kinds") or [],
+        school_stages=rules.get("school_stages") or [],
+        sexes=rules.get("sexes") or [],
+        disability_types=rules.get("disability_types") or [],
+        conditions=list(shipped_catalogue().resolve(rules.get("conditions") or [])),
+        child_statuses=rules.get("child_statuses") or [],
+        household_situations=rules.get("household_situations") or [],
+        amount_per_beneficiary_fen=_fen(row.get("amount_per_beneficiary_yuan")),
+        budget_fen=_fen(row.get("budget_yuan")),
+        quota=row.get("quota", 0),
+        accepts_simplified=row.get("accepts_simplified", False),
+        contact_name=row.get("contact_name"),
+        contact_phone=row.get("contact_phone"),
+    )
+
+
+def _load_local_resources(
+    db: Session,
+    rows: list[dict[str, Any]],
+    users: dict[str, User],
+    counts: DemoCounts,
+    now: dt.datetime,
+    shift: dt.timedelta,
+) -> None:
+    """Local resources (本地资源) registered by a station, as its worker would, and verified
+    as the county office would."""
+    for row in rows:
+        staff = users[row["registered_by"]]
+        exists = db.scalar(
+            sa.select(Project.id)
+            .join(Organization)
+            .where(
+                Organization.kind == OrganizationKind.LOCAL,
+                Organization.name == row["provider_name"],
+                Project.name == row["name"],
+            )
+        )
+        if exists is not None:
+            continue
+        kind = LocalProviderKind(row["provider_kind"])
+        data = LocalResourceInput(_project_input(row, shift), row["provider_name"], kind)
+        project = register_local_resource(db, staff, data)
+        project.status = ProjectStatus.VERIFIED
+        project.verified_at = project.confirmed_at = now
+        counts.add("local_resources")
 
 
 def _load_organizations(
@@ -153,41 +221,7 @@ def _load_projects(
         )
         if exists is not None:
             continue
-        rules = row.get("eligibility") or {}
-        project = create_project(
-            db,
-            None,
-            organization,
-            ProjectInput(
-                name=row["name"],
-                description=row.get("description", ""),
-                starts_on=_day(row["starts_on"], shift),
-                ends_on=_day(row["ends_on"], shift),
-                domains=row["domains"],
-                target_groups=row.get("target_groups", []),
-                forms=row.get("forms", []),
-                service_types=row.get("service_types", []),
-                service_area=row["service_area"],
-                min_age=rules.get("min_age"),
-                max_age=rules.get("max_age"),
-                household_categories=rules.get("household_categories") or [],
-                max_income_per_head_fen=_fen(rules.get("max_income_per_head_yuan")),
-                max_disability_grade=rules.get("max_disability_grade"),
-                illness_kinds=rules.get("illness_kinds") or [],
-                school_stages=rules.get("school_stages") or [],
-                sexes=rules.get("sexes") or [],
-                disability_types=rules.get("disability_types") or [],
-                conditions=list(shipped_catalogue().resolve(rules.get("conditions") or [])),
-                child_statuses=rules.get("child_statuses") or [],
-                household_situations=rules.get("household_situations") or [],
-                amount_per_beneficiary_fen=_fen(row.get("amount_per_beneficiary_yuan")),
-                budget_fen=_fen(row.get("budget_yuan")),
-                quota=row.get("quota", 0),
-                accepts_simplified=row.get("accepts_simplified", False),
-                contact_name=row.get("contact_name"),
-                contact_phone=row.get("contact_phone"),
-            ),
-        )
+        project = create_project(db, None, organization, _project_input(row, shift))
         project.quota_used = row.get("quota_used", 0)
         project.status = ProjectStatus(row["status"])
         if project.status == ProjectStatus.VERIFIED:

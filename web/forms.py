@@ -46,6 +46,7 @@ from models.enums import (
     HouseholdSituation,
     IllnessKind,
     LabelledEnum,
+    LocalProviderKind,
     MonitoringSource,
     Relation,
     Role,
@@ -214,6 +215,23 @@ class ProjectPrefillForm(Form):
         validators=[Optional(), Regexp(r"^\d{12}$", message=_l("区划代码应为 12 位数字。"))],
     )
     group = SelectField(_l("帮扶对象"), choices=_choices(TargetGroup), validators=[Optional()])
+
+
+class LocalResourceForm(ProjectForm):
+    """A local resource (本地资源) as a station fills it in: a project, the giver, and the
+    person responsible for it (the project's contact, required here)."""
+
+    provider_name = StringField(
+        _l("提供方名称"), validators=[DataRequired(_l("请填写提供方名称。")), Length(max=128)]
+    )
+    provider_kind = SelectField(_l("提供方类型"), choices=_choices(LocalProviderKind))
+    contact_name = StringField(
+        _l("负责人"), validators=[DataRequired(_l("请填写负责人。")), Length(max=64)]
+    )
+    contact_phone = StringField(
+        _l("负责人联系电话"),
+        validators=[DataRequired(_l("请填写负责人联系电话。")), Length(max=32)],
+    )
 
 
 class CountySettingsForm(FlaskForm):

@@ -41,6 +41,7 @@ _IMPORT = NavItem(_l("导入项目"), "pages.import_page")
 _REVIEW = NavItem(_l("审核"), "pages.review_queue")
 _LEDGERS = NavItem(_l("资源台账"), "pages.ledgers")
 _LOCAL_LEDGERS = NavItem(_l("资源台账"), "pages.current_ledgers")
+_LOCAL_RESOURCES = NavItem(_l("本地资源"), "pages.local_resources_page")
 _WORKLIST = NavItem(_l("待办需求"), "pages.worklist_page")
 _MY_REFERRALS = NavItem(_l("我的转介"), "pages.referrals_page")
 _APPROVALS = NavItem(_l("转介审批"), "pages.referrals_page")
@@ -69,7 +70,7 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _WORKLIST,
         _WARNINGS,
         _MY_REFERRALS,
-        _LOCAL_LEDGERS,
+        NavGroup(_l("资源"), (_LOCAL_LEDGERS, _LOCAL_RESOURCES)),
         _API_DOCS,
     ],
     Role.CIVIL_AFFAIRS: [

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from jobs.runs import mark_abandoned
-from models import JobRun, LedgerEdition, Region, utcnow
-from models.enums import LEDGER_LEVELS, JobRunStatus
+from models import JobRun, LedgerEdition, Organization, Region, utcnow
+from models.enums import LEDGER_LEVELS, JobRunStatus, OrganizationKind
 from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
@@ -70,11 +70,18 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str, logs: list[Pa
 
 
 def departments(engine: Engine) -> int:
-    """How many civil-affairs departments keep a ledger (each gets one edition a half-year)."""
+    """How many civil-affairs departments keep a ledger (each gets one edition a half-year),
+    and townships with local resources (本地资源), which keep one too."""
     with engine.connect() as conn:
-        return conn.scalar(
+        offices = conn.scalar(
             sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
         )
+        townships = conn.scalar(
+            sa.select(sa.func.count(sa.distinct(Organization.registered_region_code))).where(
+                Organization.kind == OrganizationKind.LOCAL
+            )
+        )
+        return offices + townships
 
 
 def refresh_runs(engine: Engine) -> list[sa.Row]:

@@ -51,7 +51,7 @@ from werkzeug.test import TestResponse
 
 from models import Household, MonitoringWarning, Notification, Organization, Referral, clock
 from models.base import utcnow
-from models.enums import GovAidType, MonitoringSource, Role
+from models.enums import GovAidType, LocalProviderKind, MonitoringSource, Role
 from models.session import make_session_factory
 from tests.helpers import (
     DEMO_PASSWORD,
@@ -66,6 +66,7 @@ from tests.helpers import (
 )
 from web.services.crypto import PersonalDataCipher
 from web.services.ledgers import build_edition
+from web.services.local_resources import LocalResourceInput, register_local_resource
 from web.services.monitoring import deliver_batch
 from web.services.notifications import notify
 from web.services.organizations import register_organization
@@ -128,6 +129,7 @@ UNSEEN = "不存在或您无权"
 NOT_YOUR_STEP = "您的角色不能执行这一步"
 NO_RIGHT = "您无权执行此操作"
 COUNTY_ONLY = "只有县（区）民政部门"
+STATIONS_ONLY = "只有综合救助服务站（点）工作人员"
 
 
 def done(says: str | None = None) -> Expect:
@@ -195,6 +197,8 @@ NEAR_HOUSEHOLD = neighbour("household_b")
 NEAR_NEED = neighbour("need_b")
 NEAR_REFERRAL = neighbour("referral_in_service_b")
 NEAR_DRAFT = neighbour("draft_g")
+#: A local resource (本地资源) of 温泉镇 (station_a's township), and one of 必背镇 (乳源).
+LOCAL = Fill("local_a", "local_c")
 
 # --- what a cell sends -----------------------------------------------------------------------
 
@@ -217,6 +221,10 @@ PROJECT_BODY = {
     "name": "暖冬行动·困难老人棉被发放", "domains": ["living"], "service_area": [CONGHUA],
     "quota": 10, "starts_on": TODAY.isoformat(),
     "ends_on": (TODAY + dt.timedelta(days=180)).isoformat(),
+}  # fmt: skip
+LOCAL_BODY = {
+    **PROJECT_BODY, "service_area": ["440117103000"], "provider_name": "温泉镇爱心商户联合会",
+    "provider_kind": "merchant", "contact_name": "黄炳坤", "contact_phone": "13902261187",
 }  # fmt: skip
 REGISTRATION = {
     "name": "从化区矩阵慈善服务中心", "uscc": "53440117MJ0000902K",
@@ -362,6 +370,17 @@ API_ROWS = [
     # Projects: a charity registers and keeps its own (another's is "not found", whoever asks);
     # drafts are seen by their charity and by civil affairs; the registering department reviews.
     Row("GET", "/api/v1/projects", anon=401, admin=200, ca=200, st=200, ch=200),
+    # Local resources (本地资源): stations register their township's; the county office sees
+    # its townships'; a charity sees none (the published ledger names the station instead).
+    Row("GET", "/api/v1/local-resources", anon=401, admin=200, ca=200, st=200, ch=200),
+    Row("POST", "/api/v1/local-resources", anon=401, admin=403, ca=403, st=201, ch=403,
+        body=LOCAL_BODY, sends=SENDS_BODY),
+    Row("GET", "/api/v1/local-resources/{project}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=404, fill=LOCAL),
+    Row("PATCH", "/api/v1/local-resources/{project}", anon=401, admin=403, ca=403,
+        st=(200, 404), ch=403, fill=LOCAL, body={"quota": 20}, sends=SENDS_BODY),
+    Row("POST", "/api/v1/local-resources/{project}/withdraw", anon=401, admin=403, ca=403,
+        st=(200, 404), ch=403, fill=LOCAL, body={"reason": "商户歇业"}, sends=SENDS_BODY),
     Row("POST", "/api/v1/projects", anon=401, admin=403, ca=403, st=403, ch=201,
         body=PROJECT_BODY, sends=SENDS_BODY),
     Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=404,
@@ -585,6 +604,18 @@ PAGE_ROWS = [
         ca=(done(), refused(UNSEEN)), st=(done(), refused(UNSEEN)),
         ch=refused(NO_RIGHT), fill=NEED, sends=SENDS_FORM,
         body={"public_summary": "户主需长期透析，医保报销后仍有较大缺口。"}),
+    # Local resources: a station keeps its township's; no one else edits them.
+    Row("GET", "/local-resources", anon=LOGIN, admin=403, ca=403, st=200, ch=403),
+    Row("GET", "/local-resources/new", anon=LOGIN, admin=403, ca=403, st=200, ch=403),
+    Row("POST", "/local-resources/new", anon=LOGIN, admin=403, ca=403, st=422, ch=403,
+        sends=SENDS_CSRF),
+    Row("GET", "/local-resources/{project}/edit", anon=LOGIN, admin=403, ca=403,
+        st=(200, 404), ch=403, fill=LOCAL),
+    Row("POST", "/local-resources/{project}/edit", anon=LOGIN, admin=403, ca=403,
+        st=(422, 404), ch=403, fill=LOCAL, sends=SENDS_CSRF),
+    Row("POST", "/local-resources/{project}/withdraw", anon=LOGIN, admin=refused(STATIONS_ONLY),
+        ca=refused(STATIONS_ONLY), st=(done(), refused(UNSEEN)), ch=refused(STATIONS_ONLY),
+        fill=LOCAL, sends=SENDS_FORM, body={"reason": "商户歇业，暂停提供"}),
     # The supply side.
     Row("GET", "/my/projects", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
     Row("GET", "/projects/new", anon=LOGIN, admin=200, ca=403, st=403, ch=200),
@@ -895,6 +926,15 @@ def build_world(db: Session) -> dict[str, Values]:
             world[f"{state}_{side}"] = {"project": project.id}
         world[f"verified_{side}"] = {"project": project_named(db, verified).id}
     world["draft_g"] = {"project": project_named(db, "长者心灵陪伴热线与结对探访").id}
+    world["local_a"] = {"project": project_named(db, "温泉乡贤助学金").id}
+    bibei = register_local_resource(db, get_user(db, "station_c"), LocalResourceInput(
+        ProjectInput(name="必背镇瑶绣合作社冬衣包", starts_on=TODAY,
+                     ends_on=TODAY + dt.timedelta(days=180), domains=["living"],
+                     service_area=["440232113000"], quota=30, contact_name="赵月英",
+                     contact_phone="13580127002"),
+        "必背镇瑶绣合作社", LocalProviderKind.ENTERPRISE,
+    ))  # fmt: skip
+    world["local_c"] = {"project": bibei.id}
 
     # Warnings of a medical-insurance batch: 钟伟明's (温泉镇站) and 赵金福's (必背镇站).
     provider = create_user(

@@ -29,6 +29,7 @@ def register_api(app: Flask) -> None:
         imports,
         jobs,
         ledgers,
+        local_resources,
         me,
         monitoring,
         needs,
@@ -55,7 +56,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications, jobs, stats, monitoring, demand,
+        referrals, notifications, jobs, stats, monitoring, demand, local_resources,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (routes and filters register)
     home,
     households,
     jobs,
+    local_resources,
     matching,
     monitoring,
     referrals,

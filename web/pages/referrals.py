@@ -35,6 +35,7 @@ from web.labels import LABELS
 from web.services import notifications
 from web.services.errors import ServiceError
 from web.services.referrals import back_referrals, episodes, views, workflow
+from web.services.referrals.guards import provides, sees_as_provider
 
 from .blueprint import pages
 from .refusals import refuse
@@ -155,7 +156,8 @@ def _detail(
         contact=contact, warnings=warnings, labels=LABELS, today=today,
         episode_form=extra.get("episode_form") or EpisodeForm(on=today),
         back_form=extra.get("back_form") or BackReferralForm(),
-        is_charity=user.role == Role.CHARITY_STAFF, declines=DeclineReason,
+        is_charity=user.role == Role.CHARITY_STAFF, is_provider=provides(user, referral),
+        sees_as_provider=sees_as_provider(user, referral), declines=DeclineReason,
         services=ServiceType, aid_types=GovAidType,
     )  # fmt: skip
     return body, status

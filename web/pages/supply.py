@@ -33,6 +33,7 @@ from web.services.ledgers import (
     edition_diff,
     get_edition,
     list_editions,
+    township_editions_to_publish,
     upcoming_editions,
 )
 from web.services.organizations import (
@@ -330,8 +331,13 @@ def ledgers() -> Any:
     editions = list_editions(db, user)
     if user.role == Role.STATION_STAFF:
         return redirect(url_for("pages.current_ledgers"))
+    townships = (
+        township_editions_to_publish(db, user)
+        if user.role in (Role.CIVIL_AFFAIRS, Role.ADMIN)
+        else []
+    )
     return render_template(
-        "supply/ledgers.html", editions=editions, form=form, today=today,
+        "supply/ledgers.html", editions=editions, form=form, today=today, townships=townships,
         rematch_form=EmptyForm(),
         region_names={e.region_code: region_label(db, e.region_code) for e in editions},
         root=user.region_code, root_label=region_label(db, user.region_code),

@@ -7,11 +7,13 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from models.enums import (
+    LocalProviderKind,
     OrganizationStatus,
     ProjectStatus,
     RegionLevel,
 )
 from web.services.contracts import PROJECT, project_order_problems
+from web.services.local_resources import LocalResourceInput
 from web.services.projects import ProjectInput
 
 from .base import ROW_ID, BaseSchema, code_of, follows
@@ -30,7 +32,10 @@ def _enum_label(attr: str) -> fields.Function:
 class OrganizationSchema(BaseSchema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    uscc = fields.String(required=True, metadata={"description": "统一社会信用代码"})
+    uscc = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "统一社会信用代码；本地资源提供方可为空"},
+    )  # fmt: skip
     registered_region_code = fields.String(required=True)
     registered_level = _enum_value("registered_level")
     is_certified_charity = fields.Boolean()
@@ -229,3 +234,55 @@ class ImportResultSchema(BaseSchema):
 
 class FileUploadSchema(BaseSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class LocalResourceInputSchema(ProjectInputSchema):
+    """A local resource (本地资源) as a station fills it in: a project's fields (amounts in
+    fen), the giver, and the person responsible (``contact_name`` and ``contact_phone``,
+    required here). Loaded with ``partial`` (PATCH), only the fields given, as a mapping."""
+
+    provider_name = fields.String(
+        required=True, validate=validate.Length(min=2, max=128),
+        metadata={"description": "提供方名称（乡贤、村集体、爱心商户……）；同乡镇同名即同一提供方"},
+    )  # fmt: skip
+    provider_kind = fields.Enum(
+        LocalProviderKind, by_value=True, required=True, metadata={"description": "提供方类型"}
+    )
+    contact_name = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "负责人"}
+    )
+    contact_phone = fields.String(
+        required=True, validate=validate.Length(min=1, max=32),
+        metadata={"description": "负责人联系电话"},
+    )  # fmt: skip
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> Any:
+        if self.partial:
+            return data
+        name = data.pop("provider_name")
+        kind = data.pop("provider_kind")
+        return LocalResourceInput(ProjectInput(**data), name, kind)
+
+
+class LocalResourceSchema(ProjectSchema):
+    provider_name = fields.Function(lambda p: p.organization.name)
+    provider_kind = fields.Function(
+        lambda p: p.organization.provider_kind.value if p.organization.provider_kind else None
+    )
+    provider_kind_label = fields.Function(
+        lambda p: p.organization.provider_kind.label if p.organization.provider_kind else None
+    )
+    responsible_station_id = fields.Function(lambda p: p.organization.responsible_station_id)
+    township_code = fields.Function(lambda p: p.organization.registered_region_code)
+
+
+class LocalResourceQuerySchema(BaseSchema):
+    status = fields.Enum(ProjectStatus, by_value=True, load_default=None)
+
+
+class LocalResourcePatchSchema(LocalResourceInputSchema):
+    """Some fields of a local resource (``PATCH``): those given change, the rest stay."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(partial=True, **kwargs)

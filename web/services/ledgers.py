@@ -20,11 +20,13 @@ from models.enums import (
     LEDGER_LEVELS,
     LedgerEditionState,
     LedgerEditionStatus,
+    OrganizationKind,
     OrganizationStatus,
     ProjectStatus,
+    RegionLevel,
     Role,
 )
-from models.regions import covering_ledger_codes
+from models.regions import CODE_LENGTH, supply_ledger_codes
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
@@ -57,15 +59,38 @@ def check_period(period: str) -> tuple[dt.date, dt.date]:
         raise ValidationFailed(fields={"period": [str(error)]}) from None
 
 
-def snapshot_of(project: Project) -> dict[str, Any]:
+#: Levels with an edition: the three civil-affairs departments, and a township's own edition
+#: of the local resources its stations registered (本地资源), kept by the county office.
+EDITION_LEVELS = (*LEDGER_LEVELS, RegionLevel.TOWNSHIP)
+
+
+def snapshot_of(project: Project, stations: dict[int, str] | None = None) -> dict[str, Any]:
+    """The published fields of ``project``; ``stations`` names stations by id (for a local
+    resource's responsible station)."""
     snapshot: dict[str, Any] = {}
     for name in SNAPSHOT_FIELDS:
         value = getattr(project, name)
         snapshot[name] = value.isoformat() if isinstance(value, dt.date) else value
     snapshot["service_area"] = project.service_area_codes
-    snapshot["organization_name"] = project.organization.name
-    snapshot["organization_uscc"] = project.organization.uscc
+    organization = project.organization
+    snapshot["organization_name"] = organization.name
+    snapshot["organization_uscc"] = organization.uscc
+    if organization.is_local:
+        # Ledgers are read by everyone: a local giver's responsible person keeps their phone;
+        # the station answerable for the resource is the contact.
+        station_id = organization.responsible_station_id
+        snapshot["contact_phone"] = None
+        snapshot["is_local"] = True
+        kind = organization.provider_kind
+        snapshot["provider_kind"] = kind.value if kind else None
+        snapshot["responsible_station_id"] = station_id
+        snapshot["responsible_station_name"] = (stations or {}).get(station_id or 0)
     return snapshot
+
+
+def county_of_township(code: str) -> str:
+    """The county (or city without counties) whose office keeps a township's edition."""
+    return code[:6].ljust(CODE_LENGTH, "0")
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -84,9 +109,13 @@ _LIST_RULES = {"sexes", "disability_types", "conditions", "child_statuses",
                "household_situations"}  # fmt: skip
 
 
-def may_publish(actor: User | None, region_code: str) -> bool:
+def may_publish(actor: User | None, region_code: str, level: RegionLevel | None = None) -> bool:
+    """The department itself; for a township's edition, the county office containing it."""
     if actor is None or actor.role == Role.ADMIN:
         return True
+    if level == RegionLevel.TOWNSHIP:
+        office = county_of_township(region_code)
+        return actor.role == Role.CIVIL_AFFAIRS and actor.region_code == office
     return actor.role == Role.CIVIL_AFFAIRS and actor.region_code == region_code
 
 
@@ -112,28 +141,36 @@ def build_edition(
 
     Includes the verified projects of charities registered with the department that run in
     the period and are not stale (:meth:`Project.is_stale`); stale ones are left out and returned,
-    so their charities can be told. ``actor`` None is the scheduled job.
+    so their charities can be told. ``actor`` None is the scheduled job. A township's edition
+    holds the verified local resources (本地资源) its stations registered, and is published
+    by the county office containing it.
 
     The edition takes effect on the half-year's first day (Asia/Shanghai). Built ahead of it
     (2027H1 in December 2026), it waits: the department's current edition stays current, for
     matching and on every page, until that day begins, and the new one is compared with it.
 
-    :raise ValidationFailed: bad period, or a region without a ledger (below county level).
-    :raise Forbidden: the actor is not that department.
+    :raise ValidationFailed: bad period, or a region without a ledger (a village).
+    :raise Forbidden: the actor is not that department (for a township, its county office).
     """
     starts, ends = check_period(period)
     today = local_date(now)
     region = db.get(Region, region_code)
-    if region is None or region.level not in LEDGER_LEVELS:
-        raise ValidationFailed(fields={"region_code": ["只有省、市、县（区）民政部门编制台账。"]})
-    if not may_publish(actor, region_code):
-        raise Forbidden("只能编制本部门的慈善帮扶资源台账。")
+    if region is None or region.level not in EDITION_LEVELS:
+        raise ValidationFailed(
+            fields={"region_code": ["只有省、市、县（区）民政部门和乡镇（街道）编制台账。"]}
+        )
+    if not may_publish(actor, region_code, region.level):
+        raise Forbidden("只能编制本部门（或本县乡镇本地资源）的慈善帮扶资源台账。")
+    kind = (
+        OrganizationKind.LOCAL if region.level == RegionLevel.TOWNSHIP else OrganizationKind.CHARITY
+    )
     candidates = list(
         db.scalars(
             sa.select(Project)
             .join(Organization)
             .where(
                 Organization.registered_region_code == region_code,
+                Organization.kind == kind,
                 Organization.status == OrganizationStatus.VERIFIED,
                 Project.status == ProjectStatus.VERIFIED,
                 Project.starts_on <= ends,
@@ -174,8 +211,13 @@ def build_edition(
         published_by_id=actor.id if actor else None,
         previous_id=previous.id if previous else None,
     )
+    stations = (
+        dict(db.execute(sa.select(Station.id, Station.name)).all())
+        if region.level == RegionLevel.TOWNSHIP
+        else {}
+    )
     for project in included:
-        snapshot = snapshot_of(project)
+        snapshot = snapshot_of(project, stations)
         if project.id not in old:
             change, fields = "added", []
         else:
@@ -281,6 +323,8 @@ def refresh_ledgers(
             sa.select(Region.code).where(Region.level.in_(LEDGER_LEVELS)).order_by(Region.code)
         )
     )
+    # Townships keep an edition once a station has registered a local provider there.
+    departments += township_departments(db)
     done = set(
         db.scalars(sa.select(LedgerEdition.region_code).where(LedgerEdition.period >= period))
     )
@@ -308,6 +352,34 @@ def refresh_ledgers(
         rematched=rematched,
         gained_needs=gained,
     )
+
+
+def township_departments(db: Session) -> list[str]:
+    """The townships with a local provider (本地资源提供方), each keeping its own edition."""
+    return list(
+        db.scalars(
+            sa.select(Organization.registered_region_code)
+            .join(Region, Region.code == Organization.registered_region_code)
+            .where(
+                Organization.kind == OrganizationKind.LOCAL,
+                Region.level == RegionLevel.TOWNSHIP,
+            )
+            .distinct()
+            .order_by(Organization.registered_region_code)
+        )
+    )
+
+
+def township_editions_to_publish(db: Session, actor: User) -> list[tuple[str, str]]:
+    """The townships whose edition ``actor`` may publish (code, name): for a county office,
+    the townships of its county with a local provider; for an administrator, all."""
+    codes = township_departments(db)
+    if actor.role != Role.ADMIN:
+        codes = [c for c in codes if may_publish(actor, c, RegionLevel.TOWNSHIP)]
+    names = dict(
+        db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(codes))).all()
+    )
+    return [(code, names.get(code, code)) for code in codes]
 
 
 def half_year_label(period: str) -> str:
@@ -342,7 +414,7 @@ def _announce_editions(
     notified = 0
     stations = db.execute(sa.select(Station.id, Station.region_code).where(Station.is_active))
     for station_id, region_code in stations:
-        new = [built[c] for c in covering_ledger_codes(region_code) if c in built]
+        new = [built[c] for c in supply_ledger_codes(region_code) if c in built]
         if not new:
             continue
         listed = "；".join(
@@ -377,8 +449,9 @@ def current_editions(
     db: Session, region_code: str, today: dt.date | None = None
 ) -> list[LedgerEdition]:
     """The edition in effect on ``today`` (default: today in Guangdong) of every department
-    covering ``region_code``: province, city and county, in that order. An edition published
-    ahead of its half-year is not among them until its first day."""
+    covering ``region_code``: province, city and county, in that order, then the township's
+    own edition of local resources. An edition published ahead of its half-year is not among
+    them until its first day."""
     return _editions_covering(db, region_code, LedgerEdition.in_effect_on(today or clock.today()))
 
 
@@ -396,7 +469,7 @@ def _editions_covering(
 ) -> list[LedgerEdition]:
     """Of each department covering ``region_code``, the edition matching ``when`` that comes
     first in the order ``first``, then newest."""
-    codes = covering_ledger_codes(region_code)
+    codes = supply_ledger_codes(region_code)
     found = db.scalars(
         sa.select(LedgerEdition)
         .where(LedgerEdition.region_code.in_(codes), when)

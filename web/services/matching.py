@@ -152,6 +152,7 @@ def load_project_records(db: Session, today: dt.date | None = None) -> list[Proj
                     ends_on=_date(s.get("ends_on"), dt.date.max),
                     accepts_simplified=bool(s.get("accepts_simplified")),
                     acceptance_rate=rates.get(entry.organization_id),
+                    responsible_station=s.get("responsible_station_name"),
                 )
             )
     return records

@@ -115,12 +115,32 @@ def _apply(project: Project, data: ProjectInput) -> None:
         project.areas = [ProjectArea(region_code=c) for c in sorted(set(data.service_area))]
 
 
+def stage_changes(project: Project, data: ProjectInput) -> bool:
+    """Keep the fields of ``data`` that differ from a verified project as its edit waiting
+    for review (``pending_changes``); whether there were any."""
+    current = input_of(project)
+    changes = {
+        name: _to_json(getattr(data, name))
+        for name in EDITABLE_FIELDS
+        if getattr(data, name) != getattr(current, name)
+    }
+    if changes:
+        project.pending_changes = changes
+    return bool(changes)
+
+
+def reviewing_office(organization: Organization) -> str:
+    """The region of the office reviewing the organization's projects: its registering
+    department, or for a local provider (本地资源) the county containing its township."""
+    code = organization.registered_region_code
+    return code[:6].ljust(12, "0") if organization.is_local else code
+
+
 def may_review_project(actor: User, project: Project) -> bool:
     if actor.role == Role.ADMIN:
         return True
-    return (
-        actor.role == Role.CIVIL_AFFAIRS
-        and actor.region_code == project.organization.registered_region_code
+    return actor.role == Role.CIVIL_AFFAIRS and actor.region_code == reviewing_office(
+        project.organization
     )
 
 
@@ -194,15 +214,8 @@ def update_project(db: Session, actor: User, project_id: int, data: ProjectInput
         project.status = ProjectStatus.DRAFT
         project.status_reason = None
     elif project.status == ProjectStatus.VERIFIED:
-        current = input_of(project)
-        changes = {
-            name: _to_json(getattr(data, name))
-            for name in EDITABLE_FIELDS
-            if getattr(data, name) != getattr(current, name)
-        }
-        if not changes:
+        if not stage_changes(project, data):
             return project
-        project.pending_changes = changes
     else:
         raise Conflict(f"项目当前状态为“{project.status.label}”，不能修改。")
     db.flush()
@@ -239,7 +252,7 @@ def review_project(
     """
     project = get_project(db, actor, project_id)
     if not may_review_project(actor, project):
-        raise Forbidden("只有该慈善组织的登记民政部门可以审核其项目。")
+        raise Forbidden("只有该慈善组织的登记民政部门（本地资源为所在县民政部门）可以审核其项目。")
     if not approve and not (reason or "").strip():
         raise ValidationFailed(fields={"reason": ["驳回时必须说明理由。"]})
     if project.status == ProjectStatus.SUBMITTED:

@@ -32,8 +32,14 @@ from models import (
     Station,
     User,
 )
-from models.enums import CHARITY_SEES_HOUSEHOLD_STATES, OrganizationStatus, ProjectStatus, Role
-from models.regions import descendant_range, significant_prefix
+from models.enums import (
+    CHARITY_SEES_HOUSEHOLD_STATES,
+    OrganizationKind,
+    OrganizationStatus,
+    ProjectStatus,
+    Role,
+)
+from models.regions import descendant_range, significant_prefix, township_code
 
 from .errors import Forbidden
 
@@ -195,24 +201,56 @@ def _warnings(actor: User) -> ColumnElement[bool]:
     return sa.false()
 
 
+def actor_township(actor: User) -> str | None:
+    """The township of a station's worker (its own, or the one its village lies in)."""
+    if actor.role != Role.STATION_STAFF or actor.station is None:
+        return None
+    return township_code(actor.station.region_code)
+
+
+def _local_here(actor: User) -> ColumnElement[bool]:
+    """A local provider (本地资源提供方) of the actor's own township: the stations there
+    see its records, the responsible person's phone included; nobody else below the
+    county office does."""
+    township = actor_township(actor)
+    if township is None:
+        return sa.false()
+    return sa.and_(
+        Organization.kind == OrganizationKind.LOCAL,
+        Organization.registered_region_code == township,
+    )
+
+
 @rule(Organization)
 def _organizations(actor: User) -> ColumnElement[bool]:
-    public = Organization.status == OrganizationStatus.VERIFIED
+    public = sa.and_(
+        Organization.status == OrganizationStatus.VERIFIED,
+        Organization.kind == OrganizationKind.CHARITY,
+    )
     if actor.role == Role.CHARITY_STAFF:
         return sa.or_(public, Organization.id == actor.organization_id)
     if actor.role == Role.CIVIL_AFFAIRS:
         # Regulators see every registration; only the registering department may review it.
         return sa.true()
+    if actor.role == Role.STATION_STAFF:
+        return sa.or_(public, _local_here(actor))
     return public
 
 
 @rule(Project)
 def _projects(actor: User) -> ColumnElement[bool]:
-    public = Project.status == ProjectStatus.VERIFIED
+    charities = sa.select(Organization.id).where(Organization.kind == OrganizationKind.CHARITY)
+    public = sa.and_(
+        Project.status == ProjectStatus.VERIFIED, Project.organization_id.in_(charities)
+    )
     if actor.role == Role.CHARITY_STAFF:
         return sa.or_(public, Project.organization_id == actor.organization_id)
     if actor.role == Role.CIVIL_AFFAIRS:
         return sa.true()
+    if actor.role == Role.STATION_STAFF:
+        # Local resources (本地资源) of its own township, whatever their state.
+        local = sa.select(Organization.id).where(_local_here(actor))
+        return sa.or_(public, Project.organization_id.in_(local))
     return public
 
 
@@ -238,7 +276,29 @@ def _referrals(actor: User) -> ColumnElement[bool]:
             Referral.need_id.in_(consenting),
         )
     visible_needs = sa.select(Need.id).where(Need.household_id.in_(_visible_household_ids(actor)))
+    if actor.role == Role.STATION_STAFF:
+        # The station answerable for a local resource answers its referrals as a charity
+        # would: once approved, and while the household's consent stands.
+        return sa.or_(Referral.need_id.in_(visible_needs), _provided_by_station(actor))
     return Referral.need_id.in_(visible_needs)
+
+
+def _provided_by_station(actor: User) -> ColumnElement[bool]:
+    providers = sa.select(Organization.id).where(
+        Organization.kind == OrganizationKind.LOCAL,
+        Organization.responsible_station_id == actor.station_id,
+    )
+    own_resources = sa.select(Project.id).where(Project.organization_id.in_(providers))
+    consenting = (
+        sa.select(Need.id)
+        .join(Household, Household.id == Need.household_id)
+        .where(Household.consent_withdrawn_at.is_(None))
+    )
+    return sa.and_(
+        Referral.project_id.in_(own_resources),
+        Referral.approved_at.is_not(None),
+        Referral.need_id.in_(consenting),
+    )
 
 
 @rule(ServiceEpisode)

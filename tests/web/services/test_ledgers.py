@@ -12,15 +12,17 @@ from models import LedgerEdition, Notification, Region, utcnow
 from models.enums import LEDGER_LEVELS
 from tests.helpers import get_user
 from web.services.errors import ValidationFailed
-from web.services.ledgers import build_edition, check_period, refresh_ledgers
+from web.services.ledgers import build_edition, check_period, refresh_ledgers, township_departments
 
 COUNTY = "440117000000"  # 从化区, station_a's county
 
 
 def departments(db: Session) -> int:
-    return db.scalar(
+    """The three levels' departments, and the townships with local resources (本地资源)."""
+    offices = db.scalar(
         sa.select(sa.func.count()).select_from(Region).where(Region.level.in_(LEDGER_LEVELS))
     )
+    return offices + len(township_departments(db))
 
 
 def ledger_news(db: Session, username: str) -> list[str]:

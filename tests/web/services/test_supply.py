@@ -64,7 +64,8 @@ def new_project(name: str = "乳源县留守儿童周末课堂") -> ProjectInput
 
 
 def test_a_duplicate_credit_code_is_refused(db: Session) -> None:
-    existing = db.scalar(sa.select(Organization.uscc).limit(1))
+    registered = sa.select(Organization.uscc).where(Organization.uscc.is_not(None))
+    existing = db.scalar(registered.limit(1))
     with pytest.raises(Conflict, match="已登记"):
         register_organization(
             db, None, name="另一家", uscc_code=existing, registered_region_code="440000000000"

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import ServiceEpisode, User, clock
-from models.enums import ReferralStatus, Role, ServiceType
+from models.enums import ReferralStatus, ServiceType
 
 from ..audit import write_audit
 from ..errors import Conflict, ValidationFailed
-from .guards import referral_for_step
+from .guards import referral_for_provider
 
 S = ReferralStatus
 
@@ -35,7 +35,7 @@ def add_episode(
     db: Session, actor: User, referral_id: int, data: EpisodeInput, *, today: dt.date
 ) -> ServiceEpisode:
     """Log one visit, session or class delivered while the referral is in service."""
-    referral = referral_for_step(db, actor, referral_id, None, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, None)
     if referral.status != S.IN_SERVICE:
         raise Conflict(f"该转介当前为“{referral.status.label}”，只有服务中的转介可以登记服务记录。")
     errors: dict[str, list[str]] = {}

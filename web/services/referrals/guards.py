@@ -16,6 +16,9 @@ from ..scoping import scoped
 
 #: The parties on the station's side of the workflow: they draft, submit and cancel.
 STATION_SIDE = (Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
+#: The parties that answer and deliver: a charity, or the station answerable for a local
+#: resource (本地资源).
+PROVIDER_SIDE = (Role.CHARITY_STAFF, Role.STATION_STAFF)
 
 
 class StaleVersion(Conflict):
@@ -56,9 +59,61 @@ def referral_for_step(
     db: Session, actor: User, referral_id: int, version: int | None, *roles: Role
 ) -> Referral:
     """The referral a step acts on: the actor's role may take the step, the referral is in
-    the actor's scope (404 otherwise), and the caller read its current version."""
+    the actor's scope (404 otherwise), and the caller read its current version. A station
+    takes the station's steps for its own households only (it may see another station's
+    referral as the provider of a local resource, :func:`referral_for_provider`)."""
     require_party(actor, *roles)
     referral = load_referral(db, actor, referral_id)
+    if actor.role == Role.STATION_STAFF and referral.need.household.station_id != actor.station_id:
+        raise Forbidden("只有该户所属服务站可以执行这一步。")
+    _check_version(referral, version)
+    return referral
+
+
+def provides(actor: User, referral: Referral) -> bool:
+    """Whether ``actor`` answers the referral for the help it names: staff of the charity
+    owning the project, or, for a local resource (本地资源), staff of the station answerable
+    for it."""
+    organization = referral.project.organization
+    if actor.role == Role.CHARITY_STAFF:
+        return organization.id == actor.organization_id
+    if actor.role == Role.STATION_STAFF:
+        return organization.is_local and organization.responsible_station_id == actor.station_id
+    return False
+
+
+def sees_as_provider(actor: User, referral: Referral) -> bool:
+    """Whether ``actor`` sees the household only as a charity would: a charity, or a station
+    answering for a local resource referred a household of another station (before
+    acceptance the public summary only, after it what an accepting charity sees)."""
+    if actor.role == Role.CHARITY_STAFF:
+        return True
+    return (
+        actor.role == Role.STATION_STAFF and referral.need.household.station_id != actor.station_id
+    )
+
+
+def referral_for_provider(
+    db: Session, actor: User, referral_id: int, version: int | None
+) -> Referral:
+    """The referral a provider's step (accept, decline, start, log, complete) acts on: the
+    actor is its charity's staff or, for a local resource, the responsible station's, and
+    read its current version.
+
+    :raise Forbidden: any other party (a station: any referral not to its own resources).
+    :raise NotFound: not within a charity's scope.
+    """
+    require_party(actor, *PROVIDER_SIDE)
+    try:
+        referral = load_referral(db, actor, referral_id)
+    except NotFound:
+        if actor.role == Role.STATION_STAFF:
+            # A station answers only for its own local resources: for any other referral,
+            # seen or not, the step is simply not its to take (as before there were any).
+            raise Forbidden("您的角色不能执行这一步。") from None
+        raise
+    if not provides(actor, referral):
+        raise Forbidden("您的角色不能执行这一步。")
     _check_version(referral, version)
     return referral
 

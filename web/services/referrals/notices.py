@@ -1,5 +1,6 @@
 """Who hears of each referral step: the household's station, the office covering it (and
-the approver), the charity owning the project. Messages name the referral, never the
+the approver), the charity owning the project (for a local resource, the station answerable
+for it). Messages name the referral, never the
 household.
 """
 
@@ -45,5 +46,9 @@ def to_office(db: Session, referral: Referral) -> list[int]:
 
 
 def to_charity(db: Session, referral: Referral) -> list[int]:
-    """The staff of the charity owning the project."""
-    return organization_users(db, referral.project.organization_id)
+    """The staff of the charity owning the project; for a local resource (本地资源), the
+    staff of the station answerable for it."""
+    organization = referral.project.organization
+    if organization.is_local and organization.responsible_station_id is not None:
+        return station_users(db, organization.responsible_station_id)
+    return organization_users(db, organization.id)

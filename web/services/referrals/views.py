@@ -37,7 +37,7 @@ from ..public_text import suggest_public_summary
 from ..regions import region_label
 from ..scoping import scoped
 from .episodes import episode_view
-from .guards import load_referral, referral_for_step
+from .guards import load_referral, referral_for_provider, sees_as_provider
 
 S = ReferralStatus
 
@@ -118,10 +118,10 @@ def referral_summaries(db: Session, actor: User, referrals: list[Referral]) -> l
     names = dict(
         db.execute(sa.select(Region.code, Region.name).where(Region.code.in_(townships))).all()
     )
-    charity = actor.role == Role.CHARITY_STAFF
     lines = []
     for r in referrals:
         need, household = r.need, r.need.household
+        charity = sees_as_provider(actor, r)
         township = household.region_code[:9] + "000"
         line: dict[str, Any] = {
             "id": r.id,
@@ -170,7 +170,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
     need = referral.need
     household = need.household
     project = referral.project
-    charity = actor.role == Role.CHARITY_STAFF
+    charity = sees_as_provider(actor, referral)
     summary = need.public_summary or suggest_public_summary(need.domain, need.urgency)
     shows_text = not charity or referral.status in CHARITY_SEES_HOUSEHOLD_STATES
     if charity and shows_text:
@@ -196,6 +196,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             "name": project.name,
             "organization": project.organization.name,
             "response_days": project.response_days,
+            "is_local": project.organization.is_local,
         },
         "need": {
             "id": need.id,
@@ -251,7 +252,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
 
 def referral_contact(db: Session, actor: User, referral_id: int) -> dict[str, Any]:
     """The contact a charity needs to deliver, once it has accepted; every look is audited."""
-    referral = referral_for_step(db, actor, referral_id, None, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, None)
     if referral.status not in ENGAGED_STATES:
         raise Forbidden("接收转介后才能查看联系方式。")
     household = referral.need.household

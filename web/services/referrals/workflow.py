@@ -50,6 +50,8 @@ from .episodes import episode_summary
 from .guards import (
     STATION_SIDE,
     StaleVersion,
+    provides,
+    referral_for_provider,
     referral_for_step,
     require_consent,
     require_party,
@@ -95,8 +97,26 @@ STEPS: dict[Role, dict[ReferralStatus, tuple[str, ...]]] = {
 
 
 def steps_open_to(actor: User, referral: Referral) -> tuple[str, ...]:
-    """The steps the actor's role may take on the referral in its current state."""
-    return STEPS.get(actor.role, {}).get(referral.status, ())
+    """The steps the actor's role may take on the referral in its current state; a station
+    answerable for the local resource also takes the charity's steps (and the station's only
+    for its own households)."""
+    steps = STEPS.get(actor.role, {}).get(referral.status, ())
+    if actor.role == Role.STATION_STAFF:
+        if referral.need.household.station_id != actor.station_id:
+            steps = ()
+        if provides(actor, referral):
+            steps += STEPS[Role.CHARITY_STAFF].get(referral.status, ())
+    return steps
+
+
+def _provider_word(referral: Referral) -> str:
+    """Who answers the referral, as the station is told: 慈善组织, or the station answerable
+    for a local resource."""
+    return "本地资源负责服务站" if referral.project.organization.is_local else "慈善组织"
+
+
+def _addressee(referral: Referral) -> str:
+    return "贵站负责的本地资源" if referral.project.organization.is_local else "贵组织"
 
 
 def _move(
@@ -288,8 +308,9 @@ def approve_referral(
     flag = "（简化程序，可直接接收）" if referral.is_simplified else ""
     days = project.response_days
     tell(db, referral, to_charity(db, referral), "approved",
-         f"已由民政部门批准转介给贵组织{flag}，请在 {days} 天内答复。")  # fmt: skip
-    tell(db, referral, to_station(db, referral), "approved", "已批准，等待慈善组织接收。")
+         f"已由民政部门批准转介给{_addressee(referral)}{flag}，请在 {days} 天内答复。")  # fmt: skip
+    waiting = f"已批准，等待{_provider_word(referral)}接收。"
+    tell(db, referral, to_station(db, referral), "approved", waiting)
     return referral
 
 
@@ -314,13 +335,13 @@ def accept_referral(
     now: dt.datetime | None = None,
 ) -> Referral:
     """The charity takes the household on; it may now see the contact it needs."""
-    referral = referral_for_step(db, actor, referral_id, version, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, version)
     if referral.status == S.APPROVED:
         require_consent(referral.need.household, "接收")
     referral.answered_at = now or utcnow()
     _move(db, actor, referral, S.ACCEPTED, (S.APPROVED,), "接收")
     tell(db, referral, to_station(db, referral) + to_office(db, referral), "accepted",
-         "已被慈善组织接收。")  # fmt: skip
+         f"已被{_provider_word(referral)}接收。")  # fmt: skip
     return referral
 
 
@@ -336,7 +357,7 @@ def decline_referral(
 ) -> Referral:
     """The charity declines, naming one reason from the fixed list (``other`` with text);
     the place is released and the need goes back to the station."""
-    referral = referral_for_step(db, actor, referral_id, version, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, version)
     if reason is None:
         raise ValidationFailed(fields={"reason": ["请选择婉拒原因。"]})
     text = (note or "").strip() or None
@@ -350,7 +371,7 @@ def decline_referral(
     release_place(db, referral)
     said = reason.label + (f"：{text}" if text else "")
     tell(db, referral, to_station(db, referral) + to_office(db, referral), "declined",
-         f"被慈善组织婉拒（{said}），请另选项目。")  # fmt: skip
+         f"被{_provider_word(referral)}婉拒（{said}），请另选项目。")  # fmt: skip
     return referral
 
 
@@ -363,7 +384,7 @@ def start_service(
     now: dt.datetime | None = None,
 ) -> Referral:
     """The charity starts delivering to the household it accepted."""
-    referral = referral_for_step(db, actor, referral_id, version, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, version)
     referral.started_at = now or utcnow()
     _move(db, actor, referral, S.IN_SERVICE, (S.ACCEPTED,), "开始服务")
     tell(db, referral, to_station(db, referral), "in_service", "已开始帮扶服务。")
@@ -384,7 +405,7 @@ def complete_referral(
     episodes (which are summed when nothing else is given). The need is then met, or, when
     less than its gap was delivered, 部分满足 with the rest of the gap open for another
     referral."""
-    referral = referral_for_step(db, actor, referral_id, version, Role.CHARITY_STAFF)
+    referral = referral_for_provider(db, actor, referral_id, version)
     service = (delivered_service or "").strip() or None
     episodes = list(referral.episodes)
     if delivered_amount_fen is None and episodes:
