@@ -17,6 +17,8 @@ def test_project_from_registration_to_the_station_ledger(
 ) -> None:
     charity = new_page(browser, live_server)
     sign_in(charity, "charity_f")
+    # 我的项目 is a menu of the bar (with 导入项目): open it, then the page.
+    charity.locator("nav summary", has_text="我的项目").click()
     charity.get_by_role("link", name="我的项目").click()
     charity.get_by_role("link", name="登记新项目").click()
     form = charity.get_by_test_id("project-form")
@@ -67,6 +69,8 @@ def test_project_from_registration_to_the_station_ledger(
 
     station = new_page(browser, live_server)
     sign_in(station, "station_a")
+    # 资源台账 sits in the station bar's 资源 menu, beside 本地资源.
+    station.locator("nav summary", has_text="资源").click()
     station.get_by_role("link", name="资源台账").click()
     expect(station).to_have_url(re.compile(r"/ledgers/current$"))
     expect(station.get_by_test_id("current-edition").filter(has_text=PROJECT_NAME)).to_be_visible()
