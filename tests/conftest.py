@@ -116,6 +116,21 @@ def copy_demo(source: Engine, url: str) -> Engine:
     return copy
 
 
+def remove_local_resources(engine: Engine) -> None:
+    """Delete the demo's local resources and their givers, which migration 0021's
+    downgrade refuses to drop silently, so an older revision can be reached."""
+    local = "SELECT id FROM organizations WHERE kind = 'local' OR uscc IS NULL"
+    projects = f"SELECT id FROM projects WHERE organization_id IN ({local})"
+    with engine.begin() as conn:
+        for statement in (
+            f"DELETE FROM ledger_entries WHERE project_id IN ({projects})",
+            f"DELETE FROM project_areas WHERE project_id IN ({projects})",
+            f"DELETE FROM projects WHERE id IN ({projects})",
+            f"DELETE FROM organizations WHERE id IN ({local})",
+        ):
+            conn.execute(sa.text(statement))
+
+
 def copy_table(read: Connection, write: Connection, table: sa.Table) -> None:
     """The rows of ``table`` from ``read`` into the same table of ``write``."""
     if read.dialect.name == write.dialect.name == "postgresql":

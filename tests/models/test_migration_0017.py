@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from models import migrate
 from models.session import make_session_factory
-from tests.conftest import copy_demo, side_database_url
+from tests.conftest import copy_demo, remove_local_resources, side_database_url
 from tests.helpers import TEST_DATA_KEY, get_user, need_of, project_named
 from web.services.crypto import PersonalDataCipher
 from web.services.referrals import workflow
@@ -23,6 +23,7 @@ def test_delivered_money_is_carried_over_and_partial_needs_survive_a_downgrade(
     engine: Engine, database_url: str, tmp_path: Path, cipher: PersonalDataCipher
 ) -> None:
     side = copy_demo(engine, side_database_url(database_url, tmp_path, "partial"))
+    remove_local_resources(side)
     url = side.url.render_as_string(hide_password=False)
     with make_session_factory(side, cipher=cipher)() as db:
         need = need_of(db, "钟伟明", "medical")  # ¥40,000 gap, ¥8,000 delivered below

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from models import Base, LedgerEdition, migrate
 from models.base import UTCDateTime
-from tests.conftest import copy_demo, reset_database, side_database_url
+from tests.conftest import copy_demo, remove_local_resources, reset_database, side_database_url
 from tests.helpers import TEST_DATA_KEY
 from web.services.crypto import PersonalDataCipher
 
@@ -129,6 +130,7 @@ def test_birth_dates_move_into_the_encrypted_column_and_back(
 ) -> None:
     url = side_database_url(database_url, tmp_path, "births")
     copy = copy_demo(engine, url)
+    remove_local_resources(copy)
     with copy.connect() as conn:
         before = conn.execute(
             sa.text("SELECT id, birth_on_encrypted, id_number_encrypted FROM members ORDER BY id")
@@ -220,3 +222,18 @@ def test_existing_projects_keep_admitting_whom_they_admitted_after_the_second_la
         columns = {c["name"] for c in sa.inspect(conn).get_columns("projects")}
         assert "sexes" not in columns
     engine.dispose()
+
+
+def test_a_downgrade_past_local_resources_refuses_while_any_exist(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    url = side_database_url(database_url, tmp_path, "local")
+    copy = copy_demo(engine, url)
+    with pytest.raises(RuntimeError, match="2 local resource providers exist"):
+        migrate.downgrade(url, rev="0020")
+    with copy.connect() as conn:  # nothing was dropped
+        names = conn.scalars(sa.text("SELECT name FROM projects ORDER BY name")).all()
+    assert "温泉乡贤助学金" in names
+    remove_local_resources(copy)
+    migrate.downgrade(url, rev="0020")
+    copy.dispose()
