@@ -387,7 +387,7 @@ def _with_budgets_and_bonus(problem: _Problem, watched: set[int], time_limit: fl
 
 #: HiGHS's root heuristics that search a sub-MIP (RINS, RENS, reduced-cost fixing) take
 #: seconds on a county's 50,000 lines, while cuts alone close the gap at the root here.
-_MILP_OPTIONS = {
+_MILP_OPTIONS: dict[str, bool | float | str] = {
     "presolve": "off",
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
