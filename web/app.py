@@ -184,6 +184,7 @@ def register_cli(app: Flask) -> None:
     from seed.cli import seed_cli
 
     from .cli import db_cli, referrals_cli, report_cli, users_cli
+    from .cli_allocation import allocation_cli
     from .cli_backup import backup_cli
     from .cli_matcher import match_command, matcher_cli
     from .cli_monitoring import monitoring_cli
@@ -201,3 +202,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(monitoring_cli)
+    app.cli.add_command(allocation_cli)

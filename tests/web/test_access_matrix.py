@@ -64,6 +64,7 @@ from tests.helpers import (
     project_named,
     sign_in,
 )
+from web.services.allocation import create_plan
 from web.services.crypto import PersonalDataCipher
 from web.services.ledgers import build_edition
 from web.services.local_resources import LocalResourceInput, register_local_resource
@@ -199,6 +200,9 @@ NEAR_REFERRAL = neighbour("referral_in_service_b")
 NEAR_DRAFT = neighbour("draft_g")
 #: A local resource (本地资源) of 温泉镇 (station_a's township), and one of 必背镇 (乳源).
 LOCAL = Fill("local_a", "local_c")
+#: A draft allocation plan of 从化区 (made by the command line, so the office may approve it),
+#: and one of 乳源.
+PLAN = Fill("plan_a", "plan_c")
 
 # --- what a cell sends -----------------------------------------------------------------------
 
@@ -383,6 +387,22 @@ API_ROWS = [
         st=(200, 404), ch=403, fill=LOCAL, body={"reason": "商户歇业"}, sends=SENDS_BODY),
     Row("POST", "/api/v1/projects", anon=401, admin=403, ca=403, st=403, ch=201,
         body=PROJECT_BODY, sends=SENDS_BODY),
+    # Allocation plans (联合分配): the office's own; an administrator reads but takes no step.
+    Row("GET", "/api/v1/allocation-plans", anon=401, admin=200, ca=200, st=403, ch=403),
+    Row("POST", "/api/v1/allocation-plans", anon=401, admin=403, ca=(201, 403), st=403,
+        ch=403, fill=PLACE, body=lambda v: {"region_code": v["county"]}, sends=SENDS_BODY,
+        label="the county of the place"),
+    Row("GET", "/api/v1/allocation-plans/{plan}", anon=401, admin=200, ca=(200, 404), st=403,
+        ch=403, fill=PLAN),
+    Row("PUT", "/api/v1/allocation-plans/{plan}/weights", anon=401, admin=403, ca=(200, 404),
+        st=403, ch=403, fill=PLAN, body={"urgent": 2}, sends=SENDS_BODY),
+    Row("PATCH", "/api/v1/allocation-plans/{plan}/lines/{line}", anon=401, admin=403,
+        ca=(200, 404), st=403, ch=403, fill=PLAN, body={"project_id": None}, sends=SENDS_BODY),
+    Row("POST", "/api/v1/allocation-plans/{plan}/lines", anon=401, admin=403, ca=(422, 404),
+        st=403, ch=403, fill=PLAN, body={"need_id": 2**31 - 1, "project_id": 1},
+        sends="a need not in the plan: allowed → 422"),
+    Row("POST", "/api/v1/allocation-plans/{plan}/approve", anon=401, admin=403,
+        ca=(200, 404), st=403, ch=403, fill=PLAN),
     Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=404,
         ch=(200, 404), fill=DRAFT, label="draft"),
     Row("GET", "/api/v1/projects/{project}", anon=401, admin=200, ca=200, st=200, ch=200,
@@ -935,6 +955,10 @@ def build_world(db: Session) -> dict[str, Values]:
         "必背镇瑶绣合作社", LocalProviderKind.ENTERPRISE,
     ))  # fmt: skip
     world["local_c"] = {"project": bibei.id}
+    for side, county in (("a", CONGHUA), ("c", RUYUAN)):
+        made = create_plan(db, None, county, None)
+        world[f"plan_{side}"] = {"plan": made.id,
+                                 "line": made.lines[0].id if made.lines else 2**31 - 1}  # fmt: skip
 
     # Warnings of a medical-insurance batch: 钟伟明's (温泉镇站) and 赵金福's (必背镇站).
     provider = create_user(

@@ -23,6 +23,7 @@ api = Api()
 
 def register_api(app: Flask) -> None:
     from . import (
+        allocation,
         auth,
         demand,
         households,
@@ -56,7 +57,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
-        referrals, notifications, jobs, stats, monitoring, demand, local_resources,
+        referrals, notifications, jobs, stats, monitoring, demand, local_resources, allocation,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
