@@ -139,6 +139,16 @@ class ProjectIndex:
         return _side_by_side(self.vectorizer.transform(text),
                              self.concept_vectorizer.transform(text))  # fmt: skip
 
+    def text_similarities(self, needs: list[NeedRecord]) -> np.ndarray:
+        """:meth:`text_similarity` of several needs at once (one row each): one sparse
+        product for the lot, as an allocation plan scores thousands of needs."""
+        if len(self) == 0 or not needs:
+            return np.zeros((len(needs), len(self)), dtype=np.float32)
+        texts = [need_text(need) for need in needs]
+        vectors = _side_by_side(self.vectorizer.transform(texts),
+                                self.concept_vectorizer.transform(texts))  # fmt: skip
+        return np.asarray((vectors @ self.text_t).todense())
+
     def text_similarity(self, need: NeedRecord) -> np.ndarray:
         """Cosine similarity of the need's text with every project (one sparse product)."""
         if len(self) == 0:

@@ -88,8 +88,9 @@ def plan_candidates(
             )
             .order_by(Need.created_at, Need.id)
         ).all()
-        for need in loaded:
-            record = need_record(need, today)
+        records = [need_record(need, today) for need in loaded]
+        texts = index.text_similarities(records)
+        for row, (need, record) in enumerate(zip(loaded, records, strict=True)):
             household = need.household
             needs.append(
                 PlanNeed(
@@ -107,8 +108,7 @@ def plan_candidates(
             positions = np.flatnonzero(allowed & (index.quota_left > 0))
             if not len(positions):
                 continue
-            text = index.text_similarity(record)
-            matrix = features(index, record, positions, eligibility.locality, text, today)
+            matrix = features(index, record, positions, eligibility.locality, texts[row], today)
             scores = model.score(matrix)
             best = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))
             for i in best[:MAX_OPTIONS_PER_NEED]:
