@@ -28,7 +28,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from _common import fresh_database, measure
@@ -72,7 +72,7 @@ def leave_places(db: Any, places: int, seed: int) -> None:
         if n % 10 == 0:  # enough for about half the places left
             budget = max(amount * left // 2, amount) if amount else rng.randint(2, 20) * 100_000
         values.append({"b_id": p.id, "used": max(p.quota - left, 0), "budget": budget})
-    table = Project.__table__
+    table = cast(sa.Table, Project.__table__)
     db.execute(
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"))
