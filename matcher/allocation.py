@@ -259,7 +259,9 @@ def solve(
     # Budget rows are added only for projects a solution overspends, until none does.
     watched: set[int] = set()
     while overspent := _overspent(problem, x) - watched:
-        watched |= overspent
+        # Once money binds anywhere, every budget that could run out is stated at once:
+        # one MILP a little larger instead of one round per project the last one overspent.
+        watched |= overspent | {i for i, b in enumerate(problem.budgets) if b is not None}
         x = _with_budgets(problem, floored, watched, time_limit)
         method = "milp"
     chosen = tuple(line for line, take in zip(lines, x, strict=True) if take)
