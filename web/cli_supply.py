@@ -11,9 +11,11 @@ from flask.cli import AppGroup
 
 from models import LedgerEdition, User, clock
 from models.base import utcnow
+from web import timing
 from web.services.errors import ValidationFailed
 from web.services.excel import export_edition, import_projects
-from web.services.ledgers import build_edition, get_edition, list_editions
+from web.services.hsds import FILES, export_hsds, hsds_files, hsds_problems
+from web.services.ledgers import build_edition, current_editions, get_edition, list_editions
 from web.services.regions import region_label
 from web.services.rematch import rematch_after_publication
 
@@ -28,6 +30,14 @@ def _user(db: sa.orm.Session, username: str) -> User:
     if user is None:
         raise click.ClickException(f"用户 {username} 不存在。")
     return user
+
+
+def _admin(db: sa.orm.Session) -> User:
+    """An administrator to read as: the commands list and export every edition."""
+    admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
+    if admin is None:
+        raise click.ClickException("没有管理员账号。")
+    return admin
 
 
 @ledger_cli.command("build")
@@ -78,11 +88,8 @@ def _build_one(region_code: str, period: str, if_missing: bool, now: dt.datetime
 def ledger_list(region_code: str | None) -> None:
     """List published editions, newest first."""
     with cli_session() as db:
-        admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
-        if admin is None:
-            raise click.ClickException("没有管理员账号。")
         today = clock.today()
-        for edition in list_editions(db, admin, region_code):
+        for edition in list_editions(db, _admin(db), region_code):
             click.echo(
                 f"{edition.id:>5}  {edition.region_code}  {edition.period} 第{edition.revision}版  "
                 f"{edition.project_count:>4} 个项目  {edition.effective_from} 起  "
@@ -96,12 +103,59 @@ def ledger_list(region_code: str | None) -> None:
 def ledger_export(edition_id: int, output: Path) -> None:
     """Write an edition to an .xlsx in the import template."""
     with cli_session() as db:
-        admin = db.scalar(sa.select(User).where(User.role == "admin").limit(1))
-        if admin is None:
-            raise click.ClickException("没有管理员账号。")
-        edition = get_edition(db, admin, edition_id)
+        edition = get_edition(db, _admin(db), edition_id)
         output.write_bytes(export_edition(edition))
         click.echo(f"已导出 {len(edition.entries)} 个项目到 {output}。")
+
+
+@ledger_cli.command("export-hsds")
+@click.option(
+    "--region", "region_code", default=None, help="部门的 12 位区划代码：导出其今天生效的台账"
+)
+@click.option(
+    "--edition", "edition_id", type=int, default=None, help="台账版本编号（代替 --region）"
+)
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="输出目录（不存在则创建）",
+)  # fmt: skip
+@click.option("--validate", is_flag=True, help="先按 HSDS 3.0 JSON Schema 校验，不通过则不写出")
+def ledger_export_hsds(
+    region_code: str | None, edition_id: int | None, output: Path, validate: bool
+) -> None:
+    """Write an edition in Open Referral HSDS 3.0 JSON to a directory: edition.json,
+    organizations.json and services.json. Works offline."""
+    if (region_code is None) == (edition_id is None):
+        raise click.UsageError("请给出 --region 或 --edition 之一。")
+    today = timing.today()
+    with cli_session() as db:
+        if edition_id is not None:
+            edition = get_edition(db, _admin(db), edition_id)
+        else:
+            assert region_code is not None
+            found = [e for e in current_editions(db, region_code, today)
+                     if e.region_code == region_code]  # fmt: skip
+            if not found:
+                label = region_label(db, region_code) or region_code
+                raise click.ClickException(f"{label} 今天（{today}）没有生效的台账。")
+            edition = found[0]
+        export = export_hsds(db, edition, today)
+        if validate:
+            problems = hsds_problems(export)
+            for problem in problems:
+                click.echo(problem, err=True)
+            if problems:
+                raise click.ClickException(f"有 {len(problems)} 处不符合 HSDS 3.0，未写出文件。")
+        output.mkdir(parents=True, exist_ok=True)
+        for name, data in hsds_files(export).items():
+            (output / name).write_bytes(data)
+        label = region_label(db, edition.region_code)
+        click.echo(
+            f"已导出 {label} {edition.period} 第 {edition.revision} 版（编号 {edition.id}）："
+            f"{len(export.organizations)} 个组织、{len(export.services)} 项服务，"
+            f"写入 {output}/（{'、'.join(FILES)}）。"
+            + ("已通过 HSDS 3.0 校验。" if validate else "")
+        )
 
 
 @import_cli.command("projects")

@@ -435,6 +435,8 @@ API_ROWS = [
         fill=EDITION),
     Row("GET", "/api/v1/ledgers/{edition}/export.xlsx", anon=401, admin=200, ca=200, st=200,
         ch=200, fill=EDITION),
+    Row("GET", "/api/v1/ledgers/{edition}/hsds", anon=401, admin=200, ca=200, st=200, ch=200,
+        fill=EDITION),
     # Imports: projects by charities and the departments above them; households into the
     # caller's own station (civil affairs and admins have none, so none is found).
     Row("POST", "/api/v1/imports/projects", anon=401, admin=422, ca=422, st=403, ch=422,

@@ -1,4 +1,5 @@
-"""``/api/v1/ledgers``: half-year editions of the supply ledger, their diffs and exports."""
+"""``/api/v1/ledgers``: half-year editions of the supply ledger, their diffs and exports (Excel,
+Open Referral HSDS)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from web.schemas.supply import (
     LedgerDiffSchema,
     LedgerEditionDetailSchema,
     LedgerEditionSchema,
+    LedgerHsdsSchema,
     LedgerQuerySchema,
 )
 from web.services.excel import export_edition
+from web.services.hsds import export_hsds
 from web.services.ledgers import (
     EditionDiff,
     build_edition,
@@ -132,3 +135,15 @@ class LedgerExport(MethodView):
         return xlsx_response(
             export_edition(edition), f"慈善帮扶资源台账-{edition.region_code}-{period}.xlsx"
         )
+
+
+@blp.route("/<int:edition_id>/hsds")
+class LedgerHsds(MethodView):
+    @login_required
+    @blp.response(200, LedgerHsdsSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在")
+    def get(self, edition_id: int) -> dict[str, Any]:
+        """The edition in Open Referral HSDS 3.0 JSON: its organizations and services."""
+        db = get_db()
+        edition = get_edition(db, actor(), edition_id)
+        return export_hsds(db, edition, timing.today()).as_document()

@@ -216,6 +216,45 @@ class LedgerDiffSchema(BaseSchema):
     removed = fields.List(fields.Nested(LedgerEntrySchema))
 
 
+class HsdsEditionSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    region_code = fields.String(required=True)
+    region_name = fields.String(required=True)
+    level = fields.String(required=True)
+    period = fields.String(required=True)
+    period_name = fields.String(required=True, metadata={"description": "如 2026年下半年"})
+    revision = fields.Integer(required=True)
+    published_at = fields.String(required=True, metadata={"format": "date-time"})
+    effective_from = fields.String(required=True, metadata={"format": "date"})
+    superseded_on = fields.String(allow_none=True, metadata={"format": "date"})
+    state = fields.String(
+        required=True, metadata={"description": "upcoming / current / superseded"}
+    )
+    project_count = fields.Integer(required=True)
+    schema_url = fields.String(
+        required=True, metadata={"description": "HSDS JSON Schema 的发布地址"}
+    )
+
+
+class LedgerHsdsSchema(BaseSchema):
+    """An edition in Open Referral HSDS 3.0 JSON (``web/services/hsds.py``)."""
+
+    hsds_version = fields.String(required=True, metadata={"description": "如 3.0.1"})
+    edition = fields.Nested(HsdsEditionSchema, required=True)
+    organizations = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "HSDS organization（organization.json），附其服务的 id、名称、状态"
+        },
+    )
+    services = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "HSDS service（service.json），内嵌组织、服务区域、联系人等"},
+    )
+
+
 class LedgerBuildSchema(BaseSchema):
     region_code = fields.String(required=True, validate=_CODE)
     period = fields.String(
