@@ -86,7 +86,7 @@ def build_demo_database(url: str, cipher: PersonalDataCipher) -> Engine:
 
 def copy_demo(source: Engine, url: str) -> Engine:
     """A copy of the suite's demo database ``source`` at ``url``, rather than the demo loaded
-    again (that hashes eighteen passwords: seconds); returns the copy's engine.
+    again (that hashes nineteen passwords: seconds); returns the copy's engine.
 
     SQLite to SQLite goes through SQLite's backup API, schema and all; otherwise the empty
     database is migrated and each table copied, with ``COPY`` between two PostgreSQL
