@@ -97,7 +97,8 @@ def render_error(
 #: Paths whose answers carry personal data: a refusal there is recorded, with who and from where,
 #: so someone probing other stations' households leaves a trace.
 _PERSONAL_PATH = re.compile(
-    r"^/(api/v1/)?(households|needs|referrals|back-referrals|worklist|stations/\d+/worklist)(/|$)"
+    r"^/(api/v1/)?(households|needs|referrals|back-referrals|worklist|stations/\d+/worklist"
+    r"|allocation-plans)(/|$)"
 )
 
 

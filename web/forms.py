@@ -32,7 +32,7 @@ from wtforms.validators import (
     Optional,
     Regexp,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from matcher.conditions import shipped_catalogue
 from models.enums import (
@@ -496,3 +496,61 @@ class MonitoringUploadForm(FlaskForm):
     source = SelectField(_l("数据来源"), choices=_choices(MonitoringSource))
     delivered_on = DateField(_l("报送日期"), validators=[InputRequired(_l("请填写报送日期。"))])
     file = FileField(_l("数据文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择文件。"))])
+
+
+#: Each priority weight of an allocation plan is a number from 0 to 10, as
+#: ``matcher.allocation.Weights`` checks it; the input says so to the browser too.
+_WEIGHT_INPUT = NumberInput(step="any", min=0, max=10)
+
+
+class AllocationWeightsForm(FlaskForm):
+    """The priority weights of an allocation plan (联合分配方案), kept as typed: the service
+    checks them, and a refused value comes back beside its field as it was typed."""
+
+    urgent = StringField(_l("急难加权"), widget=_WEIGHT_INPUT)
+    priority_group = StringField(_l("重点群体加权"), widget=_WEIGHT_INPUT)
+    waiting = StringField(_l("等待天数加权"), widget=_WEIGHT_INPUT)
+    gap_share = StringField(_l("缺口覆盖加权"), widget=_WEIGHT_INPUT)
+    township_floor = BooleanField(_l("乡镇保底"))
+
+    NUMBERS = ("urgent", "priority_group", "waiting", "gap_share")
+
+    def weights(self) -> dict[str, Any]:
+        """The weights as the service takes them: numbers where a number was typed (what
+        was not one goes as typed, for the service to name), the floor as yes or no."""
+        chosen: dict[str, Any] = {"township_floor": bool(self.township_floor.data)}
+        for name in self.NUMBERS:
+            text = (self[name].data or "").strip()
+            try:
+                chosen[name] = float(text)
+            except ValueError:
+                chosen[name] = text
+        return chosen
+
+    def show(self, weights: dict[str, Any]) -> None:
+        """Fill the form with a plan's weights (1.0 shown as 1)."""
+        for name in self.NUMBERS:
+            self[name].data = f"{weights.get(name, 0):g}"
+        self.township_floor.data = bool(weights.get("township_floor"))
+
+
+class AllocationPlanForm(AllocationWeightsForm):
+    #: The county or one of its townships, chosen with the region picker.
+    region_code = StringField(
+        _l("分配范围"),
+        validators=[DataRequired(_l("请选择县（区）或乡镇（街道）。")), Length(max=12)],
+    )
+
+
+class AllocationLineForm(FlaskForm):
+    """A project for a line of a plan, or for a need the plan left out (``need_id``)."""
+
+    project_id = IntegerField(validators=[InputRequired(_l("请选择项目。"))])
+    need_id = IntegerField(validators=[Optional()])
+
+
+class AllocationApprovalForm(FlaskForm):
+    checked = BooleanField(
+        _l("我已核对方案中的每一行"),
+        validators=[DataRequired(_l("请先核对方案中的每一行，并勾选“我已核对”。"))],
+    )

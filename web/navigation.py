@@ -47,6 +47,7 @@ _MY_REFERRALS = NavItem(_l("我的转介"), "pages.referrals_page")
 _APPROVALS = NavItem(_l("转介审批"), "pages.referrals_page")
 _INBOX = NavItem(_l("转介收件箱"), "pages.referrals_page")
 _BACK = NavItem(_l("双向转介"), "pages.back_referrals_page")
+_ALLOCATION = NavItem(_l("联合分配"), "pages.allocation_plans")
 _JOBS = NavItem(_l("定时任务"), "pages.jobs_page")
 _DASHBOARD = NavItem(_l("统计看板"), "pages.dashboard")
 _DEMAND = NavItem(_l("需求缺口"), "pages.demand_page")
@@ -75,7 +76,10 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
     ],
     Role.CIVIL_AFFAIRS: [
         _HOME,
-        NavGroup(_l("需求与转介"), (_HOUSEHOLDS, _WORKLIST, _WARNINGS, _APPROVALS, _BACK, _DEMAND)),
+        NavGroup(
+            _l("需求与转介"),
+            (_HOUSEHOLDS, _WORKLIST, _WARNINGS, _APPROVALS, _ALLOCATION, _BACK, _DEMAND),
+        ),
         NavGroup(_l("资源台账"), (_LEDGERS, _REVIEW)),
         _DASHBOARD,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _WARNING_RULES, _FEEDS, _JOBS, _API_DOCS)),

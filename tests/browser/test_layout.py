@@ -26,8 +26,9 @@ from models.base import utcnow
 from seed.activity import load_activity
 from tests.browser.helpers import go_to, new_page, sign_in
 from tests.conftest import copy_demo, side_database_url
-from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
+from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY, get_user
 from tests.web.test_words_for_people import deliver_feeds
+from web.services.allocation import create_plan
 from web.services.ledgers import build_edition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,9 @@ BELOW: dict[str, list[Below]] = {
     "/ledgers": [Below("ledger", LEDGER_WITH_PROJECTS)],
     "/my/projects": [Below("project-form", "main a[href='/projects/new']")],
     "/warnings": [Below("warning", "[data-testid=warnings] tbody a[href^='/warnings/']")],
+    "/allocation-plans": [
+        Below("plan", "[data-testid=plan-list] tbody a[href^='/allocation-plans/']"),
+    ],
 }
 
 #: Pages that are the same for every role (the API reference is the same document for all),
@@ -174,7 +178,8 @@ def demo_site(
     database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine
 ) -> Iterator[str]:
     """A live server on the demo as `make run` serves it: its own copy of the demo, with the
-    ledgers published and a few referrals walked, so lists have rows and details to open."""
+    ledgers published, a few referrals walked and a draft allocation plan of 从化区, so lists
+    have rows and details to open."""
     from web import create_app
 
     url = side_database_url(database_url, tmp_path_factory.mktemp("layout"), "layout")
@@ -188,6 +193,7 @@ def demo_site(
             build_edition(db, None, region, clock.period_of(clock.local_date(now)), now)
         load_activity(db, clock.local_date(now))
         deliver_feeds(db, now)
+        create_plan(db, get_user(db, "ca_conghua"), None, {}, now=now)
         db.commit()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

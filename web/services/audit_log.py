@@ -110,6 +110,13 @@ ACTION_LABELS: dict[str, str] = {
     "warning.dismiss": "排除预警",
     "monitoring.deliver": "报送监测数据",
     "monitoring.records_read": "查看家庭的监测记录",
+    "allocation_plan.create": "制定联合分配方案",
+    "allocation_plan.read": "查看联合分配方案",
+    "allocation_plan.weights": "调整联合分配方案的权重",
+    "allocation_plan.change_line": "改派联合分配方案的一行",
+    "allocation_plan.remove_line": "从联合分配方案中移除一行",
+    "allocation_plan.add_line": "向联合分配方案加入一行",
+    "allocation_plan.approve": "批准联合分配方案",
 }
 
 #: The kinds of record an entry may name.
@@ -129,6 +136,7 @@ OBJECT_LABELS: dict[str, str] = {
     "MonitoringWarning": "监测预警",
     "WarningRuleSetting": "预警规则",
     "MonitoringBatch": "监测数据批次",
+    "AllocationPlan": "联合分配方案",
 }
 
 
