@@ -38,6 +38,7 @@ _HOUSEHOLDS = NavItem(_l("困难家庭"), "pages.households")
 _API_DOCS = NavItem(_l("接口文档"), "pages.api_docs")
 _MY_PROJECTS = NavItem(_l("我的项目"), "pages.my_projects")
 _IMPORT = NavItem(_l("导入项目"), "pages.import_page")
+_RECORD = NavItem(_l("帮扶记录"), "pages.charity_record_page")
 _REVIEW = NavItem(_l("审核"), "pages.review_queue")
 _LEDGERS = NavItem(_l("资源台账"), "pages.ledgers")
 _LOCAL_LEDGERS = NavItem(_l("资源台账"), "pages.current_ledgers")
@@ -84,12 +85,13 @@ _BY_ROLE: dict[Role, list[NavEntry]] = {
         _DASHBOARD,
         NavGroup(SYSTEM, (*_ADMINISTRATION, _COUNTY, _WARNING_RULES, _FEEDS, _JOBS, _API_DOCS)),
     ],
-    # Six entries at most: a charity's projects and their Excel import share one.
+    # Six entries at most: a charity's projects, their Excel import and its half-year record
+    # share one.
     Role.CHARITY_STAFF: [
         _HOME,
         _INBOX,
         _DEMAND,
-        NavGroup(_l("我的项目"), (_MY_PROJECTS, _IMPORT)),
+        NavGroup(_l("我的项目"), (_MY_PROJECTS, _IMPORT, _RECORD)),
         _LEDGERS,
         _API_DOCS,
     ],

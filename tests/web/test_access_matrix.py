@@ -368,6 +368,10 @@ API_ROWS = [
         body=REGISTRATION, sends=SENDS_BODY),
     Row("GET", "/api/v1/organizations/{organization}", anon=401, admin=200, ca=200,
         st=(200, 404), ch=(200, 404), fill=ORGANIZATION),
+    # A charity's half-year record: its own; an office's, for charities registered in or
+    # serving its region (charity_h serves 乳源 only); stations have none.
+    Row("GET", "/api/v1/organizations/{organization}/record?period={period}", anon=401,
+        admin=200, ca=(200, 404), st=403, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
     Row("POST", "/api/v1/organizations/{organization}/review", anon=401, admin=200,
         ca=(200, 403), st=(403, 404), ch=(403, 404), fill=ORGANIZATION,
         body={"approve": True}, sends=SENDS_BODY),
@@ -770,6 +774,9 @@ PAGE_ROWS = [
         sends=SENDS_FORM, body={"password": "temporary-2026"},
         label="the place's station staff"),
     Row("GET", "/organizations", anon=LOGIN, admin=200, ca=200, st=403, ch=403),
+    Row("GET", "/organizations/{organization}/record", anon=LOGIN, admin=200, ca=(200, 404),
+        st=403, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
+    Row("GET", "/charity-record", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
     Row("POST", "/organizations/{organization}/suspend", anon=LOGIN, admin=done(),
         ca=(done(), refused("登记该组织")), st=refused("登记该组织"), ch=refused("登记该组织"),
         fill=VERIFIED_ORGANIZATION, sends=SENDS_FORM, body={"reason": "年检未通过"}),

@@ -14,12 +14,14 @@ from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
+from web.schemas.charity_record import CharityRecordQuerySchema, CharityRecordSchema
 from web.schemas.supply import (
     OrganizationQuerySchema,
     OrganizationRegistrationSchema,
     OrganizationSchema,
     ReviewSchema,
 )
+from web.services.charity_record import CharityRecord, get_charity_record
 from web.services.errors import ServiceError
 from web.services.organizations import (
     get_organization,
@@ -72,6 +74,21 @@ class OrganizationById(MethodView):
     def get(self, organization_id: int) -> Organization:
         """One charity."""
         return get_organization(get_db(), actor(), organization_id)
+
+
+@blp.route("/<int:organization_id>/record")
+class OrganizationRecord(MethodView):
+    @login_required
+    @blp.arguments(CharityRecordQuerySchema, location="query")
+    @blp.response(200, CharityRecordSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="服务站工作人员无此功能")
+    @blp.alt_response(404, schema=ErrorSchema, description="不是本组织，或不在本辖区登记或服务")
+    def get(self, args: dict[str, Any], organization_id: int) -> CharityRecord:
+        """A charity's record for a half-year (慈善组织帮扶记录): referrals received,
+        answered and completed, households served, money and services delivered, response
+        times and declines by reason. A charity reads its own; an office, the charities
+        registered in or serving its region, counting its region's households."""
+        return get_charity_record(get_db(), actor(), organization_id, args["period"])
 
 
 @blp.route("/<int:organization_id>/review")

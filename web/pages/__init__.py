@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (routes and filters register)
     account,
     administration,
     allocation,
+    charity_record,
     county,
     dashboard,
     demand,

@@ -677,6 +677,11 @@ def half_year_report(
 ) -> bytes:
     """The half-year report as an ``.xlsx``; ``say`` gives its titles, headers and labels in
     the reader's language (Chinese when None)."""
+    from .charity_record import record_rows, region_charity_records
     from .stats_tables import chinese, report_workbook
 
-    return report_workbook(*half_year_figures(db, actor, scope, side_by_side), say or chinese)
+    figures, children = half_year_figures(db, actor, scope, side_by_side)
+    records = None
+    if scope.period is not None:
+        records = record_rows(region_charity_records(db, scope.region.code, scope.period))
+    return report_workbook(figures, children, say or chinese, records)

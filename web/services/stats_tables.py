@@ -159,16 +159,30 @@ def figure_workbook(name: str, figures: dict[str, Any], say: Say = chinese) -> b
     return _bytes(book)
 
 
+#: The half-year report's sheet of charities' records (rows from ``charity_record.record_rows``).
+RECORDS_TITLE = "慈善组织帮扶记录"
+
+
 def report_workbook(
-    figures: dict[str, Any], children: list[dict[str, Any]], say: Say = chinese
+    figures: dict[str, Any],
+    children: list[dict[str, Any]],
+    say: Say = chinese,
+    records: list[tuple[Any, ...]] | None = None,
 ) -> bytes:
-    """The half-year report: a sheet per figure for the region, then a sheet per child
-    region with its own figures on one page."""
+    """The half-year report: a sheet per figure for the region, then the records of the
+    charities registered in or serving it (when given), then a sheet per child region with
+    its own figures on one page."""
+    from .charity_record import COLUMNS
+
     book = Workbook()
     book.remove(book.worksheets[0])
     for name in TABLES:
         title, headers, rows = table_of(name, figures)
         _sheet(book, say(title), f"{_caption(figures, say)} · {say(title)}", headers, rows, say)
+    if records is not None:
+        headers = ("慈善组织", *(label for _key, label in COLUMNS), "婉拒原因")
+        caption = f"{_caption(figures, say)} · {say(RECORDS_TITLE)}"
+        _sheet(book, say(RECORDS_TITLE), caption, headers, records, say)
     for child in children:
         sheet_rows: list[tuple[Any, ...]] = []
         for name in TABLES:

@@ -1,0 +1,42 @@
+"""慈善组织帮扶记录: a charity's own record per half-year, and any charity's for the offices
+whose region it is registered in or serves."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import login_required
+
+from models import clock
+from models.clock import period_of, recent_periods
+from web.auth import actor
+from web.db import get_db
+from web.services.charity_record import get_charity_record
+from web.services.organizations import own_organization
+
+from .blueprint import pages
+
+
+def _render(organization_id: int, *, own: bool) -> str:
+    db, user = get_db(), actor()
+    today = clock.today()
+    period = request.args.get("period") or period_of(today)
+    record = get_charity_record(db, user, organization_id, period)
+    periods = recent_periods(today)
+    if period not in periods:
+        periods.append(period)
+    return render_template("supply/charity_record.html", record=record, periods=periods, own=own)
+
+
+@pages.route("/charity-record")
+@login_required
+def charity_record_page() -> str:
+    """The signed-in charity's own record for a half-year."""
+    db, user = get_db(), actor()
+    return _render(own_organization(db, user).id, own=True)
+
+
+@pages.route("/organizations/<int:organization_id>/record")
+@login_required
+def organization_record_page(organization_id: int) -> str:
+    """A charity's record for a half-year, for an office of its region (or itself)."""
+    return _render(organization_id, own=False)

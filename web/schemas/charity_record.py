@@ -1,0 +1,56 @@
+"""Schemas of a charity's half-year record (慈善组织帮扶记录)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from .base import BaseSchema
+
+
+class CharityRecordQuerySchema(BaseSchema):
+    period = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}H[12]$"),
+        metadata={"description": "半年度，如 2026H2（上半年 H1：1—6 月；下半年 H2：7—12 月）"},
+    )  # fmt: skip
+
+
+class DeclineCountSchema(BaseSchema):
+    reason = fields.String(metadata={"description": "婉拒原因代码"})
+    label = fields.String(metadata={"description": "婉拒原因"})
+    count = fields.Integer()
+
+
+class CharityRecordSchema(BaseSchema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String(metadata={"description": "charity 慈善组织；local 本地资源提供方"})
+    period = fields.String()
+    region_code = fields.String(
+        allow_none=True,
+        metadata={"description": "只计该区划内家庭的转介（民政部门查看时为本辖区）；空为全部"},
+    )
+    received = fields.Integer(metadata={"description": "本半年批准转介给该组织的转介数"})
+    accepted = fields.Integer(metadata={"description": "本半年接收的转介数"})
+    declined = fields.Integer(metadata={"description": "本半年婉拒的转介数"})
+    expired = fields.Integer(metadata={"description": "答复期限在本半年届满而未答复的转介数"})
+    completed = fields.Integer(metadata={"description": "本半年完成的转介数"})
+    households_served = fields.Integer(
+        metadata={"description": "本半年内在服务或已完成帮扶的家庭数（去重）"}
+    )
+    delivered_fen = fields.Integer(metadata={"description": "本半年完成转介的实际帮扶金额（分）"})
+    services_completed = fields.Integer(
+        metadata={"description": "本半年完成、且记录了所提供服务的转介数"}
+    )
+    episodes = fields.Integer(metadata={"description": "本半年记录的服务次数（服务记录条数）"})
+    acceptance_rate = fields.Float(
+        allow_none=True, metadata={"description": "接收 ÷（接收 + 婉拒 + 超时未答复）"}
+    )
+    response_hours_median = fields.Float(
+        allow_none=True, metadata={"description": "批准到答复用时的中位数（小时）"}
+    )
+    response_hours_p90 = fields.Float(
+        allow_none=True, metadata={"description": "批准到答复用时的 90% 分位数（小时）"}
+    )
+    declines = fields.List(
+        fields.Nested(DeclineCountSchema), metadata={"description": "按婉拒原因"}
+    )
