@@ -33,7 +33,17 @@ from matcher.allocation import (
     solve,
     weight_of,
 )
-from models import AllocationPlan, AllocationPlanLine, Need, Project, Region, User, clock
+from matcher.rules import RULES, check, reason
+from models import (
+    AllocationPlan,
+    AllocationPlanLine,
+    Household,
+    Need,
+    Project,
+    Region,
+    User,
+    clock,
+)
 from models.base import utcnow
 from models.enums import AllocationLineStatus, AllocationPlanStatus, RegionLevel, Role
 from models.regions import descendant_range, is_within
@@ -42,7 +52,7 @@ from .allocation_candidates import dump_candidates, load_candidates, plan_candid
 from .audit import write_audit
 from .county_settings import allows_self_approval
 from .errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from .matching import active_model
+from .matching import active_model, need_record, project_index
 from .scoping import require_role
 
 L = AllocationLineStatus
@@ -373,6 +383,28 @@ def add_line(
 # --- approving ----------------------------------------------------------------------------
 
 
+def _broken_rules(
+    db: Session, lines: list[AllocationPlanLine], needs: dict[int, Need], today: dt.date
+) -> dict[int, str]:
+    """The lines whose need no longer passes a hard rule of its project (the household moved,
+    a member's age or circumstances changed since the plan was made), each with the reason.
+    Places are left to the approval itself, which takes them atomically."""
+    index = project_index(db, today)
+    position = {p.id: i for i, p in enumerate(index.projects)}
+    broken: dict[int, str] = {}
+    for line in lines:
+        at = position.get(line.project_id)
+        if at is None:
+            continue  # left the ledgers: the approval says so
+        eligibility = check(index, need_record(needs[line.need_id], today), today)
+        rule = RULES[int(eligibility.failed[at])]
+        if not eligibility.eligible[at] and rule != "quota":
+            broken[line.id] = (
+                f"该户情况已有变化，不再符合项目条件：{reason(rule, index, at, today)}。"
+            )
+    return broken
+
+
 @dataclass(frozen=True)
 class ApprovalResult:
     plan: AllocationPlan
@@ -409,12 +441,19 @@ def approve_plan(
     model_version = active_model(db).name
     needs = {n.id: n for n in db.scalars(
         sa.select(Need).where(Need.id.in_([x.need_id for x in lines]))
-        .options(selectinload(Need.household)))}  # fmt: skip
+        .options(selectinload(Need.household).selectinload(Household.members),
+                 selectinload(Need.household).selectinload(Household.gov_aid)))}  # fmt: skip
     projects = {p.id: p for p in db.scalars(
         sa.select(Project).where(Project.id.in_({x.project_id for x in lines}))
         .options(selectinload(Project.organization)))}  # fmt: skip
+    broken = _broken_rules(db, lines, needs, clock.local_date(now))
     approved = conflicts = 0
     for line in lines:
+        if line.id in broken:
+            line.status = L.CONFLICT
+            line.conflict_reason = broken[line.id]
+            conflicts += 1
+            continue
         savepoint = db.begin_nested()
         try:
             referral = create_approved_referral(

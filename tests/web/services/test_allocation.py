@@ -133,6 +133,22 @@ def test_a_place_taken_meanwhile_makes_a_conflict_not_an_over_allocation(db: Ses
     )
 
 
+def test_a_household_that_no_longer_qualifies_is_a_conflict_at_approval(db: Session) -> None:
+    plan = plan_for(db)
+    in_conghua = [
+        x for x in plan.lines if all(c.startswith("440117") for c in x.project.service_area_codes)
+    ]
+    moved = in_conghua[0]
+    # The household moved to 乳源 after the plan was made: 从化's ledgers no longer cover it.
+    moved.need.household.region_code = "440232113201"
+    db.flush()
+    result = approve_plan(db, get_user(db, "ca_guangzhou"), plan.id, now=NOW)
+    assert moved.status == AllocationLineStatus.CONFLICT
+    assert "不再符合项目条件" in (moved.conflict_reason or "")
+    assert moved.referral_id is None
+    assert result.approved == len(plan.lines) - result.conflicts >= 1
+
+
 def test_the_planner_does_not_approve_their_own_plan_unless_the_county_allows(db: Session) -> None:
     plan = plan_for(db)
     office = get_user(db, "ca_conghua")
