@@ -15,6 +15,7 @@ households only (the referrals it may see); administrators see everything; stati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,9 +311,13 @@ def region_charity_records(db: Session, region_code: str, period: str) -> list[C
     return sorted(records, key=lambda r: (-r.received, -r.completed, r.name))
 
 
-def record_rows(records: list[CharityRecord]) -> list[tuple[Any, ...]]:
+def record_rows(
+    records: list[CharityRecord], say: Callable[..., str] | None = None
+) -> list[tuple[Any, ...]]:
     """The report sheet's rows: the organization's name, then :data:`COLUMNS` (money in
-    元, the acceptance rate as a percentage), then declines by reason."""
+    元, the acceptance rate as a percentage), then declines by reason, their labels said by
+    ``say`` (in the reader's language; Chinese when None)."""
+    say = say or (lambda text: text)
     rows = []
     for record in records:
         rate = record.acceptance_rate
@@ -321,6 +326,6 @@ def record_rows(records: list[CharityRecord]) -> list[tuple[Any, ...]]:
             "delivered_fen": round(record.delivered_fen / 100, 2),
             "acceptance_rate": "—" if rate is None else f"{rate * 100:.1f}%",
         }
-        declines = "；".join(f"{d.label} {d.count}" for d in record.declines)
+        declines = "；".join(f"{say(d.label)} {d.count}" for d in record.declines)
         rows.append((record.name, *(values[key] for key, _label in COLUMNS), declines))
     return rows

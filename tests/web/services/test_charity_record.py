@@ -73,7 +73,7 @@ from models.enums import (
     StationKind,
 )
 from tests.helpers import bearer, get_user, sign_in
-from web.services.charity_record import get_charity_record, region_charity_records
+from web.services.charity_record import get_charity_record, record_rows, region_charity_records
 from web.services.errors import Forbidden, NotFound
 from web.services.users import create_user
 
@@ -284,3 +284,7 @@ def test_the_half_year_report_has_the_charities_sheet(
     row = [c.value for c in sheet[3]]
     assert row == ["从化区记录测试慈善会", 8, 4, 3, 1, 3, 4, 700.0, 1, 3, "50.0%", 30.0, 124.8,
                    "名额已满 2；不符合条件 1"]  # fmt: skip
+    english = {"名额已满": "No places left", "不符合条件": "Not eligible"}
+    assert record_rows(records[:1], lambda text: english.get(text, text))[0][-1] == (
+        "No places left 2；Not eligible 1"
+    )
