@@ -20,6 +20,7 @@ from web.services.ledgers import refresh_ledgers
 from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
+from web.services.referrals.followups import raise_overdue_follow_ups
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
 from web.services.rematch import rematch_open_needs
 from web.services.warnings import escalate_overdue, raise_warnings
@@ -70,12 +71,14 @@ def stale_needs(ctx: JobContext) -> dict[str, Any]:
 
 def overdue_referrals(ctx: JobContext) -> dict[str, Any]:
     """Referrals past the charity's answer deadline expire (the place goes back, the need to
-    the station); offices hear of those silent longer than ``REFERRAL_OVERDUE_DAYS``."""
+    the station); offices hear of those silent longer than ``REFERRAL_OVERDUE_DAYS``;
+    stations hear of follow-ups (回访) past their day, once each."""
     days = int(ctx.config.get("REFERRAL_OVERDUE_DAYS", 3))
     expired = expire_unanswered(ctx.db, ctx.now)
     flagged = flag_overdue(ctx.db, ctx.now, days)
+    follow_ups = raise_overdue_follow_ups(ctx.db, ctx.local_day, ctx.now)
     ctx.progress(1, 1)
-    return {"expired": expired, "flagged": flagged}
+    return {"expired": expired, "flagged": flagged, "follow_ups_overdue": follow_ups}
 
 
 def retrain_matcher(ctx: JobContext) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from .allocation import AllocationPlan, AllocationPlanLine
 from .audit import AuditLog
 from .base import Base, utcnow
+from .followups import FollowUp
 from .households import GovAid, Household, Member, Need, NeedEvent, Station
 from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
@@ -17,6 +18,7 @@ __all__ = [
     "AllocationPlanLine",
     "ApiToken",
     "CountySetting",
+    "FollowUp",
     "LoginThrottle",
     "AuditLog",
     "BackReferral",

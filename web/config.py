@@ -15,6 +15,8 @@
 ``REFERRAL_OVERDUE_DAYS``  days a charity may leave an approved referral unanswered before
                      the approving office is alerted (default 3; the referral itself
                      expires at the project's own response deadline).
+``FOLLOW_UP_DAYS``   days after a referral is completed by which the household's station
+                     should follow up (回访) (default 14); past it the daily job reminds them.
 
 Keys are never logged or printed.
 """
@@ -34,6 +36,7 @@ from models import clock
 from web.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir, private_file
 from web.services.households import DUPLICATE_CHECKS_PER_DAY
 from web.services.needs import STALE_NEED_DAYS
+from web.services.referrals.followups import FOLLOW_UP_DAYS
 
 #: Where generated keys and the default database live (the repository's ``instance/``).
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
@@ -113,6 +116,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
         "API_TOKEN_TTL": dt.timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
+        "FOLLOW_UP_DAYS": int(env.get("FOLLOW_UP_DAYS", FOLLOW_UP_DAYS)),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
         "DUPLICATE_CHECKS_PER_DAY": int(
             env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)

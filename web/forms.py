@@ -17,6 +17,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -60,6 +61,7 @@ from models.enums import (
     Urgency,
 )
 from web.services.contracts import GOV_AID, HOUSEHOLD, MAX_FEN, MEMBER, NEED, PROJECT, FieldRule
+from web.services.referrals.followups import FOLLOW_UP, RESOLUTION
 from web.services.warnings import DUE_DAYS, MAX_THRESHOLD_FEN, SHARE_PERCENT
 
 #: Largest amount a form accepts (yuan), as everywhere (``contracts.MAX_FEN``).
@@ -376,6 +378,47 @@ class HandleForm(FlaskForm):
     note = StringField(
         _l("处理情况"), validators=[DataRequired(_l("请填写处理情况。")), Length(max=500)]
     )
+
+
+_YES_NO = [SelectChoice("yes", _l("是")), SelectChoice("no", _l("否"))]
+#: 1–5 as the household would say it.
+_SATISFACTION = [
+    SelectChoice("1", _l("1 很不满意")), SelectChoice("2", _l("2 不满意")),
+    SelectChoice("3", _l("3 一般")), SelectChoice("4", _l("4 满意")),
+    SelectChoice("5", _l("5 很满意")),
+]  # fmt: skip
+
+
+def _answer(name: str, label: Any, choices: list[SelectChoice]) -> RadioField:
+    rule = FOLLOW_UP[name]
+    return RadioField(label, choices=choices, validators=[InputRequired(_l(rule.missing_message))])
+
+
+class FollowUpForm(FlaskForm):
+    """回访, as the household's station records it (``followups.FOLLOW_UP``)."""
+
+    received = _answer("received", _l("家庭是否收到帮扶"), _YES_NO)
+    as_recorded = _answer("as_recorded", _l("金额或服务是否与完成时记录的一致"), _YES_NO)
+    satisfaction = _answer("satisfaction", _l("家庭满意度"), _SATISFACTION)
+    need_met = _answer("need_met", _l("需求是否已满足"), _YES_NO)
+    note = TextAreaField(_l("回访说明（选填）"), validators=follows(FOLLOW_UP["note"]))
+
+    def answers(self) -> dict[str, Any]:
+        """The answers as the service takes them (``None`` where none was chosen)."""
+
+        def yes(value: str | None) -> bool | None:
+            return None if value not in ("yes", "no") else value == "yes"
+
+        raw = self.satisfaction.data
+        return {
+            "received": yes(self.received.data), "as_recorded": yes(self.as_recorded.data),
+            "satisfaction": int(raw) if raw and str(raw).isdigit() else None,
+            "need_met": yes(self.need_met.data), "note": self.note.data,
+        }  # fmt: skip
+
+
+class FollowUpResolveForm(FlaskForm):
+    resolution = TextAreaField(_l("核实处理情况"), validators=follows(RESOLUTION))
 
 
 # --- administration -------------------------------------------------------------------------

@@ -73,9 +73,11 @@ from web.services.notifications import notify
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, register_project, submit_project
 from web.services.referrals.back_referrals import refer_back
+from web.services.referrals.followups import FollowUpInput, record_follow_up
 from web.services.referrals.workflow import (
     accept_referral,
     approve_referral,
+    complete_referral,
     start_referral,
     start_service,
     submit_referral,
@@ -188,6 +190,10 @@ R_SUBMITTED = Fill("referral_submitted_a", "referral_submitted_c")
 R_APPROVED = Fill("referral_approved_a", "referral_approved_c")
 R_ACCEPTED = Fill("referral_accepted_a", "referral_accepted_c")
 R_SERVICE = Fill("referral_in_service_a", "referral_in_service_c")
+#: Completed, its follow-up (回访) not yet recorded; and one whose follow-up said nothing
+#: arrived, flagged to the office.
+R_COMPLETED = Fill("referral_completed_a", "referral_completed_c")
+R_FLAGGED = Fill("referral_flagged_a", "referral_flagged_c")
 BACK = Fill("back_a", "back_c")
 NOTIFICATION = Fill({role: f"notification_{role}" for role in USERS}, "notification_other")
 #: A verified charity registered with the office's own county, and one registered elsewhere.
@@ -248,6 +254,10 @@ def page_step(v: Values) -> dict[str, Any]:
         "version": v["version"], "reason": "材料需补充", "decline_reason": "no_capacity",
         "delivered_amount": "100",
     }  # fmt: skip
+
+
+FOLLOW_UP_BODY = {"received": True, "as_recorded": True, "satisfaction": 4, "need_met": True}
+FOLLOW_UP_FORM = {"received": "yes", "as_recorded": "yes", "satisfaction": "4", "need_met": "yes"}
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -500,6 +510,15 @@ API_ROWS = [
     Row("POST", "/api/v1/referrals/{referral}/back-referral", anon=401, admin=403, ca=403,
         st=403, ch=(201, 404), fill=R_SERVICE, sends=SENDS_BODY,
         body={"aid_types": ["dibao_allowance"], "note": "家庭收入明显下降，可能符合低保"}),
+    # 回访: the household's own station records it (another station's is not found); the
+    # office resolves a flagged one; a charity reads whether it arrived and the satisfaction.
+    Row("GET", "/api/v1/referrals/{referral}/follow-up", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=R_FLAGGED),
+    Row("POST", "/api/v1/referrals/{referral}/follow-up", anon=401, admin=403, ca=403,
+        st=(200, 404), ch=403, fill=R_COMPLETED, body=FOLLOW_UP_BODY, sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/follow-up/resolve", anon=401, admin=403,
+        ca=(200, 404), st=403, ch=403, fill=R_FLAGGED,
+        body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_BODY),
     # Each user's own inbox; 双向转介 are handled by the office covering the household.
     Row("GET", "/api/v1/notifications", anon=401, admin=200, ca=200, st=200, ch=200),
     Row("POST", "/api/v1/notifications/read", anon=401, admin=200, ca=200, st=200, ch=200,
@@ -746,6 +765,12 @@ PAGE_ROWS = [
     Row("POST", "/referrals/{referral}/back-referral", anon=LOGIN, admin=403, ca=(403, 404),
         st=(403, 404), ch=(done(), 404), fill=R_SERVICE, sends=SENDS_FORM,
         body={"aid_types": "dibao_allowance", "note": "家庭收入明显下降，可能符合低保"}),
+    Row("POST", "/referrals/{referral}/follow-up", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(done("已登记回访"), 404), ch=(403, 404), fill=R_COMPLETED, body=FOLLOW_UP_FORM,
+        sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/follow-up/resolve", anon=LOGIN, admin=403,
+        ca=(done("已记录核实处理情况"), 404), st=(403, 404), ch=(403, 404), fill=R_FLAGGED,
+        body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_FORM),
     Row("GET", "/back-referrals", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
     Row("POST", "/back-referrals/{back}/handle", anon=LOGIN, admin=refused(NOT_YOUR_STEP),
         ca=(done(), refused(UNSEEN)), st=refused(NOT_YOUR_STEP), ch=refused(NOT_YOUR_STEP),
@@ -872,6 +897,13 @@ REFERRALS = {
     },
     "b": {"in_service": ("黄金水", "housing", "颐康到家·失能长者上门照护")},
 }
+#: Completed referrals: one awaiting its follow-up, one whose follow-up was flagged.
+COMPLETED = {
+    "a": {"completed": ("钟伟明", "education", "暖心年货·困难家庭生活物资包"),
+          "flagged": ("黄桂英", "psychological", "暖心年货·困难家庭生活物资包")},
+    "c": {"completed": ("盘桂清", "heating", "瑶山暖冬·高寒山区取暖关爱行动"),
+          "flagged": ("邓四妹", "education", "瑶山暖冬·高寒山区取暖关爱行动")},
+}  # fmt: skip
 STATES = ("draft", "submitted", "approved", "accepted", "in_service")
 #: The parties of each side: the station, the office above it, the charity.
 PARTIES = {
@@ -905,6 +937,18 @@ def build_world(db: Session) -> dict[str, Values]:
             if reached >= STATES.index("in_service"):
                 start_service(db, charity, referral.id)
             referrals[f"referral_{state}_{side}"] = referral
+        for key, (head, domain, title) in COMPLETED.get(side, {}).items():
+            referral = start_referral(db, staff, need_of(db, head, domain).id,
+                                      project_named(db, title).id)  # fmt: skip
+            submit_referral(db, staff, referral.id)
+            approve_referral(db, office, referral.id)
+            accept_referral(db, charity, referral.id)
+            start_service(db, charity, referral.id)
+            complete_referral(db, charity, referral.id, delivered_amount_fen=50_000)
+            if key == "flagged":
+                record_follow_up(db, staff, referral.id, FollowUpInput(
+                    received=False, as_recorded=False, satisfaction=1, need_met=False))  # fmt: skip
+            referrals[f"referral_{key}_{side}"] = referral
         back = refer_back(
             db, charity, referrals[f"referral_in_service_{side}"].id,
             [GovAidType.DIBAO_ALLOWANCE], "家庭收入明显下降，可能符合低保",

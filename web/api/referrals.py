@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
@@ -27,6 +28,9 @@ from web.schemas.referrals import (
     DeclineSchema,
     EpisodeInputSchema,
     EpisodeSchema,
+    FollowUpInputSchema,
+    FollowUpResolveSchema,
+    FollowUpSchema,
     ReasonActionSchema,
     ReferralCreateSchema,
     ReferralLineSchema,
@@ -35,7 +39,8 @@ from web.schemas.referrals import (
     SubmitSchema,
     VersionSchema,
 )
-from web.services.referrals import back_referrals, episodes, views, workflow
+from web.services.errors import NotFound
+from web.services.referrals import back_referrals, episodes, followups, views, workflow
 
 PREFIX = "/referrals"
 blp = Blueprint("referrals", __name__, description="转介：服务站发起、民政审批、慈善组织接收与帮扶")
@@ -192,6 +197,7 @@ class Complete(MethodView):
         workflow.complete_referral(
             get_db(), actor(), referral_id, delivered_amount_fen=body["delivered_amount_fen"],
             delivered_service=body["delivered_service"], version=body["version"],
+            follow_up_days=current_app.config["FOLLOW_UP_DAYS"],
         )  # fmt: skip
         return view(referral_id)
 
@@ -254,3 +260,49 @@ class ReferBack(MethodView):
         db, user = get_db(), actor()
         back = back_referrals.refer_back(db, user, referral_id, body["aid_types"], body["note"])
         return back_referrals.back_referral_lines(db, user, [back])[0]
+
+
+def _follow_up(referral_id: int) -> dict[str, Any]:
+    shown = view(referral_id)["follow_up"]
+    if shown is None:
+        raise NotFound("该转介尚无回访：帮扶完成后由服务站回访。")
+    return dict(shown)
+
+
+@blp.route("/<int:referral_id>/follow-up")
+class FollowUp(MethodView):
+    @login_required
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看，或尚无回访")
+    def get(self, referral_id: int) -> dict[str, Any]:
+        """The follow-up (回访) of a completed referral, as the caller may see it (a charity:
+        once recorded, whether the help arrived and the satisfaction only)."""
+        return _follow_up(referral_id)
+
+    @login_required
+    @blp.arguments(FollowUpInputSchema)
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是服务站工作人员")
+    @blp.alt_response(404, schema=ErrorSchema, description="不是本站家庭的转介，或无权查看")
+    @blp.alt_response(409, schema=ErrorSchema, description="尚未完成，或已回访")
+    @blp.alt_response(422, schema=ErrorSchema, description="缺少回答，或满意度不在 1–5")
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        """Record the follow-up (the household's station): received, as recorded, satisfaction
+        1–5, need met; nothing received or not as recorded flags it to the office."""
+        followups.record_follow_up(get_db(), actor(), referral_id, followups.FollowUpInput(**body))
+        return _follow_up(referral_id)
+
+
+@blp.route("/<int:referral_id>/follow-up/resolve")
+class FollowUpResolve(MethodView):
+    @login_required
+    @blp.arguments(FollowUpResolveSchema)
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="不是民政部门工作人员")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    @blp.alt_response(409, schema=ErrorSchema, description="没有待核实的回访")
+    @blp.alt_response(422, schema=ErrorSchema, description="缺少核实处理情况")
+    def post(self, body: dict[str, Any], referral_id: int) -> dict[str, Any]:
+        """Resolve a flagged follow-up (the approving office), on record with its text."""
+        followups.resolve_follow_up(get_db(), actor(), referral_id, body["resolution"])
+        return _follow_up(referral_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -27,6 +27,8 @@ from web.forms import (
     BackReferralForm,
     EmptyForm,
     EpisodeForm,
+    FollowUpForm,
+    FollowUpResolveForm,
     HandleForm,
     ReferralStepForm,
     fen_of,
@@ -34,7 +36,7 @@ from web.forms import (
 from web.labels import LABELS
 from web.services import notifications
 from web.services.errors import ServiceError
-from web.services.referrals import back_referrals, episodes, views, workflow
+from web.services.referrals import back_referrals, episodes, followups, views, workflow
 from web.services.referrals.guards import provides, sees_as_provider
 
 from .blueprint import pages
@@ -108,6 +110,7 @@ def referrals_page() -> str:
         "referrals/list.html", title=_(TITLES[user.role]), lines=views.referral_summaries(
             db, user, rows), box=box, status=status, statuses=ReferralStatus,
         domains=Domain, form=EmptyForm(), can_batch=user.role == Role.CIVIL_AFFAIRS,
+        due_follow_ups=followups.due_follow_ups(db, user), today=clock.today(),
     )  # fmt: skip
 
 
@@ -156,6 +159,8 @@ def _detail(
         contact=contact, warnings=warnings, labels=LABELS, today=today,
         episode_form=extra.get("episode_form") or EpisodeForm(on=today),
         back_form=extra.get("back_form") or BackReferralForm(),
+        follow_up_form=extra.get("follow_up_form") or FollowUpForm(),
+        resolve_form=extra.get("resolve_form") or FollowUpResolveForm(),
         is_charity=user.role == Role.CHARITY_STAFF, is_provider=provides(user, referral),
         sees_as_provider=sees_as_provider(user, referral), declines=DeclineReason,
         services=ServiceType, aid_types=GovAidType,
@@ -205,6 +210,7 @@ def referral_step(referral_id: int, step: str) -> Any:
             workflow.complete_referral(
                 db, user, referral_id, delivered_amount_fen=fen_of(form.delivered_amount.data),
                 delivered_service=form.delivered_service.data, version=version,
+                follow_up_days=current_app.config["FOLLOW_UP_DAYS"],
             )  # fmt: skip
     except ServiceError as error:
         rename = {"delivered_amount_fen": "delivered_amount", "note": "decline_note"}
@@ -252,6 +258,45 @@ def referral_refer_back(referral_id: int) -> Any:
         return _detail(referral_id, back_form=form, status=error.status)
     flash(_("已转给民政部门核查。"), "success")
     return redirect(url_for("pages.referral_page", referral_id=referral_id))
+
+
+@pages.route("/referrals/<int:referral_id>/follow-up", methods=["POST"])
+@login_required
+def referral_follow_up(referral_id: int) -> Any:
+    db = get_db()
+    form = FollowUpForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, follow_up_form=form, status=422)
+    try:
+        recorded = followups.record_follow_up(
+            db, actor(), referral_id, followups.FollowUpInput(**form.answers())
+        )
+    except ServiceError as error:
+        refuse(error, form, fallback="note")
+        return _detail(referral_id, follow_up_form=form, status=error.status)
+    flash(_("已登记回访。"), "success")
+    if recorded.flagged_at is not None:
+        flash(_("回访与完成记录不符，已提请民政部门核实。"), "warning")
+    if recorded.need_met is False:
+        flash(_("家庭反映需求尚未满足：需求状态不会自动改变，如需继续帮扶，请为该需求另行发起转介。"),
+              "warning")  # fmt: skip
+    return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#follow-up")
+
+
+@pages.route("/referrals/<int:referral_id>/follow-up/resolve", methods=["POST"])
+@login_required
+def referral_follow_up_resolve(referral_id: int) -> Any:
+    db = get_db()
+    form = FollowUpResolveForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, resolve_form=form, status=422)
+    try:
+        followups.resolve_follow_up(db, actor(), referral_id, form.resolution.data)
+    except ServiceError as error:
+        refuse(error, form, fallback="resolution")
+        return _detail(referral_id, resolve_form=form, status=error.status)
+    flash(_("已记录核实处理情况。"), "success")
+    return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#follow-up")
 
 
 @pages.route("/back-referrals")

@@ -14,8 +14,9 @@ from models.enums import (
     Urgency,
 )
 from web.services.contracts import MAX_FEN
+from web.services.referrals.followups import FOLLOW_UP, RESOLUTION
 
-from .base import ROW_ID, BaseSchema
+from .base import ROW_ID, BaseSchema, follows
 
 _id = ROW_ID
 _fen = validate.Range(min=0, max=MAX_FEN)
@@ -123,6 +124,45 @@ class EventSchema(BaseSchema):
     to_status = fields.String()
     note = fields.String(allow_none=True)
     self_approved = fields.Boolean(metadata={"description": "同一人发起并审批（本县允许）"})
+    follow_up = fields.String(
+        allow_none=True,
+        metadata={"description": "回访的记录：flagged 回访存疑提请核实；resolved 民政部门已核实"},
+    )
+
+
+class FollowUpInputSchema(BaseSchema):
+    """回访: what the household said, as its station records it (``followups.FOLLOW_UP``)."""
+
+    received = fields.Boolean(**follows(FOLLOW_UP["received"]))
+    as_recorded = fields.Boolean(**follows(FOLLOW_UP["as_recorded"]))
+    satisfaction = fields.Integer(**follows(FOLLOW_UP["satisfaction"]))
+    need_met = fields.Boolean(**follows(FOLLOW_UP["need_met"]))
+    note = fields.String(allow_none=True, **follows(FOLLOW_UP["note"]))
+
+
+class FollowUpResolveSchema(BaseSchema):
+    resolution = fields.String(**follows(RESOLUTION))
+
+
+class FollowUpSchema(BaseSchema):
+    """The follow-up as the caller may see it: a charity gets ``received`` and
+    ``satisfaction`` only."""
+
+    is_done = fields.Boolean()
+    due_on = fields.Date()
+    is_overdue = fields.Boolean()
+    received = fields.Boolean(allow_none=True)
+    as_recorded = fields.Boolean(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
+    need_met = fields.Boolean(allow_none=True)
+    note = fields.String(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+    is_flagged = fields.Boolean(metadata={"description": "回访存疑，已提请民政部门核实"})
+    flagged_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    can_record = fields.Boolean()
+    can_resolve = fields.Boolean()
 
 
 class ReferralProjectSchema(BaseSchema):
@@ -193,6 +233,9 @@ class ReferralSchema(BaseSchema):
     events = fields.List(fields.Nested(EventSchema))
     episodes = fields.List(fields.Nested(EpisodeSchema))
     contact_available = fields.Boolean()
+    follow_up = fields.Nested(
+        FollowUpSchema, allow_none=True, metadata={"description": "回访；帮扶完成后才有"}
+    )
 
 
 class ReferralLineSchema(BaseSchema):

@@ -67,6 +67,8 @@ ACTION_LABELS: dict[str, str] = {
     "referral.episode": "登记服务记录",
     "referral.contact_revealed": "查看家庭联系方式",
     "referral.need_text_read": "慈善组织查看需求原文",
+    "referral.follow_up": "登记回访",
+    "referral.follow_up_resolved": "核实回访存疑",
     **{f"referral.{s.value}": f"转介{s.label}" for s in ReferralStatus},
     "back_referral.create": "双向转介",
     "back_referral.list": "查看双向转介",

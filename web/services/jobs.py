@@ -97,6 +97,7 @@ COUNT_LABELS = {
     "stations_notified": "已通知服务站",
     "seconds": "用时（秒）",
     "rematched": "重新匹配需求",
+    "follow_ups_overdue": "回访逾期提醒",
 }
 
 

@@ -37,6 +37,7 @@ from ..public_text import suggest_public_summary
 from ..regions import region_label
 from ..scoping import scoped
 from .episodes import episode_view
+from .followups import find_follow_up, follow_up_view
 from .guards import load_referral, referral_for_provider, sees_as_provider
 
 S = ReferralStatus
@@ -178,9 +179,11 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
             db, actor, "referral.need_text_read", referral, region_code=household.region_code,
             detail={"household_id": household.id, "need_id": need.id},
         )  # fmt: skip
+    # A charity sees neither the steps before it nor the follow-up's (回访) flag and resolution.
     events = [
         e for e in referral.events
-        if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY_STATES})
+        if not charity or (e.to_status not in {s.value for s in BEFORE_CHARITY_STATES}
+                           and not (e.detail or {}).get("follow_up"))
     ]  # fmt: skip
     view: dict[str, Any] = {
         "id": referral.id,
@@ -235,11 +238,13 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
                 if charity
                 else e.note,
                 "self_approved": bool((e.detail or {}).get("self_approved")),
+                "follow_up": (e.detail or {}).get("follow_up"),
             }
             for e in events
         ],  # fmt: skip
         "episodes": [episode_view(e) for e in referral.episodes],
         "contact_available": charity and referral.status in ENGAGED_STATES,
+        "follow_up": follow_up_view(actor, referral, find_follow_up(db, referral.id), today),
     }
     if not charity:
         view["household"].update(

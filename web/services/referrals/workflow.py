@@ -47,6 +47,7 @@ from ..county_settings import allows_self_approval
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..needs import follow_referrals, get_need
 from .episodes import episode_summary
+from .followups import FOLLOW_UP_DAYS, open_follow_up
 from .guards import (
     STATION_SIDE,
     StaleVersion,
@@ -400,11 +401,12 @@ def complete_referral(
     delivered_service: str | None = None,
     version: int | None = None,
     now: dt.datetime | None = None,
+    follow_up_days: int = FOLLOW_UP_DAYS,
 ) -> Referral:
     """Close the help as delivered: an amount, a description of the service, or the logged
     episodes (which are summed when nothing else is given). The need is then met, or, when
     less than its gap was delivered, 部分满足 with the rest of the gap open for another
-    referral."""
+    referral. The household's station is asked to follow up within ``follow_up_days``."""
     referral = referral_for_provider(db, actor, referral_id, version)
     service = (delivered_service or "").strip() or None
     episodes = list(referral.episodes)
@@ -424,6 +426,7 @@ def complete_referral(
     detail = {"delivered_amount_fen": delivered_amount_fen, "episodes": len(episodes)}
     _move(db, actor, referral, S.COMPLETED, (S.IN_SERVICE,), "完成", detail=detail)
     settle_delivered(db, referral)
+    open_follow_up(db, referral, follow_up_days)
     tell(db, referral, to_station(db, referral) + to_office(db, referral), "completed",
          "帮扶已完成。")  # fmt: skip
     return referral
