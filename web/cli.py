@@ -129,8 +129,9 @@ referrals_cli = AppGroup("referrals", help="转介的日常处理。")
 def referrals_sweep() -> None:
     """Expire referrals left unanswered past their deadline (the place goes back to the
     project, the need back to the station) and flag to the approving office those silent
-    longer than REFERRAL_OVERDUE_DAYS."""
-    from models import utcnow
+    longer than REFERRAL_OVERDUE_DAYS; remind stations of follow-ups (回访) past their day."""
+    from models import clock, utcnow
+    from web.services.referrals.followups import raise_overdue_follow_ups
     from web.services.referrals.workflow import expire_unanswered, flag_overdue
 
     days = current_app.config["REFERRAL_OVERDUE_DAYS"]
@@ -138,7 +139,11 @@ def referrals_sweep() -> None:
         now = utcnow()
         expired = expire_unanswered(db, now)
         flagged = flag_overdue(db, now, days)
-    click.echo(f"超时退回 {expired} 件；提醒民政部门（超过 {days} 天未答复）{flagged} 件。")
+        follow_ups = raise_overdue_follow_ups(db, clock.local_date(now), now)
+    click.echo(
+        f"超时退回 {expired} 件；提醒民政部门（超过 {days} 天未答复）{flagged} 件；"
+        f"提醒服务站回访逾期 {follow_ups} 件。"
+    )
 
 
 report_cli = AppGroup("report", help="统计报告。")

@@ -17,14 +17,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.runs import HOST, mark_abandoned, run_queued, run_slot
 from jobs.scheduler import catch_up
 from jobs.tasks import TASKS
-from models import LedgerEdition, Need, Notification, Project, Referral, Region, utcnow
-from models.clock import latest_slot, next_slot
+from models import (
+    FollowUp,
+    LedgerEdition,
+    Need,
+    Notification,
+    Project,
+    Referral,
+    Region,
+    utcnow,
+)
+from models.clock import latest_slot, next_slot, today
 from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.errors import ValidationFailed
 from web.services.jobs import JOBS, record_heartbeat
 from web.services.ledgers import build_edition, township_departments
+from web.services.referrals import workflow
 
 TZ = ZoneInfo("Asia/Shanghai")
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
@@ -321,3 +331,38 @@ def test_a_mistyped_job_schedule_stops_the_start() -> None:
     with pytest.raises(ConfigError, match="JOB_SCHEDULES"):
         load_config({"JOB_SCHEDULES": '{"ledger_refresh": {"minute": "61"}}',
                      "SECRET_KEY": "x", "DATA_KEY": "y"})  # fmt: skip
+
+
+def test_the_daily_job_raises_an_overdue_follow_up_with_its_station_once(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    station, office, charity = (get_user(db, u) for u in ("station_a", "ca_conghua", "charity_f"))
+    need = db.scalar(
+        sa.select(Need)
+        .join(Need.household)
+        .where(Need.household.has(head_name="钟伟明"), Need.domain == "medical")
+    )
+    project = db.scalar(sa.select(Project).where(Project.name == "从化区慈善医疗救助"))
+    assert need is not None and project is not None
+    referral = workflow.start_referral(db, station, need.id, project.id)
+    for step, who in (("submit_referral", station), ("approve_referral", office),
+                      ("accept_referral", charity), ("start_service", charity)):  # fmt: skip
+        getattr(workflow, step)(db, who, referral.id)
+    workflow.complete_referral(db, charity, referral.id, delivered_amount_fen=800_000)
+    follow_up = db.scalar(sa.select(FollowUp).where(FollowUp.referral_id == referral.id))
+    assert follow_up is not None
+    follow_up.due_on = today() - dt.timedelta(days=3)
+    db.commit()
+    slot = utcnow().replace(microsecond=0)
+
+    first = run_slot(session_factory, "overdue_referrals", slot)
+    second = run_slot(session_factory, "overdue_referrals", slot + dt.timedelta(seconds=1))
+
+    assert first is not None and first.counts["follow_ups_overdue"] >= 1
+    assert second is not None and second.counts["follow_ups_overdue"] == 0
+    told = db.scalars(
+        sa.select(Notification).where(
+            Notification.referral_id == referral.id, Notification.kind == "follow_up_overdue"
+        )
+    ).all()
+    assert {n.user_id for n in told} == {station.id} and len(told) == 1
