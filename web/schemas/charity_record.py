@@ -51,6 +51,12 @@ class CharityRecordSchema(BaseSchema):
     response_hours_p90 = fields.Float(
         allow_none=True, metadata={"description": "批准到答复用时的 90% 分位数（小时）"}
     )
+    satisfaction_ratings = fields.Integer(
+        metadata={"description": "本半年登记的回访中给出满意度评价的份数"}
+    )
+    satisfaction_average = fields.Float(
+        allow_none=True, metadata={"description": "这些回访的平均满意度（1 很不满意—5 很满意）"}
+    )
     declines = fields.List(
         fields.Nested(DeclineCountSchema), metadata={"description": "按婉拒原因"}
     )

@@ -6,7 +6,8 @@ midnight): referrals received (approved to the organization), answered (accepted
 declined, by reason), left to expire (their answer deadline passed), completed, with the
 money and services delivered on completion and the service episodes logged. Households
 served are those whose help (in service or completed) ran during the half-year. Response
-time is approval → answer, over the answers given in the half-year.
+time is approval → answer, over the answers given in the half-year; satisfaction is the
+households' rating (1–5) in the follow-ups (回访) recorded in the half-year.
 
 Who sees what follows :mod:`.scoping`: a charity sees only its own record; a civil-affairs
 office sees the charities registered in or serving its region, counting its own region's
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
+    FollowUp,
     Household,
     Need,
     Organization,
@@ -58,6 +60,8 @@ COLUMNS = (
     ("acceptance_rate", "接收率"),
     ("response_hours_median", "答复用时中位数（小时）"),
     ("response_hours_p90", "答复用时第 90 百分位（小时）"),
+    ("satisfaction_ratings", "回访评价（份）"),
+    ("satisfaction_average", "回访满意度（平均，1—5）"),
 )
 
 #: Organizations whose record the half-year report lists: those that have worked with the
@@ -93,6 +97,9 @@ class CharityRecord:
     episodes: int = 0
     response_hours_median: float | None = None
     response_hours_p90: float | None = None
+    #: Households' satisfaction (1–5) in the follow-ups recorded in the half-year.
+    satisfaction_ratings: int = 0
+    satisfaction_average: float | None = None
     declines: list[DeclineCount] = field(default_factory=list)
 
     @property
@@ -261,6 +268,15 @@ def charity_records(
         .group_by(Project.organization_id)
     ).all():
         records[org_id].episodes = episodes
+
+    for org_id, ratings, average in db.execute(
+        referrals(sa.func.count(FollowUp.satisfaction), sa.func.avg(FollowUp.satisfaction))
+        .join(FollowUp, FollowUp.referral_id == Referral.id)
+        .where(during(FollowUp.done_at), FollowUp.satisfaction.is_not(None))
+        .group_by(Project.organization_id)
+    ).all():
+        records[org_id].satisfaction_ratings = ratings
+        records[org_id].satisfaction_average = None if average is None else round(float(average), 2)
 
     hours = _hours(db, Referral.approved_at, Referral.answered_at)
     if db.get_bind().dialect.name == "postgresql":

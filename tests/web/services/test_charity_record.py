@@ -21,6 +21,8 @@ with known times and amounts: ten of five 温泉镇 households (从化), one of 
   r10  h5         2027-01-01 01:00 (H1 of 2027)
   rR   乳源 hR    07-05 08:00     accepted (+10)           completed 07-20               100000
 
+Follow-ups (回访) rate r1 5 (08-10), r2 4 (09-10), rR 2 (08-01), and r9 1 on 2027-01-05 (H1).
+
 By hand, the charity's own view (every household):
   received (approved in H2): r1–r8, rR = 9
   accepted (answered yes in H2): r1 r2 r3 r9 rR = 5
@@ -31,10 +33,12 @@ By hand, the charity's own view (every household):
   acceptance: 5 / (5 + 3 + 1) = 0.556
   answer hours, sorted: 6 10 12 24 30 48 96 168 → median (24+30)/2 = 27.0;
   90th percentile at rank 7 × 0.9 = 6.3: 96 + 0.3 × (168 − 96) = 117.6
+  satisfaction: 3 ratings, (5 + 4 + 2) / 3 = 3.67
 The 从化 office's view (从化's households only, rR left out):
   received 8, accepted 4, declined 3, expired 1, completed 3, households 4, 70000 fen,
   services 1, episodes 3, acceptance 4 / 8 = 0.5;
-  hours 6 12 24 30 48 96 168 → median 30.0; 90th at 6 × 0.9 = 5.4: 96 + 0.4 × 72 = 124.8
+  hours 6 12 24 30 48 96 168 → median 30.0; 90th at 6 × 0.9 = 5.4: 96 + 0.4 × 72 = 124.8;
+  satisfaction 2 ratings, (5 + 4) / 2 = 4.5
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import (
+    FollowUp,
     Household,
     Need,
     Organization,
@@ -137,7 +142,7 @@ def record(db: Session) -> dict[str, int]:
         return r
 
     r1 = at("2026-07-01", 10)
-    referral("h1", S.COMPLETED, r1, 24, started_at=at("2026-07-03"),
+    first = referral("h1", S.COMPLETED, r1, 24, started_at=at("2026-07-03"),
              completed_at=at("2026-08-01"), delivered_amount_fen=50_000)  # fmt: skip
     r2 = referral("h2", S.COMPLETED, at("2026-07-10"), 12, started_at=at("2026-07-11"),
                   completed_at=at("2026-09-01"), delivered_service="上门照护 2 次")  # fmt: skip
@@ -150,12 +155,20 @@ def record(db: Session) -> dict[str, int]:
     r9 = referral("h4", S.COMPLETED, at("2026-06-25"), 168, started_at=at("2026-07-03"),
                   completed_at=at("2026-12-31", 23), delivered_amount_fen=20_000)  # fmt: skip
     referral("h5", S.APPROVED, at("2027-01-01", 1))
-    referral("hR", S.COMPLETED, at("2026-07-05"), 10, started_at=at("2026-07-06"),
+    ruyuan = referral("hR", S.COMPLETED, at("2026-07-05"), 10, started_at=at("2026-07-06"),
              completed_at=at("2026-07-20"), delivered_amount_fen=100_000)  # fmt: skip
     db.flush()
     for r, day in ((r2, "2026-08-05"), (r2, "2026-08-20"), (r3, "2026-09-10"), (r9, "2026-06-30")):
         db.add(ServiceEpisode(referral_id=r.id, on=dt.date.fromisoformat(day),
                               kind=ServiceType.VISITING_CARE))  # fmt: skip
+    for r, rating, day in (
+        (first, 5, "2026-08-10"),
+        (r2, 4, "2026-09-10"),
+        (ruyuan, 2, "2026-08-01"),
+        (r9, 1, "2027-01-05"),
+    ):
+        db.add(FollowUp(referral_id=r.id, due_on=dt.date.fromisoformat(day),
+                        received=True, satisfaction=rating, done_at=at(day)))  # fmt: skip
     user = create_user(
         db, None, username="record_charity", password=PASSWORD, display_name="林记录",
         role=Role.CHARITY_STAFF, region_code=CONGHUA, organization_id=organization.id,
@@ -176,6 +189,7 @@ def test_the_charitys_own_record_matches_the_hand_count(db: Session, record: dic
     assert (got.services_completed, got.episodes) == (1, 3)
     assert got.acceptance_rate == 0.556
     assert (got.response_hours_median, got.response_hours_p90) == (27.0, 117.6)
+    assert (got.satisfaction_ratings, got.satisfaction_average) == (3, 3.67)
     assert [(d.reason, d.label, d.count) for d in got.declines] == [
         ("no_capacity", "名额已满", 2), ("not_eligible", "不符合条件", 1)
     ]  # fmt: skip
@@ -191,6 +205,7 @@ def test_an_office_counts_its_own_regions_households(db: Session, record: dict) 
     assert (got.services_completed, got.episodes) == (1, 3)
     assert got.acceptance_rate == 0.5
     assert (got.response_hours_median, got.response_hours_p90) == (30.0, 124.8)
+    assert (got.satisfaction_ratings, got.satisfaction_average) == (2, 4.5)
     assert got.region_code == CONGHUA
 
 
@@ -238,6 +253,7 @@ def test_the_api_gives_the_record(client: FlaskClient, record: dict) -> None:
     assert got.status_code == 200, got.json
     assert got.json["received"] == 9 and got.json["delivered_fen"] == 170_000
     assert got.json["response_hours_median"] == 27.0
+    assert got.json["satisfaction_average"] == 3.67
     assert got.json["declines"][0] == {"reason": "no_capacity", "label": "名额已满", "count": 2}
     office = client.get(path, headers=bearer(client, "ca_conghua")).json
     assert office["received"] == 8 and office["region_code"] == CONGHUA
@@ -257,6 +273,7 @@ def test_the_page_speaks_chinese_with_amounts_in_yuan(app: Flask, record: dict) 
     assert "1,700.00" in text and "帮扶金额（元）" in text
     assert "名额已满" in text and "不符合条件" in text
     assert "27.0 小时" in text and "4.9 天" in text  # median; 90th percentile 117.6 hours
+    assert "3.67（3 份回访）" in text
     visible = re.sub(r"<[^>]+>", " ", text.split("<main", 1)[-1])
     for code in ("no_capacity", "not_eligible", "delivered_fen", "2026H2", "received"):
         assert code not in visible
@@ -283,7 +300,7 @@ def test_the_half_year_report_has_the_charities_sheet(
     assert [c.value for c in sheet[2]][:3] == ["慈善组织", "接到转介", "接收"]
     row = [c.value for c in sheet[3]]
     assert row == ["从化区记录测试慈善会", 8, 4, 3, 1, 3, 4, 700.0, 1, 3, "50.0%", 30.0, 124.8,
-                   "名额已满 2；不符合条件 1"]  # fmt: skip
+                   2, 4.5, "名额已满 2；不符合条件 1"]  # fmt: skip
     english = {"名额已满": "No places left", "不符合条件": "Not eligible"}
     assert record_rows(records[:1], lambda text: english.get(text, text))[0][-1] == (
         "No places left 2；Not eligible 1"
