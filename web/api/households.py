@@ -15,6 +15,7 @@ from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ROW_ID, BaseSchema, ErrorSchema
+from web.schemas.dossier import DossierSchema
 from web.schemas.households import HouseholdPageSchema, HouseholdQuerySchema, HouseholdSchema
 from web.schemas.needs_ledger import (
     ConsentSchema,
@@ -25,6 +26,7 @@ from web.schemas.needs_ledger import (
     NeedSchema,
     RevealSchema,
 )
+from web.services.dossier import dossier
 from web.services.households import (
     HouseholdFilter,
     HouseholdPage,
@@ -130,6 +132,19 @@ class HouseholdById(MethodView):
     def put(self, body: dict[str, Any], household_id: int) -> Household:
         """Replace a household's details and members (members matched by ID number)."""
         return update_household(get_db(), actor(), household_id, body["data"])
+
+
+@blp.route("/<int:household_id>/dossier")
+class HouseholdDossier(MethodView):
+    @login_required
+    @blp.response(200, DossierSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="未登录")
+    @blp.alt_response(403, schema=ErrorSchema, description="慈善组织不能查看帮扶档案")
+    @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看")
+    def get(self, household_id: int) -> dict[str, Any]:
+        """The household's 帮扶档案: members (IDs masked), aid, every need with its history,
+        its referrals with their timeline, service and follow-up; the read is audited."""
+        return dossier(get_db(), actor(), household_id, form="api")
 
 
 @blp.route("/<int:household_id>/consent")

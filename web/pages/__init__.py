@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (routes and filters register)
     county,
     dashboard,
     demand,
+    dossier,
     filters,
     home,
     households,

@@ -41,6 +41,7 @@ ACTION_LABELS: dict[str, str] = {
     "audit.export": "导出审计日志",
     "household.create": "登记困难家庭",
     "household.read": "查看困难家庭",
+    "household.dossier": "查看帮扶档案",
     "household.update": "修改困难家庭",
     "household.list": "查看家庭列表",
     "household.search": "查找困难家庭",

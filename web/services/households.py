@@ -486,6 +486,18 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
     :raise NotFound: no such household, or one the actor may not see (the same answer, so
         ids of other stations cannot be probed).
     """
+    household = household_in_scope(db, actor, household_id)
+    write_audit(db, actor, "household.read", household, detail=looked_at([household]))
+    return household
+
+
+def household_in_scope(db: Session, actor: User, household_id: int) -> Household:
+    """One household the actor may see, with members, aid and needs loaded; not audited, so
+    the caller records the look in its own words.
+
+    :raise Forbidden: a charity (it sees households only through its referrals).
+    :raise NotFound: as :func:`get_household`.
+    """
     stmt = scoped(sa.select(Household).where(Household.id == household_id), actor).options(
         selectinload(Household.members),
         selectinload(Household.gov_aid),
@@ -497,7 +509,6 @@ def get_household(db: Session, actor: User, household_id: int) -> Household:
     household = db.scalar(stmt)
     if household is None:
         raise NotFound("困难家庭不存在或您无权查看。")
-    write_audit(db, actor, "household.read", household, detail=looked_at([household]))
     return household
 
 
