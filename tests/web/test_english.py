@@ -123,8 +123,8 @@ def chinese_labels(html: str) -> list[str]:
 @pytest.mark.parametrize(
     ("username", "paths"),
     [
-        ("station_a", ["/home", "/households", "/households/1", "/worklist", "/referrals",
-                       "/ledgers/current", "/households/new"]),
+        ("station_a", ["/home", "/households", "/households/1", "/households/1/dossier",
+                       "/worklist", "/referrals", "/ledgers/current", "/households/new"]),
         ("ca_conghua", ["/home", "/dashboard", "/review", "/jobs", "/ledgers", "/referrals"]),
         ("charity_f", ["/home", "/my/projects", "/projects/new", "/imports/projects"]),
     ],

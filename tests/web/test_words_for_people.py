@@ -1,8 +1,8 @@
 """No page or export shows a field name, an enum code or an amount in fen: each role opens
-every page of its navigation and the detail pages below them (a household, its matches, a
-referral, a ledger, a project under review), and every ``.xlsx`` those pages link to, and the
-words people read are scanned for snake_case identifiers, ``_fen`` and the codes of the
-vocabularies in ``models/enums.py``; a half-year is written 2026年下半年, never 2026H2."""
+every page of its navigation and the detail pages below them (a household, its 帮扶档案, its
+matches, a referral, a ledger, a project under review), and every ``.xlsx`` those pages link
+to, and the words people read are scanned for snake_case identifiers, ``_fen`` and the codes of
+the vocabularies in ``models/enums.py``; a half-year is written 2026年下半年, never 2026H2."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ DEMO_LEDGERS = ("440000000000", "440100000000", "440117000000", "441800000000", 
 #: From a page, the first link matching each pattern is followed too.
 BELOW = (
     r"/households/\d+",
+    r"/households/\d+/dossier",
     r"/needs/\d+/matches",
     r"/referrals/\d+",
     r"/ledgers/\d+",
