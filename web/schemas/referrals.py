@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from models.enums import (
     AttachmentKind,
@@ -331,15 +332,19 @@ class MarkedSchema(BaseSchema):
     marked = fields.Integer()
 
 
-class AttachmentFileSchema(BaseSchema):
-    """The file part of an attachment upload (PDF, JPEG or PNG, told by its content)."""
+def _is_upload(value: object) -> None:
+    """A multipart field must be a file, not text with a file's name."""
+    if not isinstance(value, FileStorage):
+        raise ValidationError("请选择要上传的文件。")
 
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
+class AttachmentUploadSchema(BaseSchema):
+    """An attachment upload (multipart): the file (PDF, JPEG or PNG, told by its content),
+    what it is attached to, and a caption."""
 
-class AttachmentInputSchema(BaseSchema):
-    """The form part of an attachment upload: what it is attached to, and a caption."""
-
+    file = fields.Raw(
+        required=True, validate=_is_upload, metadata={"type": "string", "format": "binary"}
+    )
     kind = fields.Enum(
         AttachmentKind, by_value=True, required=True,
         metadata={"description": "episode 服务记录；completion 帮扶完成；follow_up 回访"},
