@@ -1,6 +1,7 @@
 """SQLAlchemy models of the service. Imports nothing from web/, jobs/ or matcher/."""
 
 from .allocation import AllocationPlan, AllocationPlanLine
+from .attachments import Attachment
 from .audit import AuditLog
 from .base import Base, utcnow
 from .followups import FollowUp
@@ -17,6 +18,7 @@ __all__ = [
     "AllocationPlan",
     "AllocationPlanLine",
     "ApiToken",
+    "Attachment",
     "CountySetting",
     "FollowUp",
     "LoginThrottle",

@@ -116,6 +116,14 @@ class ServiceType(LabelledEnum):
     EMERGENCY_RELIEF = "emergency_relief", "应急救助"
 
 
+class AttachmentKind(LabelledEnum):
+    """What an attachment (a receipt, a photo, a signed confirmation) bears witness to."""
+
+    EPISODE = "episode", "服务记录"
+    COMPLETION = "completion", "帮扶完成"
+    FOLLOW_UP = "follow_up", "回访"
+
+
 class TargetGroup(LabelledEnum):
     """Groups a project serves; derived for a household from its members."""
 

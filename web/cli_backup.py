@@ -6,6 +6,12 @@ is checked with ``PRAGMA integrity_check`` before it counts as a backup. On Post
 ``pg_dump``'s custom format, put back with ``pg_restore``. A backup is restored only when its
 schema is the one this code migrates to, so the app never starts on tables it does not know.
 
+Attachment files (receipts, photos, signed confirmations) are kept outside the database, so
+a backup carries them beside it: ``<backup>.attachments.tar`` holds the whole store, one
+member per file under its content-hash key. A restore puts each back after checking that
+its bytes hash to its name (files added since stay: nothing in the database points to them);
+pruning removes a backup's files with it.
+
 ID numbers and phones stay encrypted with ``DATA_KEY`` inside every backup: a backup is
 readable only with the key it was made under, so the key must be kept, apart from the backups.
 """
@@ -17,6 +23,8 @@ import re
 import shutil
 import sqlite3
 import subprocess  # nosec B404
+import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -29,6 +37,8 @@ from sqlalchemy.engine import URL, make_url
 from models import clock, migrate
 
 from .files import private_dir, private_file
+from .services.storage import LocalDiskStorage, content_key
+from .storage import attachment_dir
 
 backup_cli = AppGroup("backup", help="数据库备份与恢复。")
 
@@ -214,6 +224,73 @@ def restore_postgres(url: URL, path: Path) -> None:
     _run(command, env, "pg_restore 失败，数据库未改动")
 
 
+# --- attachment files ---------------------------------------------------------------------
+
+#: Beside each backup, the attachment files it goes with.
+ATTACHMENTS_SUFFIX = ".attachments.tar"
+
+
+def attachments_of(backup: Path) -> Path:
+    """Where the attachment files of ``backup`` are kept."""
+    return backup.with_name(backup.name + ATTACHMENTS_SUFFIX)
+
+
+def pack_attachments(store: LocalDiskStorage, target: Path) -> int:
+    """Every file of ``store`` into the tar ``target`` (made owner-only first), under its
+    ``ab/cd/<sha256>`` key path; returns how many."""
+    keys = store.keys()
+    partial = private_file(target.with_name(target.name + ".partial"))
+    try:
+        with tarfile.open(partial, "w") as archive:
+            for key in keys:
+                archive.add(store.path_of(key), arcname=f"{key[:2]}/{key[2:4]}/{key}")
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(keys)
+
+
+def _archived_files(archive_path: Path) -> Iterator[bytes]:
+    """The files of an attachments tar one at a time, each checked to hash to its name (a
+    member's path is never used as a path).
+
+    :raise click.ClickException: not a tar, or a member that is not a file named by its hash.
+    """
+    try:
+        with tarfile.open(archive_path, "r") as archive:
+            for member in archive:
+                if member.isdir():
+                    continue
+                key = member.name.rsplit("/", 1)[-1]
+                handle = archive.extractfile(member) if member.isfile() else None
+                data = handle.read() if handle is not None else None
+                if (
+                    data is None
+                    or member.name != f"{key[:2]}/{key[2:4]}/{key}"
+                    or (content_key(data) != key)
+                ):
+                    raise click.ClickException(
+                        f"附件备份 {archive_path} 中的 {member.name} 与其内容不符，未恢复任何数据。"
+                    )
+                yield data
+    except tarfile.TarError as error:
+        raise click.ClickException(f"附件备份 {archive_path} 已损坏：{error}") from None
+
+
+def check_attachments(archive_path: Path) -> int:
+    """How many files the attachments tar holds, all of them checked (nothing written)."""
+    return sum(1 for _data in _archived_files(archive_path))
+
+
+def restore_attachments(archive_path: Path, store: LocalDiskStorage) -> int:
+    """Put every file of the (checked) attachments tar back into ``store``."""
+    count = 0
+    for data in _archived_files(archive_path):
+        store.put(data)
+        count += 1
+    return count
+
+
 # --- both ---------------------------------------------------------------------------------
 
 
@@ -238,6 +315,7 @@ def prune_backups(folder: Path, suffix: str, keep: int) -> list[Path]:
     doomed = ours[:-keep]
     for path in doomed:
         path.unlink()
+        attachments_of(path).unlink(missing_ok=True)
     return doomed
 
 
@@ -247,8 +325,8 @@ def prune_backups(folder: Path, suffix: str, keep: int) -> list[Path]:
 @click.option("--keep", type=click.IntRange(min=1), default=14, show_default=True,
               help="只保留最新的若干个备份，更早的（仅限本命名格式）删除")  # fmt: skip
 def backup_create(folder: Path | None, keep: int) -> None:
-    """Back up the database as cishan-YYYYmmdd-HHMMSS (Guangdong time), readable by its
-    owner only."""
+    """Back up the database as cishan-YYYYmmdd-HHMMSS (Guangdong time), and the attachment
+    files beside it, readable by their owner only."""
     url = _database_url()
     folder = folder or Path(current_app.config["INSTANCE_PATH"]) / "backups"
     private_dir(folder)
@@ -270,6 +348,9 @@ def backup_create(folder: Path | None, keep: int) -> None:
     finally:
         partial.unlink(missing_ok=True)
     click.echo(f"已备份到 {path}（{_size(path)}）")
+    store = LocalDiskStorage(attachment_dir(current_app))
+    packed = pack_attachments(store, attachments_of(path))
+    click.echo(f"附件 {packed} 个已备份到 {attachments_of(path)}")
     pruned = prune_backups(folder, suffix, keep)
     if pruned:
         click.echo(f"已删除较早的备份 {len(pruned)} 个（保留最新 {keep} 个）。")
@@ -280,19 +361,30 @@ def backup_create(folder: Path | None, keep: int) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", "confirmed", is_flag=True, help="确认用备份替换当前数据库的全部数据")
 def backup_restore(file: Path, confirmed: bool) -> None:
-    """Replace the whole database with the backup FILE (same schema version only). Stop the
-    web app and the scheduler first on PostgreSQL."""
+    """Replace the whole database with the backup FILE (same schema version only), and put
+    back the attachment files beside it. Stop the web app and the scheduler first on
+    PostgreSQL."""
     url = _database_url()
     if not confirmed:
         raise click.ClickException(
             f"恢复会用 {file} 替换数据库 {url.render_as_string()} 的全部数据，当前数据将丢失。"
             "如需保留，先运行 flask backup create；确认无误后加 --yes 再运行。"
         )
+    archive = attachments_of(file)
     if _is_postgres(url):
         check_postgres_backup(file)
-        restore_postgres(url, file)
     else:
         check_sqlite_backup(file)
+    if archive.exists():
+        check_attachments(archive)  # a bad one stops the restore before the database changes
+    if _is_postgres(url):
+        restore_postgres(url, file)
+    else:
         restore_sqlite(file, _sqlite_path(url))
     click.echo(f"已从 {file} 恢复数据库 {url.render_as_string()}。")
+    if archive.exists():
+        restored = restore_attachments(archive, LocalDiskStorage(attachment_dir(current_app)))
+        click.echo(f"已恢复附件 {restored} 个。")
+    else:
+        click.echo(f"未找到附件备份 {archive}：附件文件未恢复。")
     click.echo(KEY_REMINDER)

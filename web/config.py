@@ -17,6 +17,9 @@
                      expires at the project's own response deadline).
 ``FOLLOW_UP_DAYS``   days after a referral is completed by which the household's station
                      should follow up (回访) (default 14); past it the daily job reminds them.
+``ATTACHMENT_DIR``   where attachment files are kept (default ``instance/attachments``).
+``ATTACHMENT_MAX_BYTES``  the largest attachment accepted, in bytes (default 10 MiB); the
+                     request limit is kept a little above it.
 
 Keys are never logged or printed.
 """
@@ -36,6 +39,7 @@ from models import clock
 from web.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir, private_file
 from web.services.households import DUPLICATE_CHECKS_PER_DAY
 from web.services.needs import STALE_NEED_DAYS
+from web.services.referrals.attachments import ATTACHMENT_MAX_BYTES
 from web.services.referrals.followups import FOLLOW_UP_DAYS
 
 #: Where generated keys and the default database live (the repository's ``instance/``).
@@ -102,6 +106,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         else:
             folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
 
+    attachment_max_bytes = int(env.get("ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
     return {
         "ENV_NAME": "production" if production else "development",
         "INSTANCE_PATH": str(instance),
@@ -122,7 +127,12 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
             env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)
         ),
         "JOB_SCHEDULES": _job_schedules(env.get("JOB_SCHEDULES")),
-        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # None: ``INSTANCE_PATH``/attachments, wherever the instance folder is (see web.storage).
+        "ATTACHMENT_DIR": env.get("ATTACHMENT_DIR") or None,
+        "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
+        # Room for the multipart envelope around the largest attachment, so a file just over
+        # its limit is told so by name rather than refused as a request too large.
+        "MAX_CONTENT_LENGTH": max(10 * 1024 * 1024, attachment_max_bytes + 256 * 1024),
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",

@@ -37,6 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from matcher.conditions import shipped_catalogue
 from models.enums import (
+    AttachmentKind,
     ChildStatus,
     DeclineReason,
     DisabilityType,
@@ -365,6 +366,19 @@ class EpisodeForm(FlaskForm):
     unit = StringField(_l("单位"), default="次", validators=[DataRequired(), Length(max=16)])
     value = DecimalField(_l("折合金额（元）"), validators=[Optional(), NumberRange(0, MAX_YUAN)])
     remark = StringField(_l("备注"), validators=[Length(max=500)])
+
+
+class AttachmentForm(FlaskForm):
+    """A receipt, photo or signed confirmation; the page offers only the kinds (and the
+    episodes) the user may attach to now."""
+
+    file = FileField(
+        _l("文件（PDF、JPEG 或 PNG）"), validators=[FileRequired(_l("请选择要上传的文件。"))],
+        render_kw={"accept": ".pdf,.jpg,.jpeg,.png"},
+    )  # fmt: skip
+    kind = SelectField(_l("附于"), choices=_choices(AttachmentKind))
+    episode_id = SelectField(_l("服务记录"), choices=[], validate_choice=False)
+    caption = StringField(_l("说明"), validators=[Length(max=200)])
 
 
 class BackReferralForm(FlaskForm):

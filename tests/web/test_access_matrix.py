@@ -51,7 +51,7 @@ from werkzeug.test import TestResponse
 
 from models import Household, MonitoringWarning, Notification, Organization, Referral, clock
 from models.base import utcnow
-from models.enums import GovAidType, LocalProviderKind, MonitoringSource, Role
+from models.enums import AttachmentKind, GovAidType, LocalProviderKind, MonitoringSource, Role
 from models.session import make_session_factory
 from tests.helpers import (
     DEMO_PASSWORD,
@@ -72,6 +72,7 @@ from web.services.monitoring import deliver_batch
 from web.services.notifications import notify
 from web.services.organizations import register_organization
 from web.services.projects import ProjectInput, register_project, submit_project
+from web.services.referrals.attachments import add_attachment
 from web.services.referrals.back_referrals import refer_back
 from web.services.referrals.followups import FollowUpInput, record_follow_up
 from web.services.referrals.workflow import (
@@ -82,6 +83,7 @@ from web.services.referrals.workflow import (
     start_service,
     submit_referral,
 )
+from web.services.storage import LocalDiskStorage
 from web.services.users import create_user
 
 CONGHUA, RUYUAN = "440117000000", "440232000000"
@@ -194,6 +196,10 @@ R_SERVICE = Fill("referral_in_service_a", "referral_in_service_c")
 #: arrived, flagged to the office.
 R_COMPLETED = Fill("referral_completed_a", "referral_completed_c")
 R_FLAGGED = Fill("referral_flagged_a", "referral_flagged_c")
+#: A completed referral's receipt (the charity's), and its follow-up's signed confirmation
+#: (the station's, which the charity never sees).
+ATTACHMENT = Fill("attachment_a", "attachment_c")
+FOLLOW_UP_ATTACHMENT = Fill("follow_up_attachment_a", "follow_up_attachment_c")
 BACK = Fill("back_a", "back_c")
 NOTIFICATION = Fill({role: f"notification_{role}" for role in USERS}, "notification_other")
 #: A verified charity registered with the office's own county, and one registered elsewhere.
@@ -225,6 +231,15 @@ BAD_BATCH = {"source": "medical_insurance", "delivered_on": "2026-12-01", "recor
 
 def garbage_file(_: Values) -> dict[str, Any]:
     return {"file": (io.BytesIO(b"not a workbook"), "upload.xlsx")}
+
+
+#: The smallest file an attachment may be: a PDF is kept as it came.
+RECEIPT = b"%PDF-1.4\n%%EOF\n"
+
+
+def receipt(_: Values) -> dict[str, Any]:
+    """A completion's receipt as an upload form carries it."""
+    return {"file": (io.BytesIO(RECEIPT), "收据.pdf"), "kind": "completion", "caption": "收据"}
 
 
 PROJECT_BODY = {
@@ -523,6 +538,16 @@ API_ROWS = [
     Row("POST", "/api/v1/referrals/{referral}/follow-up/resolve", anon=401, admin=403,
         ca=(200, 404), st=403, ch=403, fill=R_FLAGGED,
         body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_BODY),
+    # Attachments: the provider attaches a completion's receipt; whoever sees the referral
+    # lists and downloads them, except that a charity never sees the follow-up's.
+    Row("GET", "/api/v1/referrals/{referral}/attachments", anon=401, admin=200,
+        ca=(200, 404), st=(200, 404), ch=(200, 404), fill=R_COMPLETED),
+    Row("POST", "/api/v1/referrals/{referral}/attachments", anon=401, admin=403, ca=403,
+        st=403, ch=(201, 404), fill=R_COMPLETED, body=receipt, sends=SENDS_BODY),
+    Row("GET", "/api/v1/attachments/{attachment}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=ATTACHMENT),
+    Row("GET", "/api/v1/attachments/{attachment}", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=404, fill=FOLLOW_UP_ATTACHMENT, label="a follow-up's"),
     # Each user's own inbox; 双向转介 are handled by the office covering the household.
     Row("GET", "/api/v1/notifications", anon=401, admin=200, ca=200, st=200, ch=200),
     Row("POST", "/api/v1/notifications/read", anon=401, admin=200, ca=200, st=200, ch=200,
@@ -781,6 +806,13 @@ PAGE_ROWS = [
     Row("POST", "/referrals/{referral}/follow-up/resolve", anon=LOGIN, admin=403,
         ca=(done("已记录核实处理情况"), 404), st=(403, 404), ch=(403, 404), fill=R_FLAGGED,
         body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/attachments", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done("已上传附件"), 404), fill=R_COMPLETED, body=receipt,
+        sends=SENDS_FORM),
+    Row("GET", "/attachments/{attachment}", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=ATTACHMENT),
+    Row("GET", "/attachments/{attachment}", anon=LOGIN, admin=200, ca=(200, 404),
+        st=(200, 404), ch=404, fill=FOLLOW_UP_ATTACHMENT, label="a follow-up's"),
     Row("GET", "/back-referrals", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
     Row("POST", "/back-referrals/{back}/handle", anon=LOGIN, admin=refused(NOT_YOUR_STEP),
         ca=(done(), refused(UNSEEN)), st=refused(NOT_YOUR_STEP), ch=refused(NOT_YOUR_STEP),
@@ -926,9 +958,10 @@ PLACE_NAMES = {"f": "从化", "h": "乳源"}
 REFER_TO = "瑶乡助学金·困难家庭中小学生资助"
 
 
-def build_world(db: Session) -> dict[str, Values]:
+def build_world(db: Session, storage: LocalDiskStorage) -> dict[str, Values]:
     """The records the matrix points at, by name: the demo's, plus what a working service
-    would hold (referrals in every state and so on), made through the services."""
+    would hold (referrals in every state and so on), made through the services; attachment
+    files are kept in ``storage``."""
     now = utcnow()
     world: dict[str, Values] = {}
     referrals: dict[str, Referral] = {}
@@ -958,6 +991,13 @@ def build_world(db: Session) -> dict[str, Values]:
             if key == "flagged":
                 record_follow_up(db, staff, referral.id, FollowUpInput(
                     received=False, as_recorded=False, satisfaction=1, need_met=False))  # fmt: skip
+            else:
+                kept = add_attachment(db, charity, storage, referral.id, RECEIPT, "收据.pdf",
+                                      AttachmentKind.COMPLETION)  # fmt: skip
+                signed = add_attachment(db, staff, storage, referral.id, RECEIPT, "签字.pdf",
+                                        AttachmentKind.FOLLOW_UP)  # fmt: skip
+                world[f"attachment_{side}"] = {"attachment": kept.id}
+                world[f"follow_up_attachment_{side}"] = {"attachment": signed.id}
             referrals[f"referral_{key}_{side}"] = referral
         back = refer_back(
             db, charity, referrals[f"referral_in_service_{side}"].id,
@@ -1124,8 +1164,15 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-def matrix(engine: Engine, cipher: PersonalDataCipher, database_url: str) -> Iterator[Matrix]:
+def matrix(
+    engine: Engine,
+    cipher: PersonalDataCipher,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Matrix]:
     from web import create_app
+
+    attachments = tmp_path_factory.mktemp("matrix") / "attachments"
 
     with engine.connect() as connection:
         outer = connection.begin()
@@ -1133,9 +1180,10 @@ def matrix(engine: Engine, cipher: PersonalDataCipher, database_url: str) -> Ite
         app = create_app({
             "TESTING": True, "SESSION_FACTORY": factory, "DATABASE_URL": database_url,
             "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY,
+            "ATTACHMENT_DIR": str(attachments),
         })  # fmt: skip
         with factory() as db:
-            world = build_world(db)
+            world = build_world(db, LocalDiskStorage(attachments))
             db.commit()
         yield Matrix(app, connection, world)
         outer.rollback()

@@ -9,10 +9,12 @@ round trip runs through pg_dump and pg_restore on ``<name>_backup`` beside the t
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import shutil
 import sqlite3
 import stat
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +30,10 @@ from models import Household, Member
 from tests.conftest import copy_demo, is_postgres, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
 from web import create_app
+from web.cli_backup import ATTACHMENTS_SUFFIX, attachments_of
 from web.services.crypto import PersonalDataCipher
+from web.services.storage import LocalDiskStorage
+from web.storage import attachment_dir
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: A demo household head (温泉镇) and his ID number as the demo data gives it.
@@ -237,7 +242,36 @@ def test_keep_prunes_the_oldest_backups_of_this_naming_only(live: Flask, tmp_pat
     assert result.exit_code == 0, result.output
     assert "已删除较早的备份 2 个" in result.output
     (new,) = [p.name for p in folder.glob("cishan-2*.sqlite3") if p.name not in older]
-    assert sorted(p.name for p in folder.iterdir()) == sorted([new, older[-1], *others])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [new, new + ATTACHMENTS_SUFFIX, older[-1], *others]
+    )
+
+
+def test_attachment_files_go_into_the_backup_and_come_back_checked(live: Flask) -> None:
+    store = LocalDiskStorage(attachment_dir(live))
+    receipt = store.put(b"%PDF-1.4\n%%EOF\n")
+    backup = created_backup(live)
+    archive = attachments_of(backup)
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    store.delete(receipt)
+    later = store.put(b"%PDF-1.4\n% added after the backup\n%%EOF\n")
+
+    result = flask(live, "backup", "restore", str(backup), "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "已恢复附件 1 个" in result.output
+    assert store.get(receipt) == b"%PDF-1.4\n%%EOF\n" and store.exists(later)
+
+    # A file whose bytes do not match its name stops the restore before the database changes.
+    register_one_and_delete_zhong(live)
+    forged = io.BytesIO(b"not the receipt")
+    with tarfile.open(archive, "w") as tar:
+        member = tarfile.TarInfo(f"{receipt[:2]}/{receipt[2:4]}/{receipt}")
+        member.size = len(forged.getvalue())
+        tar.addfile(member, forged)
+    refused = flask(live, "backup", "restore", str(backup), "--yes")
+    assert refused.exit_code == 1 and "与其内容不符" in refused.output
+    assert ADDED in heads(live)
 
 
 def test_on_postgresql_pg_dump_and_pg_restore_make_the_same_round_trip(

@@ -24,6 +24,7 @@ api = Api()
 def register_api(app: Flask) -> None:
     from . import (
         allocation,
+        attachments,
         auth,
         demand,
         households,
@@ -58,6 +59,7 @@ def register_api(app: Flask) -> None:
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
         referrals, notifications, jobs, stats, monitoring, demand, local_resources, allocation,
+        attachments,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

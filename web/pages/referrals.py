@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from models import clock
 from models.enums import (
+    AttachmentKind,
     BackReferralStatus,
     DeclineReason,
     Domain,
@@ -24,6 +25,7 @@ from models.enums import (
 from web.auth import actor
 from web.db import get_db
 from web.forms import (
+    AttachmentForm,
     BackReferralForm,
     EmptyForm,
     EpisodeForm,
@@ -36,8 +38,16 @@ from web.forms import (
 from web.labels import LABELS
 from web.services import notifications
 from web.services.errors import ServiceError
-from web.services.referrals import back_referrals, episodes, followups, views, workflow
+from web.services.referrals import (
+    attachments,
+    back_referrals,
+    episodes,
+    followups,
+    views,
+    workflow,
+)
 from web.services.referrals.guards import provides, sees_as_provider
+from web.storage import attachment_response, attachment_storage
 
 from .blueprint import pages
 from .refusals import refuse
@@ -150,6 +160,13 @@ def _detail(
     if view["contact_available"]:
         contact = views.referral_contact(db, user, referral_id)
     warnings = workflow.submit_warnings(db, user, referral)
+    kinds = attachments.attachable_kinds(db, user, referral)
+    attachment_form = extra.get("attachment_form") or AttachmentForm()
+    attachment_form.kind.choices = [(k.value, _(k.label)) for k in kinds]
+    attachment_form.episode_id.choices = [
+        (str(e["id"]), f"{e['on']} {_(e['kind_label'])} {e['quantity']} {e['unit']}")
+        for e in view["episodes"]
+    ]
     if form is None:
         form = ReferralStepForm(version=referral.version)
     form.version.data = referral.version
@@ -161,6 +178,9 @@ def _detail(
         back_form=extra.get("back_form") or BackReferralForm(),
         follow_up_form=extra.get("follow_up_form") or FollowUpForm(),
         resolve_form=extra.get("resolve_form") or FollowUpResolveForm(),
+        attachments=[attachments.attachment_view(a)
+                     for a in attachments.list_attachments(db, user, referral_id)],
+        attachment_form=attachment_form if kinds else None,
         is_charity=user.role == Role.CHARITY_STAFF, is_provider=provides(user, referral),
         sees_as_provider=sees_as_provider(user, referral), declines=DeclineReason,
         services=ServiceType, aid_types=GovAidType,
@@ -356,3 +376,37 @@ def notifications_read() -> Response:
         notifications.mark_read(get_db(), actor())
         flash(_("已全部标为已读。"), "success")
     return redirect(url_for("pages.notifications_page"))
+
+
+@pages.route("/referrals/<int:referral_id>/attachments", methods=["POST"])
+@login_required
+def referral_attachment(referral_id: int) -> Any:
+    db = get_db()
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        return _detail(referral_id, attachment_form=form, status=422)
+    kind = _enum(AttachmentKind, form.kind.data)
+    if kind is None:
+        form.kind.errors = [_("请选择附件附于哪一项。")]
+        return _detail(referral_id, attachment_form=form, status=422)
+    chosen = form.episode_id.data or ""
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    upload = form.file.data
+    try:
+        attachments.add_attachment(
+            db, actor(), attachment_storage(), referral_id, upload.stream.read(limit + 1),
+            upload.filename, kind, owner_id=int(chosen) if chosen.isdigit() else None,
+            caption=form.caption.data, max_bytes=limit,
+        )  # fmt: skip
+    except ServiceError as error:
+        refuse(error, form, fallback="file")
+        return _detail(referral_id, attachment_form=form, status=error.status)
+    flash(_("已上传附件。"), "success")
+    return redirect(url_for("pages.referral_page", referral_id=referral_id) + "#attachments")
+
+
+@pages.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment_download(attachment_id: int) -> Response:
+    found = attachments.download_attachment(get_db(), actor(), attachment_storage(), attachment_id)
+    return attachment_response(found)

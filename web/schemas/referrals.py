@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from models.enums import (
+    AttachmentKind,
     BackReferralStatus,
     DeclineReason,
     Domain,
@@ -14,6 +16,7 @@ from models.enums import (
     Urgency,
 )
 from web.services.contracts import MAX_FEN
+from web.services.referrals.attachments import CAPTION_MAX_CHARS
 from web.services.referrals.followups import FOLLOW_UP, RESOLUTION
 
 from .base import ROW_ID, BaseSchema, follows
@@ -327,3 +330,39 @@ class MarkReadSchema(BaseSchema):
 
 class MarkedSchema(BaseSchema):
     marked = fields.Integer()
+
+
+def _is_upload(value: object) -> None:
+    """A multipart field must be a file, not text with a file's name."""
+    if not isinstance(value, FileStorage):
+        raise ValidationError("请选择要上传的文件。")
+
+
+class AttachmentUploadSchema(BaseSchema):
+    """An attachment upload (multipart): the file (PDF, JPEG or PNG, told by its content),
+    what it is attached to, and a caption."""
+
+    file = fields.Raw(
+        required=True, validate=_is_upload, metadata={"type": "string", "format": "binary"}
+    )
+    kind = fields.Enum(
+        AttachmentKind, by_value=True, required=True,
+        metadata={"description": "episode 服务记录；completion 帮扶完成；follow_up 回访"},
+    )  # fmt: skip
+    episode_id = fields.Integer(load_default=None, validate=ROW_ID)
+    follow_up_id = fields.Integer(load_default=None, validate=ROW_ID)
+    caption = fields.String(load_default=None, validate=validate.Length(max=CAPTION_MAX_CHARS))
+
+
+class AttachmentSchema(BaseSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    episode_id = fields.Integer(allow_none=True)
+    follow_up_id = fields.Integer(allow_none=True)
+    filename = fields.String()
+    media_type = fields.String()
+    size_bytes = fields.Integer()
+    sha256 = fields.String()
+    caption = fields.String(allow_none=True)
+    uploaded_at = fields.DateTime()

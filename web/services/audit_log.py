@@ -70,6 +70,8 @@ ACTION_LABELS: dict[str, str] = {
     "referral.need_text_read": "慈善组织查看需求原文",
     "referral.follow_up": "登记回访",
     "referral.follow_up_resolved": "核实回访存疑",
+    "attachment.upload": "上传附件",
+    "attachment.download": "下载附件",
     **{f"referral.{s.value}": f"转介{s.label}" for s in ReferralStatus},
     "back_referral.create": "双向转介",
     "back_referral.list": "查看双向转介",
