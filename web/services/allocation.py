@@ -17,7 +17,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -252,12 +252,20 @@ class _Stored:
 
 
 def _stored(plan: AllocationPlan) -> _Stored:
-    needs, options, projects = load_candidates(plan.figures.get("candidates", {}))
-    return _Stored(
+    """What the plan was solved over, read from its figures once per loaded plan: a page and
+    an edit ask for it several times, and a county's plan holds some 50,000 options."""
+    raw = plan.figures.get("candidates", {})
+    cached = plan.__dict__.get("_stored_candidates")
+    if cached is not None and cached[0] is raw:
+        return cast(_Stored, cached[1])
+    needs, options, projects = load_candidates(raw)
+    stored = _Stored(
         {n.need_id: n for n in needs},
         {(o.need_id, o.project_id): o for o in options},
         {p.project_id: p for p in projects},
     )
+    plan.__dict__["_stored_candidates"] = (raw, stored)
+    return stored
 
 
 def _live(plan: AllocationPlan) -> list[AllocationPlanLine]:
