@@ -516,5 +516,10 @@ def options_of(plan: AllocationPlan) -> dict[int, list[PlanOption]]:
     return {k: sorted(v, key=lambda o: (-o.score, o.project_id)) for k, v in found.items()}
 
 
+def plan_needs(plan: AllocationPlan) -> dict[int, PlanNeed]:
+    """The needs the plan was solved over, as it weighed them, by id."""
+    return _stored(plan).needs
+
+
 def plan_places(plan: AllocationPlan) -> dict[int, PlanProject]:
     return _stored(plan).projects

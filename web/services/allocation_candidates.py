@@ -28,6 +28,7 @@ from models.enums import AWAITING_NEED_STATES, OPEN_REFERRAL_STATES, HouseholdSt
 from models.regions import descendant_range, township_code
 
 from .matching import active_model, need_record, project_index
+from .referrals.places import reserve_amount
 
 #: Options kept per need, best scored first.
 MAX_OPTIONS_PER_NEED = 10
@@ -36,13 +37,6 @@ MAX_OPTIONS_PER_NEED = 10
 CHUNK = 500
 
 _PRIORITY = frozenset(PRIORITY)
-
-
-def _reserve_amount(per_beneficiary: float, gap: int | None) -> int:
-    """What a line would hold of the project's money, as approving it would
-    (:func:`~web.services.referrals.places.reserve_place`)."""
-    amounts = [a for a in (None if np.isnan(per_beneficiary) else int(per_beneficiary), gap) if a]
-    return min(amounts) if amounts else 0
 
 
 def waiting_need_ids(db: Session, region_code: str) -> list[int]:
@@ -75,6 +69,8 @@ def plan_candidates(
     model = active_model(db)
     domain_of = {d: np.asarray(index.domains[:, i], dtype=bool) for i, d in enumerate(DOMAINS)}
     no_domain = np.zeros(len(index), dtype=bool)
+    # What approving a line would hold of each project's money (``reserve_place``).
+    per_person = [None if np.isnan(a) else int(a) for a in index.amount.tolist()]
     need_ids = waiting_need_ids(db, region_code)
     needs: list[PlanNeed] = []
     options: list[PlanOption] = []
@@ -118,9 +114,7 @@ def plan_candidates(
                         need_id=need.id,
                         project_id=int(index.projects[position].id),
                         score=round(float(scores[i]), 6),
-                        amount_fen=_reserve_amount(
-                            float(index.amount[position]), need.remaining_gap_fen
-                        ),
+                        amount_fen=reserve_amount(per_person[position], need.remaining_gap_fen),
                     )
                 )
     projects = project_places(db, {o.project_id for o in options})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import AllocationPlan, AllocationPlanLine, Household, Need, Project, Region
 from models.regions import township_code
 
-from .allocation import places_used, plan_places
+from .allocation import places_used, plan_needs, plan_places
 
 
 def _names(db: Session, codes: set[str]) -> dict[str, str]:
@@ -62,8 +62,7 @@ def plan_document(db: Session, plan: AllocationPlan) -> dict[str, Any]:
     stored = plan_places(plan)
     townships = figures.get("townships", {})
     names = _names(db, set(townships) | {plan.region_code})
-    stored_needs = plan.figures.get("candidates", {}).get("needs", [])
-    grouped = {int(n[0]): bool(n[3]) for n in stored_needs}
+    weighed = plan_needs(plan)
     return {
         **plan_summary(db, plan, names),
         "weights": plan.weights,
@@ -94,7 +93,7 @@ def plan_document(db: Session, plan: AllocationPlan) -> dict[str, Any]:
                 "township_code": township_code(needs[line.need_id].household.region_code),
                 "domain": needs[line.need_id].domain.value,
                 "urgent": needs[line.need_id].urgency.value == "urgent",
-                "priority_group": grouped.get(line.need_id, False),
+                "priority_group": line.need_id in weighed and weighed[line.need_id].priority_group,
                 "status": line.status.value,
                 "score": line.score,
                 "weight": line.weight,

@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Need, Project, Referral, clock, utcnow
+from models import Project, Referral, clock, utcnow
 from models.enums import ProjectStatus
 
 from ..errors import Conflict
@@ -24,15 +24,17 @@ class QuotaExhausted(Conflict):
     default_message = "该项目名额（或资金）已用完，不能批准。请退回，由服务站另选项目。"
 
 
-def _reserve_amount(project: Project, need: Need) -> int:
-    amounts = [a for a in (project.amount_per_beneficiary_fen, need.remaining_gap_fen) if a]
+def reserve_amount(per_beneficiary_fen: int | None, gap_fen: int | None) -> int:
+    """The money a place holds: the smaller of the project's amount per person and the
+    need's remaining gap (whichever is given), or none for a service."""
+    amounts = [a for a in (per_beneficiary_fen, gap_fen) if a]
     return min(amounts) if amounts else 0
 
 
 def reserve_place(db: Session, referral: Referral, today: dt.date) -> None:
     """Take one place (and the amount) of the project, atomically, or refuse."""
     project = referral.project
-    amount = _reserve_amount(project, referral.need)
+    amount = reserve_amount(project.amount_per_beneficiary_fen, referral.need.remaining_gap_fen)
     taken = db.execute(
         sa.update(Project)
         .where(
