@@ -89,6 +89,20 @@ class DossierFollowUpSchema(BaseSchema):
     resolution = fields.String(allow_none=True)
 
 
+class DossierAttachmentSchema(BaseSchema):
+    id = fields.Integer(
+        metadata={"description": "GET /api/v1/attachments/<id> 下载（记入审计日志）"}
+    )
+    kind_label = _Label(metadata={"description": "附于：服务记录、帮扶完成或回访"})
+    filename = fields.String()
+    caption = fields.String(allow_none=True)
+    media_type = fields.String()
+    is_image = fields.Boolean()
+    size_bytes = fields.Integer()
+    sha256 = fields.String(metadata={"description": "所存文件的 SHA-256，可据此核对打印件"})
+    uploaded_on = fields.Date()
+
+
 class DossierReferralSchema(BaseSchema):
     id = fields.Integer()
     project = fields.String()
@@ -105,6 +119,7 @@ class DossierReferralSchema(BaseSchema):
     events = fields.List(fields.Nested(DossierReferralEventSchema))
     episodes = fields.List(fields.Nested(DossierEpisodeSchema))
     follow_up = fields.Nested(DossierFollowUpSchema, allow_none=True)
+    attachments = fields.List(fields.Nested(DossierAttachmentSchema))
 
 
 class DossierNeedSchema(BaseSchema):

@@ -1,6 +1,7 @@
 """帮扶档案: one household's whole record of help — members, government aid, every need with
 its history, every referral of each need with its timeline, the service delivered and the
-follow-up (回访) — for the station to print or export and the office to review.
+follow-up (回访) and the receipts, photos and signed confirmations attached to them — for the
+station to print or export and the office to review.
 
 ID numbers and phones appear only masked, as on the household page. Every opening is audited
 as a read of personal data (``household.dossier``), whichever form it takes (page, export, API).
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.orm import Session, selectinload
 
-from models import FollowUp, Household, Project, Referral, User, clock
+from models import Attachment, FollowUp, Household, Project, Referral, User, clock
 from models.enums import (
     DisabilityType,
     HouseholdCategory,
@@ -81,10 +82,17 @@ def dossier(db: Session, actor: User, household_id: int, *, form: str = "page") 
             sa.select(FollowUp).where(FollowUp.referral_id.in_([r.id for r in referrals]))
         )
     }
+    attached: dict[int, list[Attachment]] = {}
+    for a in db.scalars(
+        sa.select(Attachment)
+        .where(Attachment.referral_id.in_([r.id for r in referrals]))
+        .order_by(Attachment.uploaded_at, Attachment.id)
+    ):
+        attached.setdefault(a.referral_id, []).append(a)
     by_need: dict[int, list[dict[str, Any]]] = {}
     for referral in referrals:
         by_need.setdefault(referral.need_id, []).append(
-            _referral(referral, follow_ups.get(referral.id))
+            _referral(referral, follow_ups.get(referral.id), attached.get(referral.id, []))
         )
     write_audit(
         db, actor, "household.dossier", household,
@@ -171,7 +179,9 @@ def _need(n: Any, referrals: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _referral(r: Referral, follow_up: FollowUp | None) -> dict[str, Any]:
+def _referral(
+    r: Referral, follow_up: FollowUp | None, attachments: list[Attachment]
+) -> dict[str, Any]:
     events = []
     for e in sorted(r.events, key=lambda e: (e.at, e.id)):
         step = (e.detail or {}).get("follow_up")
@@ -203,6 +213,23 @@ def _referral(r: Referral, follow_up: FollowUp | None) -> dict[str, Any]:
             for e in sorted(r.episodes, key=lambda e: (e.on, e.id))
         ],
         "follow_up": _follow_up(follow_up) if follow_up is not None else None,
+        "attachments": [_attachment(a) for a in attachments],
+    }
+
+
+def _attachment(a: Attachment) -> dict[str, Any]:
+    """What the file is and when it came; its hash lets an inspector check a copy of the
+    file against the one stored."""
+    return {
+        "id": a.id,
+        "kind_label": a.kind.label,
+        "filename": a.filename,
+        "caption": a.caption,
+        "media_type": a.media_type,
+        "is_image": a.media_type.startswith("image/"),
+        "size_bytes": a.size_bytes,
+        "sha256": a.sha256,
+        "uploaded_on": _on(a.uploaded_at),
     }
 
 
@@ -308,6 +335,12 @@ SHEETS: dict[str, Sheet] = {
         ("提请核实日期", lambda f: f["flagged_on"]), ("核实日期", lambda f: f["resolved_on"]),
         ("核实处理情况", lambda f: f["resolution"]),
     ]),
+    "attachments": ("附件", [
+        ("转介编号", lambda a: a["referral_id"]), ("附于", lambda a: a["kind_label"]),
+        ("文件名", lambda a: a["filename"]), ("说明", lambda a: a["caption"]),
+        ("上传日期", lambda a: a["uploaded_on"]), ("大小（字节）", lambda a: a["size_bytes"]),
+        ("SHA-256 校验值", lambda a: a["sha256"]),
+    ]),
 }  # fmt: skip
 
 
@@ -318,6 +351,7 @@ def dossier_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "household": [data["household"]], "members": data["members"],
         "gov_aid": data["gov_aid"], "needs": data["needs"],
         "history": [], "referrals": [], "events": [], "episodes": [], "follow_ups": [],
+        "attachments": [],
     }  # fmt: skip
     for need in data["needs"]:
         rows["history"] += [{"need_id": need["id"], **e} for e in need["history"]]
@@ -328,6 +362,7 @@ def dossier_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             rows["episodes"] += [{**rid, **e} for e in referral["episodes"]]
             if referral["follow_up"] is not None:
                 rows["follow_ups"].append({**rid, **referral["follow_up"]})
+            rows["attachments"] += [{**rid, **a} for a in referral["attachments"]]
     return rows
 
 

@@ -4,40 +4,48 @@ household's station and office only.
 
 The household is 钟伟明's (温泉镇, station_a, 从化区 office ca_conghua): its medical need is
 referred to 从化区慈善医疗救助 of 荔乡慈善会 (charity_f), approved, accepted, served (one
-visit), completed with ¥8,000, and followed up: the household says nothing arrived, so the
-office is asked and records what it found.
+visit), completed with ¥8,000 and a receipt photo, and followed up with a signed
+confirmation: the household says nothing arrived, so the office is asked and records what it
+found.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import AuditLog, Household, Referral, clock
-from models.enums import Domain, ServiceType
+from models import Attachment, AuditLog, Household, Referral, clock
+from models.enums import AttachmentKind, Domain, ServiceType
 from tests.helpers import bearer, get_user, need_of, project_named, sign_in
 from tests.web.services.referrals.steps import SURGERY
+from tests.web.services.referrals.test_attachments import PDF, png_with_gps
 from web.services.crypto import cipher_of
 from web.services.dossier import dossier
 from web.services.errors import Forbidden, NotFound
 from web.services.households import add_need
 from web.services.referrals import workflow
+from web.services.referrals.attachments import add_attachment
 from web.services.referrals.episodes import EpisodeInput, add_episode
 from web.services.referrals.followups import FollowUpInput, record_follow_up, resolve_follow_up
+from web.services.storage import LocalDiskStorage
 
 #: A need's text typed as a spreadsheet would run it.
 FORMULA = '=HYPERLINK("http://x.cn","点我")'
 
 
 @pytest.fixture
-def helped(db: Session) -> Referral:
+def helped(db: Session, app: Flask, tmp_path: Path) -> Referral:
     """钟伟明's medical need, helped end to end and followed up (see the module's words)."""
+    app.config["ATTACHMENT_DIR"] = str(tmp_path / "attachments")
+    storage = LocalDiskStorage(tmp_path / "attachments")
     station, office = get_user(db, "station_a"), get_user(db, "ca_conghua")
     charity = get_user(db, "charity_f")
     need = need_of(db, "钟伟明", "medical")
@@ -54,10 +62,14 @@ def helped(db: Session) -> Referral:
         today=clock.today(),
     )  # fmt: skip
     workflow.complete_referral(db, charity, referral.id, delivered_amount_fen=800_000)
+    add_attachment(db, charity, storage, referral.id, png_with_gps(), "收据.png",
+                   AttachmentKind.COMPLETION, caption="医院收费收据")  # fmt: skip
     said = FollowUpInput(
         received=False, as_recorded=False, satisfaction=2, need_met=False, note="户主说未收到款项"
     )
     record_follow_up(db, station, referral.id, said)
+    add_attachment(db, station, storage, referral.id, PDF, "回访确认.pdf",
+                   AttachmentKind.FOLLOW_UP, caption="户主签字")  # fmt: skip
     resolve_follow_up(db, office, referral.id, "已电话核实，款项打入医院账户")
     add_need(db, station, need.household, domain=Domain.LIVING, text=FORMULA)
     db.commit()
@@ -112,6 +124,13 @@ def test_the_dossier_lists_each_need_referral_episode_and_follow_up_in_labels_an
     follow_up = referral["follow_up"]
     assert follow_up["received"] is False and follow_up["satisfaction_label"] == "不满意"
     assert follow_up["is_flagged"] and follow_up["resolution"] == "已电话核实，款项打入医院账户"
+    receipt, confirmation = referral["attachments"]
+    assert (receipt["kind_label"], receipt["filename"], receipt["caption"]) == (
+        "帮扶完成", "收据.png", "医院收费收据",
+    )  # fmt: skip
+    assert receipt["is_image"] and not confirmation["is_image"]
+    assert (confirmation["kind_label"], confirmation["filename"]) == ("回访", "回访确认.pdf")
+    assert confirmation["uploaded_on"] == clock.today() and len(confirmation["sha256"]) == 64
     assert any(n["text"] == FORMULA and n["referrals"] == [] for n in data["needs"])
     assert {m["id_number_masked"] for m in data["members"]} == {
         m.id_number_masked for m in household.members
@@ -135,6 +154,10 @@ def test_the_page_shows_the_history_in_words_chinese_dates_and_yuan_with_ids_mas
     assert f"{today.year}年{today.month}月{today.day}日" in text
     assert "completed" not in text and "visiting_care" not in text and "_fen" not in text
     assert "js/print.js" in text and "data-print" in text
+    # The receipt is shown as a picture to print; the signed confirmation is a link.
+    receipt, confirmation = db.scalars(sa.select(Attachment).order_by(Attachment.id)).all()
+    assert f'<img src="/attachments/{receipt.id}" alt="医院收费收据"' in text
+    assert f'href="/attachments/{confirmation.id}"' in text and "回访确认.pdf" in text
     for masked in (m.id_number_masked for m in household.members if m.id_number_masked):
         assert masked in text
     for number in full_id_numbers(db, household):
@@ -154,7 +177,7 @@ def test_the_export_has_a_sheet_per_section_masked_and_neutralised(
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["家庭", "家庭成员", "政府救助", "帮扶需求", "需求变更记录", "转介",
-                               "转介经过", "服务记录", "回访"]  # fmt: skip
+                               "转介经过", "服务记录", "回访", "附件"]  # fmt: skip
     cells = [c.value for sheet in book for row in sheet.iter_rows() for c in row]
     texts = {v for v in cells if isinstance(v, str)}
     assert "'" + FORMULA in texts and FORMULA not in texts
@@ -167,6 +190,12 @@ def test_the_export_has_a_sheet_per_section_masked_and_neutralised(
     assert row["已帮扶金额（元）"] == 8000 and isinstance(row["完成日期"], dt.datetime)
     follow_ups = list(book["回访"].values)
     assert dict(zip(follow_ups[0], follow_ups[1], strict=True))["是否收到帮扶"] == "否"
+    rows = list(book["附件"].values)
+    files = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert [(f["附于"], f["文件名"], f["转介编号"]) for f in files] == [
+        ("帮扶完成", "收据.png", helped.id), ("回访", "回访确认.pdf", helped.id),
+    ]  # fmt: skip
+    assert all(len(f["SHA-256 校验值"]) == 64 for f in files)
 
 
 def test_the_api_gives_the_dossier_with_ids_masked(
@@ -182,6 +211,9 @@ def test_the_api_gives_the_dossier_with_ids_masked(
     need = next(n for n in response.json["needs"] if n["id"] == helped.need_id)
     assert need["referrals"][0]["delivered_amount_fen"] == 800_000
     assert need["referrals"][0]["follow_up"]["satisfaction"] == 2
+    assert [a["filename"] for a in need["referrals"][0]["attachments"]] == [
+        "收据.png", "回访确认.pdf",
+    ]  # fmt: skip
     for number in full_id_numbers(db, household):
         assert number not in response.text
 
