@@ -59,6 +59,14 @@ def register_database(app: Flask) -> None:
     else:
         factory.kw.setdefault("info", {})["cipher"] = cipher
     app.extensions["sessionmaker"] = factory
+    read_url = app.config.get("DATABASE_URL_READ")
+    if read_url:
+        # A streaming replica: dashboards and reports read their figures there.
+        read_engine = create_engine(read_url)
+        app.extensions["read_engine"] = read_engine
+        app.extensions["read_sessionmaker"] = make_session_factory(read_engine, cipher=cipher)
+    else:
+        app.extensions["read_sessionmaker"] = factory
     app.extensions["cipher"] = cipher
     app.teardown_appcontext(close_db)
 

@@ -1,6 +1,9 @@
 """Configuration from environment variables, with safe defaults for a single-machine setup.
 
 ``DATABASE_URL``     SQLAlchemy URL; default a SQLite file ``instance/cishan.db``.
+``DATABASE_URL_READ``  a PostgreSQL streaming replica of it (optional): the dashboards' and
+                     half-year reports' figures are read there, a moment behind the primary;
+                     everything else, and every audit record, stays on the primary.
 ``SECRET_KEY``       signs session cookies; generated into ``instance/secret_key`` if absent.
 ``DATA_KEY``         encrypts personal data (Fernet key); generated into ``instance/data_key``.
 ``CISHAN_ENV``       ``production`` refuses to start without the two keys given explicitly
@@ -111,6 +114,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "ENV_NAME": "production" if production else "development",
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": database_url,
+        "DATABASE_URL_READ": env.get("DATABASE_URL_READ") or None,
         "SECRET_KEY": secret_key,
         "DATA_KEY": data_key,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_login import login_required
@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from models import clock
 from web.auth import actor
-from web.db import get_db
+from web.db import get_db, get_read_db, read_sessionmaker
 from web.schemas.base import ErrorSchema
 from web.schemas.stats import FigureQuerySchema, OverviewSchema, ReportQuerySchema, StatsQuerySchema
 from web.services.stats import half_year_report, region_figures, stats_scope
@@ -27,7 +27,7 @@ blp = Blueprint("stats", __name__, description="统计：需求与供给、转�
 def _figures(args: dict[str, Any]) -> dict[str, Any]:
     db, user = get_db(), actor()
     scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
-    return region_figures(db, user, scope, current_app.extensions["sessionmaker"])
+    return region_figures(db, user, scope, read_sessionmaker(), reads=get_read_db())
 
 
 @blp.route("/overview")
@@ -69,7 +69,7 @@ class Report(MethodView):
         db, user = get_db(), actor()
         scope = stats_scope(db, user, args["region_code"], clock.today(), args["period"])
         data = half_year_report(
-            db, user, scope, current_app.extensions["sessionmaker"], say=gettext
+            db, user, scope, read_sessionmaker(), say=gettext, reads=get_read_db()
         )
         period = clock.half_year_name(scope.period or "")
         return xlsx_response(data, f"半年度报告-{scope.region.name}-{period}.xlsx")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import login_required
 
 from models import clock
 from models.clock import period_of, recent_periods
 from web.auth import actor
-from web.db import get_db
+from web.db import get_db, get_read_db, read_sessionmaker
 from web.forms import RegionFilterForm
 from web.services.errors import ValidationFailed
 from web.services.regions import ancestors, region_label
@@ -34,7 +34,7 @@ def dashboard() -> str:
     region, period = _args()
     today = clock.today()
     scope = stats_scope(db, user, region, today, period)
-    figures = region_figures(db, user, scope, current_app.extensions["sessionmaker"])
+    figures = region_figures(db, user, scope, read_sessionmaker(), reads=get_read_db())
     tables = {name: table_of(name, figures) for name in TABLES}
     trail = ancestors(db, scope.region.code, within=user.region_code)
     return render_template(
@@ -54,7 +54,7 @@ def half_year_page() -> str:
     today = clock.today()
     scope = stats_scope(db, user, region, today, period or period_of(today))
     figures, children = half_year_figures(
-        db, user, scope, current_app.extensions["sessionmaker"], form="html"
+        db, user, scope, read_sessionmaker(), form="html", reads=get_read_db()
     )
     return render_template(
         "dashboard/report.html", figures=figures, scope=scope, children=children,

@@ -640,12 +640,18 @@ def child_scopes(db: Session, scope: StatsScope) -> list[StatsScope]:
 
 
 def region_figures(
-    db: Session, actor: Any, scope: StatsScope, side_by_side: sessionmaker[Session] | None = None
+    db: Session,
+    actor: Any,
+    scope: StatsScope,
+    side_by_side: sessionmaker[Session] | None = None,
+    *,
+    reads: Session | None = None,
 ) -> dict[str, Any]:
-    """The overview a user asked for, with the read audited (dashboard page and API alike)."""
+    """The overview a user asked for, with the read audited (dashboard page and API alike);
+    the figures are read in ``reads`` (a replica's session) when given."""
     write_audit(db, actor, "stats.read", region_code=scope.region.code,
                 detail={"period": scope.period})  # fmt: skip
-    return overview(db, scope, side_by_side=side_by_side)
+    return overview(reads or db, scope, side_by_side=side_by_side)
 
 
 def half_year_figures(
@@ -655,12 +661,15 @@ def half_year_figures(
     side_by_side: sessionmaker[Session] | None = None,
     *,
     form: str = "xlsx",
+    reads: Session | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The half-year report's figures: the region's, then each child region's; audited."""
+    """The half-year report's figures: the region's, then each child region's; audited. The
+    figures are read in ``reads`` (a replica's session) when given."""
     now = utcnow()
-    figures = overview(db, scope, now, side_by_side=side_by_side)
+    figures = overview(reads or db, scope, now, side_by_side=side_by_side)
     children = [
-        overview(db, child, now, side_by_side=side_by_side) for child in child_scopes(db, scope)
+        overview(reads or db, child, now, side_by_side=side_by_side)
+        for child in child_scopes(db, scope)
     ]
     detail = {"period": scope.period, "children": len(children), "format": form}
     write_audit(db, actor, "stats.report", region_code=scope.region.code,
@@ -674,13 +683,15 @@ def half_year_report(
     scope: StatsScope,
     side_by_side: sessionmaker[Session] | None = None,
     say: Callable[..., str] | None = None,
+    *,
+    reads: Session | None = None,
 ) -> bytes:
     """The half-year report as an ``.xlsx``; ``say`` gives its titles, headers and labels in
     the reader's language (Chinese when None)."""
     from .charity_record import record_rows, region_charity_records
     from .stats_tables import chinese, report_workbook
 
-    figures, children = half_year_figures(db, actor, scope, side_by_side)
+    figures, children = half_year_figures(db, actor, scope, side_by_side, reads=reads)
     records = None
     if scope.period is not None:
         records = record_rows(region_charity_records(db, scope.region.code, scope.period), say)
