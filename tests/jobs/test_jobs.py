@@ -274,7 +274,12 @@ def test_an_administrator_queues_a_run_and_the_scheduler_picks_it_up(
     latest = listing["runs"][0]
     assert latest["job_name"] == "overdue_referrals" and latest["status"] == "succeeded"
     assert latest["trigger"] == "manual" and latest["duration_seconds"] is not None
-    assert latest["counts"] == {"expired": 0, "flagged": 0, "follow_ups_overdue": 0}
+    assert latest["counts"] == {
+        "expired": 0,
+        "flagged": 0,
+        "follow_ups_overdue": 0,
+        "missed_visits": 0,
+    }
     other = client.post("/api/v1/jobs/stale_needs/runs", json={"period": "2027H1"}, headers=admin)
     assert other.status_code == 422 and "period" in other.json["error"]["fields"]
     refresh = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": "2027H1"},
