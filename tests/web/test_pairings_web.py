@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Member, Notification, clock
 from tests.helpers import bearer, csrf_token, sign_in
+from tests.web.test_english import chinese_labels, english_client
 from tests.web.test_referrals_api import SURGERY, Parties, approved, need_of, project_named
 
 
@@ -142,3 +143,19 @@ def test_the_charity_sets_up_a_pairing_on_the_referral_page_and_the_station_read
     assert 'data-testid="pairing-end-form"' not in station.text
     office = browser_of(app, "ca_conghua").get(f"/referrals/{rid}")
     assert 'data-testid="pairing-months"' in office.text
+
+
+def test_the_pairing_section_names_things_in_english_on_english_pages(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    parties, rid = in_service(client, db)
+    before = english_client(app.test_client(), "charity_f").get(f"/referrals/{rid}")
+    assert parties.post(f"/referrals/{rid}/pairing", parties.charity, **body(db)).status_code == 201
+
+    after = english_client(app.test_client(), "charity_f").get(f"/referrals/{rid}")
+
+    assert "Companion&#39;s name" in before.text or "Companion's name" in before.text
+    assert "Caring mother" in after.text and "Visit plan" in after.text
+    for page in (before, after):
+        section = page.text.split('data-testid="pairing"', 1)[1].split("</section>", 1)[0]
+        assert chinese_labels(section) == []
