@@ -134,7 +134,8 @@ def _pair(db: Session, charity: User, referral: Referral, today: dt.date) -> Non
         pairings.PairingInput(
             companion_name="何秀珍", companion_role=CompanionRole.CARING_MOTHER,
             member_id=child.id, starts_on=starts_on,
-            ends_on=starts_on + dt.timedelta(days=365), visits_per_month=2,
+            ends_on=pairings.months_before(starts_on, -12) - dt.timedelta(days=1),
+            visits_per_month=2,
             note="每月两次入户陪伴，辅导作业、谈心；寒暑假带孩子参加营地活动。",
         ),
         today=today, now=began + dt.timedelta(days=1),

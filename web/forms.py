@@ -455,14 +455,15 @@ class PairingForm(FlaskForm):
     visits_per_month = IntegerField(
         _l("每月探访次数"), default=2, validators=follows(PAIRING["visits_per_month"])
     )
-    note = StringField(_l("结对说明（选填）"), validators=follows(PAIRING["note"]))
+    # Named apart from the 双向转介 form's ``note`` on the same page.
+    pairing_note = StringField(_l("结对说明（选填）"), validators=follows(PAIRING["note"]))
 
 
 class PairingEndForm(FlaskForm):
     """Ending a pairing early: its last day and why."""
 
     ended_on = DateField(_l("结对结束日期"), validators=follows(PAIRING_END["ended_on"]))
-    reason = StringField(_l("提前结束原因"), validators=follows(PAIRING_END["reason"]))
+    end_reason = StringField(_l("提前结束原因"), validators=follows(PAIRING_END["reason"]))
 
 
 # --- administration -------------------------------------------------------------------------

@@ -295,6 +295,7 @@ def page_pairing(v: Values) -> dict[str, Any]:
 
 
 PAIRING_END = {"ended_on": TODAY.isoformat(), "reason": "家庭搬迁到市区居住"}
+PAGE_PAIRING_END = {"ended_on": TODAY.isoformat(), "end_reason": "家庭搬迁到市区居住"}
 
 FOLLOW_UP_BODY = {"received": True, "as_recorded": True, "satisfaction": 4, "need_met": True}
 FOLLOW_UP_FORM = {"received": "yes", "as_recorded": "yes", "satisfaction": "4", "need_met": "yes"}
@@ -845,7 +846,7 @@ PAGE_ROWS = [
         st=(403, 404), ch=(done("已设立结对帮扶"), 404), fill=R_ACCEPTED, body=page_pairing,
         sends=SENDS_FORM),
     Row("POST", "/referrals/{referral}/pairing/end", anon=LOGIN, admin=403, ca=(403, 404),
-        st=(403, 404), ch=(done("提前结束"), 404), fill=R_SERVICE, body=PAIRING_END,
+        st=(403, 404), ch=(done("提前结束"), 404), fill=R_SERVICE, body=PAGE_PAIRING_END,
         sends=SENDS_FORM),
     Row("POST", "/referrals/{referral}/attachments", anon=LOGIN, admin=403, ca=(403, 404),
         st=(403, 404), ch=(done("已上传附件"), 404), fill=R_COMPLETED, body=receipt,

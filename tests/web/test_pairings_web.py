@@ -122,7 +122,8 @@ def test_the_charity_sets_up_a_pairing_on_the_referral_page_and_the_station_read
     form = {
         "csrf_token": token, "companion_name": "陈淑芬", "companion_role": "caring_mother",
         "member_id": str(child(db)), "starts_on": clock.today().isoformat(),
-        "ends_on": clock.today().isoformat(), "visits_per_month": "2", "note": "周末入户陪伴",
+        "ends_on": clock.today().isoformat(), "visits_per_month": "2",
+        "pairing_note": "周末入户陪伴",
     }  # fmt: skip
 
     refused = charity.post(f"/referrals/{rid}/pairing", data=form)
@@ -143,6 +144,13 @@ def test_the_charity_sets_up_a_pairing_on_the_referral_page_and_the_station_read
     assert 'data-testid="pairing-end-form"' not in station.text
     office = browser_of(app, "ca_conghua").get(f"/referrals/{rid}")
     assert 'data-testid="pairing-months"' in office.text
+
+    end = {"csrf_token": token, "ended_on": clock.today().isoformat(), "end_reason": ""}
+    unreasoned = charity.post(f"/referrals/{rid}/pairing/end", data=end)
+    assert unreasoned.status_code == 422 and "请填写提前结束的原因。" in unreasoned.text
+    ended = charity.post(f"/referrals/{rid}/pairing/end", data={**end, "end_reason": "搬家"})
+    assert ended.status_code == 302
+    assert 'data-testid="pairing-ended"' in charity.get(f"/referrals/{rid}").text
 
 
 def test_the_pairing_section_names_things_in_english_on_english_pages(

@@ -38,12 +38,12 @@ def referral_pairing(referral_id: int) -> Any:
         companion_role=_enum(CompanionRole, form.companion_role.data),
         member_id=int(member) if member.isdigit() else None, starts_on=form.starts_on.data,
         ends_on=form.ends_on.data, visits_per_month=form.visits_per_month.data,
-        note=form.note.data,
+        note=form.pairing_note.data,
     )  # fmt: skip
     try:
         pairings.set_up_pairing(get_db(), actor(), referral_id, data, today=clock.today())
     except ServiceError as error:
-        refuse(error, form, fallback="note")
+        refuse(error, form, fallback="pairing_note", rename={"note": "pairing_note"})
         return _detail(referral_id, pairing_form=form, status=error.status)
     flash(_("已设立结对帮扶，服务站已收到通知。"), "success")
     return redirect(_anchor(referral_id))
@@ -55,11 +55,11 @@ def referral_pairing_end(referral_id: int) -> Any:
     form = PairingEndForm()
     if not form.validate_on_submit():
         return _detail(referral_id, pairing_end_form=form, status=422)
-    data = pairings.PairingEndInput(ended_on=form.ended_on.data, reason=form.reason.data)
+    data = pairings.PairingEndInput(ended_on=form.ended_on.data, reason=form.end_reason.data)
     try:
         pairings.end_pairing(get_db(), actor(), referral_id, data, today=clock.today())
     except ServiceError as error:
-        refuse(error, form, fallback="reason")
+        refuse(error, form, fallback="end_reason", rename={"reason": "end_reason"})
         return _detail(referral_id, pairing_end_form=form, status=error.status)
     flash(_("结对帮扶已提前结束，服务站已收到通知。"), "success")
     return redirect(_anchor(referral_id))
