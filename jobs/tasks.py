@@ -21,6 +21,7 @@ from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
 from web.services.projects import expire_projects as expire_project_rows
 from web.services.referrals.followups import raise_overdue_follow_ups
+from web.services.referrals.pairings import raise_missed_visits
 from web.services.referrals.workflow import expire_unanswered, flag_overdue
 from web.services.rematch import rematch_open_needs
 from web.services.warnings import escalate_overdue, raise_warnings
@@ -72,13 +73,20 @@ def stale_needs(ctx: JobContext) -> dict[str, Any]:
 def overdue_referrals(ctx: JobContext) -> dict[str, Any]:
     """Referrals past the charity's answer deadline expire (the place goes back, the need to
     the station); offices hear of those silent longer than ``REFERRAL_OVERDUE_DAYS``;
-    stations hear of follow-ups (回访) past their day, once each."""
+    stations hear of follow-ups (回访) past their day, once each; charities and stations hear
+    of each month a pairing (结对帮扶) saw fewer visits than planned, once each."""
     days = int(ctx.config.get("REFERRAL_OVERDUE_DAYS", 3))
     expired = expire_unanswered(ctx.db, ctx.now)
     flagged = flag_overdue(ctx.db, ctx.now, days)
     follow_ups = raise_overdue_follow_ups(ctx.db, ctx.local_day, ctx.now)
+    missed = raise_missed_visits(ctx.db, ctx.local_day, ctx.now)
     ctx.progress(1, 1)
-    return {"expired": expired, "flagged": flagged, "follow_ups_overdue": follow_ups}
+    return {
+        "expired": expired,
+        "flagged": flagged,
+        "follow_ups_overdue": follow_ups,
+        "missed_visits": missed,
+    }
 
 
 def retrain_matcher(ctx: JobContext) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from .households import GovAid, Household, Member, Need, NeedEvent, Station
 from .jobs import JobRun, ModelVersion, SchedulerLease
 from .ledgers import LedgerEdition, LedgerEntry
 from .monitoring import MonitoringBatch, MonitoringRecord, MonitoringWarning, WarningRuleSetting
+from .pairings import Pairing, PairingAlert
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
 from .regions import CountySetting, Region
@@ -39,6 +40,8 @@ __all__ = [
     "Need",
     "NeedEvent",
     "Organization",
+    "Pairing",
+    "PairingAlert",
     "Project",
     "ProjectArea",
     "Referral",

@@ -116,6 +116,15 @@ class ServiceType(LabelledEnum):
     EMERGENCY_RELIEF = "emergency_relief", "应急救助"
 
 
+class CompanionRole(LabelledEnum):
+    """Who the charity pairs with a household member in a pairing (结对帮扶)."""
+
+    CARING_MOTHER = "caring_mother", "爱心妈妈"
+    VOLUNTEER = "volunteer", "志愿者"
+    SOCIAL_WORKER = "social_worker", "社工"
+    CHARITY_WORKER = "charity_worker", "慈善组织工作人员"
+
+
 class AttachmentKind(LabelledEnum):
     """What an attachment (a receipt, a photo, a signed confirmation) bears witness to."""
 

@@ -2,6 +2,11 @@
 services (so their timelines, audit records and notifications are real): what a station, an
 office and a charity see on a demo server. ``flask seed activity``; the test suite does not
 load them.
+
+One of them is a pairing (结对帮扶): an 爱心妈妈 of 青苗助学基金会 paired for a year with 李子轩,
+a left-behind child (留守儿童) of 温泉镇 whose parents work in Shenzhen, two visits a month
+from the first day of the month three months back. The month two months back saw one visit
+only, so the demo's charity and station find that month raised in their inboxes.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Household, Need, Project, Referral, User, utcnow
-from models.enums import DeclineReason, Domain, ServiceType
-from web.services.referrals import episodes, workflow
+from models import Household, Need, Project, Referral, User, clock, utcnow
+from models.enums import CompanionRole, DeclineReason, Domain, ServiceType
+from web.services.referrals import episodes, pairings, workflow
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,8 @@ class Story:
     head_name: str
     domain: Domain
     project: str
-    #: How far it goes: submitted, approved, declined, in_service or completed.
+    #: How far it goes: submitted, approved, declined, in_service, paired (in service, with a
+    #: pairing) or completed.
     until: str
     delivered_yuan: int | None = None
 
@@ -34,6 +40,16 @@ STORIES = (
     Story("邓四妹", Domain.EDUCATION, "瑶乡助学金·困难家庭中小学生资助", "approved"),
     Story("林秀梅", Domain.MEDICAL, "木棉关爱·困难妇女两癌救助", "declined"),
     Story("黄金水", Domain.HOUSING, "安居工程·困难老人住房修缮与适老化改造", "submitted"),
+    Story("李国强", Domain.CHILDREN, "四点半课堂·留守儿童课后托管与陪伴", "paired"),
+)
+#: The pairing's visits: (months back, day of the month, kind, note). Two a month are planned;
+#: the month two back has one.
+VISITS = (
+    (3, 6, ServiceType.VISITING_CARE, "入户陪伴，辅导数学作业"),
+    (3, 20, ServiceType.PSYCHOLOGICAL_COMFORT, "谈心：和同学打架的事，约定先找老师"),
+    (2, 17, ServiceType.VISITING_CARE, "入户陪伴，检查作业；原定月初一次因台风改期未补"),
+    (1, 8, ServiceType.VISITING_CARE, "入户陪伴，和奶奶一起看成绩单"),
+    (1, 22, ServiceType.PSYCHOLOGICAL_COMFORT, "带子轩和妹妹到镇图书馆借书，视频联系在深圳的父母"),
 )
 
 
@@ -64,14 +80,24 @@ def load_activity(db: Session, today: dt.date) -> int:
         charity = _user(db, organization_id=project.organization_id)
         referral = workflow.start_referral(db, station, need.id, project.id, score=0.82,
                                            model_version="weighted-v1")  # fmt: skip
-        workflow.submit_referral(db, station, referral.id, acknowledge_duplicate=True)
+        # A pairing began months ago: its referral was sent and approved just before.
+        paired_from = _paired_from(today) if story.until == "paired" else None
+        workflow.submit_referral(
+            db, station, referral.id, acknowledge_duplicate=True,
+            now=paired_from - dt.timedelta(days=3) if paired_from else None,
+        )  # fmt: skip
         if story.until != "submitted":
-            workflow.approve_referral(db, office, referral.id)
+            workflow.approve_referral(
+                db, office, referral.id,
+                now=paired_from - dt.timedelta(days=2) if paired_from else None,
+            )  # fmt: skip
         if story.until == "declined":
             workflow.decline_referral(
                 db, charity, referral.id, DeclineReason.NOT_ELIGIBLE,
                 "该项目仅资助两癌患者，建议转介其他大病救助项目。",
             )  # fmt: skip
+        if story.until == "paired":
+            _pair(db, charity, referral, today)
         if story.until in ("in_service", "completed"):
             began = utcnow() - dt.timedelta(days=21)
             workflow.accept_referral(db, charity, referral.id, now=began)
@@ -85,4 +111,36 @@ def load_activity(db: Session, today: dt.date) -> int:
             amount = (story.delivered_yuan or 0) * 100
             workflow.complete_referral(db, charity, referral.id, delivered_amount_fen=amount)
         made += 1
+    pairings.raise_missed_visits(db, today, utcnow())
     return made
+
+
+def _paired_from(today: dt.date) -> dt.datetime:
+    """When the pairing's referral was accepted: two days before the pairing starts."""
+    starts_on = pairings.months_before(today, 3)
+    return clock.start_of(starts_on - dt.timedelta(days=2)).astimezone(dt.UTC)
+
+
+def _pair(db: Session, charity: User, referral: Referral, today: dt.date) -> None:
+    """Accept and serve the referral from three months back, pair an 爱心妈妈 with the child
+    the need is about, and log the visits in :data:`VISITS`."""
+    starts_on = pairings.months_before(today, 3)
+    began = _paired_from(today)
+    workflow.accept_referral(db, charity, referral.id, now=began)
+    workflow.start_service(db, charity, referral.id, now=began)
+    child = referral.need.member or referral.need.household.members[-1]
+    pairings.set_up_pairing(
+        db, charity, referral.id,
+        pairings.PairingInput(
+            companion_name="何秀珍", companion_role=CompanionRole.CARING_MOTHER,
+            member_id=child.id, starts_on=starts_on,
+            ends_on=pairings.months_before(starts_on, -12) - dt.timedelta(days=1),
+            visits_per_month=2,
+            note="每月两次入户陪伴，辅导作业、谈心；寒暑假带孩子参加营地活动。",
+        ),
+        today=today, now=began + dt.timedelta(days=1),
+    )  # fmt: skip
+    for back, day, kind, note in VISITS:
+        on = pairings.months_before(today, back) + dt.timedelta(days=day - 1)
+        episodes.add_episode(db, charity, referral.id, episodes.EpisodeInput(
+            on=on, kind=kind, unit="次", note=note), today=today)  # fmt: skip

@@ -129,9 +129,11 @@ referrals_cli = AppGroup("referrals", help="转介的日常处理。")
 def referrals_sweep() -> None:
     """Expire referrals left unanswered past their deadline (the place goes back to the
     project, the need back to the station) and flag to the approving office those silent
-    longer than REFERRAL_OVERDUE_DAYS; remind stations of follow-ups (回访) past their day."""
+    longer than REFERRAL_OVERDUE_DAYS; remind stations of follow-ups (回访) past their day;
+    raise each month a pairing (结对帮扶) saw fewer visits than planned."""
     from models import clock, utcnow
     from web.services.referrals.followups import raise_overdue_follow_ups
+    from web.services.referrals.pairings import raise_missed_visits
     from web.services.referrals.workflow import expire_unanswered, flag_overdue
 
     days = current_app.config["REFERRAL_OVERDUE_DAYS"]
@@ -140,9 +142,10 @@ def referrals_sweep() -> None:
         expired = expire_unanswered(db, now)
         flagged = flag_overdue(db, now, days)
         follow_ups = raise_overdue_follow_ups(db, clock.local_date(now), now)
+        missed = raise_missed_visits(db, clock.local_date(now), now)
     click.echo(
         f"超时退回 {expired} 件；提醒民政部门（超过 {days} 天未答复）{flagged} 件；"
-        f"提醒服务站回访逾期 {follow_ups} 件。"
+        f"提醒服务站回访逾期 {follow_ups} 件；结对探访不足提醒 {missed} 件。"
     )
 
 

@@ -39,6 +39,7 @@ from matcher.conditions import shipped_catalogue
 from models.enums import (
     AttachmentKind,
     ChildStatus,
+    CompanionRole,
     DeclineReason,
     DisabilityType,
     DismissReason,
@@ -63,6 +64,7 @@ from models.enums import (
 )
 from web.services.contracts import GOV_AID, HOUSEHOLD, MAX_FEN, MEMBER, NEED, PROJECT, FieldRule
 from web.services.referrals.followups import FOLLOW_UP, RESOLUTION
+from web.services.referrals.pairings import PAIRING, PAIRING_END
 from web.services.warnings import DUE_DAYS, MAX_THRESHOLD_FEN, SHARE_PERCENT
 
 #: Largest amount a form accepts (yuan), as everywhere (``contracts.MAX_FEN``).
@@ -433,6 +435,35 @@ class FollowUpForm(FlaskForm):
 
 class FollowUpResolveForm(FlaskForm):
     resolution = TextAreaField(_l("核实处理情况"), validators=follows(RESOLUTION))
+
+
+class PairingForm(FlaskForm):
+    """结对帮扶, as the charity sets it up (``pairings.PAIRING``); the page offers the members
+    of the need's household as the choices of ``member_id``."""
+
+    companion_name = StringField(_l("结对人姓名"), validators=follows(PAIRING["companion_name"]))
+    companion_role = SelectField(
+        _l("结对人身份"), choices=[SelectChoice("", "—"), *_choices(CompanionRole)], default="",
+        validators=[DataRequired(_l(PAIRING["companion_role"].missing_message))],
+    )  # fmt: skip
+    member_id = SelectField(
+        _l("结对对象"), choices=[], validate_choice=False,
+        validators=[DataRequired(_l(PAIRING["member_id"].missing_message))],
+    )  # fmt: skip
+    starts_on = DateField(_l("开始日期"), validators=follows(PAIRING["starts_on"]))
+    ends_on = DateField(_l("结束日期"), validators=follows(PAIRING["ends_on"]))
+    visits_per_month = IntegerField(
+        _l("每月探访次数"), default=2, validators=follows(PAIRING["visits_per_month"])
+    )
+    # Named apart from the 双向转介 form's ``note`` on the same page.
+    pairing_note = StringField(_l("结对说明（选填）"), validators=follows(PAIRING["note"]))
+
+
+class PairingEndForm(FlaskForm):
+    """Ending a pairing early: its last day and why."""
+
+    ended_on = DateField(_l("结对结束日期"), validators=follows(PAIRING_END["ended_on"]))
+    end_reason = StringField(_l("提前结束原因"), validators=follows(PAIRING_END["reason"]))
 
 
 # --- administration -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from jobs.scheduler import catch_up
 from jobs.tasks import TASKS
 from models import (
     FollowUp,
+    Household,
     LedgerEdition,
     Need,
     Notification,
@@ -27,14 +28,22 @@ from models import (
     Region,
     utcnow,
 )
-from models.clock import latest_slot, next_slot, today
-from models.enums import LEDGER_LEVELS, JobRunStatus, NeedStatus, ProjectStatus, ReferralStatus
+from models.clock import latest_slot, next_slot, start_of, today
+from models.enums import (
+    LEDGER_LEVELS,
+    CompanionRole,
+    JobRunStatus,
+    NeedStatus,
+    ProjectStatus,
+    ReferralStatus,
+    ServiceType,
+)
 from models.jobs import JobRun
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.errors import ValidationFailed
 from web.services.jobs import JOBS, record_heartbeat
 from web.services.ledgers import build_edition, township_departments
-from web.services.referrals import workflow
+from web.services.referrals import episodes, pairings, workflow
 
 TZ = ZoneInfo("Asia/Shanghai")
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
@@ -274,7 +283,12 @@ def test_an_administrator_queues_a_run_and_the_scheduler_picks_it_up(
     latest = listing["runs"][0]
     assert latest["job_name"] == "overdue_referrals" and latest["status"] == "succeeded"
     assert latest["trigger"] == "manual" and latest["duration_seconds"] is not None
-    assert latest["counts"] == {"expired": 0, "flagged": 0, "follow_ups_overdue": 0}
+    assert latest["counts"] == {
+        "expired": 0,
+        "flagged": 0,
+        "follow_ups_overdue": 0,
+        "missed_visits": 0,
+    }
     other = client.post("/api/v1/jobs/stale_needs/runs", json={"period": "2027H1"}, headers=admin)
     assert other.status_code == 422 and "period" in other.json["error"]["fields"]
     refresh = client.post("/api/v1/jobs/ledger_refresh/runs", json={"period": "2027H1"},
@@ -366,3 +380,48 @@ def test_the_daily_job_raises_an_overdue_follow_up_with_its_station_once(
         )
     ).all()
     assert {n.user_id for n in told} == {station.id} and len(told) == 1
+
+
+def test_the_daily_job_raises_a_month_short_of_its_pairings_visits_once(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    station, office, charity = (get_user(db, u) for u in ("station_a", "ca_conghua", "charity_f"))
+    need = db.scalar(
+        sa.select(Need)
+        .join(Household)
+        .where(Household.head_name == "钟伟明", Need.domain == "medical")
+    )
+    project = db.scalar(sa.select(Project).where(Project.name == "从化区慈善医疗救助"))
+    assert need is not None and project is not None
+    referral = workflow.start_referral(db, station, need.id, project.id)
+    for step, who in (("submit_referral", station), ("approve_referral", office),
+                      ("accept_referral", charity), ("start_service", charity)):  # fmt: skip
+        getattr(workflow, step)(db, who, referral.id)
+    child = next(m for m in need.household.members if m.name == "钟浩然")
+    starts = today()
+    pairings.set_up_pairing(db, charity, referral.id, pairings.PairingInput(
+        "陈淑芬", CompanionRole.CARING_MOTHER, child.id, starts,
+        starts + dt.timedelta(days=365), 2,
+    ), today=starts)  # fmt: skip
+    whole = pairings.next_month(starts)
+    judged_on = pairings.month_end(whole) + dt.timedelta(days=pairings.GRACE_DAYS + 1)
+    # The first, partial month gets the visits it expects; the next whole month none.
+    for _ in range(pairings.planned_visits(2, starts, pairings.month_end(starts))):
+        episodes.add_episode(db, charity, referral.id, episodes.EpisodeInput(
+            on=starts, kind=ServiceType.VISITING_CARE), today=judged_on)  # fmt: skip
+    db.commit()
+    slot = start_of(judged_on).replace(hour=7, minute=30).astimezone(dt.UTC)
+
+    first = run_slot(session_factory, "overdue_referrals", slot)
+    second = run_slot(session_factory, "overdue_referrals", slot + dt.timedelta(days=1))
+
+    assert first is not None and first.counts["missed_visits"] == 1
+    assert second is not None and second.counts["missed_visits"] == 0
+    told = db.scalars(
+        sa.select(Notification).where(
+            Notification.referral_id == referral.id, Notification.kind == "pairing_missed_visit"
+        )
+    ).all()
+    assert {n.user_id for n in told} >= {station.id, charity.id} and office.id not in {
+        n.user_id for n in told
+    }

@@ -230,14 +230,15 @@ def test_seed_activity_walks_demo_referrals_through_every_state(tmp_path: Path) 
                       "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY})  # fmt: skip
     run(app, "db", "upgrade")
     run(app, "seed", "demo")
-    assert "新建 6 件" in run(app, "seed", "activity").output
+    assert "新建 7 件" in run(app, "seed", "activity").output
     assert "未做改动" in run(app, "seed", "activity").output
     with app.extensions["sessionmaker"]() as db:
         states = Counter(s.value for s in db.scalars(sa.select(Referral.status)))
-        assert states == {"completed": 2, "in_service": 1, "approved": 1, "declined": 1,
+        assert states == {"completed": 2, "in_service": 2, "approved": 1, "declined": 1,
                           "submitted": 1}  # fmt: skip
-        episodes = db.scalars(sa.select(Referral).where(Referral.status == "in_service")).one()
-        assert len(episodes.episodes) == 2
+        served = db.scalars(sa.select(Referral).where(Referral.status == "in_service")).all()
+        # The rehabilitation in service, and the pairing (结对帮扶) with its visits.
+        assert sorted(len(r.episodes) for r in served) == [2, 5]
 
 
 def test_seeding_again_after_a_demo_station_was_renamed_still_succeeds(tmp_path: Path) -> None:

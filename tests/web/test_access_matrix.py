@@ -51,7 +51,14 @@ from werkzeug.test import TestResponse
 
 from models import Household, MonitoringWarning, Notification, Organization, Referral, clock
 from models.base import utcnow
-from models.enums import AttachmentKind, GovAidType, LocalProviderKind, MonitoringSource, Role
+from models.enums import (
+    AttachmentKind,
+    CompanionRole,
+    GovAidType,
+    LocalProviderKind,
+    MonitoringSource,
+    Role,
+)
 from models.session import make_session_factory
 from tests.helpers import (
     DEMO_PASSWORD,
@@ -75,6 +82,7 @@ from web.services.projects import ProjectInput, register_project, submit_project
 from web.services.referrals.attachments import add_attachment
 from web.services.referrals.back_referrals import refer_back
 from web.services.referrals.followups import FollowUpInput, record_follow_up
+from web.services.referrals.pairings import PairingInput, set_up_pairing
 from web.services.referrals.workflow import (
     accept_referral,
     approve_referral,
@@ -190,6 +198,7 @@ EDITION = Fill("edition_conghua", "edition_ruyuan")
 R_DRAFT = Fill("referral_draft_a", "referral_draft_c")
 R_SUBMITTED = Fill("referral_submitted_a", "referral_submitted_c")
 R_APPROVED = Fill("referral_approved_a", "referral_approved_c")
+#: The referrals in service are pairings (结对帮扶); the accepted ones are not yet.
 R_ACCEPTED = Fill("referral_accepted_a", "referral_accepted_c")
 R_SERVICE = Fill("referral_in_service_a", "referral_in_service_c")
 #: Completed, its follow-up (回访) not yet recorded; and one whose follow-up said nothing
@@ -270,6 +279,23 @@ def page_step(v: Values) -> dict[str, Any]:
         "delivered_amount": "100",
     }  # fmt: skip
 
+
+def pairing(v: Values) -> dict[str, Any]:
+    """A pairing with a member of the referral's household, as the API takes it."""
+    return {
+        "companion_name": "陈淑芬", "companion_role": "caring_mother", "member_id": v["member"],
+        "starts_on": TODAY.isoformat(), "ends_on": (TODAY + dt.timedelta(days=365)).isoformat(),
+        "visits_per_month": 2,
+    }  # fmt: skip
+
+
+def page_pairing(v: Values) -> dict[str, Any]:
+    """The same pairing as the referral page's form posts it."""
+    return {key: str(value) for key, value in pairing(v).items()}
+
+
+PAIRING_END = {"ended_on": TODAY.isoformat(), "reason": "家庭搬迁到市区居住"}
+PAGE_PAIRING_END = {"ended_on": TODAY.isoformat(), "end_reason": "家庭搬迁到市区居住"}
 
 FOLLOW_UP_BODY = {"received": True, "as_recorded": True, "satisfaction": 4, "need_met": True}
 FOLLOW_UP_FORM = {"received": "yes", "as_recorded": "yes", "satisfaction": "4", "need_met": "yes"}
@@ -538,6 +564,16 @@ API_ROWS = [
     Row("POST", "/api/v1/referrals/{referral}/follow-up/resolve", anon=401, admin=403,
         ca=(200, 404), st=403, ch=403, fill=R_FLAGGED,
         body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_BODY),
+    # 结对帮扶: the charity answering the referral sets it up and ends it; the station and the
+    # office read it; another station, charity or office finds nothing.
+    Row("GET", "/api/v1/referrals/{referral}/pairing", anon=401, admin=200, ca=(200, 404),
+        st=(200, 404), ch=(200, 404), fill=R_SERVICE),
+    Row("GET", "/api/v1/referrals/{referral}/pairing", anon=401, admin=200, ca=200, st=404,
+        ch=404, fill=NEAR_REFERRAL, label="in service"),
+    Row("POST", "/api/v1/referrals/{referral}/pairing", anon=401, admin=403, ca=403, st=403,
+        ch=(201, 404), fill=R_ACCEPTED, body=pairing, sends=SENDS_BODY),
+    Row("POST", "/api/v1/referrals/{referral}/pairing/end", anon=401, admin=403, ca=403,
+        st=403, ch=(200, 404), fill=R_SERVICE, body=PAIRING_END, sends=SENDS_BODY),
     # Attachments: the provider attaches a completion's receipt; whoever sees the referral
     # lists and downloads them, except that a charity never sees the follow-up's.
     Row("GET", "/api/v1/referrals/{referral}/attachments", anon=401, admin=200,
@@ -806,6 +842,12 @@ PAGE_ROWS = [
     Row("POST", "/referrals/{referral}/follow-up/resolve", anon=LOGIN, admin=403,
         ca=(done("已记录核实处理情况"), 404), st=(403, 404), ch=(403, 404), fill=R_FLAGGED,
         body={"resolution": "已联系慈善会核实，款项已补发"}, sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/pairing", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done("已设立结对帮扶"), 404), fill=R_ACCEPTED, body=page_pairing,
+        sends=SENDS_FORM),
+    Row("POST", "/referrals/{referral}/pairing/end", anon=LOGIN, admin=403, ca=(403, 404),
+        st=(403, 404), ch=(done("提前结束"), 404), fill=R_SERVICE, body=PAGE_PAIRING_END,
+        sends=SENDS_FORM),
     Row("POST", "/referrals/{referral}/attachments", anon=LOGIN, admin=403, ca=(403, 404),
         st=(403, 404), ch=(done("已上传附件"), 404), fill=R_COMPLETED, body=receipt,
         sends=SENDS_FORM),
@@ -1039,9 +1081,17 @@ def build_world(db: Session, storage: LocalDiskStorage) -> dict[str, Values]:
                 "need": referrals[f"referral_{state}_{side}"].need_id,
                 "project": refer_to,
             }
+    for side in ("a", "c", "b"):
+        referral = referrals[f"referral_in_service_{side}"]
+        set_up_pairing(db, get_user(db, PARTIES[side][2]), referral.id, PairingInput(
+            companion_name="陈淑芬", companion_role=CompanionRole.CARING_MOTHER,
+            member_id=referral.need.household.members[-1].id, starts_on=TODAY,
+            ends_on=TODAY + dt.timedelta(days=365), visits_per_month=2,
+        ), today=TODAY)  # fmt: skip
     db.flush()
     for key, referral in referrals.items():
-        world[key] = {"referral": referral.id, "version": referral.version}
+        world[key] = {"referral": referral.id, "version": referral.version,
+                      "member": referral.need.household.members[0].id}  # fmt: skip
 
     charity_f, charity_h = get_user(db, "charity_f"), get_user(db, "charity_h")
     world["organization_f"] = {"organization": charity_f.organization_id}

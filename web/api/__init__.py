@@ -37,6 +37,7 @@ def register_api(app: Flask) -> None:
         needs,
         notifications,
         organizations,
+        pairings,
         projects,
         referrals,
         stations,
@@ -59,7 +60,7 @@ def register_api(app: Flask) -> None:
     modules = (
         auth, me, stations, households, needs, organizations, projects, ledgers, imports,
         referrals, notifications, jobs, stats, monitoring, demand, local_resources, allocation,
-        attachments,
+        attachments, pairings,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

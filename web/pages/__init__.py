@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (routes and filters register)
     local_resources,
     matching,
     monitoring,
+    pairings,
     referrals,
     regions,
     supply,

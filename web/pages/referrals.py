@@ -32,6 +32,8 @@ from web.forms import (
     FollowUpForm,
     FollowUpResolveForm,
     HandleForm,
+    PairingEndForm,
+    PairingForm,
     ReferralStepForm,
     fen_of,
 )
@@ -43,6 +45,7 @@ from web.services.referrals import (
     back_referrals,
     episodes,
     followups,
+    pairings,
     views,
     workflow,
 )
@@ -167,6 +170,16 @@ def _detail(
         (str(e["id"]), f"{e['on']} {_(e['kind_label'])} {e['quantity']} {e['unit']}")
         for e in view["episodes"]
     ]
+    pairing = pairings.find_pairing(db, referral.id)
+    can_pair = pairings.can_set_up(user, referral, pairing)
+    pairing_form = extra.get("pairing_form") or PairingForm(starts_on=today)
+    if can_pair:
+        pairing_form.member_id.choices = [
+            (str(m.id), f"{m.name}（{_(m.relation.label)}）")
+            for m in referral.need.household.members
+        ]
+        if not pairing_form.member_id.data and referral.need.member_id is not None:
+            pairing_form.member_id.data = str(referral.need.member_id)
     if form is None:
         form = ReferralStepForm(version=referral.version)
     form.version.data = referral.version
@@ -184,6 +197,10 @@ def _detail(
         is_charity=user.role == Role.CHARITY_STAFF, is_provider=provides(user, referral),
         sees_as_provider=sees_as_provider(user, referral), declines=DeclineReason,
         services=ServiceType, aid_types=GovAidType,
+        pairing=pairings.pairing_view(db, user, referral, pairing, today),
+        pairing_form=pairing_form if can_pair else None,
+        pairing_end_form=extra.get("pairing_end_form") or PairingEndForm(ended_on=today),
+        pairing_grace_days=pairings.GRACE_DAYS,
     )  # fmt: skip
     return body, status
 

@@ -98,6 +98,7 @@ COUNT_LABELS = {
     "seconds": "用时（秒）",
     "rematched": "重新匹配需求",
     "follow_ups_overdue": "回访逾期提醒",
+    "missed_visits": "结对探访不足提醒",
 }
 
 
