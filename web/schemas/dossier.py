@@ -103,6 +103,28 @@ class DossierAttachmentSchema(BaseSchema):
     uploaded_on = fields.Date()
 
 
+class DossierPairingMonthSchema(BaseSchema):
+    month = fields.String(metadata={"description": "月份，YYYY-MM"})
+    planned = fields.Integer(metadata={"description": "计划探访次数（不足整月按天折算）"})
+    visits = fields.Integer(metadata={"description": "已登记的探访次数"})
+    is_current = fields.Boolean(metadata={"description": "本月进行中"})
+    is_short = fields.Boolean(metadata={"description": "已过去且少于计划"})
+    is_alerted = fields.Boolean(metadata={"description": "已提醒慈善组织和服务站"})
+
+
+class DossierPairingSchema(BaseSchema):
+    companion_name = fields.String()
+    companion_role_label = _Label()
+    member_name = fields.String(allow_none=True)
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    visits_per_month = fields.Integer()
+    note = fields.String(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    months = fields.List(fields.Nested(DossierPairingMonthSchema))
+
+
 class DossierReferralSchema(BaseSchema):
     id = fields.Integer()
     project = fields.String()
@@ -119,6 +141,7 @@ class DossierReferralSchema(BaseSchema):
     events = fields.List(fields.Nested(DossierReferralEventSchema))
     episodes = fields.List(fields.Nested(DossierEpisodeSchema))
     follow_up = fields.Nested(DossierFollowUpSchema, allow_none=True)
+    pairing = fields.Nested(DossierPairingSchema, allow_none=True)
     attachments = fields.List(fields.Nested(DossierAttachmentSchema))
 
 

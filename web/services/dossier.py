@@ -1,7 +1,8 @@
 """帮扶档案: one household's whole record of help — members, government aid, every need with
 its history, every referral of each need with its timeline, the service delivered and the
-follow-up (回访) and the receipts, photos and signed confirmations attached to them — for the
-station to print or export and the office to review.
+follow-up (回访), the pairing (结对帮扶) with its months of visits against the plan, and the
+receipts, photos and signed confirmations attached to them — for the station to print or
+export and the office to review.
 
 ID numbers and phones appear only masked, as on the household page. Every opening is audited
 as a read of personal data (``household.dossier``), whichever form it takes (page, export, API).
@@ -32,6 +33,7 @@ from models.enums import (
 from .audit import looked_at, write_audit
 from .excel import _neutralise
 from .households import household_in_scope
+from .referrals.pairings import find_pairing, pairing_view
 from .regions import region_label
 
 #: How a follow-up step on a referral's timeline reads (the referral's status is unchanged).
@@ -90,10 +92,13 @@ def dossier(db: Session, actor: User, household_id: int, *, form: str = "page") 
     ):
         attached.setdefault(a.referral_id, []).append(a)
     by_need: dict[int, list[dict[str, Any]]] = {}
+    today = clock.today()
     for referral in referrals:
-        by_need.setdefault(referral.need_id, []).append(
-            _referral(referral, follow_ups.get(referral.id), attached.get(referral.id, []))
+        view = _referral(referral, follow_ups.get(referral.id), attached.get(referral.id, []))
+        view["pairing"] = _pairing(
+            pairing_view(db, actor, referral, find_pairing(db, referral.id), today)
         )
+        by_need.setdefault(referral.need_id, []).append(view)
     write_audit(
         db, actor, "household.dossier", household,
         detail={"form": form, **looked_at([household])},
@@ -217,6 +222,20 @@ def _referral(
     }
 
 
+def _pairing(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The pairing as the dossier keeps it: who, with whom, for how long, and each month's
+    visits against the plan, oldest first."""
+    if view is None:
+        return None
+    kept = ("companion_name", "companion_role_label", "member_name", "starts_on", "ends_on",
+            "visits_per_month", "note", "ended_on", "end_reason")  # fmt: skip
+    months = [
+        {k: m[k] for k in ("month", "planned", "visits", "is_current", "is_short", "is_alerted")}
+        for m in reversed(view["months"])
+    ]
+    return {**{k: view[k] for k in kept}, "months": months}
+
+
 def _attachment(a: Attachment) -> dict[str, Any]:
     """What the file is and when it came; its hash lets an inspector check a copy of the
     file against the one stored."""
@@ -335,6 +354,19 @@ SHEETS: dict[str, Sheet] = {
         ("提请核实日期", lambda f: f["flagged_on"]), ("核实日期", lambda f: f["resolved_on"]),
         ("核实处理情况", lambda f: f["resolution"]),
     ]),
+    "pairings": ("结对帮扶", [
+        ("转介编号", lambda p: p["referral_id"]), ("结对人", lambda p: p["companion_name"]),
+        ("结对人身份", lambda p: p["companion_role_label"]),
+        ("结对对象", lambda p: p["member_name"]), ("开始日期", lambda p: p["starts_on"]),
+        ("结束日期", lambda p: p["ends_on"]), ("每月计划探访", lambda p: p["visits_per_month"]),
+        ("提前结束日期", lambda p: p["ended_on"]), ("提前结束原因", lambda p: p["end_reason"]),
+    ]),
+    "pairing_months": ("结对探访", [
+        ("转介编号", lambda m: m["referral_id"]), ("月份", lambda m: m["month"]),
+        ("计划探访", lambda m: m["planned"]), ("已探访", lambda m: m["visits"]),
+        ("情况", lambda m: "本月进行中" if m["is_current"]
+                          else ("少于计划" if m["is_short"] else "达到计划")),
+    ]),
     "attachments": ("附件", [
         ("转介编号", lambda a: a["referral_id"]), ("附于", lambda a: a["kind_label"]),
         ("文件名", lambda a: a["filename"]), ("说明", lambda a: a["caption"]),
@@ -351,7 +383,7 @@ def dossier_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "household": [data["household"]], "members": data["members"],
         "gov_aid": data["gov_aid"], "needs": data["needs"],
         "history": [], "referrals": [], "events": [], "episodes": [], "follow_ups": [],
-        "attachments": [],
+        "pairings": [], "pairing_months": [], "attachments": [],
     }  # fmt: skip
     for need in data["needs"]:
         rows["history"] += [{"need_id": need["id"], **e} for e in need["history"]]
@@ -362,6 +394,9 @@ def dossier_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             rows["episodes"] += [{**rid, **e} for e in referral["episodes"]]
             if referral["follow_up"] is not None:
                 rows["follow_ups"].append({**rid, **referral["follow_up"]})
+            if referral["pairing"] is not None:
+                rows["pairings"].append({**rid, **referral["pairing"]})
+                rows["pairing_months"] += [{**rid, **m} for m in referral["pairing"]["months"]]
             rows["attachments"] += [{**rid, **a} for a in referral["attachments"]]
     return rows
 

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import Attachment, AuditLog, Household, Referral, clock
-from models.enums import AttachmentKind, Domain, ServiceType
+from models.enums import AttachmentKind, CompanionRole, Domain, ServiceType
 from tests.helpers import bearer, get_user, need_of, project_named, sign_in
 from tests.web.services.referrals.steps import SURGERY
 from tests.web.services.referrals.test_attachments import PDF, png_with_gps
@@ -35,6 +35,7 @@ from web.services.referrals import workflow
 from web.services.referrals.attachments import add_attachment
 from web.services.referrals.episodes import EpisodeInput, add_episode
 from web.services.referrals.followups import FollowUpInput, record_follow_up, resolve_follow_up
+from web.services.referrals.pairings import PairingInput, set_up_pairing
 from web.services.storage import LocalDiskStorage
 
 #: A need's text typed as a spreadsheet would run it.
@@ -56,6 +57,12 @@ def helped(db: Session, app: Flask, tmp_path: Path) -> Referral:
     workflow.approve_referral(db, office, referral.id)
     workflow.accept_referral(db, charity, referral.id)
     workflow.start_service(db, charity, referral.id)
+    pairing = PairingInput(
+        companion_name="何秀珍", companion_role=CompanionRole.CARING_MOTHER,
+        member_id=need.household.members[0].id, starts_on=clock.today(),
+        ends_on=clock.today() + dt.timedelta(days=180), visits_per_month=2,
+    )  # fmt: skip
+    set_up_pairing(db, charity, referral.id, pairing, today=clock.today())
     add_episode(
         db, charity, referral.id,
         EpisodeInput(on=clock.today(), kind=ServiceType.VISITING_CARE, note="入户探访"),
@@ -124,6 +131,13 @@ def test_the_dossier_lists_each_need_referral_episode_and_follow_up_in_labels_an
     follow_up = referral["follow_up"]
     assert follow_up["received"] is False and follow_up["satisfaction_label"] == "不满意"
     assert follow_up["is_flagged"] and follow_up["resolution"] == "已电话核实，款项打入医院账户"
+    pairing = referral["pairing"]
+    assert (pairing["companion_name"], pairing["companion_role_label"]) == ("何秀珍", "爱心妈妈")
+    assert pairing["member_name"] == household.members[0].name
+    assert pairing["visits_per_month"] == 2
+    assert [(m["planned"], m["visits"], m["is_current"]) for m in pairing["months"]] == [
+        (0, 1, True)
+    ]
     receipt, confirmation = referral["attachments"]
     assert (receipt["kind_label"], receipt["filename"], receipt["caption"]) == (
         "帮扶完成", "收据.png", "医院收费收据",
@@ -154,6 +168,7 @@ def test_the_page_shows_the_history_in_words_chinese_dates_and_yuan_with_ids_mas
     assert f"{today.year}年{today.month}月{today.day}日" in text
     assert "completed" not in text and "visiting_care" not in text and "_fen" not in text
     assert "js/print.js" in text and "data-print" in text
+    assert "何秀珍（爱心妈妈）" in text and "每月探访 2 次" in text
     # The receipt is shown as a picture to print; the signed confirmation is a link.
     receipt, confirmation = db.scalars(sa.select(Attachment).order_by(Attachment.id)).all()
     assert f'<img src="/attachments/{receipt.id}" alt="医院收费收据"' in text
@@ -177,7 +192,8 @@ def test_the_export_has_a_sheet_per_section_masked_and_neutralised(
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["家庭", "家庭成员", "政府救助", "帮扶需求", "需求变更记录", "转介",
-                               "转介经过", "服务记录", "回访", "附件"]  # fmt: skip
+                               "转介经过", "服务记录", "回访", "结对帮扶", "结对探访",
+                               "附件"]  # fmt: skip
     cells = [c.value for sheet in book for row in sheet.iter_rows() for c in row]
     texts = {v for v in cells if isinstance(v, str)}
     assert "'" + FORMULA in texts and FORMULA not in texts
