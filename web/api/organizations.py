@@ -88,7 +88,7 @@ class OrganizationRecord(MethodView):
         answered and completed, households served, money and services delivered, response
         times and declines by reason. A charity reads its own; an office, the charities
         registered in or serving its region, counting its region's households."""
-        return get_charity_record(get_db(), actor(), organization_id, args["period"])
+        return get_charity_record(get_db(), actor(), organization_id, args["period"], form="api")
 
 
 @blp.route("/<int:organization_id>/review")
