@@ -181,7 +181,7 @@ def test_an_archived_referral_refuses_every_change_but_still_reads(
 
 
 def test_the_job_archives_by_the_configured_retention_and_says_how_many(
-    db: Session, session_factory: sessionmaker[Session], closed_case: Referral
+    app: Flask, db: Session, session_factory: sessionmaker[Session], closed_case: Referral
 ) -> None:
     slot = utcnow().replace(microsecond=0) + dt.timedelta(seconds=5)
 
@@ -194,6 +194,11 @@ def test_the_job_archives_by_the_configured_retention_and_says_how_many(
     assert archived.counts is not None and archived.counts["archived"] >= 1
     db.refresh(closed_case)
     assert closed_case.archived_at is not None
+    office = app.test_client()
+    sign_in(office, "ca_conghua")
+    page = office.get("/jobs")
+    assert page.status_code == 200
+    assert "<td>结案归档</td>" in page.text and "已归档转介" in page.text
 
 
 def test_the_api_refuses_an_episode_and_an_upload_with_409_and_the_page_shows_it_archived(
