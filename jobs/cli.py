@@ -21,7 +21,8 @@ jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动�
 
 def job_config() -> dict[str, Any]:
     config = current_app.config
-    return {key: config[key] for key in ("REFERRAL_OVERDUE_DAYS", "STALE_NEED_DAYS")}
+    keys = ("REFERRAL_OVERDUE_DAYS", "STALE_NEED_DAYS", "CASE_RETENTION_DAYS")
+    return {key: config[key] for key in keys}
 
 
 def _local(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models.clock import local_date, period_of
+from web.services.archives import CASE_RETENTION_DAYS, archive_closed_cases
 from web.services.ledgers import refresh_ledgers
 from web.services.matching import train_matcher, training_figures
 from web.services.needs import STALE_NEED_DAYS, alert_stale_needs
@@ -126,6 +127,15 @@ def rematch(ctx: JobContext) -> dict[str, Any]:
     return result.counts()
 
 
+def archive_cases(ctx: JobContext) -> dict[str, Any]:
+    """Closed cases kept longer than ``CASE_RETENTION_DAYS`` archived, read-only, never
+    deleted (``web.services.archives``); a second run finds nothing new."""
+    days = int(ctx.config.get("CASE_RETENTION_DAYS", CASE_RETENTION_DAYS))
+    result = archive_closed_cases(ctx.db, ctx.now, days)
+    ctx.progress(1, 1)
+    return asdict(result)
+
+
 #: The function of each job in ``web.services.jobs.JOBS``.
 TASKS: dict[str, JobFunction] = {
     "ledger_refresh": ledger_refresh,
@@ -135,4 +145,5 @@ TASKS: dict[str, JobFunction] = {
     "retrain_matcher": retrain_matcher,
     "monitoring_rules": monitoring_rules,
     "rematch": rematch,
+    "archive_cases": archive_cases,
 }

@@ -374,6 +374,14 @@ BEFORE_CHARITY_STATES = (
     ReferralStatus.SUBMITTED,
     ReferralStatus.RETURNED,
 )
+#: Finished one way or another: nothing more happens to the referral but its follow-up (回访),
+#: and once closed longer than ``CASE_RETENTION_DAYS`` it is archived, read-only.
+CLOSED_REFERRAL_STATES = (
+    ReferralStatus.COMPLETED,
+    ReferralStatus.DECLINED,
+    ReferralStatus.CANCELLED,
+    ReferralStatus.EXPIRED,
+)
 #: Sent on by the station and not finished: the referral is under way.
 ACTIVE_REFERRAL_STATES = (
     ReferralStatus.SUBMITTED,

@@ -209,6 +209,8 @@ class Need(TimestampMixin, Base):
         sa.JSON, default=list, server_default="[]"
     )
     gained_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
+    #: When the settled need was archived with all its referrals (read-only from then on).
+    archived_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     household: Mapped[Household] = relationship(back_populates="needs")
     member: Mapped[Member | None] = relationship()
@@ -218,6 +220,10 @@ class Need(TimestampMixin, Base):
 
     #: The worklist reads a station's open needs household by household.
     __table_args__ = (sa.Index("ix_needs_household_id_status", "household_id", "status"),)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def remaining_gap_fen(self) -> int | None:

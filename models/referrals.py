@@ -53,6 +53,8 @@ class Referral(TimestampMixin, Base):
     allocation_plan_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("allocation_plans.id"), default=None, index=True
     )
+    #: When the closed case was archived (read-only from then on); never unset, never deleted.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
     #: Optimistic locking: an update carrying an old version is refused.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -67,6 +69,10 @@ class Referral(TimestampMixin, Base):
     )  # fmt: skip
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class ReferralEvent(Base):

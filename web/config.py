@@ -20,6 +20,9 @@
                      expires at the project's own response deadline).
 ``FOLLOW_UP_DAYS``   days after a referral is completed by which the household's station
                      should follow up (回访) (default 14); past it the daily job reminds them.
+``CASE_RETENTION_DAYS``  days a closed case (its follow-up done) is kept as it is before the
+                     daily job archives it, read-only, never deleted (default 1095, three
+                     years: see ``web.services.archives``).
 ``ATTACHMENT_DIR``   where attachment files are kept (default ``instance/attachments``).
 ``ATTACHMENT_MAX_BYTES``  the largest attachment accepted, in bytes (default 10 MiB); the
                      request limit is kept a little above it.
@@ -40,6 +43,7 @@ from cryptography.fernet import Fernet
 
 from models import clock
 from web.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir, private_file
+from web.services.archives import CASE_RETENTION_DAYS
 from web.services.households import DUPLICATE_CHECKS_PER_DAY
 from web.services.needs import STALE_NEED_DAYS
 from web.services.referrals.attachments import ATTACHMENT_MAX_BYTES
@@ -69,6 +73,19 @@ def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _days(value: str | None, default: int) -> int:
+    """A count of days read now, so a typo or a negative number stops the start."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        days = int(value)
+    except ValueError:
+        raise ConfigError(f"天数无效：{value}") from None
+    if days < 0:
+        raise ConfigError(f"天数不能为负数：{value}")
+    return days
 
 
 def _job_schedules(value: str | None) -> dict[str, dict[str, str]]:
@@ -127,6 +144,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
         "FOLLOW_UP_DAYS": int(env.get("FOLLOW_UP_DAYS", FOLLOW_UP_DAYS)),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
+        "CASE_RETENTION_DAYS": _days(env.get("CASE_RETENTION_DAYS"), CASE_RETENTION_DAYS),
         "DUPLICATE_CHECKS_PER_DAY": int(
             env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)
         ),

@@ -427,6 +427,10 @@ API_ROWS = [
     # serving its region (charity_h serves 乳源 only); stations have none.
     Row("GET", "/api/v1/organizations/{organization}/record?period={period}", anon=401,
         admin=200, ca=(200, 404), st=403, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
+    # The households a charity served: the same readers as its record, but a station is told
+    # the list does not exist (it names households).
+    Row("GET", "/api/v1/organizations/{organization}/households-served", anon=401,
+        admin=200, ca=(200, 404), st=404, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
     Row("POST", "/api/v1/organizations/{organization}/review", anon=401, admin=200,
         ca=(200, 403), st=(403, 404), ch=(403, 404), fill=ORGANIZATION,
         body={"approve": True}, sends=SENDS_BODY),
@@ -886,6 +890,8 @@ PAGE_ROWS = [
     Row("GET", "/organizations/{organization}/record", anon=LOGIN, admin=200, ca=(200, 404),
         st=403, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
     Row("GET", "/charity-record", anon=LOGIN, admin=403, ca=403, st=403, ch=200),
+    Row("GET", "/organizations/{organization}/households-served", anon=LOGIN, admin=200,
+        ca=(200, 404), st=404, ch=(200, 404), fill=VERIFIED_ORGANIZATION),
     Row("POST", "/organizations/{organization}/suspend", anon=LOGIN, admin=done(),
         ca=(done(), refused("登记该组织")), st=refused("登记该组织"), ch=refused("登记该组织"),
         fill=VERIFIED_ORGANIZATION, sends=SENDS_FORM, body={"reason": "年检未通过"}),

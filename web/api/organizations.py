@@ -14,7 +14,12 @@ from models.base import utcnow
 from web.auth import actor
 from web.db import get_db
 from web.schemas.base import ErrorSchema
-from web.schemas.charity_record import CharityRecordQuerySchema, CharityRecordSchema
+from web.schemas.charity_record import (
+    CharityRecordQuerySchema,
+    CharityRecordSchema,
+    HouseholdsServedQuerySchema,
+    HouseholdsServedSchema,
+)
 from web.schemas.supply import (
     OrganizationQuerySchema,
     OrganizationRegistrationSchema,
@@ -23,6 +28,7 @@ from web.schemas.supply import (
 )
 from web.services.charity_record import CharityRecord, get_charity_record
 from web.services.errors import ServiceError
+from web.services.households_served import HouseholdsServed, list_households_served
 from web.services.organizations import (
     get_organization,
     list_organizations,
@@ -88,7 +94,24 @@ class OrganizationRecord(MethodView):
         answered and completed, households served, money and services delivered, response
         times and declines by reason. A charity reads its own; an office, the charities
         registered in or serving its region, counting its region's households."""
-        return get_charity_record(get_db(), actor(), organization_id, args["period"])
+        return get_charity_record(get_db(), actor(), organization_id, args["period"], form="api")
+
+
+@blp.route("/<int:organization_id>/households-served")
+class OrganizationHouseholdsServed(MethodView):
+    @login_required
+    @blp.arguments(HouseholdsServedQuerySchema, location="query")
+    @blp.response(200, HouseholdsServedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="不是本组织，或不在本辖区登记或服务")
+    def get(self, args: dict[str, Any], organization_id: int) -> HouseholdsServed:
+        """The households a charity served (一家慈善组织服务过的家庭): the referrals it accepted,
+        is serving or completed, archived ones included, newest first, 50 a page. A charity
+        reads its own without names; an office, the charities registered in or serving its
+        region, its region's households only; stations and other charities get 404."""
+        return list_households_served(
+            get_db(), actor(), organization_id, period=args["period"], page=args["page"],
+            form="api",
+        )  # fmt: skip
 
 
 @blp.route("/<int:organization_id>/review")

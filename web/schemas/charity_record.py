@@ -60,3 +60,56 @@ class CharityRecordSchema(BaseSchema):
     declines = fields.List(
         fields.Nested(DeclineCountSchema), metadata={"description": "按婉拒原因"}
     )
+
+
+class HouseholdsServedQuerySchema(BaseSchema):
+    period = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{4}H[12]$"),
+        metadata={"description": "只列帮扶在该半年内进行的（如 2026H2）；不填为全部"},
+    )  # fmt: skip
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1), metadata={"description": "页码，每页 50 条"}
+    )
+
+
+class HouseholdServedSchema(BaseSchema):
+    referral_id = fields.Integer()
+    household_id = fields.Integer(metadata={"description": "仅民政部门与管理员可见"})
+    head_name = fields.String(metadata={"description": "户主姓名，仅民政部门与管理员可见"})
+    place = fields.String(metadata={"description": "所在乡镇（街道）"})
+    member_count = fields.Integer(metadata={"description": "家庭人口"})
+    priority_groups = fields.List(fields.String(), metadata={"description": "优先帮扶对象代码"})
+    project_id = fields.Integer()
+    project_name = fields.String()
+    domain = fields.String()
+    domain_label = fields.String()
+    status = fields.String(metadata={"description": "转介状态：accepted、in_service、completed"})
+    outcome = fields.String(
+        metadata={"description": "accepted、in_service、completed；partial 为完成但需求部分满足"}
+    )
+    outcome_label = fields.String()
+    accepted_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    delivered_amount_fen = fields.Integer(
+        allow_none=True, metadata={"description": "实际帮扶金额（分）"}
+    )
+    delivered_service = fields.String(allow_none=True, metadata={"description": "完成时记录的服务"})
+    episodes = fields.String(allow_none=True, metadata={"description": "服务记录汇总"})
+    satisfaction = fields.Integer(allow_none=True, metadata={"description": "回访满意度 1—5"})
+    archived_at = fields.DateTime(allow_none=True, metadata={"description": "归档时间（只读）"})
+
+
+class HouseholdsServedSchema(BaseSchema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    period = fields.String(allow_none=True)
+    region_code = fields.String(
+        allow_none=True, metadata={"description": "只列该区划内的家庭（民政部门查看时为本辖区）"}
+    )
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer(metadata={"description": "符合条件的转介数（各页合计）"})
+    households = fields.Integer(metadata={"description": "其中的家庭数（去重）"})
+    items = fields.List(fields.Nested(HouseholdServedSchema))

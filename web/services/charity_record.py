@@ -39,6 +39,7 @@ from models.clock import half_year_name, period_bounds, period_window
 from models.enums import DeclineReason, OrganizationStatus, ReferralStatus, Role
 from models.regions import ancestor_prefixes, descendant_range
 
+from .audit import write_audit
 from .errors import NotFound
 from .ledgers import check_period
 from .organizations import get_organization
@@ -301,21 +302,31 @@ def charity_records(
 
 
 def get_charity_record(
-    db: Session, actor: User, organization_id: int, period: str
+    db: Session, actor: User, organization_id: int, period: str, *, form: str = "page"
 ) -> CharityRecord:
-    """One organization's record for ``period``, as ``actor`` may see it.
+    """One organization's record for ``period``, as ``actor`` may see it; the read is
+    audited (``charity_record.read``, with the ``form`` it took: page or api).
 
     :raise Forbidden / NotFound: see :func:`record_scope`.
     :raise ValidationFailed: ``period`` is not a half-year.
     """
     organization, region_code = record_scope(db, actor, organization_id)
-    return charity_records(db, [organization], period, region_code)[0]
+    record = charity_records(db, [organization], period, region_code)[0]
+    write_audit(
+        db, actor, "charity_record.read", organization,
+        region_code=region_code or organization.registered_region_code,
+        detail={"period": period, "form": form, "organizations": [organization.id]},
+    )  # fmt: skip
+    return record
 
 
-def region_charity_records(db: Session, region_code: str, period: str) -> list[CharityRecord]:
+def region_charity_records(
+    db: Session, actor: User | None, region_code: str, period: str
+) -> list[CharityRecord]:
     """The records of the charities and local providers registered in or serving the region
     (verified or suspended), counting its own households, busiest first: for the half-year
-    report, whose caller has already checked the region."""
+    report, whose caller has already checked the region. The read is audited as
+    ``charity_record.read`` in the form ``report`` (``actor`` None: the command line)."""
     organizations = list(
         db.scalars(
             sa.select(Organization)
@@ -324,6 +335,12 @@ def region_charity_records(db: Session, region_code: str, period: str) -> list[C
         )
     )
     records = charity_records(db, organizations, period, region_code)
+    write_audit(
+        db, actor, "charity_record.read", region_code=region_code,
+        actor_name=None if actor else "system",
+        detail={"period": period, "form": "report",
+                "organizations": [o.id for o in organizations]},
+    )  # fmt: skip
     return sorted(records, key=lambda r: (-r.received, -r.completed, r.name))
 
 

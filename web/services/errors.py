@@ -42,6 +42,13 @@ class Conflict(ServiceError):
     default_message = "操作与当前状态冲突，请刷新后重试。"
 
 
+class Archived(Conflict):
+    """The case was archived after its retention period: kept, read-only."""
+
+    code = "archived"
+    default_message = "已归档，只读。"
+
+
 class ValidationFailed(ServiceError):
     status = 422
     code = "validation_error"

@@ -71,6 +71,7 @@ JOBS: dict[str, Job] = {
         ),
         Job("monitoring_rules", "监测预警规则运行", "每天 02:30", {"hour": "2", "minute": "30"}),
         Job("rematch", "待办需求重新匹配", "每天 03:10", {"hour": "3", "minute": "10"}),
+        Job("archive_cases", "结案归档", "每天 04:00", {"hour": "4", "minute": "0"}),
     )  # fmt: skip
 }
 
@@ -99,6 +100,8 @@ COUNT_LABELS = {
     "rematched": "重新匹配需求",
     "follow_ups_overdue": "回访逾期提醒",
     "missed_visits": "结对探访不足提醒",
+    "archived": "已归档转介",
+    "needs_archived": "已归档需求",
 }
 
 

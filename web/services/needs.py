@@ -25,7 +25,7 @@ from models.enums import (
 
 from .audit import write_audit
 from .contracts import NEED, field_problems
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Archived, Conflict, NotFound, ValidationFailed
 from .notifications import notify, office_users
 from .public_text import summary_problems
 from .scoping import require_role, scoped
@@ -53,6 +53,16 @@ NEXT_STATUS: dict[NeedStatus, set[NeedStatus]] = {
 
 #: Aid records count as "current" when they ran within this many days.
 AID_WINDOW_DAYS = 365
+
+
+def require_live_need(need: Need) -> None:
+    """An archived need takes no change: no status, no summary, no new referral.
+
+    :raise Archived: the need was archived (HTTP 409).
+    """
+    if need.archived_at is not None:
+        on = clock.local_date(need.archived_at).isoformat()
+        raise Archived(f"该需求已归档，只读（{on} 归档）。")
 
 
 def get_need(db: Session, actor: User, need_id: int) -> Need:
@@ -115,7 +125,7 @@ def list_needs(
 
 def actions_for(actor: User, need: Need) -> list[str]:
     """The hand actions (``ACTIONS`` keys) the actor may take on the need as it stands."""
-    if actor.role not in (Role.STATION_STAFF, Role.CIVIL_AFFAIRS):
+    if actor.role not in (Role.STATION_STAFF, Role.CIVIL_AFFAIRS) or need.archived_at is not None:
         return []
     return [name for name, (_to, sources) in ACTIONS.items() if need.status in sources]
 
@@ -179,6 +189,7 @@ def set_need_status(
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)
+    require_live_need(need)
     if status in (NeedStatus.REFERRED, NeedStatus.IN_SERVICE, NeedStatus.PARTIAL):
         raise Conflict(
             f"“{status.label}”由转介自动设置，不能手工修改：请在匹配结果中选择项目发起转介。"
@@ -212,6 +223,7 @@ def update_need_summary(db: Session, actor: User, need_id: int, summary: str) ->
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)
+    require_live_need(need)
     summary = (summary or "").strip()
     errors = field_problems(NEED, {"text": need.text, "public_summary": summary})
     if not summary:

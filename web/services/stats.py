@@ -694,5 +694,7 @@ def half_year_report(
     figures, children = half_year_figures(db, actor, scope, side_by_side, reads=reads)
     records = None
     if scope.period is not None:
-        records = record_rows(region_charity_records(db, scope.region.code, scope.period), say)
+        records = record_rows(
+            region_charity_records(db, actor, scope.region.code, scope.period), say
+        )
     return report_workbook(figures, children, say or chinese, records)

@@ -49,11 +49,13 @@ import re
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import (
+    AuditLog,
     FollowUp,
     Household,
     Need,
@@ -290,7 +292,7 @@ def test_the_page_speaks_chinese_with_amounts_in_yuan(app: Flask, record: dict) 
 def test_the_half_year_report_has_the_charities_sheet(
     db: Session, client: FlaskClient, record: dict
 ) -> None:
-    records = region_charity_records(db, CONGHUA, "2026H2")
+    records = region_charity_records(db, None, CONGHUA, "2026H2")
     assert records[0].name == "从化区记录测试慈善会"  # the busiest first
     report = client.get(f"/api/v1/stats/report.xlsx?region_code={CONGHUA}&period=2026H2",
                         headers=bearer(client, "ca_conghua"))  # fmt: skip
@@ -305,3 +307,26 @@ def test_the_half_year_report_has_the_charities_sheet(
     assert record_rows(records[:1], lambda text: english.get(text, text))[0][-1] == (
         "No places left 2；Not eligible 1"
     )
+
+
+def test_reading_a_charity_record_is_audited_in_each_form(
+    db: Session, client: FlaskClient, record: dict
+) -> None:
+    office = get_user(db, "ca_conghua")
+    get_charity_record(db, office, record["organization"], "2026H2")
+    region_charity_records(db, office, CONGHUA, "2026H2")
+    api = client.get(f"/api/v1/organizations/{record['organization']}/record?period=2026H2",
+                     headers=bearer(client, "record_charity", PASSWORD))  # fmt: skip
+    assert api.status_code == 200
+
+    entries = list(db.scalars(sa.select(AuditLog).where(AuditLog.action == "charity_record.read")))
+
+    forms = sorted(e.detail["form"] for e in entries)
+    assert forms == ["api", "page", "report"]
+    page = next(e for e in entries if e.detail["form"] == "page")
+    assert page.actor_id == office.id and page.region_code == CONGHUA
+    assert page.object_id == str(record["organization"]) and page.detail["period"] == "2026H2"
+    report = next(e for e in entries if e.detail["form"] == "report")
+    assert record["organization"] in report.detail["organizations"]
+    by_charity = next(e for e in entries if e.detail["form"] == "api")
+    assert by_charity.actor_id == record["user"]

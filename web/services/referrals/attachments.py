@@ -38,6 +38,7 @@ from .guards import (
     load_referral,
     provides,
     referral_for_provider,
+    require_live,
     require_party,
     sees_as_provider,
 )
@@ -149,6 +150,7 @@ def _owner(
         referral = load_referral(db, actor, referral_id)
         if referral.need.household.station_id != actor.station_id:
             raise NotFound("转介不存在或您无权查看。")
+        require_live(referral)
         follow_up = find_follow_up(db, referral.id)
         if follow_up is None:
             raise Conflict(f"该转介当前为“{referral.status.label}”，帮扶完成后才能回访。")
@@ -217,8 +219,11 @@ def add_attachment(
 
 
 def attachable_kinds(db: Session, actor: User, referral: Referral) -> list[AttachmentKind]:
-    """What ``actor`` may attach to the referral now (for the page's form)."""
+    """What ``actor`` may attach to the referral now (for the page's form): nothing once
+    it is archived."""
     kinds: list[AttachmentKind] = []
+    if referral.archived_at is not None:
+        return kinds
     if provides(actor, referral) and referral.status in _EPISODE_STATES:
         if referral.episodes:
             kinds.append(K.EPISODE)

@@ -18,7 +18,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..notifications import notify, office_users
 from ..public_text import blank, household_names
 from ..scoping import scoped
-from .guards import load_referral, require_party, require_reason
+from .guards import load_referral, require_live, require_party, require_reason
 
 
 def refer_back(
@@ -32,6 +32,7 @@ def refer_back(
     government aid; it lands in that office's queue."""
     require_party(actor, Role.CHARITY_STAFF)
     referral = load_referral(db, actor, referral_id)
+    require_live(referral)
     if referral.status not in CHARITY_SEES_HOUSEHOLD_STATES:
         raise Conflict("接收转介后才能发起双向转介。")
     text = require_reason(note, "note", "情况说明")

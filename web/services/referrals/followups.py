@@ -30,7 +30,7 @@ from ..audit import write_audit
 from ..contracts import FieldRule, field_problems
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..scoping import scoped
-from .guards import load_referral, require_party, sees_as_provider
+from .guards import load_referral, require_live, require_party, sees_as_provider
 from .notices import tell, to_office, to_station
 
 S = ReferralStatus
@@ -89,11 +89,13 @@ def _for_station(db: Session, actor: User, referral_id: int) -> tuple[Referral, 
     :raise NotFound: the referral is not the actor's station's household's (another
         station's follow-up is not found, even where the referral itself is visible).
     :raise Conflict: the referral has no follow-up (not completed).
+    :raise Archived: the referral was archived (read-only).
     """
     require_party(actor, Role.STATION_STAFF)
     referral = load_referral(db, actor, referral_id)
     if referral.need.household.station_id != actor.station_id:
         raise NotFound("转介不存在或您无权查看。")
+    require_live(referral)
     follow_up = find_follow_up(db, referral.id)
     if follow_up is None:
         raise Conflict(f"该转介当前为“{referral.status.label}”，帮扶完成后才能回访。")
@@ -174,6 +176,7 @@ def resolve_follow_up(
     """
     require_party(actor, Role.CIVIL_AFFAIRS)
     referral = load_referral(db, actor, referral_id)
+    require_live(referral)
     follow_up = find_follow_up(db, referral.id)
     if follow_up is None or not follow_up.is_open_flag:
         raise Conflict("该转介没有待核实的回访。")

@@ -1,6 +1,7 @@
 """What every referral step checks before it acts: the actor's part in the workflow, the
 referral within the actor's scope (one the actor may not see is simply not found), the
-version the caller read, and the state of the need and the household's consent.
+version the caller read, that the case is not archived (read-only), and the state of the
+need and the household's consent.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from models import Household, Need, Referral, User
+from models.clock import local_date
 from models.enums import SETTLED_NEED_STATES, Role
 
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Archived, Conflict, Forbidden, NotFound, ValidationFailed
+from ..needs import require_live_need
 from ..scoping import scoped
 
 #: The parties on the station's side of the workflow: they draft, submit and cancel.
@@ -26,6 +29,17 @@ class StaleVersion(Conflict):
 
     code = "stale_version"
     default_message = "该转介已被他人更新，请刷新页面后重试。"
+
+
+def require_live(referral: Referral) -> None:
+    """An archived referral takes no step, episode, attachment, follow-up or note: every
+    change to a referral passes here (its reads do not).
+
+    :raise Archived: the referral was archived.
+    """
+    if referral.archived_at is not None:
+        on = local_date(referral.archived_at).isoformat()
+        raise Archived(f"该转介已归档，只读（{on} 归档）。")
 
 
 def load_referral(db: Session, actor: User, referral_id: int) -> Referral:
@@ -59,13 +73,15 @@ def referral_for_step(
     db: Session, actor: User, referral_id: int, version: int | None, *roles: Role
 ) -> Referral:
     """The referral a step acts on: the actor's role may take the step, the referral is in
-    the actor's scope (404 otherwise), and the caller read its current version. A station
-    takes the station's steps for its own households only (it may see another station's
-    referral as the provider of a local resource, :func:`referral_for_provider`)."""
+    the actor's scope (404 otherwise), not archived (409), and the caller read its current
+    version. A station takes the station's steps for its own households only (it may see
+    another station's referral as the provider of a local resource,
+    :func:`referral_for_provider`)."""
     require_party(actor, *roles)
     referral = load_referral(db, actor, referral_id)
     if actor.role == Role.STATION_STAFF and referral.need.household.station_id != actor.station_id:
         raise Forbidden("只有该户所属服务站可以执行这一步。")
+    require_live(referral)
     _check_version(referral, version)
     return referral
 
@@ -94,14 +110,15 @@ def sees_as_provider(actor: User, referral: Referral) -> bool:
 
 
 def referral_for_provider(
-    db: Session, actor: User, referral_id: int, version: int | None
+    db: Session, actor: User, referral_id: int, version: int | None, *, changes: bool = True
 ) -> Referral:
     """The referral a provider's step (accept, decline, start, log, complete) acts on: the
     actor is its charity's staff or, for a local resource, the responsible station's, and
-    read its current version.
+    read its current version. A step that ``changes`` it refuses an archived referral.
 
     :raise Forbidden: any other party (a station: any referral not to its own resources).
     :raise NotFound: not within a charity's scope.
+    :raise Archived: archived, and the step would change it.
     """
     require_party(actor, *PROVIDER_SIDE)
     try:
@@ -114,6 +131,8 @@ def referral_for_provider(
         raise
     if not provides(actor, referral):
         raise Forbidden("您的角色不能执行这一步。")
+    if changes:
+        require_live(referral)
     _check_version(referral, version)
     return referral
 
@@ -127,7 +146,9 @@ def require_reason(value: str | None, field: str = "reason", what: str = "原因
 
 
 def require_unsettled(need: Need) -> None:
-    """A fulfilled or closed need takes no referral step that would reopen it."""
+    """A fulfilled or closed need takes no referral step that would reopen it (nor, of course,
+    an archived one)."""
+    require_live_need(need)
     if need.status in SETTLED_NEED_STATES:
         raise Conflict(f"该需求已{need.status.label}，不能再转介。")
 

@@ -244,6 +244,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
         ],  # fmt: skip
         "episodes": [episode_view(e) for e in referral.episodes],
         "contact_available": charity and referral.status in ENGAGED_STATES,
+        "archived_at": referral.archived_at,
         "follow_up": follow_up_view(actor, referral, find_follow_up(db, referral.id), today),
     }
     if not charity:
@@ -257,7 +258,7 @@ def referral_view(db: Session, actor: User, referral: Referral, today: dt.date) 
 
 def referral_contact(db: Session, actor: User, referral_id: int) -> dict[str, Any]:
     """The contact a charity needs to deliver, once it has accepted; every look is audited."""
-    referral = referral_for_provider(db, actor, referral_id, None)
+    referral = referral_for_provider(db, actor, referral_id, None, changes=False)
     if referral.status not in ENGAGED_STATES:
         raise Forbidden("接收转介后才能查看联系方式。")
     household = referral.need.household

@@ -55,6 +55,7 @@ from .guards import (
     referral_for_provider,
     referral_for_step,
     require_consent,
+    require_live,
     require_party,
     require_reason,
     require_unsettled,
@@ -101,6 +102,8 @@ def steps_open_to(actor: User, referral: Referral) -> tuple[str, ...]:
     """The steps the actor's role may take on the referral in its current state; a station
     answerable for the local resource also takes the charity's steps (and the station's only
     for its own households)."""
+    if referral.archived_at is not None:
+        return ()
     steps = STEPS.get(actor.role, {}).get(referral.status, ())
     if actor.role == Role.STATION_STAFF:
         if referral.need.household.station_id != actor.station_id:
@@ -132,7 +135,9 @@ def _move(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Change the state (checked against ``allowed_from``), record the event, flush so the
-    version check happens now (a concurrent change makes this raise :class:`StaleVersion`)."""
+    version check happens now (a concurrent change makes this raise :class:`StaleVersion`).
+    An archived referral never moves (:class:`~.guards.Archived`), whoever asks."""
+    require_live(referral)
     if referral.status not in allowed_from:
         raise Conflict(f"该转介当前为“{referral.status.label}”，不能{action_label}。")
     from_status = referral.status
