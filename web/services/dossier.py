@@ -176,6 +176,7 @@ def _need(n: Any, referrals: list[dict[str, Any]]) -> dict[str, Any]:
         "status_label": n.status.label,
         "close_reason": n.close_reason,
         "registered_on": _on(n.created_at),
+        "archived_on": _on(n.archived_at),
         "history": [
             {"on": _on(e.at), "status_label": _label(NeedStatus, e.to_status), "reason": e.reason}
             for e in sorted(n.events, key=lambda e: (e.at, e.id))
@@ -203,6 +204,7 @@ def _referral(
         "answered_on": _on(r.answered_at),
         "started_on": _on(r.started_at),
         "completed_on": _on(r.completed_at),
+        "archived_on": _on(r.archived_at),
         "delivered_amount_fen": r.delivered_amount_fen,
         "delivered_service": r.delivered_service,
         "events": events,
@@ -320,6 +322,7 @@ SHEETS: dict[str, Sheet] = {
         ("已帮扶（元）", lambda n: _yuan(n["delivered_fen"])),
         ("尚缺（元）", lambda n: _yuan(n["remaining_gap_fen"])),
         ("状态", lambda n: n["status_label"]), ("关闭原因", lambda n: n["close_reason"]),
+        ("归档日期", lambda n: n["archived_on"]),
     ]),
     "history": ("需求变更记录", [
         ("需求编号", lambda e: e["need_id"]), ("日期", lambda e: e["on"]),
@@ -331,7 +334,7 @@ SHEETS: dict[str, Sheet] = {
         ("状态", lambda r: r["status_label"]), ("发起日期", lambda r: r["created_on"]),
         ("提交日期", lambda r: r["submitted_on"]), ("批准日期", lambda r: r["approved_on"]),
         ("答复日期", lambda r: r["answered_on"]), ("开始服务日期", lambda r: r["started_on"]),
-        ("完成日期", lambda r: r["completed_on"]),
+        ("完成日期", lambda r: r["completed_on"]), ("归档日期", lambda r: r["archived_on"]),
         ("已帮扶金额（元）", lambda r: _yuan(r["delivered_amount_fen"])),
         ("已提供服务", lambda r: r["delivered_service"]),
     ]),

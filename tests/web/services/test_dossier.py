@@ -262,3 +262,21 @@ def test_every_opening_is_audited_as_a_read_of_personal_data(
     assert sorted(r.detail["form"] for r in reads) == ["api", "page", "xlsx"]
     assert all(r.region_code == household.region_code for r in reads)
     assert all(r.detail["members"] == sorted(m.id for m in household.members) for r in reads)
+
+
+def test_an_archived_case_says_so_with_its_date(
+    client: FlaskClient, db: Session, helped: Referral
+) -> None:
+    helped.archived_at = helped.need.archived_at = clock.now() - dt.timedelta(days=2)
+    db.commit()
+    archived_on = clock.today() - dt.timedelta(days=2)
+    household_id = helped.need.household_id
+
+    data = dossier(db, get_user(db, "station_a"), household_id)
+    sign_in(client, "station_a")
+    page = client.get(f"/households/{household_id}/dossier").text
+
+    need = next(n for n in data["needs"] if n["id"] == helped.need_id)
+    assert need["archived_on"] == archived_on
+    assert need["referrals"][0]["archived_on"] == archived_on
+    assert f"{archived_on.year}年{archived_on.month}月{archived_on.day}日 归档，只读" in page
