@@ -31,6 +31,7 @@ from .charity_record import record_scope
 from .errors import Forbidden, NotFound
 from .ledgers import check_period
 from .referrals.episodes import episode_summary
+from .scoping import visibility
 
 S = ReferralStatus
 
@@ -116,6 +117,9 @@ def list_households_served(
         .where(
             Project.organization_id == organization.id,
             Referral.status.in_(ACCEPTED_BY_CHARITY_STATES),
+            # The asker's own sight of referrals: a household that withdrew its consent is
+            # gone from a charity's view, here as everywhere.
+            visibility(Referral, actor),
         )
     )
     if region_code is not None:

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import AuditLog, Need, Project, Referral, User
+from models import AuditLog, Need, Project, Referral, User, clock
 from models.enums import NeedStatus, ReferralStatus
 from tests.helpers import bearer, get_user, sign_in
 from tests.web.services import test_charity_record
@@ -53,6 +53,23 @@ def test_a_charity_sees_every_household_it_took_on_without_names(db: Session, re
     assert sorted(r["delivered_amount_fen"] or 0 for r in served.items) == [
         0, 0, 20_000, 50_000, 100_000,
     ]  # fmt: skip
+
+
+def test_a_household_that_withdrew_consent_is_gone_from_the_charitys_list(
+    db: Session, record: dict
+) -> None:
+    charity = db.get(User, record["user"])
+    assert charity is not None
+    before = list_households_served(db, charity, record["organization"])
+    withdrawn = db.get(Referral, before.items[0]["referral_id"])
+    assert withdrawn is not None
+    withdrawn.need.household.consent_withdrawn_at = clock.now()
+    db.flush()
+
+    after = list_households_served(db, charity, record["organization"])
+
+    assert after.total == before.total - 1
+    assert withdrawn.id not in {row["referral_id"] for row in after.items}
 
 
 def test_an_office_sees_only_its_regions_households_by_name(db: Session, record: dict) -> None:
