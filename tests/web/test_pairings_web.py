@@ -6,6 +6,7 @@ pairing is refused by field, and the page keeps what was typed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import sqlalchemy as sa
 from flask import Flask
@@ -117,7 +118,12 @@ def test_the_charity_sets_up_a_pairing_on_the_referral_page_and_the_station_read
     charity = browser_of(app, "charity_f")
     page = charity.get(f"/referrals/{rid}")
     assert 'data-testid="pairing-form"' in page.text
-    assert 'type="date"' in page.text and "结对人姓名" in page.text and "钟浩然" in page.text
+    assert 'type="date"' in page.text and "结对人姓名" in page.text
+    # The members are offered by relation and birth year: the charity has not opened the
+    # household's contact.
+    members = re.search(r'<select[^>]*name="member_id".*?</select>', page.text, re.S)
+    assert members is not None and "子女（2016年生）" in members.group(0)
+    assert "钟浩然" not in members.group(0)
     token = csrf_token(charity, f"/referrals/{rid}")
     form = {
         "csrf_token": token, "companion_name": "陈淑芬", "companion_role": "caring_mother",

@@ -174,10 +174,12 @@ def _detail(
     can_pair = pairings.can_set_up(user, referral, pairing)
     pairing_form = extra.get("pairing_form") or PairingForm(starts_on=today)
     if can_pair:
+        # By relation and birth year: the charity has not opened the household's contact.
         pairing_form.member_id.choices = [
-            (str(m.id), f"{m.name}（{_(m.relation.label)}）")
+            (str(m.id), _(m.relation.label)
+             + (f"（{_('%(year)s年生', year=m.birth_year)}）" if m.birth_year else ""))
             for m in referral.need.household.members
-        ]
+        ]  # fmt: skip
         if not pairing_form.member_id.data and referral.need.member_id is not None:
             pairing_form.member_id.data = str(referral.need.member_id)
     if form is None:

@@ -58,8 +58,13 @@ class PairingSchema(BaseSchema):
     companion_role = fields.String()
     companion_role_label = fields.String()
     member_id = fields.Integer(allow_none=True)
-    member_name = fields.String(allow_none=True)
+    member_name = fields.String(
+        allow_none=True,
+        metadata={"description": "慈善组织仅在服务期间（已接收、服务中）可见姓名"},
+    )
     member_relation_label = fields.String(allow_none=True)
+    member_birth_year = fields.Integer(allow_none=True)
+    member_removed = fields.Boolean(metadata={"description": "该成员已从家庭信息中移除"})
     starts_on = fields.Date()
     ends_on = fields.Date()
     visits_per_month = fields.Integer()

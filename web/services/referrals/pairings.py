@@ -35,7 +35,7 @@ from models.enums import ENGAGED_STATES, CompanionRole, ReferralStatus, ServiceT
 from ..audit import write_audit
 from ..contracts import FieldRule, field_problems
 from ..errors import Conflict, NotFound, ValidationFailed
-from .guards import load_referral, provides, referral_for_provider
+from .guards import load_referral, provides, referral_for_provider, sees_as_provider
 from .notices import tell, to_charity, to_station
 
 S = ReferralStatus
@@ -211,6 +211,7 @@ def pairing_view(
     if pairing is None:
         return None
     member = pairing.member
+    shows_names = not sees_as_provider(actor, referral)
     raised = {alert.month for alert in pairing.alerts}
     tallies = month_tallies(pairing, visit_days(db, [referral.id])[referral.id], today)
     last = last_day(pairing)
@@ -219,8 +220,14 @@ def pairing_view(
         "companion_role": pairing.companion_role.value,
         "companion_role_label": pairing.companion_role.label,
         "member_id": pairing.member_id,
-        "member_name": member.name if member is not None else None,
+        # The charity knows the member by name while it serves the household (as it may
+        # open the contact then); before and after, by relation and birth year only.
+        "member_name": member.name
+        if member is not None and (shows_names or referral.status in ENGAGED_STATES)
+        else None,
         "member_relation_label": member.relation.label if member is not None else None,
+        "member_birth_year": member.birth_year if member is not None else None,
+        "member_removed": member is None,
         "starts_on": pairing.starts_on,
         "ends_on": pairing.ends_on,
         "visits_per_month": pairing.visits_per_month,

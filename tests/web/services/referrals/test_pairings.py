@@ -179,6 +179,22 @@ def test_the_station_and_the_office_read_the_pairing_and_others_find_nothing(
                                  PairingEndInput(today, "无"), today=today)  # fmt: skip
 
 
+def test_the_charity_names_the_paired_member_only_while_it_serves_the_household(
+    db: Session, parties: Parties, paired: Referral
+) -> None:
+    from web.services.referrals import workflow
+
+    today = clock.today()
+    workflow.complete_referral(db, parties.charity, paired.id, delivered_amount_fen=0)
+
+    charity = pairings.get_pairing(db, parties.charity, paired.id, today)
+    station = pairings.get_pairing(db, parties.station, paired.id, today)
+
+    assert charity["member_name"] is None
+    assert (charity["member_relation_label"], charity["member_birth_year"]) == ("子女", 2016)
+    assert station["member_name"] == "钟浩然"
+
+
 def test_only_the_charity_answering_the_referral_sets_up_its_pairing(
     db: Session, parties: Parties, referral_in: Walk
 ) -> None:
