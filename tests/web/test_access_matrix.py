@@ -859,6 +859,9 @@ PAGE_ROWS = [
         st=(200, 404), ch=(200, 404), fill=ATTACHMENT),
     Row("GET", "/attachments/{attachment}", anon=LOGIN, admin=200, ca=(200, 404),
         st=(200, 404), ch=404, fill=FOLLOW_UP_ATTACHMENT, label="a follow-up's"),
+    # A dossier's photo opens only through the signed link its page gives (test_dossier.py).
+    Row("GET", "/dossier-photos/{attachment}", anon=LOGIN, admin=404, ca=404, st=404, ch=404,
+        fill=ATTACHMENT, label="without its signed link"),
     Row("GET", "/back-referrals", anon=LOGIN, admin=200, ca=200, st=200, ch=200),
     Row("POST", "/back-referrals/{back}/handle", anon=LOGIN, admin=refused(NOT_YOUR_STEP),
         ca=(done(), refused(UNSEEN)), st=refused(NOT_YOUR_STEP), ch=refused(NOT_YOUR_STEP),

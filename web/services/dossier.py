@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.orm import Session, selectinload
 
-from models import Attachment, FollowUp, Household, Project, Referral, User, clock
+from models import Attachment, FollowUp, Household, Pairing, Project, Referral, User, clock
 from models.enums import (
     DisabilityType,
     HouseholdCategory,
@@ -33,7 +33,7 @@ from models.enums import (
 from .audit import looked_at, write_audit
 from .excel import _neutralise
 from .households import household_in_scope
-from .referrals.pairings import find_pairing, pairing_view
+from .referrals.pairings import pairing_view, visit_days
 from .regions import region_label
 
 #: How a follow-up step on a referral's timeline reads (the referral's status is unchanged).
@@ -91,17 +91,30 @@ def dossier(db: Session, actor: User, household_id: int, *, form: str = "page") 
         .order_by(Attachment.uploaded_at, Attachment.id)
     ):
         attached.setdefault(a.referral_id, []).append(a)
+    paired = {
+        p.referral_id: p
+        for p in db.scalars(
+            sa.select(Pairing)
+            .where(Pairing.referral_id.in_([r.id for r in referrals]))
+            .options(selectinload(Pairing.alerts), selectinload(Pairing.member))
+        )
+    }
+    visits = visit_days(db, list(paired))
     by_need: dict[int, list[dict[str, Any]]] = {}
     today = clock.today()
     for referral in referrals:
         view = _referral(referral, follow_ups.get(referral.id), attached.get(referral.id, []))
+        pairing = paired.get(referral.id)
         view["pairing"] = _pairing(
-            pairing_view(db, actor, referral, find_pairing(db, referral.id), today)
+            pairing_view(db, actor, referral, pairing, today, visits.get(referral.id, []))
         )
         by_need.setdefault(referral.need_id, []).append(view)
+    # The photos the page shows in place are looked at with the dossier: recorded here,
+    # not as a download each.
+    shown = sorted(a.id for files in attached.values() for a in files)
     write_audit(
         db, actor, "household.dossier", household,
-        detail={"form": form, **looked_at([household])},
+        detail={"form": form, **looked_at([household]), "attachments": shown},
     )  # fmt: skip
     return {
         "household": _household(db, household),

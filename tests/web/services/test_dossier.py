@@ -12,7 +12,9 @@ found.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -171,7 +173,7 @@ def test_the_page_shows_the_history_in_words_chinese_dates_and_yuan_with_ids_mas
     assert "何秀珍（爱心妈妈）" in text and "每月探访 2 次" in text
     # The receipt is shown as a picture to print; the signed confirmation is a link.
     receipt, confirmation = db.scalars(sa.select(Attachment).order_by(Attachment.id)).all()
-    assert f'<img src="/attachments/{receipt.id}" alt="医院收费收据"' in text
+    assert f'<img src="/dossier-photos/{receipt.id}?token=' in text and 'alt="医院收费收据"' in text
     assert f'href="/attachments/{confirmation.id}"' in text and "回访确认.pdf" in text
     for masked in (m.id_number_masked for m in household.members if m.id_number_masked):
         assert masked in text
@@ -280,3 +282,36 @@ def test_an_archived_case_says_so_with_its_date(
     assert need["archived_on"] == archived_on
     assert need["referrals"][0]["archived_on"] == archived_on
     assert f"{archived_on.year}年{archived_on.month}月{archived_on.day}日 归档，只读" in page
+
+
+def test_a_photo_is_shown_in_place_for_whom_the_page_was_made_and_recorded_with_it(
+    app: Flask, client: FlaskClient, db: Session, helped: Referral
+) -> None:
+    household_id = helped.need.household_id
+    receipt = db.scalars(sa.select(Attachment).order_by(Attachment.id)).first()
+    assert receipt is not None
+    sign_in(client, "ca_conghua")
+    page = client.get(f"/households/{household_id}/dossier").text
+    link = re.search(rf'src="(/dossier-photos/{receipt.id}\?token=[^"]+)"', page)
+    assert link is not None
+    url = html.unescape(link.group(1))
+
+    photo = client.get(url)
+
+    assert photo.status_code == 200 and photo.mimetype == "image/png"
+    assert photo.headers["Content-Disposition"] == "inline"
+    assert photo.data[:8] == b"\x89PNG\r\n\x1a\n"
+    # The look is on record with the dossier's opening, not as a download of its own.
+    (opening,) = dossier_reads(db, household_id)
+    assert receipt.id in opening.detail["attachments"]
+    downloads = db.scalar(
+        sa.select(sa.func.count()).select_from(AuditLog)
+        .where(AuditLog.action == "attachment.download")
+    )  # fmt: skip
+    assert downloads == 0
+    # The link is good for nobody else, and for no other file; no link, no photo.
+    other = app.test_client()
+    sign_in(other, "station_a")
+    assert other.get(url).status_code == 404
+    assert client.get(url.replace(f"/{receipt.id}?", f"/{receipt.id + 1}?")).status_code == 404
+    assert client.get(f"/dossier-photos/{receipt.id}").status_code == 404

@@ -204,16 +204,24 @@ def can_set_up(actor: User, referral: Referral, pairing: Pairing | None) -> bool
 
 
 def pairing_view(
-    db: Session, actor: User, referral: Referral, pairing: Pairing | None, today: dt.date
+    db: Session,
+    actor: User,
+    referral: Referral,
+    pairing: Pairing | None,
+    today: dt.date,
+    visits: list[dt.date] | None = None,
 ) -> dict[str, Any] | None:
     """The pairing as the pages and the API show it, with each month's visits against the
-    plan, newest first; None without a pairing."""
+    plan, newest first; None without a pairing. ``visits`` are the visit days when the
+    caller has read them already (:func:`visit_days`)."""
     if pairing is None:
         return None
     member = pairing.member
     shows_names = not sees_as_provider(actor, referral)
     raised = {alert.month for alert in pairing.alerts}
-    tallies = month_tallies(pairing, visit_days(db, [referral.id])[referral.id], today)
+    if visits is None:
+        visits = visit_days(db, [referral.id])[referral.id]
+    tallies = month_tallies(pairing, visits, today)
     last = last_day(pairing)
     return {
         "companion_name": pairing.companion_name,
