@@ -17,7 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from matcher.conditions import shipped_catalogue
-from models import AuditLog, GovAid, Household, Member, Need, Region, Station, User, clock
+from models import (
+    AuditLog,
+    GovAid,
+    Household,
+    Member,
+    Need,
+    Pairing,
+    Region,
+    Station,
+    User,
+    clock,
+)
 from models.enums import (
     ChildStatus,
     DisabilityType,
@@ -539,6 +550,27 @@ def household_for_edit(db: Session, actor: User, household_id: int) -> Household
     return household
 
 
+def _keep_members_on_record(db: Session, leaving: list[Member]) -> None:
+    """Refuse to take off the household a member whom an archived need or a pairing (结对帮扶)
+    names: an archived case is never changed, and a pairing's record keeps whom it served.
+
+    :raise ValidationFailed: on ``members``, naming them.
+    """
+    ids = [m.id for m in leaving if m.id is not None]
+    if not ids:
+        return
+    named = set(
+        db.scalars(
+            sa.select(Need.member_id).where(Need.member_id.in_(ids), Need.archived_at.is_not(None))
+        )
+    ) | set(db.scalars(sa.select(Pairing.member_id).where(Pairing.member_id.in_(ids))))
+    if named:
+        names = "、".join(m.name for m in leaving if m.id in named)
+        raise ValidationFailed(fields={"members": [
+            f"{names} 有已归档的帮扶记录或结对帮扶记录，不能从家庭成员中删除。"
+        ]})  # fmt: skip
+
+
 def update_household(
     db: Session, actor: User, household_id: int, data: HouseholdInput
 ) -> Household:
@@ -586,6 +618,7 @@ def update_household(
     hashes = [m.id_number_hash for m in kept if m.id_number_hash]
     if len(hashes) != len(set(hashes)):
         raise ValidationFailed(fields={"members": ["同一户内身份证号重复。"]})
+    _keep_members_on_record(db, [m for m in household.members if m not in kept])
     household.members = kept
     household.head_name = next(m.name for m in kept if m.relation == Relation.HEAD)
     household.region_code = data.region_code

@@ -147,6 +147,22 @@ def test_update_keeps_members_matched_by_id_number(db: Session) -> None:
     assert household.members[0].illness == "尿毒症"
 
 
+def test_a_member_named_by_an_archived_need_stays_on_the_household(db: Session) -> None:
+    user = get_user(db, "station_a")
+    household = create_household(db, user, household_input(db, "station_a"))
+    child = household.members[-1]
+    need = add_need(db, user, household, domain=Domain.EDUCATION, text="学费", member_id=child.id)
+    need.archived_at = utcnow()
+    changed = household_input(db, "station_a")
+    changed.members.pop()  # the child left
+
+    with pytest.raises(ValidationFailed) as refused:
+        update_household(db, user, household.id, changed)
+
+    assert "members" in refused.value.fields and child.name in refused.value.fields["members"][0]
+    assert need.member_id == child.id and child in household.members
+
+
 def test_consent_is_recorded_and_can_be_withdrawn(db: Session) -> None:
     user = get_user(db, "station_a")
     household = create_household(db, user, household_input(db, "station_a"))

@@ -151,6 +151,11 @@ def last_day(pairing: Pairing) -> dt.date:
     referral = pairing.referral
     if referral.status == S.COMPLETED and referral.completed_at is not None:
         last = min(last, clock.local_date(referral.completed_at))
+    elif referral.status not in COUNTED_STATES:
+        # Cancelled (a withdrawn consent, say): the pairing stopped with the referral.
+        stopped = [e.at for e in referral.events if e.to_status == referral.status.value]
+        if stopped:
+            last = min(last, clock.local_date(max(stopped)))
     return max(last, pairing.starts_on)
 
 
@@ -429,6 +434,7 @@ def raise_missed_visits(db: Session, today: dt.date, now: dt.datetime) -> int:
         .join(Referral, Referral.id == Pairing.referral_id)
         .where(
             Referral.status.in_(COUNTED_STATES),
+            Referral.archived_at.is_(None),  # an archived case is only read
             Pairing.starts_on < today,
             Pairing.ends_on >= earliest,
             sa.or_(Pairing.ended_on.is_(None), Pairing.ended_on >= earliest),

@@ -195,6 +195,33 @@ def test_the_charity_names_the_paired_member_only_while_it_serves_the_household(
     assert station["member_name"] == "钟浩然"
 
 
+def test_a_pairing_stops_counting_when_consent_is_withdrawn_and_its_case_is_archived(
+    db: Session, parties: Parties, paired: Referral
+) -> None:
+    from web.services.households import withdraw_consent
+
+    later = month_end(next_month(next_month(clock.today()))) + dt.timedelta(days=GRACE_DAYS + 1)
+    withdraw_consent(db, parties.station, paired.need.household_id, utcnow())
+    assert paired.status == S.CANCELLED
+
+    shown = pairings.get_pairing(db, parties.station, paired.id, later)
+
+    # The months after the cancellation are not months of missed visits.
+    assert [m["is_short"] for m in shown["months"]] == [False]
+    # And an archived case raises nothing, whatever its months.
+    paired.status, paired.archived_at = S.IN_SERVICE, utcnow()
+    assert raise_missed_visits(db, later, utcnow()) == 0
+
+
+def test_the_paired_member_cannot_be_taken_off_the_household(db: Session, paired: Referral) -> None:
+    from web.services.households import _keep_members_on_record
+
+    with pytest.raises(ValidationFailed) as refused:
+        _keep_members_on_record(db, [child_of(paired)])
+
+    assert "钟浩然" in refused.value.fields["members"][0]
+
+
 def test_only_the_charity_answering_the_referral_sets_up_its_pairing(
     db: Session, parties: Parties, referral_in: Walk
 ) -> None:
