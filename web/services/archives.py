@@ -44,7 +44,10 @@ class Archiving:
     needs_archived: int
 
 
-def _before(column: sa.ColumnElement[dt.datetime], cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+def _before(
+    column: sa.orm.InstrumentedAttribute[dt.datetime | None] | sa.ColumnElement[dt.datetime],
+    cutoff: dt.datetime,
+) -> sa.ColumnElement[bool]:
     return sa.and_(column.is_not(None), column < cutoff)
 
 

@@ -181,7 +181,7 @@ def list_households_served(
 def _outcome(referral: Referral) -> str:
     if referral.status == S.COMPLETED:
         return "partial" if referral.need.status == NeedStatus.PARTIAL else "completed"
-    return referral.status.value
+    return str(referral.status.value)
 
 
 def _row(
