@@ -9,11 +9,19 @@ import numpy as np
 
 from models.enums import member_groups
 
-from .index import ProjectIndex, project_text
+from .index import ProjectIndex, bit_mask, project_text
 from .reasons import Labels, Names, Reason
-from .records import NeedRecord, ProjectRecord
+from .records import NeedRecord
 from .thesaurus import concepts
-from .vocabulary import DOMAINS, GROUP_LABELS, LOCALITY, LOCALITY_LABELS, PRIORITY, TARGET_GROUPS
+from .vocabulary import (
+    DOMAIN_LABELS,
+    DOMAINS,
+    GROUP_LABELS,
+    LOCALITY,
+    LOCALITY_LABELS,
+    PRIORITY,
+    TARGET_GROUPS,
+)
 
 FEATURES = (
     "text",
@@ -77,16 +85,16 @@ def features(
         return out
     out[:, 0] = np.minimum(1.0, text[positions] / TEXT_SATURATION)
     if need.domain in DOMAINS:
-        out[:, 1] = index.domains[positions, DOMAINS.index(need.domain)]
+        out[:, 1] = (index.domains_bits[positions] & bit_mask([DOMAINS.index(need.domain)])) != 0
     groups = household_groups(need)
-    project_groups = index.groups[positions]
-    has_groups = project_groups.any(axis=1)
+    project_groups = index.groups_bits[positions]
+    has_groups = project_groups != 0
     # A project aimed at one of the guidance's priority groups the household belongs to fits
     # better than one aimed at a broad group (elderly, students) it also belongs to.
     priority = [TARGET_GROUPS.index(g) for g in groups if g in PRIORITY]
     broad = [TARGET_GROUPS.index(g) for g in groups if g in TARGET_GROUPS and g not in PRIORITY]
-    hits_priority = project_groups[:, priority].any(axis=1) if priority else np.zeros(k, bool)
-    hits_broad = project_groups[:, broad].any(axis=1) if broad else np.zeros(k, bool)
+    hits_priority = (project_groups & bit_mask(priority)) != 0
+    hits_broad = (project_groups & bit_mask(broad)) != 0
     overlap = np.where(hits_priority, 1.0, np.where(hits_broad, 0.6, 0.0))
     out[:, 2] = np.where(has_groups, overlap, 0.4)
     out[:, 3] = _LOCALITY_LOOKUP[locality[positions]]
@@ -148,16 +156,36 @@ class LearnedModel:
 LOCAL_LEDGER_LEVEL = "township"
 
 
-def _text_reason(index: ProjectIndex, need_concepts: list[str], project: ProjectRecord) -> Reason:
+def _speaks_of(index: ProjectIndex, position: int, concept: str) -> bool:
+    """The project's text names ``concept``: its weight in the concept columns is not zero
+    (read from the stored matrix, not by reading the text again)."""
+    column = index.concept_vectorizer.vocabulary_.get(concept)
+    if column is None:
+        return False
+    text_t = index.text_t
+    row = len(index.vectorizer.vocabulary_) + column
+    postings = text_t.indices[text_t.indptr[row] : text_t.indptr[row + 1]]
+    at = int(np.searchsorted(postings, position))
+    return at < len(postings) and int(postings[at]) == position
+
+
+def _text_reason(index: ProjectIndex, need_concepts: list[str], position: int) -> Reason:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
-    of_project = set(concepts(project_text(project)))
-    shared = [c for c in need_concepts if c in of_project]
+    if index.text_t.has_sorted_indices:
+        shared = [c for c in need_concepts if _speaks_of(index, position, c)]
+    else:
+        of_project = set(concepts(project_text(index.projects[position])))
+        shared = [c for c in need_concepts if c in of_project]
     if not shared:
         return Reason("需求描述与项目内容相近")
     rarity = index.concept_vectorizer.idf_
     place = index.concept_vectorizer.vocabulary_
     shared.sort(key=lambda c: -rarity[place[c]])
     return Reason("需求与项目都涉及%(names)s", names=Names(shared[:2]))
+
+
+_AT = {name: i for i, name in enumerate(FEATURES)}
+_LOCALITY_LEVELS = tuple(LOCALITY.items())
 
 
 def reasons(
@@ -168,43 +196,42 @@ def reasons(
     contributions: np.ndarray,
     need_concepts: list[str],
     limit: int = 3,
+    groups: set[str] | None = None,
 ) -> list[Reason]:
     """The top reasons for a result, in Chinese, strongest first. ``need_concepts`` are the
-    thesaurus concepts of the need's text, found once for all its results."""
+    thesaurus concepts of the need's text and ``groups`` its :func:`household_groups`, found
+    once for all its results (``groups`` None: found here)."""
     project = index.projects[position]
     texts: list[tuple[float, Reason]] = []
-    names = dict(zip(FEATURES, range(len(FEATURES)), strict=True))
-    if row[names["domain"]] > 0:
-        from .vocabulary import DOMAIN_LABELS
-
+    if row[_AT["domain"]] > 0:
         label = DOMAIN_LABELS.get(need.domain, need.domain)
         why = Reason("帮扶领域相符（%(labels)s）", labels=Labels([label]))
-        texts.append((contributions[names["domain"]], why))
-    if row[names["groups"]] >= 0.6:
-        shared = [g for g in project.target_groups if g in household_groups(need)]
+        texts.append((contributions[_AT["domain"]], why))
+    if row[_AT["groups"]] >= 0.6:
+        own = household_groups(need) if groups is None else groups
+        shared = [g for g in project.target_groups if g in own]
         shared.sort(key=lambda g: g not in PRIORITY)
-        groups = Labels(GROUP_LABELS.get(g, g) for g in shared[:2])
-        texts.append((contributions[names["groups"]], Reason("面向%(labels)s", labels=groups)))
-    if row[names["text"]] >= 0.3:
-        texts.append((contributions[names["text"]], _text_reason(index, need_concepts, project)))
-    locality_level = next(
-        (n for n, v in LOCALITY.items() if abs(v - row[names["locality"]]) < 1e-9), None
-    )
+        labels = Labels(GROUP_LABELS.get(g, g) for g in shared[:2])
+        texts.append((contributions[_AT["groups"]], Reason("面向%(labels)s", labels=labels)))
+    if row[_AT["text"]] >= 0.3:
+        texts.append((contributions[_AT["text"]], _text_reason(index, need_concepts, position)))
+    locality = row[_AT["locality"]]
+    locality_level = next((n for n, v in _LOCALITY_LEVELS if abs(v - locality) < 1e-9), None)
     if locality_level is not None and locality_level >= 9:
         why = Reason(LOCALITY_LABELS[locality_level])
-        texts.append((contributions[names["locality"]], why))
+        texts.append((contributions[_AT["locality"]], why))
     gap = need.amount_gap_fen or 0
     if gap > 0 and project.amount_per_beneficiary_fen:
         share = min(100, round(project.amount_per_beneficiary_fen / gap * 100))
         why = Reason("可覆盖缺口的%(share)s%%", share=share)
-        texts.append((contributions[names["coverage"]], why))
-    if row[names["urgent_simplified"]] > 0:
+        texts.append((contributions[_AT["coverage"]], why))
+    if row[_AT["urgent_simplified"]] > 0:
         why = Reason("接受简化程序，适合急难需求")
-        texts.append((contributions[names["urgent_simplified"]], why))
+        texts.append((contributions[_AT["urgent_simplified"]], why))
     left = int(index.quota_left[position])  # kept current as places are taken
-    if left > 0 and row[names["quota"]] >= 0.5:
+    if left > 0 and row[_AT["quota"]] >= 0.5:
         why = Reason("名额充足（剩余%(left)s个）", left=left)
-        texts.append((contributions[names["quota"]], why))
+        texts.append((contributions[_AT["quota"]], why))
     texts.sort(key=lambda item: -item[0])
     found = [text for _, text in texts[:limit]] or [Reason("符合项目的帮扶条件")]
     if project.ledger_level == LOCAL_LEDGER_LEVEL:
