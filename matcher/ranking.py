@@ -21,7 +21,7 @@ from models.regions import supply_ledger_codes
 from .index import ProjectIndex, bit_mask, need_text
 from .reasons import Reason
 from .records import NeedRecord, ProjectRecord
-from .rules import RULES, Eligibility, Place, check, reason
+from .rules import RULES, Eligibility, Place, check, passing, reason
 from .scoring import (
     FEATURES,
     LOW_MATCH_THRESHOLD,
@@ -29,15 +29,16 @@ from .scoring import (
     features,
     household_groups,
     reasons,
+    shared_concepts,
 )
 from .thesaurus import concepts
 from .vectors import similarities
 from .vocabulary import DOMAINS
 
-#: Needs sharing their covering ledgers from which :func:`match_many` cuts those ledgers'
-#: columns out of the text matrix (once, about 20 ms for 50,000 projects) and multiplies by
-#: them alone; fewer needs are multiplied by the whole matrix (about 0.5 ms each).
-SLICE_MIN_NEEDS = 8
+#: From this many needs :func:`match_many` lays the text matrix out once more, one block per
+#: ledger (about 50 ms for 30,000 projects), and multiplies each need by the blocks of its
+#: covering ledgers alone, not by every project of the province (about 0.5 ms a need).
+BLOCKS_MIN_NEEDS = 64
 
 
 class Model(Protocol):
@@ -85,7 +86,8 @@ class Scored:
     """One need's eligible projects scored: ``order`` picks the best ``limit`` of them."""
 
     need: NeedRecord
-    eligibility: Eligibility
+    eligibility: Eligibility | None  # None when only the eligible projects were found
+    excluded_count: int  # projects the hard rules exclude
     positions: np.ndarray  # the eligible projects (those of the need's domain, if asked)
     matrix: np.ndarray  # their features
     scores: np.ndarray
@@ -109,7 +111,8 @@ def rank(
     eligibility = check(index, need, today)
     positions = np.flatnonzero(eligibility.eligible)
     text = index.text_similarity(need) if len(positions) else np.zeros(len(index))
-    scored = _score(index, need, today, eligibility, positions, text, limit, model)
+    scored = _score(index, need, today, eligibility, eligibility.locality, positions, text,
+                    limit, model)  # fmt: skip
     return _ranking(index, scored, today, explain, model)
 
 
@@ -143,63 +146,74 @@ def score_many(
     model = model or WeightedModel()
     n = len(index)
     places: dict[str, Place] = {}
-    keys = [_ledger_key(index, need) for need in needs]
-    sharing: dict[tuple[str, ...], int] = {}
-    for key in keys:
-        sharing[key] = sharing.get(key, 0) + 1
-    columns: dict[tuple[str, ...], sparse.csr_matrix] = {}
+    blocks = _LedgerBlocks(index) if len(needs) >= BLOCKS_MIN_NEEDS else None
     vectors = index.need_vectors(needs) if n and needs else None
     found = []
-    for row, (need, key) in enumerate(zip(needs, keys, strict=True)):
+    for row, need in enumerate(needs):
         code = need.household.region_code
         place = places.get(code)
         if place is None:
             place = places[code] = Place(index, code, today)
-        eligibility = check(index, need, today, place)
-        allowed = eligibility.eligible
+        positions = passing(place, need)
+        excluded = n - len(positions)
         if own_domain:
-            allowed = allowed & _serves(index, need.domain)
-        positions = np.flatnonzero(allowed)
+            positions = positions[(index.domains_bits[positions] & _domain_bit(need)) != 0]
         text = np.zeros(n, dtype=np.float32)
         if len(positions) and vectors is not None:
-            vector = vectors[row]
-            if sharing[key] >= SLICE_MIN_NEEDS:
-                if key not in columns:
-                    columns[key] = index.text_t[:, place.covered]
-                text[place.covered] = similarities(columns[key], vector)[0]
+            if blocks is not None:
+                blocks.similarities(code, vectors[row], out=text)
             else:
-                text = similarities(index.text_t, vector)[0]
-        found.append(_score(index, need, today, eligibility, positions, text, limit, model))
+                text = similarities(index.text_t, vectors[row])[0]
+        found.append(_score(index, need, today, None, place.locality, positions, text, limit,
+                            model, excluded))  # fmt: skip
     return found
 
 
-def _ledger_key(index: ProjectIndex, need: NeedRecord) -> tuple[str, ...]:
-    """The index's ledgers that cover the need's region: needs with the same ones share
-    their candidates' columns of the text matrix."""
-    codes = supply_ledger_codes(need.household.region_code)
-    return tuple(sorted(code for code in codes if code in index.ledger_index))
+class _LedgerBlocks:
+    """The text matrix cut by ledger, each block stored transposed (terms × its projects):
+    a need is multiplied by its covering ledgers' blocks only. Each project's sum is of the
+    same products in the same order as with the whole matrix."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.by_project = index.text_t.T.tocsr()
+        self.blocks: dict[str, tuple[np.ndarray, sparse.csr_matrix]] = {}
+
+    def similarities(self, region_code: str, vector: sparse.csr_matrix, out: np.ndarray) -> None:
+        """Write the need's similarity with each project of its covering ledgers to ``out``."""
+        for code in supply_ledger_codes(region_code):
+            block = self.blocks.get(code)
+            if block is None:
+                positions = self.index.ledger_index.get(code)
+                if positions is None:
+                    continue
+                block = self.blocks[code] = (positions, self.by_project[positions].T.tocsr())
+            out[block[0]] = similarities(block[1], vector)[0]
 
 
-def _serves(index: ProjectIndex, domain: str) -> np.ndarray:
-    if domain not in DOMAINS:
-        return np.zeros(len(index), dtype=bool)
-    return (index.domains_bits & bit_mask([DOMAINS.index(domain)])) != 0
+def _domain_bit(need: NeedRecord) -> np.uint64:
+    return bit_mask([DOMAINS.index(need.domain)] if need.domain in DOMAINS else [])
 
 
 def _score(
     index: ProjectIndex,
     need: NeedRecord,
     today: dt.date,
-    eligibility: Eligibility,
+    eligibility: Eligibility | None,
+    locality: np.ndarray,
     positions: np.ndarray,
     text: np.ndarray,
     limit: int,
     model: Model,
+    excluded_count: int | None = None,
 ) -> Scored:
-    matrix = features(index, need, positions, eligibility.locality, text, today)
+    matrix = features(index, need, positions, locality, text, today)
     scores = model.score(matrix) if len(positions) else np.zeros(0)
     order = _best(scores, index.id_rank[positions], limit)
-    return Scored(need, eligibility, positions, matrix, scores, order)
+    if excluded_count is None:
+        assert eligibility is not None
+        excluded_count = len(index) - int(np.count_nonzero(eligibility.eligible))
+    return Scored(need, eligibility, excluded_count, positions, matrix, scores, order)
 
 
 def _best(scores: np.ndarray, id_rank: np.ndarray, limit: int) -> np.ndarray:
@@ -228,11 +242,13 @@ def _ranking(
     if len(scored.order):
         need_concepts = concepts(need_text(need))
         groups = household_groups(need)
-        for i in scored.order:
+        shown = positions[scored.order]
+        named = shared_concepts(index, need_concepts, shown)
+        for i, shared in zip(scored.order, named, strict=True):
             position = int(positions[i])
             row = matrix[i]
             why = reasons(index, need, position, row, model.contributions(row), need_concepts,
-                          groups=groups)  # fmt: skip
+                          groups=groups, shared=shared)  # fmt: skip
             items.append(
                 Match(
                     project=index.projects[position],
@@ -242,17 +258,16 @@ def _ranking(
                     features=dict(zip(FEATURES, row.tolist(), strict=True)),
                 )
             )
-    eligibility = scored.eligibility
-    excluded = ~eligibility.eligible
     ranking = Ranking(
         need_id=need.id,
         model=model.name,
         items=items,
         candidates=len(positions),
-        excluded_count=int(np.count_nonzero(excluded)),
+        excluded_count=scored.excluded_count,
     )
     if explain:
-        for position in np.flatnonzero(excluded).tolist():
+        eligibility = scored.eligibility or check(index, need, today)
+        for position in np.flatnonzero(~eligibility.eligible).tolist():
             rule = RULES[int(eligibility.failed[position])]
             ranking.excluded.append(
                 Exclusion(index.projects[position], rule, reason(rule, index, position, today))

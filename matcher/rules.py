@@ -106,6 +106,13 @@ class Place:
             found = self._columns[name] = getattr(self.index, name)[self.open]
         return found
 
+    def free(self, restricted: str) -> np.ndarray:
+        """Per open project: the boolean column ``restricted`` is false (no such rule)."""
+        found = self._columns.get(f"~{restricted}")
+        if found is None:
+            found = self._columns[f"~{restricted}"] = ~self.column(restricted)
+        return found
+
 
 def check(
     index: ProjectIndex, need: NeedRecord, today: dt.date, place: Place | None = None
@@ -129,6 +136,15 @@ def check(
         failed[place.open] = first
     eligible = failed < 0
     return Eligibility(eligible, failed, place.locality)
+
+
+def passing(place: Place, need: NeedRecord) -> np.ndarray:
+    """The projects (positions in the index) ``need`` may be matched with: those
+    ``check(...).eligible`` marks, found without saying why the others fail."""
+    checks = _person_checks(place, need)
+    if not checks:
+        return place.open
+    return place.open[np.logical_and.reduce(checks)]
 
 
 def check_many(index: ProjectIndex, needs: list[NeedRecord], today: dt.date) -> list[Eligibility]:
@@ -184,18 +200,18 @@ def _person_checks(place: Place, need: NeedRecord) -> list[np.ndarray]:
         if m.disability_grade is None:
             continue
         grade_ok = m.disability_grade <= max_grade
-        types_restricted = column("disability_types_restricted")
+        types_free = place.free("disability_types_restricted")
         if m.disability_type in DISABILITY_TYPES:
             type_bit = bit_mask([DISABILITY_TYPES.index(m.disability_type)])
             own_type = (column("disability_types_bits") & type_bit) != 0
-            grade_ok &= ~types_restricted | own_type
+            grade_ok &= types_free | own_type
         else:
-            grade_ok &= ~types_restricted
+            grade_ok &= types_free
         disability_ok = disability_ok | grade_ok
 
     kinds = [ILLNESS_KINDS.index(m.illness_kind) for m in subjects if m.illness_kind]
     illness_ok = _any_of(place, "illness_kinds", kinds, "illness_restricted")
-    condition_ok = ~column("conditions_restricted")
+    condition_ok = place.free("conditions_restricted")
     covering = [place.index.condition_index.get(code) for m in subjects
                 for code in recorded_conditions(m.conditions, m.illness)]  # fmt: skip
     covering = [positions for positions in covering if positions is not None]
@@ -216,7 +232,7 @@ def _person_checks(place: Place, need: NeedRecord) -> list[np.ndarray]:
 
 def _any_of(place: Place, name: str, own: list[int], restricted: str = "") -> np.ndarray:
     """A list rule: no list, or the list names one of the person's (or household's) codes."""
-    unrestricted = ~place.column(restricted or f"{name}_restricted")
+    unrestricted = place.free(restricted or f"{name}_restricted")
     if not own:
         return unrestricted
     return unrestricted | ((place.column(f"{name}_bits") & bit_mask(own)) != 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from models.enums import member_groups
 
 from .index import ProjectIndex, bit_mask, project_text
-from .reasons import Labels, Names, Reason
+from .reasons import Labels, Names, Param, Reason
 from .records import NeedRecord
 from .thesaurus import concepts
 from .vocabulary import (
@@ -156,36 +157,68 @@ class LearnedModel:
 LOCAL_LEDGER_LEVEL = "township"
 
 
-def _speaks_of(index: ProjectIndex, position: int, concept: str) -> bool:
-    """The project's text names ``concept``: its weight in the concept columns is not zero
-    (read from the stored matrix, not by reading the text again)."""
-    column = index.concept_vectorizer.vocabulary_.get(concept)
-    if column is None:
-        return False
+def shared_concepts(
+    index: ProjectIndex, need_concepts: list[str], positions: np.ndarray
+) -> list[list[str]]:
+    """For each project of ``positions``, the concepts of ``need_concepts`` its text names too,
+    in the need's order: read from the stored matrix's concept rows (a weight not zero), one
+    look-up per concept for all the projects, not by reading their texts again."""
+    if not index.text_t.has_sorted_indices:
+        found = [set(concepts(project_text(index.projects[int(p)]))) for p in positions]
+        return [[c for c in need_concepts if c in own] for own in found]
     text_t = index.text_t
-    row = len(index.vectorizer.vocabulary_) + column
-    postings = text_t.indices[text_t.indptr[row] : text_t.indptr[row + 1]]
-    at = int(np.searchsorted(postings, position))
-    return at < len(postings) and int(postings[at]) == position
+    offset = len(index.vectorizer.vocabulary_)
+    named: dict[str, list[bool]] = {}
+    for concept in dict.fromkeys(need_concepts):
+        column = index.concept_vectorizer.vocabulary_.get(concept)
+        if column is None:
+            named[concept] = [False] * len(positions)
+            continue
+        row = offset + column
+        postings = text_t.indices[text_t.indptr[row] : text_t.indptr[row + 1]]
+        at = np.minimum(np.searchsorted(postings, positions), max(len(postings) - 1, 0))
+        named[concept] = (
+            (postings[at] == positions).tolist() if len(postings) else [False] * len(positions)
+        )
+    return [[c for c in need_concepts if named[c][i]] for i in range(len(positions))]
 
 
-def _text_reason(index: ProjectIndex, need_concepts: list[str], position: int) -> Reason:
+_ALIKE = Reason("需求描述与项目内容相近")
+
+#: Reasons already put into words, by template and parameter (a Reason is never changed, so
+#: results saying the same share one); emptied when it grows past this many.
+_SAID_MAX = 4096
+_said: dict[tuple[str, str, Param], Reason] = {}
+
+
+def _say(template: str, name: str, value: Param) -> Reason:
+    """``Reason(template, name=value)``, made once."""
+    key = (template, name, value)
+    found = _said.get(key)
+    if found is None:
+        if len(_said) >= _SAID_MAX:
+            _said.clear()
+        found = _said[key] = Reason(template, **{name: value})
+    return found
+
+
+def _text_reason(index: ProjectIndex, shared: list[str]) -> Reason:
     """Name the rarest concepts need and project share, or say only that the texts are alike."""
-    if index.text_t.has_sorted_indices:
-        shared = [c for c in need_concepts if _speaks_of(index, position, c)]
-    else:
-        of_project = set(concepts(project_text(index.projects[position])))
-        shared = [c for c in need_concepts if c in of_project]
     if not shared:
-        return Reason("需求描述与项目内容相近")
+        return _ALIKE
     rarity = index.concept_vectorizer.idf_
     place = index.concept_vectorizer.vocabulary_
-    shared.sort(key=lambda c: -rarity[place[c]])
-    return Reason("需求与项目都涉及%(names)s", names=Names(shared[:2]))
+    shared = sorted(shared, key=lambda c: -rarity[place[c]])
+    return _say("需求与项目都涉及%(names)s", "names", Names(shared[:2]))
 
 
 _AT = {name: i for i, name in enumerate(FEATURES)}
 _LOCALITY_LEVELS = tuple(LOCALITY.items())
+# Reasons that say the same for every result are made once (a Reason is never changed).
+_LOCALITY_REASONS = {level: Reason(label) for level, label in LOCALITY_LABELS.items()}
+_SIMPLIFIED = Reason("接受简化程序，适合急难需求")
+_ELIGIBLE = Reason("符合项目的帮扶条件")
+_LOCAL = Reason("本地资源")
 
 
 def reasons(
@@ -197,44 +230,51 @@ def reasons(
     need_concepts: list[str],
     limit: int = 3,
     groups: set[str] | None = None,
+    shared: list[str] | None = None,
 ) -> list[Reason]:
     """The top reasons for a result, in Chinese, strongest first. ``need_concepts`` are the
     thesaurus concepts of the need's text and ``groups`` its :func:`household_groups`, found
-    once for all its results (``groups`` None: found here)."""
+    once for all its results; ``shared`` the concepts of the need the project names too
+    (:func:`shared_concepts`). ``groups`` or ``shared`` None: found here. Only the reasons
+    given are put into words."""
     project = index.projects[position]
-    texts: list[tuple[float, Reason]] = []
-    if row[_AT["domain"]] > 0:
-        label = DOMAIN_LABELS.get(need.domain, need.domain)
-        why = Reason("帮扶领域相符（%(labels)s）", labels=Labels([label]))
-        texts.append((contributions[_AT["domain"]], why))
-    if row[_AT["groups"]] >= 0.6:
+    values = row.tolist()
+    weights = contributions.tolist()
+    said: list[tuple[float, Callable[[], Reason]]] = []
+    if values[_AT["domain"]] > 0:
+        domain = Labels([DOMAIN_LABELS.get(need.domain, need.domain)])
+        said.append((weights[_AT["domain"]],
+                     lambda: _say("帮扶领域相符（%(labels)s）", "labels", domain)))  # fmt: skip
+    if values[_AT["groups"]] >= 0.6:
         own = household_groups(need) if groups is None else groups
-        shared = [g for g in project.target_groups if g in own]
-        shared.sort(key=lambda g: g not in PRIORITY)
-        labels = Labels(GROUP_LABELS.get(g, g) for g in shared[:2])
-        texts.append((contributions[_AT["groups"]], Reason("面向%(labels)s", labels=labels)))
-    if row[_AT["text"]] >= 0.3:
-        texts.append((contributions[_AT["text"]], _text_reason(index, need_concepts, position)))
-    locality = row[_AT["locality"]]
+        in_common = [g for g in project.target_groups if g in own]
+        in_common.sort(key=lambda g: g not in PRIORITY)
+        labels = Labels(GROUP_LABELS.get(g, g) for g in in_common[:2])
+        said.append((weights[_AT["groups"]], lambda: _say("面向%(labels)s", "labels", labels)))
+    if values[_AT["text"]] >= 0.3:
+        if shared is None:
+            shared = shared_concepts(index, need_concepts, np.array([position]))[0]
+        named = shared
+        said.append((weights[_AT["text"]], lambda: _text_reason(index, named)))
+    locality = values[_AT["locality"]]
     locality_level = next((n for n, v in _LOCALITY_LEVELS if abs(v - locality) < 1e-9), None)
     if locality_level is not None and locality_level >= 9:
-        why = Reason(LOCALITY_LABELS[locality_level])
-        texts.append((contributions[_AT["locality"]], why))
+        why = _LOCALITY_REASONS[locality_level]
+        said.append((weights[_AT["locality"]], lambda: why))
     gap = need.amount_gap_fen or 0
     if gap > 0 and project.amount_per_beneficiary_fen:
         share = min(100, round(project.amount_per_beneficiary_fen / gap * 100))
-        why = Reason("可覆盖缺口的%(share)s%%", share=share)
-        texts.append((contributions[_AT["coverage"]], why))
-    if row[_AT["urgent_simplified"]] > 0:
-        why = Reason("接受简化程序，适合急难需求")
-        texts.append((contributions[_AT["urgent_simplified"]], why))
+        said.append((weights[_AT["coverage"]],
+                     lambda: _say("可覆盖缺口的%(share)s%%", "share", share)))  # fmt: skip
+    if values[_AT["urgent_simplified"]] > 0:
+        said.append((weights[_AT["urgent_simplified"]], lambda: _SIMPLIFIED))
     left = int(index.quota_left[position])  # kept current as places are taken
-    if left > 0 and row[_AT["quota"]] >= 0.5:
-        why = Reason("名额充足（剩余%(left)s个）", left=left)
-        texts.append((contributions[_AT["quota"]], why))
-    texts.sort(key=lambda item: -item[0])
-    found = [text for _, text in texts[:limit]] or [Reason("符合项目的帮扶条件")]
+    if left > 0 and values[_AT["quota"]] >= 0.5:
+        said.append((weights[_AT["quota"]],
+                     lambda: _say("名额充足（剩余%(left)s个）", "left", left)))  # fmt: skip
+    said.sort(key=lambda item: -item[0])
+    found = [say() for _, say in said[:limit]] or [_ELIGIBLE]
     if project.ledger_level == LOCAL_LEDGER_LEVEL:
         # Said first, whatever it weighs: the help comes from the township itself.
-        found.insert(0, Reason("本地资源"))
+        found.insert(0, _LOCAL)
     return found

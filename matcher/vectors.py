@@ -10,7 +10,7 @@ norm) is left to ``transform``.
 
 :func:`similarities` multiplies by the projects' matrix stored transposed, taking only the
 rows of the terms a need has: the same products summed in the same order as the sparse
-matrix product, with no sparse result to build and densify.
+matrix product, with no sparse matrix to build per need and no sparse result to densify.
 """
 
 from __future__ import annotations
@@ -20,6 +20,17 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+#: Postings (terms' entries) up to which a need's are copied side by side and added in one
+#: call; more are added term by term where they lie (a copy would cost more than the calls).
+GATHER_MAX = 50_000
+
+try:
+    # The loop scipy's own sparse × dense product runs, called once per term of a need so
+    # that no sparse matrix is built per call (the wrappers cost more than the sums here).
+    from scipy.sparse._sparsetools import csc_matvec as _column_times
+except ImportError:  # pragma: no cover - a scipy without it takes the public route
+    _column_times = None
 
 
 def _supported(vectorizer: TfidfVectorizer) -> bool:
@@ -88,13 +99,42 @@ def tfidf_rows(
 
 
 def similarities(text_t: sparse.csr_matrix, vectors: sparse.csr_matrix) -> np.ndarray:
-    """``vectors @ text_t`` as a dense float32 array (one row per vector): for each vector, the
-    rows of ``text_t`` of its terms, weighted and summed column by column."""
+    """``vectors @ text_t`` as a dense float32 array (one row per vector): for each vector,
+    the rows of ``text_t`` of its terms, weighted and added column by column, term after
+    term (the order the sparse product adds them in)."""
     out = np.zeros((vectors.shape[0], text_t.shape[1]), dtype=np.float32)
+    if _column_times is None or text_t.dtype != np.float32 or vectors.dtype != np.float32:
+        for row in range(vectors.shape[0]):
+            start, end = vectors.indptr[row], vectors.indptr[row + 1]
+            if start < end:
+                postings = text_t[vectors.indices[start:end]]
+                out[row] = postings.T @ vectors.data[start:end]
+        return out
+    span = np.zeros(2, dtype=text_t.indices.dtype)
+    width = text_t.shape[1]
     for row in range(vectors.shape[0]):
         start, end = vectors.indptr[row], vectors.indptr[row + 1]
-        if start == end:
+        terms = vectors.indices[start:end]
+        weights = vectors.data[start:end]
+        firsts_at = text_t.indptr[terms]
+        lengths = text_t.indptr[terms + 1] - firsts_at
+        total = int(lengths.sum())
+        target = out[row]
+        if total <= GATHER_MAX:
+            # Few postings (a block of a few ledgers): copied side by side, one call.
+            ends = np.cumsum(lengths)
+            taken = np.arange(total) + np.repeat(firsts_at - (ends - lengths), lengths)
+            bounds = np.concatenate([[0], ends]).astype(text_t.indices.dtype)
+            _column_times(width, len(terms), bounds, text_t.indices[taken], text_t.data[taken],
+                          weights, target)  # fmt: skip
             continue
-        postings = text_t[vectors.indices[start:end]]
-        out[row] = postings.T @ vectors.data[start:end]
+        firsts = firsts_at.tolist()
+        lasts = (firsts_at + lengths).tolist()
+        for k, (first, last) in enumerate(zip(firsts, lasts, strict=True)):
+            if first == last:
+                continue
+            # One term's postings as a one-column matrix, added into the row in place.
+            span[1] = last - first
+            _column_times(width, 1, span, text_t.indices[first:last],
+                          text_t.data[first:last], weights[k : k + 1], target)  # fmt: skip
     return out

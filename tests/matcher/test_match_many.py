@@ -13,7 +13,7 @@ import pytest
 from matcher import LearnedModel, NeedRecord, Ranking, build_index, match_many, rank
 from matcher.evaluation import load_cases
 from matcher.index import need_text
-from matcher.ranking import SLICE_MIN_NEEDS, score_many
+from matcher.ranking import BLOCKS_MIN_NEEDS, score_many
 from matcher.rules import check, check_many
 from matcher.vocabulary import CATEGORIES, DOMAINS
 
@@ -87,7 +87,7 @@ def test_made_up_needs_rank_as_they_do_alone_whether_or_not_they_share_a_place()
     village = made[0].household.region_code
     crowd = [dataclasses.replace(n, id=f"crowd-{i}",
                                  household=dataclasses.replace(n.household, region_code=village))
-             for i, n in enumerate(made[:SLICE_MIN_NEEDS + 4])]  # fmt: skip
+             for i, n in enumerate(made[:BLOCKS_MIN_NEEDS + 4])]  # fmt: skip
     needs = made + crowd
     model = LearnedModel(coef=[1.2, 2.0, 0.8, 0.9, 0.7, 0.3, 0.2, 0.1, 0.1], intercept=-3.0)
     for chosen in (None, model):
