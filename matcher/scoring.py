@@ -103,16 +103,18 @@ def features(
     gap = need.amount_gap_fen or 0
     if gap > 0:
         # A money gap is covered by money: a pure service covers none of it.
-        out[:, 4] = np.where(np.isnan(amount), 0.0, np.minimum(1.0, np.nan_to_num(amount) / gap))
+        missing = np.isnan(amount)
+        out[:, 4] = np.where(missing, 0.0, np.minimum(1.0, np.where(missing, 0.0, amount) / gap))
     else:
         out[:, 4] = 0.5
     if need.urgency == "urgent":
         out[:, 5] = index.simplified[positions]
     quota = np.maximum(index.quota[positions], 1)
-    out[:, 6] = np.clip(index.quota_left[positions] / quota, 0, 1)
+    # np.minimum(np.maximum(...)) is np.clip without its per-call checks.
+    out[:, 6] = np.minimum(np.maximum(index.quota_left[positions] / quota, 0), 1)
     out[:, 7] = index.acceptance[positions]
     days = index.ends[positions] - today.toordinal()
-    out[:, 8] = np.clip(days / 180.0, 0, 1)
+    out[:, 8] = np.minimum(np.maximum(days / 180.0, 0), 1)
     return out
 
 
