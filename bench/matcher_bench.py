@@ -11,9 +11,13 @@ their published editions, and 1,000 households with one need each (generator in
   a server on 127.0.0.1);
 * in the same run, the keyword peers on the same candidates and text: ``bm25s`` and
   ``rank-bm25`` scoring the projects of the ledgers covering the household;
+* many needs at once: the same needs through ``match_many`` against an index of the first
+  ``--many-projects`` (30,000) projects, pinned to one core, beside ``rank`` called once per
+  need on the same index (the baseline), in needs per second;
 * peak memory.
 
-    .venv/bin/python bench/matcher_bench.py [--projects 50000] [--needs 1000] [--database-url URL]
+    .venv/bin/python bench/matcher_bench.py [--projects 50000] [--needs 1000]
+        [--many-projects 30000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 import urllib.request
@@ -33,6 +38,7 @@ from _common import add_province_projects, api_token, fresh_database, measure, p
 from rank_bm25 import BM25Okapi
 from tqdm import tqdm
 
+from matcher import NeedRecord, ProjectRecord, build_index, match_many, rank
 from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
 from models import Household, Member, Need
@@ -88,6 +94,7 @@ def main() -> None:
     parser.add_argument("--needs", type=int, default=1_000)
     parser.add_argument("--http-needs", type=int, default=300)
     parser.add_argument("--rank-bm25-needs", type=int, default=100)
+    parser.add_argument("--many-projects", type=int, default=30_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cishan-bench-"))
@@ -133,6 +140,7 @@ def main() -> None:
         rank_p50, rank_p95 = report("rank-bm25 — keyword peer", peers["rank-bm25"])
         print(f"{'ratio p95 model / bm25s':<52} {model_p95 / bm25s_p95:8.2f}")
         print(f"{'ratio p95 model / rank-bm25':<52} {model_p95 / rank_p95:8.3f}")
+        loop_rate, many_rate = _many(index.projects[: args.many_projects], records)
 
     url = args.database_url or f"sqlite:///{workdir / 'matcher.db'}"
     http_p95 = _http(url, args, need_ids)
@@ -142,8 +150,38 @@ def main() -> None:
         "http_p95_ms": round(http_p95, 2),
         "bm25s_p95_ms": round(bm25s_p95, 2),
         "rank_bm25_p95_ms": round(rank_p95, 2),
+        "rank_loop_needs_per_s": round(loop_rate),
+        "match_many_needs_per_s": round(many_rate),
     }
     print(json.dumps(figures))
+
+
+def _many(projects: list[ProjectRecord], records: list[NeedRecord]) -> tuple[float, float]:
+    """Needs per second on one core: ``rank`` once per need, then ``match_many`` on them all
+    (same index, same results)."""
+    index = measure(
+        f"index of {len(projects)} projects for match_many", lambda: build_index(projects)
+    )
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        started = time.perf_counter()
+        alone = [rank(index, record, TODAY, limit=10) for record in records]
+        loop = time.perf_counter() - started
+        started = time.perf_counter()
+        together = match_many(index, records, TODAY, limit=10)
+        many = time.perf_counter() - started
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert [[m.project.id for m in r.items] for r in alone] == [
+        [m.project.id for m in r.items] for r in together
+    ]
+    rates = len(records) / loop, len(records) / many
+    print(
+        f"{'rank() once per need, one core':<52} {rates[0]:8.0f} needs/s   ({len(records)} needs)"
+    )
+    print(f"{'match_many(), one core':<52} {rates[1]:8.0f} needs/s   ({len(records)} needs)")
+    return rates
 
 
 def _bm25s(corpus: list[list[str]]) -> bm25s.BM25:

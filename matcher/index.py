@@ -10,7 +10,7 @@ concepts of the thesaurus it speaks of (``thesaurus.py``), so that "洗肾" find
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -21,6 +21,7 @@ from models.regions import significant_prefix
 from .conditions import shipped_catalogue
 from .records import NeedRecord, ProjectRecord
 from .thesaurus import CONCEPTS, concepts
+from .vectors import similarities, tfidf_rows
 from .vocabulary import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -77,6 +78,26 @@ def _optional(values: list[int | None]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
+def _bits(flags: np.ndarray) -> np.ndarray:
+    """Each row of a projects × codes boolean matrix as one integer (bit i: code i)."""
+    if flags.shape[1] > 64:
+        raise ValueError("a vocabulary of more than 64 codes does not fit in the bit columns")
+    weights = np.left_shift(np.uint64(1), np.arange(flags.shape[1], dtype=np.uint64))
+    return (flags * weights).sum(axis=1, dtype=np.uint64)
+
+
+def bit_mask(codes: list[int]) -> np.uint64:
+    """The bits of some codes' positions in their vocabulary, to test a ``*_bits`` column."""
+    mask = 0
+    for code in codes:
+        mask |= 1 << code
+    return np.uint64(mask)
+
+
+def _no_bits() -> np.ndarray:
+    return np.zeros(0, dtype=np.uint64)
+
+
 @dataclass
 class ProjectIndex:
     """Arrays over the projects, in ``projects`` order."""
@@ -119,6 +140,17 @@ class ProjectIndex:
     acceptance: np.ndarray
     id_rank: np.ndarray  # each project's place in id order, to break equal scores
     key: object = None  # what the index was built from (for cache invalidation)
+    # The list columns again as one integer per project, bit i for the vocabulary's code i:
+    # a rule then gathers one number per project, not a row of booleans (see ``bit_mask``).
+    sexes_bits: np.ndarray = field(default_factory=_no_bits)
+    categories_bits: np.ndarray = field(default_factory=_no_bits)
+    situations_bits: np.ndarray = field(default_factory=_no_bits)
+    disability_types_bits: np.ndarray = field(default_factory=_no_bits)
+    illness_kinds_bits: np.ndarray = field(default_factory=_no_bits)
+    child_statuses_bits: np.ndarray = field(default_factory=_no_bits)
+    school_stages_bits: np.ndarray = field(default_factory=_no_bits)
+    domains_bits: np.ndarray = field(default_factory=_no_bits)
+    groups_bits: np.ndarray = field(default_factory=_no_bits)
 
     def __len__(self) -> int:
         return len(self.projects)
@@ -135,25 +167,28 @@ class ProjectIndex:
                 self.quota_left[at] = left
 
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
-        text = [need_text(need)]
-        return _side_by_side(self.vectorizer.transform(text),
-                             self.concept_vectorizer.transform(text))  # fmt: skip
+        return self.need_vectors([need])
+
+    def need_vectors(self, needs: list[NeedRecord]) -> sparse.csr_matrix:
+        """The needs' texts as rows in the projects' text space (``_side_by_side``)."""
+        ngram_scale, concept_scale = _scales()
+        return tfidf_rows(
+            [(self.vectorizer, ngram_scale), (self.concept_vectorizer, concept_scale)],
+            [need_text(need) for need in needs],
+        )
 
     def text_similarities(self, needs: list[NeedRecord]) -> np.ndarray:
         """:meth:`text_similarity` of several needs at once (one row each): one sparse
         product for the lot, as an allocation plan scores thousands of needs."""
         if len(self) == 0 or not needs:
             return np.zeros((len(needs), len(self)), dtype=np.float32)
-        texts = [need_text(need) for need in needs]
-        vectors = _side_by_side(self.vectorizer.transform(texts),
-                                self.concept_vectorizer.transform(texts))  # fmt: skip
-        return np.asarray((vectors @ self.text_t).todense())
+        return similarities(self.text_t, self.need_vectors(needs))
 
     def text_similarity(self, need: NeedRecord) -> np.ndarray:
         """Cosine similarity of the need's text with every project (one sparse product)."""
         if len(self) == 0:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray((self.need_vector(need) @ self.text_t).todense()).ravel()
+        return similarities(self.text_t, self.need_vector(need))[0]
 
 
 def need_text(need: NeedRecord) -> str:
@@ -173,14 +208,16 @@ def need_text(need: NeedRecord) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _scales() -> tuple[np.float32, np.float32]:
+    """The weights of the n-gram and the concept vectors in ``_side_by_side``."""
+    return np.float32(np.sqrt(1 - CONCEPT_SHARE)), np.float32(np.sqrt(CONCEPT_SHARE))
+
+
 def _side_by_side(ngrams: sparse.spmatrix, concept: sparse.spmatrix) -> sparse.csr_matrix:
     """One row per text: its n-gram and concept vectors (each of unit length) weighted so
     that a dot product is the blend of the two cosines."""
-    return sparse.hstack(
-        [ngrams * np.float32(np.sqrt(1 - CONCEPT_SHARE)),
-         concept * np.float32(np.sqrt(CONCEPT_SHARE))],
-        format="csr",
-    )  # fmt: skip
+    ngram_scale, concept_scale = _scales()
+    return sparse.hstack([ngrams * ngram_scale, concept * concept_scale], format="csr")
 
 
 def _positions(values: list[str]) -> dict[str, np.ndarray]:
@@ -232,7 +269,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         for code in set(project.service_area):
             prefix = significant_prefix(code)
             area_lists.setdefault(prefix, []).append(position)
-    return ProjectIndex(
+    index = ProjectIndex(
         projects=projects,
         vectorizer=vectorizer,
         concept_vectorizer=concept_vectorizer,
@@ -275,3 +312,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         id_rank=_id_rank(projects),
         key=key,
     )
+    for name in ("sexes", "categories", "situations", "disability_types", "illness_kinds",
+                 "child_statuses", "school_stages", "domains", "groups"):  # fmt: skip
+        setattr(index, f"{name}_bits", _bits(getattr(index, name)))
+    return index

@@ -6,7 +6,8 @@ record (an approved referral needs it), and no referral of it is under way. Its 
 the projects of the ledgers in effect that pass every hard rule and help in its domain, scored
 by the active model; only the :data:`MAX_OPTIONS_PER_NEED` best are kept, as nobody would
 give a need its eleventh choice while ten better ones have places. Needs are loaded in chunks
-with their households, members and aid, and checked against the one cached project index.
+with their households, members and aid, and scored a chunk at a time against the one cached
+project index (``matcher.ranking.score_many``: the rules of a place once, the texts together).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from matcher.allocation import PlanNeed, PlanOption, PlanProject
-from matcher.rules import check
-from matcher.scoring import features, household_groups
-from matcher.vocabulary import DOMAINS, PRIORITY
+from matcher.ranking import score_many
+from matcher.scoring import household_groups
+from matcher.vocabulary import PRIORITY
 from models import Household, Need, Project, Referral
 from models.enums import AWAITING_NEED_STATES, OPEN_REFERRAL_STATES, HouseholdStatus, Urgency
 from models.regions import descendant_range, township_code
@@ -67,8 +68,6 @@ def plan_candidates(
     name, as of ``today``."""
     index = project_index(db, today)
     model = active_model(db)
-    domain_of = {d: np.asarray(index.domains[:, i], dtype=bool) for i, d in enumerate(DOMAINS)}
-    no_domain = np.zeros(len(index), dtype=bool)
     # What approving a line would hold of each project's money (``reserve_place``).
     per_person = [None if np.isnan(a) else int(a) for a in index.amount.tolist()]
     need_ids = waiting_need_ids(db, region_code)
@@ -85,8 +84,10 @@ def plan_candidates(
             .order_by(Need.created_at, Need.id)
         ).all()
         records = [need_record(need, today) for need in loaded]
-        texts = index.text_similarities(records)
-        for row, (need, record) in enumerate(zip(loaded, records, strict=True)):
+        # Rules of a place once, the texts together: see ``matcher.ranking.score_many``.
+        scored = score_many(index, records, today, limit=MAX_OPTIONS_PER_NEED, model=model,
+                            own_domain=True)  # fmt: skip
+        for need, record, found in zip(loaded, records, scored, strict=True):
             household = need.household
             needs.append(
                 PlanNeed(
@@ -99,21 +100,13 @@ def plan_candidates(
                     order=(need.created_at.isoformat(), need.id),
                 )
             )
-            eligibility = check(index, record, today)
-            allowed = eligibility.eligible & domain_of.get(record.domain, no_domain)
-            positions = np.flatnonzero(allowed & (index.quota_left > 0))
-            if not len(positions):
-                continue
-            matrix = features(index, record, positions, eligibility.locality, texts[row], today)
-            scores = model.score(matrix)
-            best = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))
-            for i in best[:MAX_OPTIONS_PER_NEED]:
-                position = int(positions[i])
+            for i in found.order:
+                position = int(found.positions[i])
                 options.append(
                     PlanOption(
                         need_id=need.id,
                         project_id=int(index.projects[position].id),
-                        score=round(float(scores[i]), 6),
+                        score=round(float(found.scores[i]), 6),
                         amount_fen=reserve_amount(per_person[position], need.remaining_gap_fen),
                     )
                 )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matcher import (
     HouseholdRecord,
@@ -264,6 +264,12 @@ def match_need(
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     need = get_need(db, actor, need_id)  # audited as a read of the household's need
     mark_gains_seen(db, actor, need)
+    # The household's members and aid, which the need's record reads, in one round trip.
+    db.scalars(
+        sa.select(Household)
+        .where(Household.id == need.household_id)
+        .options(joinedload(Household.members), joinedload(Household.gov_aid))
+    ).unique().one()
     today = today or clock.today()
     ranking = rank(
         project_index(db, today), need_record(need, today), today, limit=limit, explain=explain,
