@@ -118,6 +118,7 @@ class ProjectIndex:
     quota: np.ndarray
     acceptance: np.ndarray
     id_rank: np.ndarray  # each project's place in id order, to break equal scores
+    ids: np.ndarray  # each project's id, so finding a project reads no record
     key: object = None  # what the index was built from (for cache invalidation)
 
     def __len__(self) -> int:
@@ -128,11 +129,15 @@ class ProjectIndex:
         back a place changes no text or rule, so the index need not be rebuilt."""
         if not places:
             return
-        positions = {p.id: i for i, p in enumerate(self.projects)}
+        positions = self.positions()
         for project_id, left in places.items():
             at = positions.get(project_id)
             if at is not None:
                 self.quota_left[at] = left
+
+    def positions(self) -> dict[int | str, int]:
+        """Each project's position, by id."""
+        return dict(zip(self.ids.tolist(), range(len(self.ids)), strict=True))
 
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
         text = [need_text(need)]
@@ -273,5 +278,6 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
             dtype=np.float64,
         ),
         id_rank=_id_rank(projects),
+        ids=np.array([p.id for p in projects]),
         key=key,
     )
