@@ -150,6 +150,17 @@ def copy_table(read: Connection, write: Connection, table: sa.Table) -> None:
         write.execute(table.insert(), rows)
 
 
+@pytest.fixture(autouse=True)
+def matcher_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test's apps share the matcher's index in a folder of their own, never the
+    repository's ``instance/``: a rolled-back test's ids come again in the next one."""
+    folder = tmp_path_factory.mktemp("matcher-index")
+    monkeypatch.setenv("MATCHER_INDEX_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def cipher() -> PersonalDataCipher:
     return PersonalDataCipher(TEST_DATA_KEY)

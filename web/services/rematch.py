@@ -147,7 +147,7 @@ def rematch_open_needs(
     today = today or clock.local_date(now)
     index = project_index(db, today)
     # The index's projects by id, so that each need's suitable ones come out sorted.
-    ids = np.array([int(p.id) for p in index.projects], dtype=np.int64)
+    ids = index.ids.astype(np.int64)
     by_id = np.argsort(ids, kind="stable")
     sorted_ids = ids[by_id]
 
