@@ -139,6 +139,7 @@ class ProjectIndex:
     quota: np.ndarray
     acceptance: np.ndarray
     id_rank: np.ndarray  # each project's place in id order, to break equal scores
+    ids: np.ndarray  # each project's id, so finding a project reads no record
     key: object = None  # what the index was built from (for cache invalidation)
     # The list columns again as one integer per project, bit i for the vocabulary's code i:
     # a rule then gathers one number per project, not a row of booleans (see ``bit_mask``).
@@ -160,11 +161,15 @@ class ProjectIndex:
         back a place changes no text or rule, so the index need not be rebuilt."""
         if not places:
             return
-        positions = {p.id: i for i, p in enumerate(self.projects)}
+        positions = self.positions()
         for project_id, left in places.items():
             at = positions.get(project_id)
             if at is not None:
                 self.quota_left[at] = left
+
+    def positions(self) -> dict[int | str, int]:
+        """Each project's position, by id."""
+        return dict(zip(self.ids.tolist(), range(len(self.ids)), strict=True))
 
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
         return self.need_vectors([need])
@@ -310,6 +315,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
             dtype=np.float64,
         ),
         id_rank=_id_rank(projects),
+        ids=np.array([p.id for p in projects]),
         key=key,
     )
     for name in ("sexes", "categories", "situations", "disability_types", "illness_kinds",

@@ -150,6 +150,27 @@ def copy_table(read: Connection, write: Connection, table: sa.Table) -> None:
         write.execute(table.insert(), rows)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_matcher_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Apps made by module- or session-scoped fixtures share the matcher's index in a
+    temporary folder too, never in the repository's ``instance/``."""
+    folder = tmp_path_factory.mktemp("matcher-index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHER_INDEX_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def matcher_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test's apps share the matcher's index in a folder of their own: a rolled-back
+    test's ids come again in the next one, so one test's index must not be another's."""
+    folder = tmp_path_factory.mktemp("matcher-index")
+    monkeypatch.setenv("MATCHER_INDEX_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def cipher() -> PersonalDataCipher:
     return PersonalDataCipher(TEST_DATA_KEY)

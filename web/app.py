@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from models.session import create_engine, make_session_factory
 from web.services.audit import set_origin
 from web.services.crypto import PersonalDataCipher
+from web.services.matching import INDEX_DIR_INFO
 
 from .config import load_config
 from .db import close_db, commit_if_open
@@ -58,6 +59,8 @@ def register_database(app: Flask) -> None:
         factory = make_session_factory(engine, cipher=cipher)
     else:
         factory.kw.setdefault("info", {})["cipher"] = cipher
+    # Where the machine's processes share the matcher's project index (web.services.matching).
+    factory.kw["info"][INDEX_DIR_INFO] = app.config.get("MATCHER_INDEX_DIR")
     app.extensions["sessionmaker"] = factory
     read_url = app.config.get("DATABASE_URL_READ")
     if read_url:

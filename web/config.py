@@ -24,6 +24,9 @@
                      daily job archives it, read-only, never deleted (default 1095, three
                      years: see ``web.services.archives``).
 ``ATTACHMENT_DIR``   where attachment files are kept (default ``instance/attachments``).
+``MATCHER_INDEX_DIR``  where the matcher's project index is written once and mapped by every
+                     process of the machine (default ``instance/matcher-index``; empty: each
+                     process builds its own in memory).
 ``ATTACHMENT_MAX_BYTES``  the largest attachment accepted, in bytes (default 10 MiB); the
                      request limit is kept a little above it.
 
@@ -152,6 +155,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         # None: ``INSTANCE_PATH``/attachments, wherever the instance folder is (see web.storage).
         "ATTACHMENT_DIR": env.get("ATTACHMENT_DIR") or None,
         "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
+        "MATCHER_INDEX_DIR": env.get("MATCHER_INDEX_DIR", str(instance / "matcher-index")) or None,
         # Room for the multipart envelope around the largest attachment, so a file just over
         # its limit is told so by name rather than refused as a request too large.
         "MAX_CONTENT_LENGTH": max(10 * 1024 * 1024, attachment_max_bytes + 256 * 1024),

@@ -1240,6 +1240,7 @@ def matrix(
             "TESTING": True, "SESSION_FACTORY": factory, "DATABASE_URL": database_url,
             "SECRET_KEY": TEST_SECRET_KEY, "DATA_KEY": TEST_DATA_KEY,
             "ATTACHMENT_DIR": str(attachments),
+            "MATCHER_INDEX_DIR": str(attachments.parent / "matcher-index"),
         })  # fmt: skip
         with factory() as db:
             world = build_world(db, LocalDiskStorage(attachments))

@@ -398,7 +398,7 @@ def _broken_rules(
     a member's age or circumstances changed since the plan was made), each with the reason.
     Places are left to the approval itself, which takes them atomically."""
     index = project_index(db, today)
-    position = {p.id: i for i, p in enumerate(index.projects)}
+    position = index.positions()
     broken: dict[int, str] = {}
     for line in lines:
         at = position.get(line.project_id)

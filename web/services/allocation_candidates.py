@@ -105,7 +105,7 @@ def plan_candidates(
                 options.append(
                     PlanOption(
                         need_id=need.id,
-                        project_id=int(index.projects[position].id),
+                        project_id=int(index.ids[position]),
                         score=round(float(found.scores[i]), 6),
                         amount_fen=reserve_amount(per_person[position], need.remaining_gap_fen),
                     )

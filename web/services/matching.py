@@ -1,18 +1,36 @@
 """Matching needs to the projects of the current ledgers: the web layer's side of ``matcher``.
 
-The project index is built from the current editions once and cached in the process; it is
-rebuilt when an edition is published or takes effect, or a project changes (the cache key is
-read with a few small queries per request). "Current" is the edition in effect on the day
-asked about (``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins
-the index on its first day, with no job run.
+The project index is built from the current editions once and kept; it is rebuilt when an
+edition is published or takes effect, or a project changes (the cache key is read with a few
+small queries per request). "Current" is the edition in effect on the day asked about
+(``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins the index on
+its first day, with no job run.
+
+With an index folder configured (``MATCHER_INDEX_DIR``, default ``instance/matcher-index``;
+it travels in the session's ``info``), the index is built once per machine: the first process
+to see a new version builds it under a file lock and writes it to ``<folder>/<version>/``
+(``matcher.index_store``), and every process maps that folder read-only, so the machine holds
+one copy however many workers serve. Places taken or given back are patched into each
+process's own copy of the places left, never into the shared files. Without a folder (a
+session made outside the app: scripts, the matcher's own tests) the index is built in the
+process, as before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +50,7 @@ from matcher import (
     rank,
 )
 from matcher.evaluation import Benchmark, load_benchmarks
+from matcher.index_store import IndexFormatError, index_layout, load_index, save_index
 from matcher.rules import check
 from matcher.scoring import FEATURES, features
 from matcher.training import TrainingResult, enough_outcomes, train_and_compare
@@ -50,6 +69,18 @@ from .scoping import require_role
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {}
+log = logging.getLogger(__name__)
+
+#: The session ``info`` key naming the folder of shared indexes (set by the app).
+INDEX_DIR_INFO = "matcher_index_dir"
+#: A superseded index folder is removed this long after it was written: a process that read
+#: the old version a moment ago may still be opening it (one that has mapped it keeps its
+#: pages after the removal).
+STALE_INDEX_GRACE_SECONDS = 600
+#: What :func:`_shared_index` says while another process builds the version asked for.
+BUILDING_ELSEWHERE: Any = object()
+#: Written beside an index: the places-changed watermark it was built with.
+BUILT_FILE = "built.json"
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:
@@ -158,24 +189,106 @@ def load_project_records(db: Session, today: dt.date | None = None) -> list[Proj
     return records
 
 
+def index_version(key: tuple[Any, ...]) -> str:
+    """A short name for what an index is built from (and in which layout), for its folder."""
+    return hashlib.sha256(repr((index_layout(), key)).encode()).hexdigest()[:20]
+
+
 def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
-    """The cached index of the ledgers in effect on ``today`` (default: today in Guangdong),
-    rebuilt when they or a project changed."""
+    """The index of the ledgers in effect on ``today`` (default: today in Guangdong), rebuilt
+    when they or a project changed; shared by the machine's processes when the session names
+    an index folder (``INDEX_DIR_INFO``)."""
     today = today or clock.today()
-    key = _cache_key(db, today)
+    version = index_version(_cache_key(db, today))
     places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
         seen = _cache.get("places_seen")
-    if cached is not None and cached.key == key:
-        if places is not None and (seen is None or places > seen):
-            _refresh_places(db, cached, seen, places)
-        return cached
-    index = build_index(load_project_records(db, today), key=key)
-    with _lock:
-        _cache["index"] = index
-        _cache["places_seen"] = places
-    return index
+    if cached is None or cached.key != version:
+        folder = db.info.get(INDEX_DIR_INFO)
+        found = None
+        if folder is not None:
+            found = _shared_index(db, today, Path(folder), version, wait=cached is None)
+        if found is None:
+            index = build_index(load_project_records(db, today), key=version)
+            found = (index, places)
+        if found is not BUILDING_ELSEWHERE:
+            cached, seen = found
+            with _lock:
+                _cache["index"] = cached
+                _cache["places_seen"] = seen
+    assert cached is not None
+    if places is not None and (seen is None or places > seen):
+        _refresh_places(db, cached, seen, places)
+    return cached
+
+
+def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wait: bool) -> Any:
+    """Map ``folder/version``, building it first under the folder's lock if no process has.
+
+    Returns the index and the places watermark it was built with; ``BUILDING_ELSEWHERE``
+    when another process holds the lock and ``wait`` is false (the caller serves the index it
+    has until the new one is written); None when the folder cannot be used (the caller builds
+    in memory).
+    """
+    target = folder / version
+    try:
+        if not (target / BUILT_FILE).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / f"{version}.lock", "a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    return BUILDING_ELSEWHERE
+                try:
+                    if not (target / BUILT_FILE).exists():
+                        _build_into(db, today, folder, version)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        return _map_version(target)
+    except (OSError, IndexFormatError) as error:
+        log.warning("matcher index folder %s not usable, building in memory: %s", folder, error)
+        return None
+
+
+def _build_into(db: Session, today: dt.date, folder: Path, version: str) -> None:
+    """Build the index and move it into place whole: a reader sees all of it or nothing."""
+    places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
+    index = build_index(load_project_records(db, today), key=version)
+    building = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder))
+    try:
+        save_index(index, building)
+        built = {"places_seen": places.isoformat() if places else None}
+        (building / BUILT_FILE).write_text(json.dumps(built))
+        os.rename(building, folder / version)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _remove_stale(folder, keep=version)
+
+
+def _map_version(target: Path) -> tuple[ProjectIndex, dt.datetime | None]:
+    built = json.loads((target / BUILT_FILE).read_text())
+    seen = built.get("places_seen")
+    return load_index(target), dt.datetime.fromisoformat(seen) if seen else None
+
+
+def _remove_stale(folder: Path, keep: str) -> None:
+    """Remove the indexes (and lock files, and builds left by a crash) superseded longer than
+    the grace period ago."""
+    limit = time.time() - STALE_INDEX_GRACE_SECONDS
+    for path in folder.iterdir():
+        if path.name.startswith((keep, f".{keep}")):
+            continue
+        try:
+            if path.stat().st_mtime >= limit:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue  # another process removed it first
 
 
 def _refresh_places(
@@ -194,6 +307,7 @@ def _refresh_places(
 
 
 def clear_cache() -> None:
+    """Forget the index this process holds (the shared folders are left alone)."""
     with _lock:
         _cache.clear()
 
@@ -281,7 +395,7 @@ def match_need(
 def outcome_matrix(db: Session, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of every answered referral (accepted/completed = 1, declined = 0)."""
     index = project_index(db, today)
-    position = {p.id: i for i, p in enumerate(index.projects)}
+    position = index.positions()
     referrals = db.scalars(
         sa.select(Referral)
         .where(Referral.status.in_((*ACCEPTED_BY_CHARITY_STATES, ReferralStatus.DECLINED)))

@@ -147,7 +147,7 @@ def rematch_open_needs(
     now = now or utcnow()
     today = today or clock.local_date(now)
     index = project_index(db, today)
-    ids = np.array([int(p.id) for p in index.projects], dtype=np.int64)
+    ids = index.ids.astype(np.int64)
     # The rules of a place (ledgers, dates, places left, area) once per region.
     places: dict[str, Place] = {}
 

@@ -1,0 +1,145 @@
+"""One project index per machine: built once into the index folder, mapped by every process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from matcher import build_index, rank
+from matcher.index_store import MappedVectorizer
+from models import Project
+from tests.helpers import get_user
+from web.services.ledgers import build_edition
+from web.services.matching import (
+    BUILT_FILE,
+    INDEX_DIR_INFO,
+    STALE_INDEX_GRACE_SECONDS,
+    clear_cache,
+    load_project_records,
+    match_need,
+    need_record,
+    project_index,
+)
+
+from .test_matching import NOW, TODAY, dialysis_need, publish_all
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    clear_cache()
+
+
+@pytest.fixture
+def folder(db: Session, tmp_path: Path) -> Path:
+    db.info[INDEX_DIR_INFO] = str(tmp_path)
+    return tmp_path
+
+
+def versions(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_the_first_process_builds_the_index_into_the_folder_and_the_next_maps_it(
+    db: Session, folder: Path
+) -> None:
+    publish_all(db)
+    first = project_index(db, TODAY)
+    [version] = versions(folder)
+    assert first.key == version
+    assert isinstance(first.vectorizer, MappedVectorizer)  # the builder maps it too
+    built_at = (folder / version / BUILT_FILE).stat().st_mtime_ns
+
+    clear_cache()  # as a second worker would start
+    second = project_index(db, TODAY)
+    assert second is not first
+    assert second.key == version
+    assert (folder / version / BUILT_FILE).stat().st_mtime_ns == built_at  # not rebuilt
+    assert versions(folder) == [version]
+
+
+def test_a_mapped_index_ranks_as_one_built_in_the_process(db: Session, folder: Path) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    record = need_record(need, TODAY)
+    in_memory = build_index(load_project_records(db, TODAY))
+    expected = rank(in_memory, record, TODAY, limit=50, explain=True)
+    assert rank(project_index(db, TODAY), record, TODAY, limit=50, explain=True) == expected
+
+
+def test_a_place_taken_shows_in_the_next_match_without_a_rebuild_or_a_write_to_the_folder(
+    db: Session, folder: Path
+) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    station = get_user(db, "station_a")
+    first = match_need(db, station, need.id, today=TODAY).ranking.items
+    index = project_index(db, TODAY)
+    [version] = versions(folder)
+    stored = (folder / version / "quota_left.npy").read_bytes()
+
+    top = db.get_one(Project, first[0].project.id)
+    db.execute(  # as taking the last place does: the project itself is not edited
+        sa.update(Project)
+        .where(Project.id == top.id)
+        .values(quota_used=Project.quota, places_changed_at=NOW + dt.timedelta(minutes=1),
+                updated_at=Project.updated_at)
+    )  # fmt: skip
+    result = match_need(db, station, need.id, today=TODAY, explain=True)
+    assert project_index(db, TODAY) is index  # patched, not rebuilt
+    assert top.id not in [m.project.id for m in result.ranking.items]
+    assert any(e.project.id == top.id and "名额" in e.reason for e in result.ranking.excluded)
+    assert (folder / version / "quota_left.npy").read_bytes() == stored
+    assert versions(folder) == [version]
+
+    clear_cache()  # a worker mapping the index later patches the same change in
+    later = match_need(db, station, need.id, today=TODAY)
+    assert top.id not in [m.project.id for m in later.ranking.items]
+
+
+def test_a_new_edition_makes_a_new_version_and_old_ones_go_after_the_grace_period(
+    db: Session, folder: Path
+) -> None:
+    admin = get_user(db, "admin")
+    build_edition(db, admin, "440000000000", "2026H2", NOW)
+    project_index(db, TODAY)
+    [old] = versions(folder)
+    long_ago = NOW.timestamp() - 2 * STALE_INDEX_GRACE_SECONDS
+    os.utime(folder / old, (long_ago, long_ago))
+
+    build_edition(db, admin, "440100000000", "2026H2", NOW)
+    index = project_index(db, TODAY)
+    assert versions(folder) == [index.key]
+    assert index.key != old
+
+
+def test_while_another_process_builds_the_new_version_the_old_index_is_served(
+    db: Session, folder: Path
+) -> None:
+    admin = get_user(db, "admin")
+    build_edition(db, admin, "440000000000", "2026H2", NOW)
+    old = project_index(db, TODAY)
+    build_edition(db, admin, "440100000000", "2026H2", NOW)
+    from web.services.matching import _cache_key, index_version
+
+    coming = index_version(_cache_key(db, TODAY))
+    with open(folder / f"{coming}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process is building it
+        assert project_index(db, TODAY) is old
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    assert project_index(db, TODAY).key == coming
+
+
+def test_without_a_usable_folder_the_process_builds_its_own(db: Session, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    db.info[INDEX_DIR_INFO] = str(blocker / "index")  # cannot be a folder
+    publish_all(db)
+    index = project_index(db, TODAY)
+    assert len(index) > 0
+    assert not isinstance(index.vectorizer, MappedVectorizer)
