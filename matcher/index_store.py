@@ -211,6 +211,25 @@ class MappedVectorizer:
             self._tfidf.idf_ = idf
         self._tfidf.n_features_in_ = len(terms)
         self._binary = template.binary
+        # What ``matcher.vectors`` reads to weigh a text as the fitted vectorizer would.
+        self.norm = template.norm
+        self.binary = template.binary
+        self.dtype = template.dtype
+        self.use_idf = template.use_idf
+        self.sublinear_tf = template.sublinear_tf
+
+    def build_analyzer(self) -> Any:
+        return self._analyze
+
+    def columns_of(self, words: list[str]) -> np.ndarray:
+        """Each word's column, -1 for a word the vectorizer does not know."""
+        if not words or not len(self.terms):
+            return np.full(len(words), -1, dtype=np.int64)
+        wanted = np.array(words, dtype=str)
+        at = np.searchsorted(self.terms, wanted)
+        at[at >= len(self.terms)] = 0
+        known = self.terms[at] == wanted
+        return np.where(known, self.columns[at].astype(np.int64), -1)
 
     def get_params(self) -> dict[str, Any]:
         return dict(self.params)

@@ -42,14 +42,30 @@ def _supported(vectorizer: TfidfVectorizer) -> bool:
     )
 
 
+def _width(vectorizer: TfidfVectorizer) -> int:
+    """How many terms the vectorizer knows (a mapped one without building its dict)."""
+    terms = getattr(vectorizer, "terms", None)
+    return len(terms) if terms is not None else len(vectorizer.vocabulary_)
+
+
 def _row(vectorizer: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
     """One text's vector as (sorted term positions, float32 weights)."""
-    vocabulary = vectorizer.vocabulary_
     counts: dict[int, int] = {}
-    for term in vectorizer.build_analyzer()(text):
-        at = vocabulary.get(term)
-        if at is not None:
-            counts[at] = counts.get(at, 0) + 1
+    columns_of = getattr(vectorizer, "columns_of", None)
+    if columns_of is not None:
+        # A mapped vectorizer: the text's distinct terms looked up at once (no dict held).
+        found: dict[str, int] = {}
+        for term in vectorizer.build_analyzer()(text):
+            found[term] = found.get(term, 0) + 1
+        for at, n in zip(columns_of(list(found)).tolist(), found.values(), strict=True):
+            if at >= 0:
+                counts[at] = n
+    else:
+        vocabulary = vectorizer.vocabulary_
+        for term in vectorizer.build_analyzer()(text):
+            at = vocabulary.get(term)
+            if at is not None:
+                counts[at] = counts.get(at, 0) + 1
     terms = np.fromiter(counts, dtype=np.int32, count=len(counts))
     weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
     order = np.argsort(terms)
@@ -72,7 +88,7 @@ def tfidf_rows(
     """One row per text: each fitted vectorizer's vector of it, times its scale, side by side
     (the columns of the second follow those of the first), as ``transform`` and
     ``sparse.hstack`` would give it."""
-    widths = [len(vectorizer.vocabulary_) for vectorizer, _ in vectorizers]
+    widths = [_width(vectorizer) for vectorizer, _ in vectorizers]
     offsets = np.cumsum([0, *widths])
     if not all(_supported(vectorizer) for vectorizer, _ in vectorizers):
         blocks = [vectorizer.transform(list(texts)) * scale for vectorizer, scale in vectorizers]
