@@ -18,8 +18,8 @@ their published editions, and 1,000 households with one need each (generator in
 * one index per machine (``--workers``, default 4): the time to build and write the shared
   index, the time a fresh process takes to map it, and the memory of one worker and of four
   worker processes each matching needs, with the index mapped from the folder against each
-  building its own in memory (the baseline), side by side; and a place taken, seen by the
-  next match without a rebuild.
+  building its own in memory (the baseline), side by side; and a place taken, a quota cut
+  and a project withdrawn, each seen by the next match without a rebuild.
 
 RSS counts every page a process has resident, shared or not, so four processes mapping the
 same files each count them in full; PSS (proportional set size) charges each shared page to
@@ -55,7 +55,7 @@ from matcher.evaluation import _tokens
 from matcher.index import need_text, project_text
 from matcher.index_store import MappedVectorizer, load_index
 from models import Household, Member, Need, Project
-from models.enums import Relation
+from models.enums import ProjectStatus, Relation
 from models.regions import supply_ledger_codes
 from models.session import create_engine, make_session_factory
 from seed.synthetic import province_needs
@@ -369,34 +369,40 @@ def _shared_index(url: str, workdir: Path, args: argparse.Namespace, need_ids: l
 
 
 def _quota_change(url: str, folder: Path, need_ids: list[int]) -> dict:
-    """Take every place of a need's first project, as approvals do (the project itself is not
-    edited): the next match must not offer it, with the same mapped index, nothing rebuilt."""
+    """Change the standing of a need's first project three ways — every place taken (as
+    approvals do), its quota cut to the places used (an edit), withdrawn — each then gone
+    from the next match, with the same mapped index and nothing rebuilt."""
     clear_cache()
     with _sessions(url, folder)() as db:
         admin = get_user(db, "admin")
         for need_id in need_ids:
-            first = match_need(db, admin, need_id, limit=10, today=TODAY).ranking.items
-            if first:
+            items = match_need(db, admin, need_id, limit=10, today=TODAY).ranking.items
+            if len(items) >= 3:
                 break
         index = project_index(db, TODAY)
         versions = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        top = first[0].project.id
-        db.execute(
-            sa.update(Project).where(Project.id == top)
-            .values(quota_used=Project.quota, updated_at=Project.updated_at,
-                    places_changed_at=dt.datetime.now(dt.UTC))
-        )  # fmt: skip
-        db.commit()
-        started = time.perf_counter()
-        after = match_need(db, admin, need_id, limit=10, today=TODAY).ranking.items
-        took = (time.perf_counter() - started) * 1000
-        same = project_index(db, TODAY) is index
-        unchanged = sorted(p.name for p in folder.iterdir() if p.is_dir()) == versions
-        gone = top not in [m.project.id for m in after]
-    print(f"{'a place taken: next match without the project':<52} "
-          f"{'yes' if gone else 'NO':>8}   {took:.2f} ms   same index: {same}   "
-          f"no new version: {unchanged}", flush=True)  # fmt: skip
-    return {"quota_seen": gone, "quota_no_rebuild": same and unchanged}
+        changes = {
+            "a place taken": {"quota_used": Project.quota, "updated_at": Project.updated_at,
+                              "places_changed_at": dt.datetime.now(dt.UTC)},
+            "quota cut to the places used": {"quota": Project.quota_used},
+            "withdrawn": {"status": ProjectStatus.WITHDRAWN},
+        }  # fmt: skip
+        seen, rebuilt = True, False
+        for change, values in changes.items():
+            top = items[0].project.id
+            db.execute(sa.update(Project).where(Project.id == top).values(**values))
+            db.commit()
+            started = time.perf_counter()
+            items = match_need(db, admin, need_id, limit=10, today=TODAY).ranking.items
+            took = (time.perf_counter() - started) * 1000
+            same = project_index(db, TODAY) is index
+            unchanged = sorted(p.name for p in folder.iterdir() if p.is_dir()) == versions
+            gone = top not in [m.project.id for m in items]
+            seen, rebuilt = seen and gone, rebuilt or not (same and unchanged)
+            print(f"{change + ': next match without it':<52} {'yes' if gone else 'NO':>8}   "
+                  f"{took:.2f} ms   same index: {same}   no new version: {unchanged}",
+                  flush=True)  # fmt: skip
+    return {"quota_seen": seen, "quota_no_rebuild": not rebuilt}
 
 
 def _bm25s(corpus: list[list[str]]) -> bm25s.BM25:

@@ -10,6 +10,8 @@ concepts of the thesaurus it speaks of (``thesaurus.py``), so that "洗肾" find
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,6 +142,9 @@ class ProjectIndex:
     acceptance: np.ndarray
     id_rank: np.ndarray  # each project's place in id order, to break equal scores
     ids: np.ndarray  # each project's id, so finding a project reads no record
+    #: Verified now. A project withdrawn, ended or full since the build stays in the arrays
+    #: but out of every ranking and exclusion list, until it takes offers again.
+    live: np.ndarray
     key: object = None  # what the index was built from (for cache invalidation)
     # The list columns again as one integer per project, bit i for the vocabulary's code i:
     # a rule then gathers one number per project, not a row of booleans (see ``bit_mask``).
@@ -156,19 +161,27 @@ class ProjectIndex:
     def __len__(self) -> int:
         return len(self.projects)
 
-    def update_places(self, places: dict[int, int]) -> None:
-        """Set the places left of some projects (id → places) in place: taking or giving
-        back a place changes no text or rule, so the index need not be rebuilt."""
-        if not places:
-            return
-        positions = self.positions()
-        for project_id, left in places.items():
-            at = positions.get(project_id)
+    def update_standing(self, standing: Mapping[int, tuple[bool, int, int]]) -> None:
+        """Patch some projects in place, id → (verified now, quota, places left): a project
+        withdrawn or ended, its quota changed, a place taken or given back changes no text or
+        rule, so the index need not be rebuilt (ids not in the index are ignored)."""
+        every = self._every_position
+        for project_id, (live, quota, left) in standing.items():
+            at = every.get(project_id)
             if at is not None:
+                self.live[at] = live
+                self.quota[at] = quota
                 self.quota_left[at] = left
 
     def positions(self) -> dict[int | str, int]:
-        """Each project's position, by id."""
+        """Each live project's position, by id."""
+        return {pid: at for pid, at in self._every_position.items() if self.live[at]}
+
+    def live_count(self) -> int:
+        return int(np.count_nonzero(self.live))
+
+    @functools.cached_property
+    def _every_position(self) -> dict[int | str, int]:
         return dict(zip(self.ids.tolist(), range(len(self.ids)), strict=True))
 
     def need_vector(self, need: NeedRecord) -> sparse.csr_matrix:
@@ -316,6 +329,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         ),
         id_rank=_id_rank(projects),
         ids=np.array([p.id for p in projects]),
+        live=np.array([p.active for p in projects], dtype=bool),
         key=key,
     )
     for name in ("sexes", "categories", "situations", "disability_types", "illness_kinds",

@@ -18,8 +18,8 @@ value it holds, so a field added to the index later is carried without touching 
 * anything else (the key): JSON.
 
 Mapped pages are the page cache's: every process mapping the same files shares one copy.
-Arrays named in ``writable`` are copied on load, so a process can patch them (places left)
-without ever writing to the shared files.
+Arrays named in ``writable`` are copied on load, so a process can patch them (a project withdrawn,
+its quota, places left) without ever writing to the shared files.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from .index import ProjectIndex
 #: Bumped whenever the layout on disk changes; a folder of another format is not read.
 FORMAT = 1
 MANIFEST = "index.json"
+#: The arrays a process patches as projects' standing changes (``ProjectIndex.update_standing``).
+WRITABLE = ("live", "quota", "quota_left")
 #: Records decoded and kept per process (a ranking reads each shown project a few times).
 RECORD_CACHE_SIZE = 4096
 
@@ -61,7 +63,7 @@ def save_index(index: ProjectIndex, directory: Path) -> None:
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
 
 
-def load_index(directory: Path, writable: Sequence[str] = ("quota_left",)) -> ProjectIndex:
+def load_index(directory: Path, writable: Sequence[str] = WRITABLE) -> ProjectIndex:
     """Map the index saved in ``directory``; arrays named in ``writable`` are private copies.
 
     :raise IndexFormatError: the folder was written in another format or lacks a field.

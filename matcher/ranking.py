@@ -145,6 +145,7 @@ def score_many(
     does; with ``own_domain`` only the projects that help in the need's domain count."""
     model = model or WeightedModel()
     n = len(index)
+    live = index.live_count()
     places: dict[str, Place] = {}
     blocks = _LedgerBlocks(index) if len(needs) >= BLOCKS_MIN_NEEDS else None
     vectors = index.need_vectors(needs) if n and needs else None
@@ -155,7 +156,7 @@ def score_many(
         if place is None:
             place = places[code] = Place(index, code, today)
         positions = passing(place, need)
-        excluded = n - len(positions)
+        excluded = live - len(positions)
         if own_domain:
             positions = positions[(index.domains_bits[positions] & _domain_bit(need)) != 0]
         text = np.zeros(n, dtype=np.float32)
@@ -212,7 +213,7 @@ def _score(
     order = _best(scores, index.id_rank[positions], limit)
     if excluded_count is None:
         assert eligibility is not None
-        excluded_count = len(index) - int(np.count_nonzero(eligibility.eligible))
+        excluded_count = index.live_count() - int(np.count_nonzero(eligibility.eligible))
     return Scored(need, eligibility, excluded_count, positions, matrix, scores, order)
 
 
@@ -267,7 +268,7 @@ def _ranking(
     )
     if explain:
         eligibility = scored.eligibility or check(index, need, today)
-        for position in np.flatnonzero(~eligibility.eligible).tolist():
+        for position in np.flatnonzero(~eligibility.eligible & index.live).tolist():
             rule = RULES[int(eligibility.failed[position])]
             ranking.excluded.append(
                 Exclusion(index.projects[position], rule, reason(rule, index, position, today))

@@ -44,6 +44,10 @@ class ProjectRecord:
     acceptance_rate: float | None = None  # the charity's past share of referrals accepted
     #: A local resource: the station answerable for it (it answers the referrals).
     responsible_station: str | None = None
+    #: Verified now: false for a project withdrawn, ended or full since its edition was
+    #: published (kept in the index, out of the rankings, so taking offers again needs no
+    #: rebuild).
+    active: bool = True
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,8 @@ class Place:
             positions = index.ledger_index.get(code)
             if positions is not None:
                 in_ledger[positions] = True
-        #: Projects of a ledger covering the region, in index order.
+        in_ledger &= index.live  # one no longer verified is as if unpublished
+        #: Live projects of a ledger covering the region, in index order.
         self.covered = np.flatnonzero(in_ledger)
         locality = np.zeros(len(index), dtype=np.int64)
         for prefix in ancestor_prefixes(region_code):

@@ -78,7 +78,7 @@ def test_arrays_are_mapped_read_only_and_places_left_are_a_private_copy(tmp_path
     assert _is_mapped(mapped.text_t.indices)  # wrapped, not copied
     assert _is_mapped(mapped.area_index[next(iter(mapped.area_index))])
     first = mapped.ids[0].item()
-    mapped.update_places({first: 0})
+    mapped.update_standing({first: (True, int(mapped.quota[0]), 0)})
     assert mapped.quota_left[0] == 0
     assert load_index(tmp_path).quota_left[0] == built.quota_left[0]  # the file is untouched
 

@@ -1,8 +1,12 @@
 """Matching needs to the projects of the current ledgers: the web layer's side of ``matcher``.
 
-The project index is built from the current editions once and kept; it is rebuilt when an
-edition is published or takes effect, or a project changes (the cache key is read with a few
-small queries per request). "Current" is the edition in effect on the day asked about
+The project index is built from the current editions once and kept; it is rebuilt only when
+an edition is published or takes effect. What changes a project's standing between editions —
+withdrawn, ended, run out of places or taking offers again, its quota edited, a place taken or
+given back — is read with one small query per request (the projects changed since the index
+last looked) and patched into the process's own copy of a few arrays
+(``ProjectIndex.update_standing``); an edit waiting for review changes nothing the matcher
+reads until the next edition. "Current" is the edition in effect on the day asked about
 (``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins the index on
 its first day, with no job run.
 
@@ -11,7 +15,7 @@ it travels in the session's ``info``), the index is built once per machine: the 
 to see a new version builds it under a file lock and writes it to ``<folder>/<version>/``
 (``matcher.index_store``), and every process maps that folder read-only, so the machine holds
 one copy however many workers serve. Places taken or given back are patched into each
-process's own copy of the places left, never into the shared files. Without a folder (a
+process's own copy of those arrays, never into the shared files. Without a folder (a
 session made outside the app: scripts, the matcher's own tests) the index is built in the
 process, as before.
 """
@@ -79,8 +83,13 @@ INDEX_DIR_INFO = "matcher_index_dir"
 STALE_INDEX_GRACE_SECONDS = 600
 #: What :func:`_shared_index` says while another process builds the version asked for.
 BUILDING_ELSEWHERE: Any = object()
-#: Written beside an index: the places-changed watermark it was built with.
+#: Written beside an index: the watermark of project changes it was built with.
 BUILT_FILE = "built.json"
+#: Project changes are read again this far behind the newest one seen, so one whose
+#: transaction committed late (stamped before another's that committed first) is not missed.
+STANDING_LOOKBACK = dt.timedelta(seconds=60)
+#: ... and once more this many seconds after a change was seen.
+STANDING_RECHECK = 10.0
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:
@@ -101,11 +110,17 @@ def current_edition_ids(db: Session, today: dt.date) -> list[int]:
 
 
 def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
-    editions = tuple(current_edition_ids(db, today))
-    # Both maxima are read from indexes, not by scanning the projects.
-    changed = db.scalar(sa.select(sa.func.max(Project.updated_at)))
-    newest = db.scalar(sa.select(sa.func.max(Project.id)))
-    return editions, changed, newest
+    """What an index is built from: the editions in effect. Projects' standing is patched."""
+    return tuple(current_edition_ids(db, today))
+
+
+def _changes_watermark(db: Session) -> dt.datetime | None:
+    """The newest stamp of a project edit or a place taken or given back (both indexed)."""
+    newest = db.execute(
+        sa.select(sa.func.max(Project.updated_at), sa.func.max(Project.places_changed_at))
+    ).one()
+    stamps = [stamp for stamp in newest if stamp is not None]
+    return max(stamps) if stamps else None
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:
@@ -136,18 +151,18 @@ def load_project_records(db: Session, today: dt.date | None = None) -> list[Proj
         .options(selectinload(LedgerEdition.entries))
     ).all()
     live = {
-        pid: (status, used)
-        for pid, status, used in db.execute(
-            sa.select(Project.id, Project.status, Project.quota_used)
+        pid: (status, quota, used)
+        for pid, status, quota, used in db.execute(
+            sa.select(Project.id, Project.status, Project.quota, Project.quota_used)
         )
     }
     rates = acceptance_rates(db)
     records = []
     for edition in editions:
         for entry in edition.entries:
-            status, used = live.get(entry.project_id, (None, 0))
-            if status != ProjectStatus.VERIFIED:
-                continue  # withdrawn or expired since publication
+            # Withdrawn, ended or full since publication: kept, out of the rankings, so
+            # taking offers again is a patch, not a rebuild.
+            status, quota, used = live.get(entry.project_id, (None, 0, 0))
             s = entry.snapshot
             records.append(
                 ProjectRecord(
@@ -177,13 +192,14 @@ def load_project_records(db: Session, today: dt.date | None = None) -> list[Proj
                     child_statuses=tuple(s.get("child_statuses", [])),
                     household_situations=tuple(s.get("household_situations", [])),
                     amount_per_beneficiary_fen=s.get("amount_per_beneficiary_fen"),
-                    quota=s.get("quota", 0),
+                    quota=quota,
                     quota_used=used,
                     starts_on=_date(s.get("starts_on"), dt.date.min),
                     ends_on=_date(s.get("ends_on"), dt.date.max),
                     accepts_simplified=bool(s.get("accepts_simplified")),
                     acceptance_rate=rates.get(entry.organization_id),
                     responsible_station=s.get("responsible_station_name"),
+                    active=status == ProjectStatus.VERIFIED,
                 )
             )
     return records
@@ -196,40 +212,39 @@ def index_version(key: tuple[Any, ...]) -> str:
 
 def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
     """The index of the ledgers in effect on ``today`` (default: today in Guangdong), rebuilt
-    when they or a project changed; shared by the machine's processes when the session names
-    an index folder (``INDEX_DIR_INFO``)."""
+    when they change and patched as projects' standing changes; shared by the machine's
+    processes when the session names an index folder (``INDEX_DIR_INFO``)."""
     today = today or clock.today()
     version = index_version(_cache_key(db, today))
-    places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
-        seen = _cache.get("places_seen")
+        seen = _cache.get("seen")
     if cached is None or cached.key != version:
         folder = db.info.get(INDEX_DIR_INFO)
         found = None
         if folder is not None:
             found = _shared_index(db, today, Path(folder), version, wait=cached is None)
         if found is None:
-            index = build_index(load_project_records(db, today), key=version)
-            found = (index, places)
+            watermark = _changes_watermark(db)
+            found = (build_index(load_project_records(db, today), key=version), watermark)
         if found is not BUILDING_ELSEWHERE:
             cached, seen = found
             with _lock:
                 _cache["index"] = cached
-                _cache["places_seen"] = seen
+                _cache["seen"] = seen
+                _cache["recheck_at"] = None
     assert cached is not None
-    if places is not None and (seen is None or places > seen):
-        _refresh_places(db, cached, seen, places)
+    _patch_standing(db, cached, seen)
     return cached
 
 
 def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wait: bool) -> Any:
     """Map ``folder/version``, building it first under the folder's lock if no process has.
 
-    Returns the index and the places watermark it was built with; ``BUILDING_ELSEWHERE``
-    when another process holds the lock and ``wait`` is false (the caller serves the index it
-    has until the new one is written); None when the folder cannot be used (the caller builds
-    in memory).
+    Returns the index and the watermark of project changes it was built with;
+    ``BUILDING_ELSEWHERE`` when another process holds the lock and ``wait`` is false (the
+    caller serves the index it has until the new one is written); None when the folder cannot
+    be used (the caller builds in memory).
     """
     target = folder / version
     try:
@@ -253,12 +268,12 @@ def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wa
 
 def _build_into(db: Session, today: dt.date, folder: Path, version: str) -> None:
     """Build the index and move it into place whole: a reader sees all of it or nothing."""
-    places = db.scalar(sa.select(sa.func.max(Project.places_changed_at)))
+    watermark = _changes_watermark(db)  # read first: a change during the build is patched
     index = build_index(load_project_records(db, today), key=version)
     building = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder))
     try:
         save_index(index, building)
-        built = {"places_seen": places.isoformat() if places else None}
+        built = {"changes_seen": watermark.isoformat() if watermark else None}
         (building / BUILT_FILE).write_text(json.dumps(built))
         os.rename(building, folder / version)
     except BaseException:
@@ -269,7 +284,7 @@ def _build_into(db: Session, today: dt.date, folder: Path, version: str) -> None
 
 def _map_version(target: Path) -> tuple[ProjectIndex, dt.datetime | None]:
     built = json.loads((target / BUILT_FILE).read_text())
-    seen = built.get("places_seen")
+    seen = built.get("changes_seen")
     return load_index(target), dt.datetime.fromisoformat(seen) if seen else None
 
 
@@ -291,19 +306,34 @@ def _remove_stale(folder: Path, keep: str) -> None:
             continue  # another process removed it first
 
 
-def _refresh_places(
-    db: Session, index: ProjectIndex, seen: dt.datetime | None, latest: dt.datetime
-) -> None:
-    """Places taken or given back since the index last looked: patched in, no rebuild."""
-    changed = sa.select(Project.id, Project.quota - Project.quota_used)
-    if seen is not None:
-        changed = changed.where(Project.places_changed_at > seen)
-    else:
-        changed = changed.where(Project.places_changed_at.is_not(None))
-    places = {pid: left for pid, left in db.execute(changed)}
+def _patch_standing(db: Session, index: ProjectIndex, seen: dt.datetime | None) -> None:
+    """Patch in the projects edited, or with a place taken or given back, since the index last
+    looked (``seen``): one indexed query per request says whether anything changed; only then
+    are the changed rows read, from ``STANDING_LOOKBACK`` before ``seen``. The same window is
+    read once more ``STANDING_RECHECK`` later, for a change whose transaction committed after
+    a newer one's."""
+    newest = _changes_watermark(db)
     with _lock:
-        index.update_places(places)
-        _cache["places_seen"] = latest
+        recheck = _cache.get("recheck_at")
+    due = recheck is not None and time.monotonic() >= recheck
+    advanced = newest is not None and (seen is None or newest > seen)
+    if not advanced and not due:
+        return
+    changed = sa.select(Project.id, Project.status, Project.quota, Project.quota_used)
+    if seen is not None:
+        since = seen - STANDING_LOOKBACK
+        changed = changed.where(
+            sa.or_(Project.updated_at > since, Project.places_changed_at > since)
+        )
+    standing = {
+        pid: (status == ProjectStatus.VERIFIED, quota, quota - used)
+        for pid, status, quota, used in db.execute(changed)
+    }
+    with _lock:
+        index.update_standing(standing)
+        if _cache.get("index") is index:
+            _cache["seen"] = newest if advanced else seen
+            _cache["recheck_at"] = time.monotonic() + STANDING_RECHECK if advanced else None
 
 
 def clear_cache() -> None:

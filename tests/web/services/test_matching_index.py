@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from matcher import build_index, rank
 from matcher.index_store import MappedVectorizer
-from models import Project
+from models import Project, utcnow
+from models.enums import ProjectStatus
 from tests.helpers import get_user
+from web.services import matching
 from web.services.ledgers import build_edition
 from web.services.matching import (
     BUILT_FILE,
@@ -87,7 +90,7 @@ def test_a_place_taken_shows_in_the_next_match_without_a_rebuild_or_a_write_to_t
     db.execute(  # as taking the last place does: the project itself is not edited
         sa.update(Project)
         .where(Project.id == top.id)
-        .values(quota_used=Project.quota, places_changed_at=NOW + dt.timedelta(minutes=1),
+        .values(quota_used=Project.quota, places_changed_at=utcnow(),
                 updated_at=Project.updated_at)
     )  # fmt: skip
     result = match_need(db, station, need.id, today=TODAY, explain=True)
@@ -100,6 +103,77 @@ def test_a_place_taken_shows_in_the_next_match_without_a_rebuild_or_a_write_to_t
     clear_cache()  # a worker mapping the index later patches the same change in
     later = match_need(db, station, need.id, today=TODAY)
     assert top.id not in [m.project.id for m in later.ranking.items]
+
+
+def test_a_withdrawn_or_refilled_project_and_an_edit_for_review_need_no_rebuild(
+    db: Session, folder: Path
+) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    station = get_user(db, "station_a")
+    first = match_need(db, station, need.id, today=TODAY).ranking.items
+    index = project_index(db, TODAY)
+    [version] = versions(folder)
+    top = db.get_one(Project, first[0].project.id)
+
+    top.pending_changes = {"description": "新的项目介绍"}  # waits for review: nothing to match
+    db.flush()
+    assert project_index(db, TODAY) is index
+
+    top.status = ProjectStatus.WITHDRAWN
+    db.flush()
+    gone = match_need(db, station, need.id, today=TODAY, explain=True).ranking
+    assert project_index(db, TODAY) is index
+    assert top.id not in [m.project.id for m in gone.items]
+    assert top.id not in [e.project.id for e in gone.excluded]  # as if never published
+    assert gone.excluded_count == len(gone.excluded)
+
+    top.status = ProjectStatus.VERIFIED
+    top.quota_used = top.quota
+    db.flush()
+    full = match_need(db, station, need.id, today=TODAY, explain=True).ranking
+    assert any(e.project.id == top.id and "名额" in e.reason for e in full.excluded)
+
+    top.quota += 10  # the charity adds places
+    db.flush()
+    back = match_need(db, station, need.id, today=TODAY).ranking
+    assert [m.project.id for m in back.items] == [m.project.id for m in first]
+    assert project_index(db, TODAY) is index
+    assert versions(folder) == [version]
+
+    top.status = ProjectStatus.WITHDRAWN
+    db.flush()
+    clear_cache()  # a worker mapping the index later patches the same changes in
+    assert top.id not in [m.project.id for m in match_need(db, station, need.id,
+                                                            today=TODAY).ranking.items]  # fmt: skip
+    assert versions(folder) == [version]
+
+
+def test_a_change_committed_after_a_newer_one_is_read_at_the_recheck(
+    db: Session, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_all(db)
+    need = dialysis_need(db)
+    station = get_user(db, "station_a")
+    first, second = match_need(db, station, need.id, today=TODAY).ranking.items[:2]
+    seen_at = utcnow()
+    db.execute(sa.update(Project).where(Project.id == first.project.id)
+               .values(quota_used=Project.quota, places_changed_at=seen_at,
+                       updated_at=Project.updated_at))  # fmt: skip
+    assert first.project.id not in ids(match_need(db, station, need.id, today=TODAY))
+    # Another approval's place, stamped a moment earlier, whose transaction commits only now.
+    db.execute(sa.update(Project).where(Project.id == second.project.id)
+               .values(quota_used=Project.quota,
+                       places_changed_at=seen_at - dt.timedelta(seconds=2),
+                       updated_at=Project.updated_at))  # fmt: skip
+    assert second.project.id in ids(match_need(db, station, need.id, today=TODAY))
+    later = time.monotonic() + matching.STANDING_RECHECK + 1
+    monkeypatch.setattr(matching.time, "monotonic", lambda: later)
+    assert second.project.id not in ids(match_need(db, station, need.id, today=TODAY))
+
+
+def ids(matches: matching.NeedMatches) -> list[int | str]:
+    return [m.project.id for m in matches.ranking.items]
 
 
 def test_a_new_edition_makes_a_new_version_and_old_ones_go_after_the_grace_period(
