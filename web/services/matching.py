@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from matcher import (
     HouseholdRecord,
@@ -115,12 +115,24 @@ def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
 
 
 def _changes_watermark(db: Session) -> dt.datetime | None:
-    """The newest stamp of a project edit or a place taken or given back (both indexed)."""
-    newest = db.execute(
-        sa.select(sa.func.max(Project.updated_at), sa.func.max(Project.places_changed_at))
+    """The newest stamp of a project edit or a place taken or given back."""
+    return _watch(db)[1]
+
+
+def _watch(db: Session) -> tuple[int | None, dt.datetime | None]:
+    """In one round trip, each read from its index (one maximum a subquery: SQLite reads two
+    in one SELECT by scanning the table): the newest edition's id, which moves whenever one
+    is published (editions are only ever added, and replaced ones marked in the same
+    transaction), and the newest stamp of a project edit or a place taken or given back."""
+    edition, updated, places = db.execute(
+        sa.select(
+            sa.select(sa.func.max(LedgerEdition.id)).scalar_subquery(),
+            sa.select(sa.func.max(Project.updated_at)).scalar_subquery(),
+            sa.select(sa.func.max(Project.places_changed_at)).scalar_subquery(),
+        )
     ).one()
-    stamps = [stamp for stamp in newest if stamp is not None]
-    return max(stamps) if stamps else None
+    stamps = [stamp for stamp in (updated, places) if stamp is not None]
+    return edition, max(stamps) if stamps else None
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:
@@ -215,10 +227,18 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
     when they change and patched as projects' standing changes; shared by the machine's
     processes when the session names an index folder (``INDEX_DIR_INFO``)."""
     today = today or clock.today()
-    version = index_version(_cache_key(db, today))
+    newest_edition, newest_change = _watch(db)
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
         seen = _cache.get("seen")
+        known = _cache.get("version_of")
+    # Which editions are in effect changes only with the day or a new edition.
+    if known is not None and known[:2] == (today, newest_edition):
+        version = known[2]
+    else:
+        version = index_version(_cache_key(db, today))
+        with _lock:
+            _cache["version_of"] = (today, newest_edition, version)
     if cached is None or cached.key != version:
         folder = db.info.get(INDEX_DIR_INFO)
         found = None
@@ -234,7 +254,7 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
                 _cache["seen"] = seen
                 _cache["recheck_at"] = None
     assert cached is not None
-    _patch_standing(db, cached, seen)
+    _patch_standing(db, cached, seen, newest_change)
     return cached
 
 
@@ -306,13 +326,14 @@ def _remove_stale(folder: Path, keep: str) -> None:
             continue  # another process removed it first
 
 
-def _patch_standing(db: Session, index: ProjectIndex, seen: dt.datetime | None) -> None:
+def _patch_standing(
+    db: Session, index: ProjectIndex, seen: dt.datetime | None, newest: dt.datetime | None
+) -> None:
     """Patch in the projects edited, or with a place taken or given back, since the index last
-    looked (``seen``): one indexed query per request says whether anything changed; only then
-    are the changed rows read, from ``STANDING_LOOKBACK`` before ``seen``. The same window is
-    read once more ``STANDING_RECHECK`` later, for a change whose transaction committed after
-    a newer one's."""
-    newest = _changes_watermark(db)
+    looked (``seen``), when the newest change (``newest``, read with the editions each
+    request) is later: the changed rows are read from ``STANDING_LOOKBACK`` before ``seen``.
+    The same window is read once more ``STANDING_RECHECK`` later, for a change whose
+    transaction committed after a newer one's."""
     with _lock:
         recheck = _cache.get("recheck_at")
     due = recheck is not None and time.monotonic() >= recheck
@@ -380,7 +401,12 @@ def need_record(need: Need, today: dt.date) -> NeedRecord:
 
 
 def active_model(db: Session) -> WeightedModel | LearnedModel:
-    version = db.scalar(sa.select(ModelVersion).where(ModelVersion.is_active.is_(True)))
+    """The model in use: the active learned one, or the default weights."""
+    version = db.execute(
+        sa.select(ModelVersion.kind, ModelVersion.params, ModelVersion.name).where(
+            ModelVersion.is_active.is_(True)
+        )
+    ).first()
     if version is None or version.kind != "logistic" or not version.params:
         return WeightedModel()
     return LearnedModel(
@@ -406,19 +432,13 @@ def match_need(
     :raise NotFound: the need is not visible to the actor.
     """
     require_role(actor, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    need = get_need(db, actor, need_id)  # audited as a read of the household's need
+    # Audited as a read of the household's need; its members and aid come with it.
+    need = get_need(db, actor, need_id, with_profile=True)
     mark_gains_seen(db, actor, need)
-    # The household's members and aid, which the need's record reads, in one round trip.
-    db.scalars(
-        sa.select(Household)
-        .where(Household.id == need.household_id)
-        .options(joinedload(Household.members), joinedload(Household.gov_aid))
-    ).unique().one()
     today = today or clock.today()
-    ranking = rank(
-        project_index(db, today), need_record(need, today), today, limit=limit, explain=explain,
-        model=active_model(db),
-    )  # fmt: skip
+    index, model = project_index(db, today), active_model(db)
+    ranking = rank(index, need_record(need, today), today, limit=limit, explain=explain,
+                   model=model)  # fmt: skip
     return NeedMatches(need, ranking)
 
 

@@ -65,11 +65,19 @@ def require_live_need(need: Need) -> None:
         raise Archived(f"该需求已归档，只读（{on} 归档）。")
 
 
-def get_need(db: Session, actor: User, need_id: int) -> Need:
-    need = db.scalar(
-        scoped(sa.select(Need).where(Need.id == need_id), actor).options(
-            joinedload(Need.household), joinedload(Need.member)
-        )
+def get_need(db: Session, actor: User, need_id: int, *, with_profile: bool = False) -> Need:
+    """The need, if the actor may see it (read on record); ``with_profile`` loads the
+    household's members and aid in the same round trip (what matching reads)."""
+    household = joinedload(Need.household)
+    if with_profile:  # the need's member is then found among the household's, by its key
+        options = [household.joinedload(Household.members),
+                   household.joinedload(Household.gov_aid)]  # fmt: skip
+    else:
+        options = [household, joinedload(Need.member)]
+    need = (
+        db.execute(scoped(sa.select(Need).where(Need.id == need_id), actor).options(*options))
+        .unique()
+        .scalar_one_or_none()
     )
     if need is None:
         raise NotFound("需求不存在或您无权查看。")
