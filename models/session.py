@@ -49,7 +49,13 @@ def _owner_only_sqlite(database: str | None) -> None:
     path = Path(database)
     if not path.parent.is_dir():
         return  # SQLite will refuse it with its own message
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    # Only ever a new file. Opening an existing database here and closing it again would drop
+    # every POSIX lock this process holds on it (closing any descriptor of a file does), so a
+    # connection of another engine in this process would lose the lock that tells others it
+    # is open: the last connection of another process to close then checkpoints and removes
+    # the WAL under it, and its next read or write finds, or makes, a malformed database.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for name in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
         with contextlib.suppress(FileNotFoundError):
             name.chmod(0o600)

@@ -1,0 +1,49 @@
+"""Engines on one SQLite file: a second one made in a process, and another process beside
+them, leave the first one's view of the database whole."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from models.session import create_engine
+
+CHANGED = "x" * 60
+
+
+def _read_and_close(url: str) -> None:
+    """Another process (a worker, the scheduler): reads, then closes its last connection."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT count(*) FROM t")).scalar()
+    engine.dispose()
+
+
+def test_a_second_engine_on_the_file_leaves_the_first_ones_locks_alone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    first = create_engine(url)
+    with first.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT)"))
+        conn.execute(sa.text("CREATE INDEX ix_t_b ON t (b)"))
+        conn.execute(sa.text("INSERT INTO t (b) VALUES (:b)"),
+                     [{"b": f"{i:06d}" * 10} for i in range(20_000)])  # fmt: skip
+    with first.connect() as conn:  # its pooled connection now holds the file open, idle
+        conn.execute(sa.text("SELECT max(b) FROM t")).scalar()
+
+    second = create_engine(url)  # as the app's read engine, a command or a benchmark makes one
+    other = multiprocessing.get_context("spawn").Process(target=_read_and_close, args=(url,))
+    other.start()
+    other.join()
+    assert other.exitcode == 0
+    with second.begin() as conn:
+        for row in range(5, 8):
+            conn.execute(sa.text("UPDATE t SET b = :b WHERE id = :id"), {"b": CHANGED, "id": row})
+
+    with first.connect() as conn:
+        changed = conn.execute(sa.text("SELECT count(*) FROM t WHERE b = :b"), {"b": CHANGED})
+        assert changed.scalar() == 3
+        assert conn.execute(sa.text("PRAGMA quick_check")).scalar() == "ok"
+    first.dispose()
+    second.dispose()
