@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import ApiToken, LoginThrottle, Organization, Region, Station, User
 from models.enums import MonitoringSource, Role
@@ -294,7 +294,11 @@ def issue_token(
 
 def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
     """The user a Bearer token acts for, or None if unknown, expired, revoked or ended."""
-    record = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    record = db.scalar(  # the user with it: every API request asks
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == _digest(token))
+        .options(joinedload(ApiToken.user))
+    )
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
     user = record.user
