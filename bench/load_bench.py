@@ -15,6 +15,7 @@ app answered 503, and that it served again without being restarted itself.
 
     .venv/bin/python bench/load_bench.py --database-url postgresql+psycopg://…/bench \\
         [--rates 10,20,40,60] [--seconds 40] [--workers 2] [--threads 4] [--restart]
+        [--only matches] [--reuse]
 """
 
 from __future__ import annotations
@@ -102,10 +103,17 @@ def warm(base: str, headers: dict[str, str], need_ids: list[int], workers: int) 
         thread.join()
 
 
-def run_locust(base: str, fixture: Path, users: int, seconds: int, prefix: Path) -> dict[str, Any]:
+#: ``--only``'s choices: the locust user class each runs.
+USER_CLASSES = {"mix": "StationWorker", "matches": "MatchSearcher"}
+
+
+def run_locust(
+    base: str, fixture: Path, users: int, seconds: int, prefix: Path, only: str = "mix"
+) -> dict[str, Any]:
     env = {**os.environ, "LOAD_FIXTURE": str(fixture), "LOAD_USERS": str(users)}
     command = [
-        str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+        str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), USER_CLASSES[only],
+        "--headless",
         "--host", base, "--users", str(users), "--spawn-rate", str(users),
         "--run-time", f"{seconds}s", "--csv", str(prefix), "--only-summary",
         "--loglevel", "ERROR",
@@ -192,6 +200,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--restart", action="store_true", help="restart PostgreSQL mid-run")
     parser.add_argument(
+        "--only",
+        choices=sorted(USER_CLASSES),
+        default="mix",
+        help="the traffic: the mix of station work, or match searches alone",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="the database already holds the province of an earlier run",
@@ -238,7 +252,8 @@ def main() -> None:
         results = {}
         for rate in (int(r) for r in args.rates.split(",")):
             cancel_leftovers(base, station)
-            figures = run_locust(base, fixture, rate, args.seconds, workdir / f"rate{rate}")
+            figures = run_locust(base, fixture, rate, args.seconds, workdir / f"rate{rate}",
+                                 args.only)  # fmt: skip
             results[rate] = figures
             print_row(f"offered {rate}/s", figures)
             for error, count in figures["failures"].most_common(5):

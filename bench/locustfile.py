@@ -1,5 +1,6 @@
 """The traffic of ``load_bench.py``: station staff searching matches and reading households,
-and referrals going through their steps, against a running server.
+and referrals going through their steps (``StationWorker``), or match searches alone
+(``MatchSearcher``), against a running server.
 
 Each simulated user works through its own slice of the needs, so two users never refer the
 same need at once (a refusal there would be the workflow working, not an error). Tokens and
@@ -80,6 +81,26 @@ class StationWorker(FastHttpUser):
             if moved.status_code != 200:
                 return
             referral = moved.json()
+
+
+class MatchSearcher(FastHttpUser):
+    """Match searches alone (``load_bench.py --only matches``): what the search costs when
+    nothing else queues beside it."""
+
+    wait_time = constant_throughput(1)
+
+    def on_start(self) -> None:
+        n = next(_slices)
+        users = int(os.environ.get("LOAD_USERS", "1"))
+        self.needs = itertools.cycle(FIXTURE["need_ids"][n::users] or FIXTURE["need_ids"])
+        self.station = {"Authorization": FIXTURE["tokens"]["station"]}
+
+    @task
+    def search_matches(self) -> None:
+        self.client.get(
+            f"/api/v1/needs/{next(self.needs)}/matches?limit=10",
+            headers=self.station, name="GET /needs/<id>/matches",
+        )  # fmt: skip
 
 
 @events.quitting.add_listener
