@@ -41,6 +41,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -381,7 +382,7 @@ def _quota_change(url: str, folder: Path, need_ids: list[int]) -> dict:
                 break
         index = project_index(db, TODAY)
         versions = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        changes = {
+        changes: dict[str, dict[str, Any]] = {
             "a place taken": {"quota_used": Project.quota, "updated_at": Project.updated_at,
                               "places_changed_at": dt.datetime.now(dt.UTC)},
             "quota cut to the places used": {"quota": Project.quota_used},
