@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from matcher import build_index, rank
+from matcher import Match, ProjectIndex, build_index, rank
 from matcher.index_store import MappedVectorizer
-from models import Project, utcnow
+from models import Need, Project, User, utcnow
 from models.enums import ProjectStatus
 from tests.helpers import get_user
 from web.services import matching
@@ -48,6 +48,17 @@ def versions(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def first_matches(db: Session, folder: Path) -> tuple[Need, User, list[Match], ProjectIndex, str]:
+    """The ledgers published and the dialysis need matched once by its station: the need, the
+    station's user, the matches, the index they came from and its version in the folder."""
+    publish_all(db)
+    need = dialysis_need(db)
+    station = get_user(db, "station_a")
+    first = match_need(db, station, need.id, today=TODAY).ranking.items
+    [version] = versions(folder)
+    return need, station, first, project_index(db, TODAY), version
+
+
 def test_the_first_process_builds_the_index_into_the_folder_and_the_next_maps_it(
     db: Session, folder: Path
 ) -> None:
@@ -78,14 +89,8 @@ def test_a_mapped_index_ranks_as_one_built_in_the_process(db: Session, folder: P
 def test_a_place_taken_shows_in_the_next_match_without_a_rebuild_or_a_write_to_the_folder(
     db: Session, folder: Path
 ) -> None:
-    publish_all(db)
-    need = dialysis_need(db)
-    station = get_user(db, "station_a")
-    first = match_need(db, station, need.id, today=TODAY).ranking.items
-    index = project_index(db, TODAY)
-    [version] = versions(folder)
+    need, station, first, index, version = first_matches(db, folder)
     stored = (folder / version / "quota_left.npy").read_bytes()
-
     top = db.get_one(Project, first[0].project.id)
     db.execute(  # as taking the last place does: the project itself is not edited
         sa.update(Project)
@@ -108,12 +113,7 @@ def test_a_place_taken_shows_in_the_next_match_without_a_rebuild_or_a_write_to_t
 def test_a_withdrawn_or_refilled_project_and_an_edit_for_review_need_no_rebuild(
     db: Session, folder: Path
 ) -> None:
-    publish_all(db)
-    need = dialysis_need(db)
-    station = get_user(db, "station_a")
-    first = match_need(db, station, need.id, today=TODAY).ranking.items
-    index = project_index(db, TODAY)
-    [version] = versions(folder)
+    need, station, first, index, version = first_matches(db, folder)
     top = db.get_one(Project, first[0].project.id)
 
     top.pending_changes = {"description": "新的项目介绍"}  # waits for review: nothing to match
