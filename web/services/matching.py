@@ -116,23 +116,39 @@ def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
 
 def _changes_watermark(db: Session) -> dt.datetime | None:
     """The newest stamp of a project edit or a place taken or given back."""
-    return _watch(db)[1]
+    return _watch(db).newest_change
 
 
-def _watch(db: Session) -> tuple[int | None, dt.datetime | None]:
-    """In one round trip, each read from its index (one maximum a subquery: SQLite reads two
-    in one SELECT by scanning the table): the newest edition's id, which moves whenever one
-    is published (editions are only ever added, and replaced ones marked in the same
-    transaction), and the newest stamp of a project edit or a place taken or given back."""
-    edition, updated, places = db.execute(
+@dataclass(frozen=True)
+class _Watch:
+    newest_edition: int | None
+    newest_change: dt.datetime | None
+    model: tuple[Any, ...]  # the active model's kind, params and name (None each: none)
+
+
+def _active(column: Any) -> Any:
+    return sa.select(column).where(ModelVersion.is_active.is_(True)).limit(1).scalar_subquery()
+
+
+def _watch(db: Session) -> _Watch:
+    """In one round trip, each read from an index (one value a subquery: SQLite reads two
+    maxima in one SELECT by scanning the table): the newest edition's id, which moves whenever
+    one is published (editions are only ever added, and replaced ones marked in the same
+    transaction); the newest stamp of a project edit or a place taken or given back; and the
+    model in use."""
+    row = db.execute(
         sa.select(
             sa.select(sa.func.max(LedgerEdition.id)).scalar_subquery(),
             sa.select(sa.func.max(Project.updated_at)).scalar_subquery(),
             sa.select(sa.func.max(Project.places_changed_at)).scalar_subquery(),
+            _active(ModelVersion.kind),
+            _active(ModelVersion.params),
+            _active(ModelVersion.name),
         )
     ).one()
+    edition, updated, places, *model = row
     stamps = [stamp for stamp in (updated, places) if stamp is not None]
-    return edition, max(stamps) if stamps else None
+    return _Watch(edition, max(stamps) if stamps else None, tuple(model))
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:
@@ -226,8 +242,13 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
     """The index of the ledgers in effect on ``today`` (default: today in Guangdong), rebuilt
     when they change and patched as projects' standing changes; shared by the machine's
     processes when the session names an index folder (``INDEX_DIR_INFO``)."""
-    today = today or clock.today()
-    newest_edition, newest_change = _watch(db)
+    return _serving(db, today or clock.today())[0]
+
+
+def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel | LearnedModel]:
+    """:func:`project_index` and :func:`active_model` from one watch query."""
+    watch = _watch(db)
+    newest_edition, newest_change = watch.newest_edition, watch.newest_change
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
         seen = _cache.get("seen")
@@ -255,7 +276,7 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
                 _cache["recheck_at"] = None
     assert cached is not None
     _patch_standing(db, cached, seen, newest_change)
-    return cached
+    return cached, _model(*watch.model)
 
 
 def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wait: bool) -> Any:
@@ -402,17 +423,14 @@ def need_record(need: Need, today: dt.date) -> NeedRecord:
 
 def active_model(db: Session) -> WeightedModel | LearnedModel:
     """The model in use: the active learned one, or the default weights."""
-    version = db.execute(
-        sa.select(ModelVersion.kind, ModelVersion.params, ModelVersion.name).where(
-            ModelVersion.is_active.is_(True)
-        )
-    ).first()
-    if version is None or version.kind != "logistic" or not version.params:
+    return _model(*_watch(db).model)
+
+
+def _model(kind: str | None, params: Any, name: str | None) -> WeightedModel | LearnedModel:
+    if kind != "logistic" or not params:
         return WeightedModel()
-    return LearnedModel(
-        coef=list(version.params["coef"]), intercept=float(version.params["intercept"]),
-        name=version.name,
-    )  # fmt: skip
+    return LearnedModel(coef=list(params["coef"]), intercept=float(params["intercept"]),
+                        name=name or "")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -436,7 +454,7 @@ def match_need(
     need = get_need(db, actor, need_id, with_profile=True)
     mark_gains_seen(db, actor, need)
     today = today or clock.today()
-    index, model = project_index(db, today), active_model(db)
+    index, model = _serving(db, today)
     ranking = rank(index, need_record(need, today), today, limit=limit, explain=explain,
                    model=model)  # fmt: skip
     return NeedMatches(need, ranking)

@@ -294,10 +294,11 @@ def issue_token(
 
 def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
     """The user a Bearer token acts for, or None if unknown, expired, revoked or ended."""
-    record = db.scalar(  # the user with it: every API request asks
+    with_user = joinedload(ApiToken.user)  # with what ``may_act`` reads: every request asks
+    record = db.scalar(
         sa.select(ApiToken)
         .where(ApiToken.token_hash == _digest(token))
-        .options(joinedload(ApiToken.user))
+        .options(with_user.joinedload(User.station), with_user.joinedload(User.organization))
     )
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
