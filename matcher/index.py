@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -100,6 +101,10 @@ def _no_bits() -> np.ndarray:
     return np.zeros(0, dtype=np.uint64)
 
 
+#: The acceptance of a charity with fewer than three answered referrals.
+DEFAULT_ACCEPTANCE = 0.7
+
+
 @dataclass
 class ProjectIndex:
     """Arrays over the projects, in ``projects`` order."""
@@ -145,6 +150,7 @@ class ProjectIndex:
     #: Verified now. A project withdrawn, ended or full since the build stays in the arrays
     #: but out of every ranking and exclusion list, until it takes offers again.
     live: np.ndarray
+    organizations: np.ndarray  # each project's charity, so its acceptance can be refreshed
     key: object = None  # what the index was built from (for cache invalidation)
     # The list columns again as one integer per project, bit i for the vocabulary's code i:
     # a rule then gathers one number per project, not a row of booleans (see ``bit_mask``).
@@ -172,6 +178,14 @@ class ProjectIndex:
                 self.live[at] = live
                 self.quota[at] = quota
                 self.quota_left[at] = left
+
+    def update_acceptance(self, rates: Mapping[Any, float]) -> None:
+        """Set each project's acceptance to its charity's share of referrals accepted now
+        (``DEFAULT_ACCEPTANCE`` for a charity with too few answers): answers come in between
+        editions, and the index is built once per edition."""
+        charities, at = np.unique(self.organizations, return_inverse=True)
+        values = [rates.get(c, DEFAULT_ACCEPTANCE) for c in charities.tolist()]
+        self.acceptance[:] = np.array(values, dtype=np.float64)[at]
 
     def positions(self) -> dict[int | str, int]:
         """Each live project's position, by id."""
@@ -324,12 +338,16 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         simplified=np.array([p.accepts_simplified for p in projects], dtype=bool),
         quota=np.array([p.quota for p in projects], dtype=np.int64),
         acceptance=np.array(
-            [0.7 if p.acceptance_rate is None else p.acceptance_rate for p in projects],
+            [
+                DEFAULT_ACCEPTANCE if p.acceptance_rate is None else p.acceptance_rate
+                for p in projects
+            ],
             dtype=np.float64,
-        ),
+        ),  # fmt: skip
         id_rank=_id_rank(projects),
         ids=np.array([p.id for p in projects]),
         live=np.array([p.active for p in projects], dtype=bool),
+        organizations=np.array([p.organization_id for p in projects]),
         key=key,
     )
     for name in ("sexes", "categories", "situations", "disability_types", "illness_kinds",

@@ -18,8 +18,9 @@ value it holds, so a field added to the index later is carried without touching 
 * anything else (the key): JSON.
 
 Mapped pages are the page cache's: every process mapping the same files shares one copy.
-Arrays named in ``writable`` are copied on load, so a process can patch them (a project withdrawn,
-its quota, places left) without ever writing to the shared files.
+Arrays named in ``writable`` are copied on load, so a process can patch them (a project
+withdrawn, its quota, places left, its charity's acceptance) without ever writing to the
+shared files.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from .index import ProjectIndex
 FORMAT = 1
 MANIFEST = "index.json"
 #: The arrays a process patches as projects' standing changes (``ProjectIndex.update_standing``).
-WRITABLE = ("live", "quota", "quota_left")
+WRITABLE = ("live", "quota", "quota_left", "acceptance")
 #: Records decoded and kept per process (a ranking reads each shown project a few times).
 RECORD_CACHE_SIZE = 4096
 

@@ -90,6 +90,9 @@ BUILT_FILE = "built.json"
 STANDING_LOOKBACK = dt.timedelta(seconds=60)
 #: ... and once more this many seconds after a change was seen.
 STANDING_RECHECK = 10.0
+#: How often a process reads the charities' acceptance again (answers come in between
+#: editions; the index is built once per edition).
+ACCEPTANCE_REFRESH_SECONDS = 900.0
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:
@@ -274,8 +277,16 @@ def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel |
                 _cache["index"] = cached
                 _cache["seen"] = seen
                 _cache["recheck_at"] = None
+                _cache["acceptance_at"] = 0.0  # a mapped index may be old: read them now
     assert cached is not None
     _patch_standing(db, cached, seen, newest_change)
+    with _lock:
+        acceptance_due = time.monotonic() >= _cache.get("acceptance_at", 0.0)
+    if acceptance_due:
+        rates = acceptance_rates(db)
+        with _lock:
+            cached.update_acceptance(rates)
+            _cache["acceptance_at"] = time.monotonic() + ACCEPTANCE_REFRESH_SECONDS
     return cached, _model(*watch.model)
 
 

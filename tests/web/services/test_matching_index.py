@@ -217,3 +217,22 @@ def test_without_a_usable_folder_the_process_builds_its_own(db: Session, tmp_pat
     index = project_index(db, TODAY)
     assert len(index) > 0
     assert not isinstance(index.vectorizer, MappedVectorizer)
+
+
+def test_a_charitys_acceptance_is_read_again_between_editions(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_all(db)
+    index = project_index(db, TODAY)
+    charity = index.organizations[0].item()
+    theirs = index.organizations == charity
+    before = index.acceptance[theirs].copy()
+    # Referrals to the charity answered since: it now accepts one in ten.
+    monkeypatch.setattr(matching, "acceptance_rates", lambda _db: {charity: 0.1})
+    assert project_index(db, TODAY) is index
+    assert (index.acceptance[theirs] == before).all()  # read again every quarter of an hour
+    later = time.monotonic() + matching.ACCEPTANCE_REFRESH_SECONDS + 1
+    monkeypatch.setattr(matching.time, "monotonic", lambda: later)
+    assert project_index(db, TODAY) is index  # no rebuild for it either
+    assert (index.acceptance[theirs] == 0.1).all()
+    assert (index.acceptance[~theirs] == 0.7).all()  # no rate for the others: the default
