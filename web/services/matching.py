@@ -90,6 +90,10 @@ BUILT_FILE = "built.json"
 STANDING_LOOKBACK = dt.timedelta(seconds=60)
 #: ... and once more this many seconds after a change was seen.
 STANDING_RECHECK = 10.0
+#: Every project's standing is read whole this often, whatever the stamps say: a change whose
+#: transaction outlived the lookback (a job that commits at its end), or stamped by a machine
+#: whose clock is behind, is then late by this much at most.
+STANDING_FULL_SECONDS = 300.0
 #: How often a process reads the charities' acceptance again (answers come in between
 #: editions; the index is built once per edition).
 ACCEPTANCE_REFRESH_SECONDS = 900.0
@@ -124,7 +128,7 @@ def _changes_watermark(db: Session) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class _Watch:
-    newest_edition: int | None
+    editions: tuple[int | None, int]  # the newest edition's id, and how many there are
     newest_change: dt.datetime | None
     model: tuple[Any, ...]  # the active model's kind, params and name (None each: none)
 
@@ -135,13 +139,15 @@ def _active(column: Any) -> Any:
 
 def _watch(db: Session) -> _Watch:
     """In one round trip, each read from an index (one value a subquery: SQLite reads two
-    maxima in one SELECT by scanning the table): the newest edition's id, which moves whenever
-    one is published (editions are only ever added, and replaced ones marked in the same
-    transaction); the newest stamp of a project edit or a place taken or given back; and the
-    model in use."""
+    maxima in one SELECT by scanning the table): the newest edition's id and the number of
+    editions, one of which moves whenever one is published (editions are only ever added, and
+    replaced ones marked in the same transaction; the count catches one that commits after an
+    edition with a higher id); the newest stamp of a project edit or a place taken or given
+    back; and the model in use."""
     row = db.execute(
         sa.select(
             sa.select(sa.func.max(LedgerEdition.id)).scalar_subquery(),
+            sa.select(sa.func.count(LedgerEdition.id)).scalar_subquery(),
             sa.select(sa.func.max(Project.updated_at)).scalar_subquery(),
             sa.select(sa.func.max(Project.places_changed_at)).scalar_subquery(),
             _active(ModelVersion.kind),
@@ -149,9 +155,9 @@ def _watch(db: Session) -> _Watch:
             _active(ModelVersion.name),
         )
     ).one()
-    edition, updated, places, *model = row
+    edition, editions, updated, places, *model = row
     stamps = [stamp for stamp in (updated, places) if stamp is not None]
-    return _Watch(edition, max(stamps) if stamps else None, tuple(model))
+    return _Watch((edition, editions), max(stamps) if stamps else None, tuple(model))
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:
@@ -251,7 +257,7 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
 def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel | LearnedModel]:
     """:func:`project_index` and :func:`active_model` from one watch query."""
     watch = _watch(db)
-    newest_edition, newest_change = watch.newest_edition, watch.newest_change
+    newest_edition, newest_change = watch.editions, watch.newest_change
     with _lock:
         cached: ProjectIndex | None = _cache.get("index")
         seen = _cache.get("seen")
@@ -277,16 +283,16 @@ def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel |
                 _cache["index"] = cached
                 _cache["seen"] = seen
                 _cache["recheck_at"] = None
-                _cache["acceptance_at"] = 0.0  # a mapped index may be old: read them now
+                _cache["full_at"] = time.monotonic() + STANDING_FULL_SECONDS
     assert cached is not None
     _patch_standing(db, cached, seen, newest_change)
-    with _lock:
-        acceptance_due = time.monotonic() >= _cache.get("acceptance_at", 0.0)
-    if acceptance_due:
+    with _lock:  # due on an index not read yet: a mapped one may be old
+        read_for, due = _cache.get("acceptance", (None, 0.0))
+    if read_for != cached.key or time.monotonic() >= due:
         rates = acceptance_rates(db)
         with _lock:
             cached.update_acceptance(rates)
-            _cache["acceptance_at"] = time.monotonic() + ACCEPTANCE_REFRESH_SECONDS
+            _cache["acceptance"] = (cached.key, time.monotonic() + ACCEPTANCE_REFRESH_SECONDS)
     return cached, _model(*watch.model)
 
 
@@ -365,15 +371,18 @@ def _patch_standing(
     looked (``seen``), when the newest change (``newest``, read with the editions each
     request) is later: the changed rows are read from ``STANDING_LOOKBACK`` before ``seen``.
     The same window is read once more ``STANDING_RECHECK`` later, for a change whose
-    transaction committed after a newer one's."""
+    transaction committed after a newer one's, and every project every
+    ``STANDING_FULL_SECONDS``."""
+    now = time.monotonic()
     with _lock:
         recheck = _cache.get("recheck_at")
-    due = recheck is not None and time.monotonic() >= recheck
+        full = now >= _cache.get("full_at", now)
+    due = recheck is not None and now >= recheck
     advanced = newest is not None and (seen is None or newest > seen)
-    if not advanced and not due:
+    if not (advanced or due or full):
         return
     changed = sa.select(Project.id, Project.status, Project.quota, Project.quota_used)
-    if seen is not None:
+    if seen is not None and not full:
         since = seen - STANDING_LOOKBACK
         changed = changed.where(
             sa.or_(Project.updated_at > since, Project.places_changed_at > since)
@@ -386,7 +395,9 @@ def _patch_standing(
         index.update_standing(standing)
         if _cache.get("index") is index:
             _cache["seen"] = newest if advanced else seen
-            _cache["recheck_at"] = time.monotonic() + STANDING_RECHECK if advanced else None
+            _cache["recheck_at"] = now + STANDING_RECHECK if advanced else None
+            if full:
+                _cache["full_at"] = now + STANDING_FULL_SECONDS
 
 
 def clear_cache() -> None:

@@ -278,7 +278,7 @@ def rematch_open_needs(
         gained_projects=gained_projects,
         stations_notified=stations_notified,
         users_notified=users_notified,
-        projects=len(index),
+        projects=index.live_count(),
         seconds=time.perf_counter() - started,
         by_station={
             s: StationCounts(needs=n, gained_needs=gained_of.get(s, 0))

@@ -236,3 +236,20 @@ def test_a_charitys_acceptance_is_read_again_between_editions(
     assert project_index(db, TODAY) is index  # no rebuild for it either
     assert (index.acceptance[theirs] == 0.1).all()
     assert (index.acceptance[~theirs] == 0.7).all()  # no rate for the others: the default
+
+
+def test_a_change_stamped_long_before_it_commits_is_read_at_the_next_full_read(
+    db: Session, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need, station, first, index, _version = first_matches(db, folder)
+    top = first[0].project.id
+    # A job that took a place ten minutes ago commits only now (it commits at its end).
+    db.execute(sa.update(Project).where(Project.id == top)
+               .values(quota_used=Project.quota,
+                       places_changed_at=utcnow() - dt.timedelta(minutes=10),
+                       updated_at=Project.updated_at))  # fmt: skip
+    assert top in ids(match_need(db, station, need.id, today=TODAY))
+    later = time.monotonic() + matching.STANDING_FULL_SECONDS + 1
+    monkeypatch.setattr(matching.time, "monotonic", lambda: later)
+    assert top not in ids(match_need(db, station, need.id, today=TODAY))
+    assert project_index(db, TODAY) is index
