@@ -3,19 +3,19 @@
 The project index is built from the current editions once and kept; it is rebuilt only when
 an edition is published or takes effect. What changes a project's standing between editions —
 withdrawn, ended, run out of places or taking offers again, its quota edited, a place taken or
-given back — is read with one small query per request (the projects changed since the index
-last looked) and patched into the process's own copy of a few arrays
-(``ProjectIndex.update_standing``); an edit waiting for review changes nothing the matcher
-reads until the next edition. "Current" is the edition in effect on the day asked about
-(``LedgerEdition.in_effect_on``): an edition built ahead of its half-year joins the index on
-its first day, with no job run.
+given back — is patched into the process's own copy of a few arrays
+(``ProjectIndex.update_standing``): one query per request (:func:`_watch`) says whether
+anything changed, and only then are the changed projects read (:func:`_patch_standing`). An
+edit waiting for review changes nothing the matcher reads until the next edition.
+"Current" is the edition in effect on the day asked about (``LedgerEdition.in_effect_on``):
+an edition built ahead of its half-year joins the index on its first day, with no job run.
 
 With an index folder configured (``MATCHER_INDEX_DIR``, default ``instance/matcher-index``;
 it travels in the session's ``info``), the index is built once per machine: the first process
 to see a new version builds it under a file lock and writes it to ``<folder>/<version>/``
 (``matcher.index_store``), and every process maps that folder read-only, so the machine holds
-one copy however many workers serve. Places taken or given back are patched into each
-process's own copy of those arrays, never into the shared files. Without a folder (a
+one copy however many workers serve. Standing is patched into each process's own copy of
+those arrays, never into the shared files. Without a folder (a
 session made outside the app: scripts, the matcher's own tests) the index is built in the
 process, as before.
 """
