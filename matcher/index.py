@@ -343,7 +343,7 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
                 for p in projects
             ],
             dtype=np.float64,
-        ),  # fmt: skip
+        ),
         id_rank=_id_rank(projects),
         ids=np.array([p.id for p in projects]),
         live=np.array([p.active for p in projects], dtype=bool),

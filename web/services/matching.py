@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +121,6 @@ def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
     return tuple(current_edition_ids(db, today))
 
 
-def _changes_watermark(db: Session) -> dt.datetime | None:
-    """The newest stamp of a project edit or a place taken or given back."""
-    return _watch(db).newest_change
-
-
 @dataclass(frozen=True)
 class _Watch:
     editions: tuple[int | None, int]  # the newest edition's id, and how many there are
@@ -158,6 +153,17 @@ def _watch(db: Session) -> _Watch:
     edition, editions, updated, places, *model = row
     stamps = [stamp for stamp in (updated, places) if stamp is not None]
     return _Watch((edition, editions), max(stamps) if stamps else None, tuple(model))
+
+
+@dataclass
+class _InUse:
+    """The index this process serves and what it has read of the projects since its build."""
+
+    index: ProjectIndex
+    seen: dt.datetime | None  # the newest change stamp read
+    recheck_at: float | None = None  # when to read the last window again
+    full_at: float = field(default_factory=lambda: time.monotonic() + STANDING_FULL_SECONDS)
+    acceptance_at: float = 0.0  # when to read the charities' acceptance again
 
 
 def acceptance_rates(db: Session) -> dict[int, float]:
@@ -257,49 +263,49 @@ def project_index(db: Session, today: dt.date | None = None) -> ProjectIndex:
 def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel | LearnedModel]:
     """:func:`project_index` and :func:`active_model` from one watch query."""
     watch = _watch(db)
-    newest_edition, newest_change = watch.editions, watch.newest_change
     with _lock:
-        cached: ProjectIndex | None = _cache.get("index")
-        seen = _cache.get("seen")
+        in_use: _InUse | None = _cache.get("in_use")
         known = _cache.get("version_of")
     # Which editions are in effect changes only with the day or a new edition.
-    if known is not None and known[:2] == (today, newest_edition):
+    if known is not None and known[:2] == (today, watch.editions):
         version = known[2]
     else:
         version = index_version(_cache_key(db, today))
         with _lock:
-            _cache["version_of"] = (today, newest_edition, version)
-    if cached is None or cached.key != version:
-        folder = db.info.get(INDEX_DIR_INFO)
+            _cache["version_of"] = (today, watch.editions, version)
+    if in_use is None or in_use.index.key != version:
         found = None
+        folder = db.info.get(INDEX_DIR_INFO)
         if folder is not None:
-            found = _shared_index(db, today, Path(folder), version, wait=cached is None)
+            found = _shared_index(db, today, Path(folder), version, watch.newest_change,
+                                  wait=in_use is None)  # fmt: skip
         if found is None:
-            watermark = _changes_watermark(db)
-            found = (build_index(load_project_records(db, today), key=version), watermark)
+            index = build_index(load_project_records(db, today), key=version)
+            # Its acceptance was read for the build; a mapped index's may be old.
+            found = _InUse(index, watch.newest_change,
+                           acceptance_at=time.monotonic() + ACCEPTANCE_REFRESH_SECONDS)  # fmt: skip
         if found is not BUILDING_ELSEWHERE:
-            cached, seen = found
+            in_use = found
             with _lock:
-                _cache["index"] = cached
-                _cache["seen"] = seen
-                _cache["recheck_at"] = None
-                _cache["full_at"] = time.monotonic() + STANDING_FULL_SECONDS
-    assert cached is not None
-    _patch_standing(db, cached, seen, newest_change)
-    with _lock:  # due on an index not read yet: a mapped one may be old
-        read_for, due = _cache.get("acceptance", (None, 0.0))
-    if read_for != cached.key or time.monotonic() >= due:
+                _cache["in_use"] = in_use
+    assert in_use is not None
+    _patch_standing(db, in_use, watch.newest_change)
+    if time.monotonic() >= in_use.acceptance_at:
         rates = acceptance_rates(db)
         with _lock:
-            cached.update_acceptance(rates)
-            _cache["acceptance"] = (cached.key, time.monotonic() + ACCEPTANCE_REFRESH_SECONDS)
-    return cached, _model(*watch.model)
+            in_use.index.update_acceptance(rates)
+            in_use.acceptance_at = time.monotonic() + ACCEPTANCE_REFRESH_SECONDS
+    return in_use.index, _model(*watch.model)
 
 
-def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wait: bool) -> Any:
-    """Map ``folder/version``, building it first under the folder's lock if no process has.
+def _shared_index(
+    db: Session, today: dt.date, folder: Path, version: str, watermark: dt.datetime | None,
+    *, wait: bool,
+) -> Any:  # fmt: skip
+    """Map ``folder/version``, building it first under the folder's lock if no process has
+    (with ``watermark``, the newest project change read before it).
 
-    Returns the index and the watermark of project changes it was built with;
+    Returns the index with the watermark it was built with (:class:`_InUse`);
     ``BUILDING_ELSEWHERE`` when another process holds the lock and ``wait`` is false (the
     caller serves the index it has until the new one is written); None when the folder cannot
     be used (the caller builds in memory).
@@ -315,7 +321,7 @@ def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wa
                     return BUILDING_ELSEWHERE
                 try:
                     if not (target / BUILT_FILE).exists():
-                        _build_into(db, today, folder, version)
+                        _build_into(db, today, folder, version, watermark)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
         return _map_version(target)
@@ -324,9 +330,11 @@ def _shared_index(db: Session, today: dt.date, folder: Path, version: str, *, wa
         return None
 
 
-def _build_into(db: Session, today: dt.date, folder: Path, version: str) -> None:
-    """Build the index and move it into place whole: a reader sees all of it or nothing."""
-    watermark = _changes_watermark(db)  # read first: a change during the build is patched
+def _build_into(
+    db: Session, today: dt.date, folder: Path, version: str, watermark: dt.datetime | None
+) -> None:
+    """Build the index and move it into place whole: a reader sees all of it or nothing. The
+    watermark was read before: a change made during the build is patched in after."""
     index = build_index(load_project_records(db, today), key=version)
     building = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder))
     try:
@@ -340,10 +348,10 @@ def _build_into(db: Session, today: dt.date, folder: Path, version: str) -> None
     _remove_stale(folder, keep=version)
 
 
-def _map_version(target: Path) -> tuple[ProjectIndex, dt.datetime | None]:
+def _map_version(target: Path) -> _InUse:
     built = json.loads((target / BUILT_FILE).read_text())
     seen = built.get("changes_seen")
-    return load_index(target), dt.datetime.fromisoformat(seen) if seen else None
+    return _InUse(load_index(target), dt.datetime.fromisoformat(seen) if seen else None)
 
 
 def _remove_stale(folder: Path, keep: str) -> None:
@@ -364,22 +372,18 @@ def _remove_stale(folder: Path, keep: str) -> None:
             continue  # another process removed it first
 
 
-def _patch_standing(
-    db: Session, index: ProjectIndex, seen: dt.datetime | None, newest: dt.datetime | None
-) -> None:
+def _patch_standing(db: Session, in_use: _InUse, newest: dt.datetime | None) -> None:
     """Patch in the projects edited, or with a place taken or given back, since the index last
-    looked (``seen``), when the newest change (``newest``, read with the editions each
+    looked (``in_use.seen``), when the newest change (``newest``, read with the editions each
     request) is later: the changed rows are read from ``STANDING_LOOKBACK`` before ``seen``.
     The same window is read once more ``STANDING_RECHECK`` later, for a change whose
     transaction committed after a newer one's, and every project every
     ``STANDING_FULL_SECONDS``."""
     now = time.monotonic()
     with _lock:
-        recheck = _cache.get("recheck_at")
-        full = now >= _cache.get("full_at", now)
-    due = recheck is not None and now >= recheck
+        seen, recheck, full = in_use.seen, in_use.recheck_at, now >= in_use.full_at
     advanced = newest is not None and (seen is None or newest > seen)
-    if not (advanced or due or full):
+    if not (advanced or full or (recheck is not None and now >= recheck)):
         return
     changed = sa.select(Project.id, Project.status, Project.quota, Project.quota_used)
     if seen is not None and not full:
@@ -392,12 +396,12 @@ def _patch_standing(
         for pid, status, quota, used in db.execute(changed)
     }
     with _lock:
-        index.update_standing(standing)
-        if _cache.get("index") is index:
-            _cache["seen"] = newest if advanced else seen
-            _cache["recheck_at"] = now + STANDING_RECHECK if advanced else None
-            if full:
-                _cache["full_at"] = now + STANDING_FULL_SECONDS
+        in_use.index.update_standing(standing)
+        if advanced:
+            in_use.seen = newest
+        in_use.recheck_at = now + STANDING_RECHECK if advanced else None
+        if full:
+            in_use.full_at = now + STANDING_FULL_SECONDS
 
 
 def clear_cache() -> None:
