@@ -20,7 +20,10 @@ FIXTURE: dict[str, Any] = json.loads(open(os.environ["LOAD_FIXTURE"], encoding="
 _slices = itertools.count()
 
 
-class StationWorker(FastHttpUser):
+class _Station(FastHttpUser):
+    """A station's worker, with its slice of the needs and households and its tokens."""
+
+    abstract = True
     # One request a second per user: the offered rate is the number of users.
     wait_time = constant_throughput(1)
 
@@ -33,12 +36,19 @@ class StationWorker(FastHttpUser):
         self.station = {"Authorization": FIXTURE["tokens"]["station"]}
         self.office = {"Authorization": FIXTURE["tokens"]["office"]}
 
-    @task(5)
     def search_matches(self) -> None:
         self.client.get(
             f"/api/v1/needs/{next(self.needs)}/matches?limit=10",
             headers=self.station, name="GET /needs/<id>/matches",
         )  # fmt: skip
+
+
+class StationWorker(_Station):
+    """The mix: match searches, household reads and lists, referrals through their steps."""
+
+    @task(5)
+    def search(self) -> None:
+        self.search_matches()
 
     @task(3)
     def read_household(self) -> None:
@@ -83,24 +93,11 @@ class StationWorker(FastHttpUser):
             referral = moved.json()
 
 
-class MatchSearcher(FastHttpUser):
+class MatchSearcher(_Station):
     """Match searches alone (``load_bench.py --only matches``): what the search costs when
     nothing else queues beside it."""
 
-    wait_time = constant_throughput(1)
-
-    def on_start(self) -> None:
-        n = next(_slices)
-        users = int(os.environ.get("LOAD_USERS", "1"))
-        self.needs = itertools.cycle(FIXTURE["need_ids"][n::users] or FIXTURE["need_ids"])
-        self.station = {"Authorization": FIXTURE["tokens"]["station"]}
-
-    @task
-    def search_matches(self) -> None:
-        self.client.get(
-            f"/api/v1/needs/{next(self.needs)}/matches?limit=10",
-            headers=self.station, name="GET /needs/<id>/matches",
-        )  # fmt: skip
+    tasks = [_Station.search_matches]
 
 
 @events.quitting.add_listener
