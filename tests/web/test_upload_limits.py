@@ -330,10 +330,12 @@ def test_more_rows_than_the_limit_are_refused_naming_the_limit_on_the_page(
 
 
 def test_a_sheet_padded_with_blank_rows_is_refused_instead_of_read_to_the_end() -> None:
-    # Blank rows count for no limit of their own, yet each costs as much to read as a full one.
-    padded = with_sheet(
-        lambda head, tail: head + b"".join(b'<row r="%d"/>' % n for n in range(2, 60_000)) + tail
-    )
+    # Blank rows count for no limit of their own, yet each is read: rows and rows of them above
+    # one filled cell at the bottom.
+    last = excel.MAX_SHEET_ROWS + 5
+    blank = b"".join(b'<row r="%d"/>' % n for n in range(2, last))
+    filled = b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (last, last)
+    padded = with_sheet(lambda head, tail: head + blank + filled + tail)
     with pytest.raises(ValidationFailed) as refused:
         read_rows(io.BytesIO(padded))
     message = refused.value.fields["file"][0]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from models.enums import (
@@ -28,7 +28,7 @@ from models.enums import (
 from web.schemas.monitoring import AMOUNT_EVENTS, FIELD_LABELS
 
 from .errors import ValidationFailed
-from .excel import _UNREADABLE, _neutralise, check_archive
+from .excel import _UNREADABLE, _neutralise, check_archive, sheet_rows
 
 #: Most records one batch may carry (a county's 医保 deliver about this many a month).
 MAX_BATCH_RECORDS = 200_000
@@ -296,19 +296,9 @@ def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
     stream = io.BytesIO(data)
     check_archive(stream)
     try:
-        book = load_workbook(stream, read_only=True, data_only=True)
+        return sheet_rows(stream)
     except _UNREADABLE as error:
         raise _file_refusal("无法读取文件，请上传按模板填写的 .xlsx 或 .csv 文件。") from error
-
-    def rows() -> Iterator[Sequence[Any]]:
-        try:
-            yield from book.worksheets[0].iter_rows(values_only=True)
-        except _UNREADABLE as error:
-            raise _file_refusal("无法读取文件，请上传按模板填写的 .xlsx 或 .csv 文件。") from error
-        finally:
-            book.close()
-
-    return rows()
 
 
 def _example(source: MonitoringSource) -> dict[str, Any]:

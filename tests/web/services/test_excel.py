@@ -167,3 +167,29 @@ def test_an_edition_export_names_conditions_in_chinese(db: Session) -> None:
     header = [c.value for c in sheet[1]]
     cells = [row[header.index("病种")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "乳腺癌、宫颈癌" in cells
+
+
+def test_cells_are_read_as_typed_whole_numbers_dates_and_blanks(db: Session) -> None:
+    # A phone typed as a number stays its digits (not "13800138000.0"), a date cell a date, a
+    # blank cell nothing; a row whose columns stop early is read as blank to the right.
+    from openpyxl import Workbook
+
+    from web.services.excel import read_rows
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADERS)
+    row = {h: None for h in HEADERS} | {"名额": 12, "开始日期": dt.date(2027, 1, 1)}
+    sheet.append([row[h] for h in HEADERS])
+    sheet.append([None] * len(HEADERS))
+    sheet.append([None] * HEADERS.index("项目名称") + ["只有名称"])
+    out = io.BytesIO()
+    book.save(out)
+    rows = read_rows(io.BytesIO(out.getvalue()))
+    assert [number for number, _ in rows] == [2, 4]
+    first = rows[0][1]
+    assert first["quota"] == 12 and type(first["quota"]) is int
+    assert first["starts_on"] in (dt.date(2027, 1, 1), dt.datetime(2027, 1, 1))
+    assert first["name"] is None
+    assert rows[1][1]["name"] == "只有名称" and rows[1][1]["quota"] is None
