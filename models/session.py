@@ -85,3 +85,19 @@ def make_session_factory(bind: Engine | Connection, **info: Any) -> sessionmaker
     if isinstance(bind, Connection):
         kwargs["join_transaction_mode"] = "create_savepoint"
     return sessionmaker(bind=bind, **kwargs)
+
+
+def assign_ids(db: Session, objects: list[Any]) -> None:
+    """Give new rows of one table their ids from its sequence first, on PostgreSQL, so a
+    flush of many inserts them with one executemany instead of a multi-row INSERT … RETURNING
+    (psycopg parses such a statement anew for every thousand rows: measured, a quarter of a
+    10,000-row household import). Elsewhere, and for no rows, nothing is done."""
+    if not objects or db.get_bind().dialect.name != "postgresql":
+        return
+    table = sa.inspect(type(objects[0])).local_table
+    sequence = db.scalar(sa.select(sa.func.pg_get_serial_sequence(table.name, "id")))
+    ids = db.scalars(
+        sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(objects)))
+    ).all()
+    for row, id_ in zip(objects, ids, strict=True):
+        row.id = id_

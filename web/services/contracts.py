@@ -10,6 +10,7 @@ their bounds are in fen and their messages in yuan.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -118,14 +119,21 @@ class FieldRule:
             return [self.range_message]
         if self.max_items is not None and isinstance(value, list) and len(value) > self.max_items:
             return [self.items_message]
-        allowed = self.allowed_codes
-        if allowed is not None:
+        codes = _code_set(self.kind, self.vocabulary)
+        if codes is not None:
             values = value if isinstance(value, list) else [value]
-            codes = set(allowed)
             unknown = [str(v) for v in values if str(v) not in codes]
             if unknown:
                 return [self.unknown_message(unknown)]
         return []
+
+
+@functools.cache
+def _code_set(kind: str, vocabulary: type[LabelledEnum] | None) -> frozenset[str] | None:
+    """``FieldRule.allowed_codes`` as a set, made once (an import checks every member)."""
+    if kind == "conditions":
+        return frozenset(entry.code for entry in shipped_catalogue())
+    return None if vocabulary is None else frozenset(vocabulary.codes())
 
 
 def is_blank(value: Any) -> bool:

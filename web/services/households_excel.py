@@ -21,6 +21,7 @@ from models.enums import (
     Relation,
 )
 from models.regions import descendant_range
+from models.session import assign_ids
 
 from .audit import looked_at, write_audit
 from .contracts import HOUSEHOLD, MEMBER, field_problems
@@ -158,6 +159,8 @@ def import_households(
             f"共有 {len(ordered)} 行有误，未导入任何数据；请修改后重新上传。",
             fields={"rows": ordered},
         )
+    assign_ids(db, households)
+    assign_ids(db, [m for h in households for m in h.members])
     db.add_all(households)
     db.flush()
     check = check_duplicates(db, actor, households, duplicate_limit)
