@@ -21,7 +21,7 @@ jobs_cli = AppGroup("jobs", help="定时任务：查看、手动运行、启动�
 
 def job_config() -> dict[str, Any]:
     config = current_app.config
-    keys = ("REFERRAL_OVERDUE_DAYS", "STALE_NEED_DAYS", "CASE_RETENTION_DAYS")
+    keys = ("REFERRAL_OVERDUE_DAYS", "STALE_NEED_DAYS", "CASE_RETENTION_DAYS", "STATS_SNAPSHOTS")
     return {key: config[key] for key in keys}
 
 

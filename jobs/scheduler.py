@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +29,7 @@ from models import JobRun, SchedulerLease, utcnow
 from models.clock import TZ, latest_slot
 from models.enums import JobRunStatus
 from web.services.jobs import JOBS, clear_heartbeat, record_heartbeat
+from web.services.stats_snapshots import SNAPSHOT_EVERY, count_snapshots
 
 from .runs import HOST, OWNER, mark_abandoned, run_queued, run_slot
 
@@ -223,6 +225,16 @@ class Scheduler:
         if slot is not None:
             run_slot(self.factory, name, slot, config=self.config)
 
+    def count_figures(self) -> None:
+        """APScheduler's callback: count the province's and each city's dashboard overview
+        ahead of visits (``web.services.stats_snapshots``). A cache the dashboard dates, not a
+        job run: nothing to catch up, and a failed count leaves visits to count for themselves."""
+        try:
+            with self.factory() as db:
+                count_snapshots(db, side_by_side=self.factory)
+        except DBAPIError:
+            log.exception("统计快照未能更新，稍后重试")
+
     def report(self) -> None:
         """Tell the jobs page this process is running, every poll (at most every
         ``HEARTBEAT_EVERY`` seconds) until stopped, leader or standby; withdraw it on stop."""
@@ -287,6 +299,10 @@ class Scheduler:
         for job in JOBS.values():
             scheduler.add_job(self.fire, job.trigger(self.overrides), args=[job.name],
                               id=job.name, name=job.label)  # fmt: skip
+        if self.config.get("STATS_SNAPSHOTS", True):
+            scheduler.add_job(self.count_figures, IntervalTrigger(seconds=SNAPSHOT_EVERY.seconds),
+                              id="stats_snapshots", name="统计快照",
+                              next_run_time=dt.datetime.now(TZ))  # fmt: skip
         scheduler.start()
         try:
             while not self.stop.wait(self.poll) and not self.lost.is_set():

@@ -13,6 +13,7 @@ from .pairings import Pairing, PairingAlert
 from .projects import Organization, Project, ProjectArea
 from .referrals import BackReferral, Notification, Referral, ReferralEvent, ServiceEpisode
 from .regions import CountySetting, Region
+from .stats import StatsSnapshot
 from .users import ApiToken, LoginThrottle, User
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "SchedulerLease",
     "ServiceEpisode",
     "Station",
+    "StatsSnapshot",
     "User",
     "WarningRuleSetting",
     "utcnow",

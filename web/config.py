@@ -20,6 +20,8 @@
                      expires at the project's own response deadline).
 ``FOLLOW_UP_DAYS``   days after a referral is completed by which the household's station
                      should follow up (回访) (default 14); past it the daily job reminds them.
+``STATS_SNAPSHOTS``  0 stops the scheduler counting the province's and cities' dashboard
+                     overviews every 10 minutes; visits then count them (default 1).
 ``CASE_RETENTION_DAYS``  days a closed case (its follow-up done) is kept as it is before the
                      daily job archives it, read-only, never deleted (default 1095, three
                      years: see ``web.services.archives``).
@@ -148,6 +150,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "FOLLOW_UP_DAYS": int(env.get("FOLLOW_UP_DAYS", FOLLOW_UP_DAYS)),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
         "CASE_RETENTION_DAYS": _days(env.get("CASE_RETENTION_DAYS"), CASE_RETENTION_DAYS),
+        "STATS_SNAPSHOTS": _flag(env.get("STATS_SNAPSHOTS"), True),
         "DUPLICATE_CHECKS_PER_DAY": int(
             env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)
         ),

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from jobs.runs import mark_abandoned
-from models import JobRun, LedgerEdition, Organization, Region, utcnow
-from models.enums import LEDGER_LEVELS, JobRunStatus, OrganizationKind
+from models import JobRun, LedgerEdition, Organization, Region, StatsSnapshot, utcnow
+from models.enums import LEDGER_LEVELS, JobRunStatus, OrganizationKind, RegionLevel
 from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
 from tests.helpers import TEST_DATA_KEY, TEST_SECRET_KEY
@@ -95,6 +95,11 @@ def refresh_runs(engine: Engine) -> list[sa.Row]:
         )
 
 
+def count(engine: Engine, query: sa.Select) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
 def test_two_schedulers_run_each_slot_once_and_the_standby_takes_over(
     jobs_engine: tuple[str, Engine], tmp_path: Path
 ) -> None:
@@ -117,6 +122,11 @@ def test_two_schedulers_run_each_slot_once_and_the_standby_takes_over(
                 conn.execute(sa.select(LedgerEdition.region_code, LedgerEdition.period)).all()
             )
         assert len(per_department) == departments(engine) and set(per_department.values()) == {1}
+        # The leader also counts the province's and each city's dashboard overview ahead.
+        big = (RegionLevel.PROVINCE, RegionLevel.CITY)
+        regions = count(engine, sa.select(Region.code).where(Region.level.in_(big)))
+        kept = sa.select(StatsSnapshot.region_code)
+        wait_for(lambda: count(engine, kept) == regions, 60, "the dashboard snapshots", logs)
 
         leader = processes.pop(leader_pid)
         leader.send_signal(signal.SIGKILL)

@@ -132,6 +132,10 @@ class WarningRegionFigureSchema(WarningCountsSchema):
 class OverviewSchema(BaseSchema):
     region = fields.Nested(RegionRefSchema)
     period = fields.String(allow_none=True)
+    counted_at = fields.DateTime(metadata={"description": "统计时间"})
+    is_snapshot = fields.Boolean(
+        metadata={"description": "省、市两级：调度进程每 10 分钟统计一次，此为最近一次的结果"}
+    )
     needs_and_places = fields.List(fields.Nested(DomainFigureSchema))
     coverage = fields.Nested(CoverageSchema)
     waiting = fields.Nested(WaitingSchema)
