@@ -20,14 +20,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import random
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
-from _common import add_province_projects, api_token, fresh_database, measure, percentiles, serve
+from _common import (
+    add_province_projects,
+    api_token,
+    fresh_database,
+    measure,
+    next_ids,
+    percentiles,
+    serve,
+)
+from tqdm import tqdm
 
 from models import (
     Household,
@@ -41,17 +49,12 @@ from models import (
     User,
 )
 from models.enums import (
-    DeclineReason,
-    Domain,
-    NeedStatus,
-    ReferralStatus,
     RegionLevel,
-    Relation,
     Role,
-    SelfCare,
     StationKind,
 )
 from models.session import create_engine, make_session_factory
+from seed.synthetic import guangdong
 from tests.helpers import DEMO_PASSWORD, TEST_DATA_KEY, TEST_SECRET_KEY, get_user
 from web.services import stats
 from web.services.crypto import PersonalDataCipher
@@ -60,72 +63,44 @@ from web.services.stats_snapshots import count_snapshots
 
 TODAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
-S = ReferralStatus
-#: What becomes of a referral, and how often.
-FATES = [(S.SUBMITTED, 8), (S.APPROVED, 10), (S.RETURNED, 4), (S.ACCEPTED, 10), (S.DECLINED, 12),
-         (S.IN_SERVICE, 16), (S.COMPLETED, 30), (S.CANCELLED, 5), (S.EXPIRED, 5)]  # fmt: skip
 
 
 def populate(factory, households: int, projects: int, referrals: int) -> None:  # noqa: ANN001
-    rng = random.Random(20261123)  # noqa: S311 - reproducible synthetic data
+    """The synthetic Guangdong (``seed.synthetic.guangdong``): a station for each of the
+    1,757 townships, ``households`` over the 26,842 villages, ``projects`` and
+    ``referrals``, bulk-inserted."""
     with factory() as db:
         add_province_projects(db, projects, TODAY)
-        counties = list(
-            db.scalars(sa.select(Region.code).where(Region.level == RegionLevel.COUNTY))
-        )
-        stations = {}
-        for code in counties:
-            station = Station(name=f"{code}救助服务站", kind=StationKind.TOWNSHIP, region_code=code)
-            db.add(station)
-            stations[code] = station
-        db.flush()
-        domains = [d.value for d in Domain]
-        rows, members, needs = [], [], []
-        for n in range(households):
-            code = counties[n % len(counties)]
-            rows.append({"id": n + 1_000_000, "station_id": stations[code].id, "region_code": code,
-                         "head_name": "某", "categories": [], "consent_on": TODAY,
-                         "status": "active", "created_at": NOW, "updated_at": NOW})  # fmt: skip
-            age = rng.choice((8, 35, 52, 67, 78, 85))
-            members.append({"household_id": n + 1_000_000, "name": "某", "relation": Relation.HEAD,
-                            "birth_year": TODAY.year - age,
-                            "self_care": SelfCare.DEPENDENT if age > 75 else SelfCare.INDEPENDENT,
-                            "illness_kind": "serious" if n % 7 == 0 else None,
-                            "disability_type": "physical" if n % 9 == 0 else None})  # fmt: skip
-            needs.append({"id": n + 1_000_000, "household_id": n + 1_000_000,
-                          "domain": rng.choice(domains), "text": "困难家庭帮扶需求",
-                          "status": NeedStatus.OPEN, "urgency": "normal",
-                          "created_at": NOW - dt.timedelta(days=rng.randint(0, 90)),
-                          "updated_at": NOW})  # fmt: skip
-        db.execute(sa.insert(Household), rows)
-        db.execute(sa.insert(Member), members)
-        db.execute(sa.insert(Need), needs)
+        townships = db.execute(
+            sa.select(Region.code, Region.name).where(Region.level == RegionLevel.TOWNSHIP)
+        ).all()
+        ids = next_ids(db, Station, len(townships))
+        db.execute(sa.insert(Station), [
+            {"id": i, "name": f"{name}综合救助服务站", "kind": StationKind.TOWNSHIP,
+             "region_code": code}
+            for i, (code, name) in zip(ids, townships, strict=True)
+        ])  # fmt: skip
+        station_of = {code: i for i, (code, _name) in zip(ids, townships, strict=True)}
+        villages = [
+            (code, station_of[parent])
+            for code, parent in db.execute(
+                sa.select(Region.code, Region.parent_code).where(
+                    Region.level == RegionLevel.VILLAGE
+                )
+            )
+        ]
         project_ids = list(db.scalars(sa.select(Project.id)))
-        fates = [fate for fate, weight in FATES for _ in range(weight)]
-        referral_rows = []
-        for n in range(referrals):
-            fate = rng.choice(fates)
-            submitted = NOW - dt.timedelta(days=rng.randint(5, 360), hours=rng.randint(0, 23))
-            approved = submitted + dt.timedelta(days=rng.randint(0, 6))
-            answered = approved + dt.timedelta(days=rng.randint(0, 6))
-            reached = {s for s, _w in FATES}
-            row = {"need_id": n * 2 + 1_000_000, "project_id": rng.choice(project_ids),
-                   "status": fate, "is_simplified": False, "version": 1, "submitted_at": submitted,
-                   "created_at": submitted, "updated_at": NOW}  # fmt: skip
-            if fate not in (S.SUBMITTED, S.RETURNED):
-                row["approved_at"] = approved
-            if fate in (S.ACCEPTED, S.DECLINED, S.IN_SERVICE, S.COMPLETED):
-                row["answered_at"] = answered
-            if fate == S.DECLINED:
-                row["decline_reason"] = rng.choice(list(DeclineReason))
-            if fate in (S.IN_SERVICE, S.COMPLETED):
-                row["started_at"] = answered + dt.timedelta(days=1)
-            if fate == S.COMPLETED:
-                row["completed_at"] = answered + dt.timedelta(days=rng.randint(2, 40))
-                row["delivered_amount_fen"] = rng.randint(50, 3000) * 100
-            assert fate in reached
-            referral_rows.append(row)
-        db.execute(sa.insert(Referral), referral_rows)
+        tables = (("households", Household), ("members", Member), ("needs", Need),
+                  ("referrals", Referral))  # fmt: skip
+        with tqdm(total=households, desc="households", unit="household", mininterval=5) as bar:
+            for rows in guangdong(villages, project_ids, households, referrals, NOW):
+                for name, model in tables:
+                    db.execute(sa.insert(model), rows[name])
+                bar.update(len(rows["households"]))
+        if db.get_bind().dialect.name == "postgresql":
+            for _name, model in tables:
+                sequence = sa.func.pg_get_serial_sequence(model.__tablename__, "id")
+                db.execute(sa.select(sa.func.setval(sequence, sa.func.max(model.id))))
         db.commit()
 
 
@@ -196,14 +171,19 @@ def breakdown(db, scope) -> None:  # noqa: ANN001
 
 
 def station_worklist(factory, requests: int) -> None:  # noqa: ANN001
-    """A county station's worklist, first page of 50, as its own staff sees it (a user made
-    for the purpose), each in a fresh session."""
+    """The worklist of the station with the most households, first page of 50, as its own
+    staff sees it (a user made for the purpose), each in a fresh session."""
     from web.services.needs import worklist
 
     with factory() as db:
-        station = db.scalars(
-            sa.select(Station).where(Station.region_code == "440117000000").limit(1)
-        ).one()
+        largest = (
+            sa.select(Household.station_id)
+            .group_by(Household.station_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        station = db.scalars(sa.select(Station).where(Station.id == largest)).one()
         user = db.scalar(sa.select(User).where(User.username == "bench_station"))
         if user is None:
             user = User(username="bench_station", display_name="服务站", password_hash="!",  # noqa: S106 - no sign-in
@@ -212,6 +192,7 @@ def station_worklist(factory, requests: int) -> None:  # noqa: ANN001
             db.add(user)
             db.commit()
         waiting = len(worklist(db, user, station.id, TODAY, limit=10**6).items)
+        held = db.scalar(sa.select(sa.func.count()).where(Household.station_id == station.id))
     samples = []
     for n in range(requests + 1):
         with factory() as db:
@@ -220,7 +201,7 @@ def station_worklist(factory, requests: int) -> None:  # noqa: ANN001
             worklist(db, user, station.id, TODAY, limit=50)
             if n:
                 samples.append(time.perf_counter() - started)
-    report(f"worklist(), first page of 50 ({waiting:,} waiting)", samples)
+    report(f"worklist(), first page of 50 ({held:,} households, {waiting:,} waiting)", samples)
 
 
 def reused(url: str | None, households: int):  # noqa: ANN201

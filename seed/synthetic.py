@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random  # seeded generators: reproducible data, never a secret
+from collections.abc import Iterator
 from typing import Any
 
 from openpyxl import Workbook
@@ -299,3 +300,146 @@ def province_needs(count: int, regions: list[str], seed: int = 7) -> list[dict[s
             }
         )
     return rows
+
+
+# --- A synthetic Guangdong for the dashboard and worklist benchmarks --------------------------
+
+#: What becomes of a referral, and how often (weights).
+_FATES = (("submitted", 8), ("approved", 10), ("returned", 4), ("accepted", 10),
+          ("declined", 12), ("in_service", 16), ("completed", 30), ("cancelled", 5),
+          ("expired", 5))  # fmt: skip
+#: A need's status after its latest referral.
+_NEED_AFTER = {"submitted": "referred", "approved": "referred", "accepted": "referred",
+               "in_service": "in_service", "completed": "fulfilled", "returned": "open",
+               "declined": "open", "cancelled": "open", "expired": "open"}  # fmt: skip
+_DECLINE_REASONS = ("not_eligible", "no_capacity", "out_of_area", "duplicate_aid", "other")
+
+
+def guangdong(
+    villages: list[tuple[str, int]],
+    project_ids: list[int],
+    households: int,
+    referrals: int,
+    now: dt.datetime,
+    *,
+    first_id: int = 1_000_000,
+    chunk: int = 20_000,
+    seed: int = 20261207,
+) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Rows of a synthetic Guangdong, ``chunk`` households at a time, for bulk inserts:
+    ``households`` over ``villages`` ((village code, its township station's id), the real
+    villages of ``guangdong_townships_villages.csv``), about 2.5 members each (head, spouse,
+    children, an old parent), one need each and a second for three in ten, and ``referrals``
+    of those needs in every state over the year before ``now`` (a need referred more than once
+    was declined, returned or left to expire before). Ids count from ``first_id``; no ID
+    numbers (the rows carry no personal data to encrypt)."""
+    rng = random.Random(seed)  # nosec B311 - synthetic data
+    fates = [fate for fate, weight in _FATES for _ in range(weight)]
+    retried = ("declined", "returned", "expired", "cancelled")
+    domains = list(_DOMAIN_TEXT_SHORT)
+    needs_expected = households * 1.3
+    # Needs referred at all (two in three), and referrals per referred need.
+    per_referred = referrals / (needs_expected * 2 / 3)
+    member_id = need_id = referral_count = 0
+    for start in range(0, households, chunk):
+        rows: dict[str, list[dict[str, Any]]] = {
+            "households": [], "members": [], "needs": [], "referrals": []
+        }  # fmt: skip
+        for n in range(start, min(start + chunk, households)):
+            household_id = first_id + n
+            code, station_id = villages[rng.randrange(len(villages))]
+            head_age = rng.randint(28, 85)
+            rows["households"].append({
+                "id": household_id, "station_id": station_id, "region_code": code,
+                "head_name": rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                "categories": [rng.choice(("dibao", "tekun", "dibao_edge", "rigid_expense"))],
+                "situations": [], "income_per_head_fen": rng.choice((60_000, 90_000, 120_000)),
+                "medical_expense_fen": rng.choice((0, 800_000, 3_000_000)),
+                "education_expense_fen": rng.choice((0, 300_000)),
+                "consent_on": (now - dt.timedelta(days=rng.randint(30, 400))).date(),
+                "status": "active", "created_at": now, "updated_at": now,
+            })  # fmt: skip
+            ages = [("head", head_age)]
+            if rng.random() < 0.55:
+                ages.append(("spouse", max(20, head_age + rng.randint(-5, 5))))
+            for _ in range(rng.choice((0, 0, 1, 1, 2))):
+                ages.append(("child", rng.randint(1, 17)))
+            if head_age < 60 and rng.random() < 0.2:
+                ages.append(("parent", head_age + rng.randint(22, 30)))
+            for relation, age in ages:
+                member_id += 1
+                rows["members"].append({
+                    "id": first_id + member_id, "household_id": household_id,
+                    "name": rng.choice(_SURNAMES) + rng.choice(_GIVEN), "relation": relation,
+                    "birth_year": now.year - age, "sex": rng.choice(("male", "female")),
+                    "self_care": "dependent" if age > 78 else "independent",
+                    "illness_kind": rng.choice(("serious", "chronic")) if rng.random() < 0.15
+                    else None,
+                    "disability_type": "physical" if rng.random() < 0.07 else None,
+                    "school_stage": "primary" if 6 <= age <= 12 else None,
+                })  # fmt: skip
+            for _ in range(2 if rng.random() < 0.3 else 1):
+                need_id += 1
+                domain = rng.choice(domains)
+                created = now - dt.timedelta(days=rng.randint(0, 365), hours=rng.randint(0, 23))
+                need = {
+                    "id": first_id + need_id, "household_id": household_id, "domain": domain,
+                    "text": _DOMAIN_TEXT_SHORT[domain], "status": "open",
+                    "urgency": "urgent" if rng.random() < 0.1 else "normal",
+                    "amount_gap_fen": rng.choice((None, 300_000, 2_000_000)),
+                    "created_at": created, "updated_at": now,
+                }  # fmt: skip
+                rows["needs"].append(need)
+                if rng.random() >= 2 / 3 or referral_count >= referrals:
+                    continue
+                times = int(per_referred) + (rng.random() < per_referred - int(per_referred))
+                submitted = created
+                for k in range(max(1, times)):
+                    last = k == max(1, times) - 1
+                    fate = rng.choice(fates) if last else rng.choice(retried)
+                    submitted = submitted + dt.timedelta(days=rng.randint(1, 20))
+                    if submitted > now:
+                        submitted = now - dt.timedelta(hours=rng.randint(1, 48))
+                    rows["referrals"].append(
+                        _referral(rng, need["id"], rng.choice(project_ids), fate, submitted, now)
+                    )
+                    referral_count += 1
+                    if last:
+                        need["status"] = _NEED_AFTER[fate]
+        yield rows
+
+
+def _referral(
+    rng: random.Random, need_id: int, project_id: int, fate: str, submitted: dt.datetime,
+    now: dt.datetime,
+) -> dict[str, Any]:  # fmt: skip
+    approved = submitted + dt.timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 20))
+    answered = approved + dt.timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 20))
+    row: dict[str, Any] = {
+        "need_id": need_id, "project_id": project_id, "status": fate, "is_simplified": False,
+        "version": 1, "submitted_at": submitted, "created_at": submitted, "updated_at": now,
+    }  # fmt: skip
+    if fate not in ("submitted", "returned"):
+        row["approved_at"] = approved
+    if fate in ("accepted", "declined", "in_service", "completed"):
+        row["answered_at"] = answered
+    if fate == "declined":
+        row["decline_reason"] = rng.choice(_DECLINE_REASONS)
+    if fate in ("in_service", "completed"):
+        row["started_at"] = answered + dt.timedelta(days=1)
+    if fate == "completed":
+        row["completed_at"] = answered + dt.timedelta(days=rng.randint(2, 40))
+        row["delivered_amount_fen"] = rng.randint(50, 3000) * 100
+    return row
+
+
+_DOMAIN_TEXT_SHORT = {
+    "medical": "家里老人癌症化疗，报销后还要自己出好几万。",
+    "education": "孩子考上高中，学费住宿费家里凑不齐。",
+    "disability": "儿子脑瘫十几年，想做康复训练但附近没有机构。",
+    "elderly": "奶奶中风后瘫在床上，儿女在外打工，没人照顾。",
+    "children": "父母外出打工，孩子放学后没人辅导功课。",
+    "housing": "泥砖房下雨漏水，老两口住着很危险。",
+    "emergency": "丈夫车祸住院，家里一下子没了收入。",
+    "living": "家里米和油都快吃完了，孩子的冬衣也没有。",
+}
