@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import threading
@@ -64,6 +65,38 @@ def next_ids(db: Session, model: Any, count: int) -> list[int]:
         )
     start = (db.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
     return list(range(start, start + count))
+
+
+def bulk_insert(db: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` of ``model``'s table: with COPY on PostgreSQL (about ten times as fast
+    as an executemany of millions of rows), columns missing from a row taking their Python
+    default; elsewhere an executemany."""
+    if not rows:
+        return
+    if db.get_bind().dialect.name != "postgresql":
+        db.execute(sa.insert(model), rows)
+        return
+    table = model.__table__
+    given = list(dict.fromkeys(key for row in rows for key in row))
+    defaults = {
+        column.name: column.default
+        for column in table.columns
+        if column.name not in given and column.default is not None
+    }
+    names = given + list(defaults)
+
+    def value(raw: Any) -> Any:
+        return json.dumps(raw, ensure_ascii=False) if isinstance(raw, (list, dict)) else raw
+
+    def default(column_default: Any) -> Any:
+        return column_default.arg if column_default.is_scalar else column_default.arg(None)
+
+    cursor = db.connection().connection.driver_connection.cursor()
+    columns = ", ".join(names)
+    with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        fixed = [value(default(d)) for d in defaults.values()]
+        for row in rows:
+            copy.write_row([value(row.get(name)) for name in given] + fixed)
 
 
 def add_province_projects(db: Session, count: int, today: Any) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from _common import (
     add_province_projects,
     api_token,
+    bulk_insert,
     fresh_database,
     measure,
     next_ids,
@@ -95,7 +96,7 @@ def populate(factory, households: int, projects: int, referrals: int) -> None:  
         with tqdm(total=households, desc="households", unit="household", mininterval=5) as bar:
             for rows in guangdong(villages, project_ids, households, referrals, NOW):
                 for name, model in tables:
-                    db.execute(sa.insert(model), rows[name])
+                    bulk_insert(db, model, rows[name])
                 bar.update(len(rows["households"]))
         if db.get_bind().dialect.name == "postgresql":
             for _name, model in tables:
