@@ -42,8 +42,8 @@ from .projects import ProjectInput, validate_project
 #: Most rows one import may carry: a county's whole needs ledger (100,000 rows import in about
 #: 40 s on PostgreSQL, see the README's benchmarks).
 MAX_ROWS = 100_000
-#: Most spreadsheet rows read, blank ones included: a blank row costs about as much to read as
-#: a full one, and a sheet with a million blank (say, formatted) rows takes tens of seconds.
+#: Most spreadsheet rows read, blank ones included: each is walked in Python, so a sheet padded
+#: with a million blank rows above a stray cell is refused instead.
 MAX_SHEET_ROWS = 2 * MAX_ROWS
 #: Most bytes all parts of an upload may unpack to. 100,000 household rows written without
 #: shared strings unpack to about 50 MB (5 MB packed); a zip bomb unpacks to gigabytes.
