@@ -79,7 +79,9 @@ class Place:
         in_ledger &= index.live  # one no longer verified is as if unpublished
         #: Live projects of a ledger covering the region, in index order.
         self.covered = np.flatnonzero(in_ledger)
-        locality = np.zeros(len(index), dtype=np.int64)
+        # The length of the longest prefix of the region a project's area names (at most 12):
+        # a byte each, as a place is kept for each region of a batch.
+        locality = np.zeros(len(index), dtype=np.uint8)
         for prefix in ancestor_prefixes(region_code):
             positions = index.area_index.get(prefix)
             if positions is not None:

@@ -306,3 +306,42 @@ def test_the_office_rematches_its_region_from_the_ledgers_page(
     rematched = set(db.scalars(sa.select(Need.id).where(Need.rematched_at.is_not(None))))
     assert rematched == conghua
     assert db.scalar(sa.select(Station.id).limit(1)) is not None
+
+
+def test_a_province_wide_rematch_keeps_a_few_places_and_makes_each_once(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each place holds arrays the length of the index: one kept for every village of the
+    # province (26,842) ran a 100,000-project re-match out of memory. Needs come village by
+    # village, so each place is made once and only the last few are kept.
+    import weakref
+
+    from matcher.rules import Place
+    from web.services import rematch
+
+    alive: weakref.WeakSet[Place] = weakref.WeakSet()
+    made: list[str] = []
+
+    class CountedPlace(Place):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            alive.add(self)
+            made.append(self.region_code)
+            most[0] = max(most[0], len(alive))
+
+    most = [0]
+    monkeypatch.setattr(rematch, "Place", CountedPlace)
+    monkeypatch.setattr(rematch, "PLACES_KEPT", 2, raising=False)
+    publish_all(db)
+    result = rematch_open_needs(db, None, today=TODAY, now=NOW)
+    villages = set(
+        db.scalars(
+            sa.select(Household.region_code)
+            .join(Need, Need.household_id == Household.id)
+            .where(Household.status == HouseholdStatus.ACTIVE,
+                   Need.status.in_(AWAITING_NEED_STATES))
+        )
+    )  # fmt: skip
+    assert result.needs > len(villages) > 3
+    assert sorted(made) == sorted(villages)  # each village's place made once
+    assert most[0] <= 3  # the two kept and the one being made
