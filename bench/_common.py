@@ -91,7 +91,9 @@ def bulk_insert(db: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     def default(column_default: Any) -> Any:
         return column_default.arg if column_default.is_scalar else column_default.arg(None)
 
-    cursor = db.connection().connection.driver_connection.cursor()
+    driver = db.connection().connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
     columns = ", ".join(names)
     with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
         fixed = [value(default(d)) for d in defaults.values()]

@@ -382,8 +382,9 @@ def guangdong(
                 need_id += 1
                 domain = rng.choice(domains)
                 created = now - dt.timedelta(days=rng.randint(0, 365), hours=rng.randint(0, 23))
+                need_row_id = first_id + need_id
                 need = {
-                    "id": first_id + need_id, "household_id": household_id, "domain": domain,
+                    "id": need_row_id, "household_id": household_id, "domain": domain,
                     "text": _DOMAIN_TEXT_SHORT[domain], "status": "open",
                     "urgency": "urgent" if rng.random() < 0.1 else "normal",
                     "amount_gap_fen": rng.choice((None, 300_000, 2_000_000)),
@@ -401,7 +402,7 @@ def guangdong(
                     if submitted > now:
                         submitted = now - dt.timedelta(hours=rng.randint(1, 48))
                     rows["referrals"].append(
-                        _referral(rng, need["id"], rng.choice(project_ids), fate, submitted, now)
+                        _referral(rng, need_row_id, rng.choice(project_ids), fate, submitted, now)
                     )
                     referral_count += 1
                     if last:
