@@ -15,7 +15,8 @@ from web.auth import actor
 from web.db import get_db, get_read_db, read_sessionmaker
 from web.schemas.base import ErrorSchema
 from web.schemas.stats import FigureQuerySchema, OverviewSchema, ReportQuerySchema, StatsQuerySchema
-from web.services.stats import half_year_report, region_figures, stats_scope
+from web.services.stats import half_year_report, stats_scope
+from web.services.stats_snapshots import region_figures
 from web.services.stats_tables import figure_workbook
 
 from .ledgers import xlsx_response

@@ -12,7 +12,8 @@ from web.db import get_db, get_read_db, read_sessionmaker
 from web.forms import RegionFilterForm
 from web.services.errors import ValidationFailed
 from web.services.regions import ancestors, region_label
-from web.services.stats import half_year_figures, region_figures, stats_scope
+from web.services.stats import half_year_figures, stats_scope
+from web.services.stats_snapshots import region_figures
 from web.services.stats_tables import TABLES, table_of
 
 from .blueprint import pages

@@ -639,30 +639,6 @@ def child_scopes(db: Session, scope: StatsScope) -> list[StatsScope]:
     return [StatsScope(region, scope.today, scope.period) for region in regions]
 
 
-def region_figures(
-    db: Session,
-    actor: Any,
-    scope: StatsScope,
-    side_by_side: sessionmaker[Session] | None = None,
-    *,
-    reads: Session | None = None,
-) -> dict[str, Any]:
-    """The overview a user asked for, with the read audited (dashboard page and API alike),
-    and ``counted_at``: the province's and a city's as the scheduler last counted them, if
-    fresh (``stats_snapshots``), any other counted now. The figures are read in ``reads`` (a
-    replica's session) when given."""
-    from .stats_snapshots import stored_overview
-
-    write_audit(db, actor, "stats.read", region_code=scope.region.code,
-                detail={"period": scope.period})  # fmt: skip
-    now = utcnow()
-    stored = stored_overview(reads or db, scope, now)
-    if stored is not None:
-        return stored
-    figures = overview(reads or db, scope, now, side_by_side=side_by_side)
-    return {**figures, "counted_at": now, "is_snapshot": False}
-
-
 def half_year_figures(
     db: Session,
     actor: Any,

@@ -25,6 +25,7 @@ from models.base import utcnow
 from models.clock import local_date
 from models.enums import RegionLevel
 
+from .audit import write_audit
 from .stats import StatsScope, overview
 
 log = logging.getLogger(__name__)
@@ -77,3 +78,25 @@ def stored_overview(db: Session, scope: StatsScope, now: dt.datetime) -> dict[st
     if snapshot.counted_at < now - SNAPSHOT_FRESH or local_date(snapshot.counted_at) != scope.today:
         return None
     return {**snapshot.figures, "counted_at": snapshot.counted_at, "is_snapshot": True}
+
+
+def region_figures(
+    db: Session,
+    actor: Any,
+    scope: StatsScope,
+    side_by_side: sessionmaker[Session] | None = None,
+    *,
+    reads: Session | None = None,
+) -> dict[str, Any]:
+    """The overview a user asked for, with the read audited (dashboard page and API alike),
+    and ``counted_at``: the province's and a city's as the scheduler last counted them, if
+    fresh, any other counted now. The figures are read in ``reads`` (a replica's session)
+    when given."""
+    write_audit(db, actor, "stats.read", region_code=scope.region.code,
+                detail={"period": scope.period})  # fmt: skip
+    now = utcnow()
+    stored = stored_overview(reads or db, scope, now)
+    if stored is not None:
+        return stored
+    figures = overview(reads or db, scope, now, side_by_side=side_by_side)
+    return {**figures, "counted_at": now, "is_snapshot": False}
