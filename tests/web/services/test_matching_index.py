@@ -243,10 +243,19 @@ def test_a_change_stamped_long_before_it_commits_is_read_at_the_next_full_read(
 ) -> None:
     need, station, first, index, _version = first_matches(db, folder)
     top = first[0].project.id
-    # A job that took a place ten minutes ago commits only now (it commits at its end).
+    # A job that took a place ten minutes before the newest change the index has read
+    # commits only now (it commits at its end). Stamped from that change, not from the clock:
+    # in a long suite run the demo's own changes are themselves more than ten minutes old.
+    newest = max(
+        stamp
+        for stamp in db.execute(
+            sa.select(sa.func.max(Project.updated_at), sa.func.max(Project.places_changed_at))
+        ).one()
+        if stamp is not None
+    )
     db.execute(sa.update(Project).where(Project.id == top)
                .values(quota_used=Project.quota,
-                       places_changed_at=utcnow() - dt.timedelta(minutes=10),
+                       places_changed_at=newest - dt.timedelta(minutes=10),
                        updated_at=Project.updated_at))  # fmt: skip
     assert top in ids(match_need(db, station, need.id, today=TODAY))
     later = time.monotonic() + matching.STANDING_FULL_SECONDS + 1
