@@ -19,7 +19,8 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from models import migrate  # noqa: E402
-from models.session import create_engine, make_session_factory  # noqa: E402
+from models.session import create_engine, make_session_factory
+from models.session import next_ids as sequence_ids  # noqa: E402
 from seed.demo import load_all_regions, load_demo  # noqa: E402
 from web.services.crypto import PersonalDataCipher  # noqa: E402
 
@@ -57,12 +58,7 @@ def next_ids(db: Session, model: Any, count: int) -> list[int]:
     """``count`` ids for new rows of ``model``: from its sequence on PostgreSQL, after the
     largest id on SQLite (a benchmark's database has one writer)."""
     if db.get_bind().dialect.name == "postgresql":
-        sequence = db.scalar(sa.select(sa.func.pg_get_serial_sequence(model.__tablename__, "id")))
-        return list(
-            db.scalars(
-                sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
-            )
-        )
+        return sequence_ids(db, model.__tablename__, count)
     start = (db.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
     return list(range(start, start + count))
 

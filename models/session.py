@@ -87,6 +87,16 @@ def make_session_factory(bind: Engine | Connection, **info: Any) -> sessionmaker
     return sessionmaker(bind=bind, **kwargs)
 
 
+def next_ids(db: Session, table_name: str, count: int) -> list[int]:
+    """``count`` ids taken from the sequence of ``table_name``'s ``id`` (PostgreSQL only)."""
+    sequence = db.scalar(sa.select(sa.func.pg_get_serial_sequence(table_name, "id")))
+    return list(
+        db.scalars(
+            sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+        )
+    )
+
+
 def assign_ids(db: Session, objects: list[Any]) -> None:
     """Give new rows of one table their ids from its sequence first, on PostgreSQL, so a
     flush of many inserts them with one executemany instead of a multi-row INSERT … RETURNING
@@ -95,9 +105,5 @@ def assign_ids(db: Session, objects: list[Any]) -> None:
     if not objects or db.get_bind().dialect.name != "postgresql":
         return
     table = sa.inspect(type(objects[0])).local_table
-    sequence = db.scalar(sa.select(sa.func.pg_get_serial_sequence(table.name, "id")))
-    ids = db.scalars(
-        sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(objects)))
-    ).all()
-    for row, id_ in zip(objects, ids, strict=True):
+    for row, id_ in zip(objects, next_ids(db, table.name, len(objects)), strict=True):
         row.id = id_

@@ -12,9 +12,7 @@ township or a half-year, which are always counted on the visit.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +25,6 @@ from models.enums import RegionLevel
 
 from .audit import write_audit
 from .stats import StatsScope, overview
-
-log = logging.getLogger(__name__)
 
 #: The levels whose overview is counted ahead: those with too many rows to count on a visit.
 SNAPSHOT_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY)
@@ -43,14 +39,13 @@ def count_snapshots(
     now: dt.datetime | None = None,
     *,
     side_by_side: sessionmaker[Session] | None = None,
-    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Count the overview of every region at ``SNAPSHOT_LEVELS`` and keep it, each region
     committed as it is done; returns how many were counted."""
     regions = list(
         db.scalars(sa.select(Region).where(Region.level.in_(SNAPSHOT_LEVELS)).order_by(Region.code))
     )
-    for done, region in enumerate(regions, start=1):
+    for region in regions:
         counted_at = now or utcnow()
         started = time.perf_counter()
         scope = StatsScope(region, local_date(counted_at))
@@ -62,8 +57,6 @@ def count_snapshots(
             db.add(snapshot)
         snapshot.figures, snapshot.counted_at, snapshot.seconds = figures, counted_at, seconds
         db.commit()
-        if progress is not None:
-            progress(done, len(regions))
     return len(regions)
 
 
