@@ -97,6 +97,8 @@ def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
     click.echo(f"{run.status.label}，用时 {seconds:.1f} 秒：{run.counts or run.error}")
     if run.error:
         raise SystemExit(1)
+    if (run.counts or {}).get("rematch_queued"):
+        click.echo("待办需求的重新匹配已排队，由调度进程随即执行（定时任务页面可见其进度）。")
 
 
 @jobs_cli.command("scheduler")

@@ -98,6 +98,7 @@ COUNT_LABELS = {
     "stations_notified": "已通知服务站",
     "seconds": "用时（秒）",
     "rematched": "重新匹配需求",
+    "rematch_queued": "待办需求重新匹配已排队",
     "follow_ups_overdue": "回访逾期提醒",
     "missed_visits": "结对探访不足提醒",
     "archived": "已归档转介",

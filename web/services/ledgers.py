@@ -31,7 +31,7 @@ from models.regions import CODE_LENGTH, supply_ledger_codes
 from .audit import write_audit
 from .errors import Forbidden, NotFound, ValidationFailed
 from .notifications import notify
-from .rematch import rematch_open_needs
+from .rematch import queue_rematch
 from .scoping import scoped
 
 #: Published fields of a project, frozen into each edition.
@@ -290,10 +290,9 @@ class LedgerRefresh:
     skipped: int
     projects: int
     notified: int
-    #: Waiting needs re-matched against the new editions (none when they wait for their
-    #: half-year: the daily re-match takes them up on its first day), and those that gained.
-    rematched: int = 0
-    gained_needs: int = 0
+    #: A re-match of every waiting need was queued as its own run (not when the editions
+    #: wait for their half-year: the daily re-match takes them up on its first day).
+    rematch_queued: bool = False
 
 
 def refresh_ledgers(
@@ -309,9 +308,10 @@ def refresh_ledgers(
     of the half-year, the editions wait for its first day (:func:`build_edition`) and the
     stations are told when they take effect.
 
-    Editions in effect at once are followed by a re-match of every waiting need
-    (:func:`web.services.rematch.rematch_open_needs`), which tells the stations whose needs
-    gained suitable projects.
+    Editions in effect at once are followed by a re-match of every waiting need, which tells
+    the stations whose needs gained suitable projects. It is queued as a run of the
+    ``rematch`` job (:func:`web.services.rematch.queue_rematch`) rather than done here: at a
+    province's scale it takes ten times as long as the publication.
 
     ``progress(done, total)`` is called after each department.
 
@@ -338,10 +338,9 @@ def refresh_ledgers(
         if progress is not None:
             progress(i, len(departments))
     notified = _announce_editions(db, period, built, local_date(now))
-    rematched = gained = 0
+    queued = False
     if any(e.effective_from <= local_date(now) for e in built.values()):
-        result = rematch_open_needs(db, None, today=local_date(now), now=now)
-        rematched, gained = result.needs, result.gained_needs
+        queued = queue_rematch(db, now, period)
     return LedgerRefresh(
         period=period,
         departments=len(departments),
@@ -349,8 +348,7 @@ def refresh_ledgers(
         skipped=len(departments) - len(built),
         projects=projects,
         notified=notified,
-        rematched=rematched,
-        gained_needs=gained,
+        rematch_queued=queued,
     )
 
 

@@ -26,14 +26,15 @@ from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from matcher import ProjectIndex
 from matcher.rules import Place, passing
 from matcher.vocabulary import DOMAINS
-from models import Household, LedgerEdition, Need, Region, Station, User, clock
+from models import Household, JobRun, LedgerEdition, Need, Region, Station, User, clock
 from models.base import utcnow
-from models.enums import AWAITING_NEED_STATES, HouseholdStatus, Role
+from models.enums import AWAITING_NEED_STATES, HouseholdStatus, JobRunStatus, Role
 from models.regions import descendant_range, is_within
 
 from .audit import write_audit
@@ -53,6 +54,9 @@ def _serves(index: ProjectIndex, domain: str) -> np.ndarray:
 CHUNK = 500
 #: Places (the rules of one region on the day) kept at once while re-matching.
 PLACES_KEPT = 8
+
+#: The trigger of a re-match a ledger refresh queued (the jobs page says 台账更新后).
+AFTER_REFRESH = "after_refresh"
 
 #: Where the notification sends a station's staff: its worklist, showing only those needs.
 WORKLIST_LINK = "/worklist?gained=1"
@@ -310,3 +314,23 @@ def rematch_after_publication(
     return rematch_open_needs(
         db, actor, region_code=edition.region_code, today=clock.local_date(now), now=now
     )
+
+
+def queue_rematch(db: Session, now: dt.datetime, period: str) -> bool:
+    """Queue the ``rematch`` job as its own run, for the scheduler's leader to take up once
+    this transaction commits: a half-year refresh that publishes editions in effect at once
+    asks for it. Re-matching a province's waiting needs takes minutes; as a run of its own it
+    shows its own progress and counts on the jobs page, and a failure in it leaves the
+    editions published. False when a re-match is already waiting (it will see the same
+    ledgers). Flushes, never commits."""
+    run = JobRun(
+        job_name="rematch", scheduled_at=now, started_at=now, trigger=AFTER_REFRESH,
+        status=JobRunStatus.QUEUED, options={"period": period},
+    )  # fmt: skip
+    try:
+        with db.begin_nested():
+            db.add(run)
+            db.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -14,12 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from jobs.runs import run_slot
-from models import Household, Need, Notification, Project, Region, Station
+from jobs.runs import run_queued, run_slot
+from jobs.tasks import JobContext, ledger_refresh
+from models import Household, JobRun, Need, Notification, Project, Region, Station
 from models.enums import (
     AWAITING_NEED_STATES,
     Domain,
     HouseholdStatus,
+    JobRunStatus,
     ProjectStatus,
     RegionLevel,
 )
@@ -284,6 +286,35 @@ def test_an_edition_taking_effect_at_midnight_is_rematched_by_the_daily_job(
     )
     assert run.counts["stations_notified"] == 1
     assert rematch_notes(db) == {"station_a": 1}
+
+
+def test_a_refresh_in_effect_at_once_queues_the_rematch_as_its_own_run(
+    db: Session, session_factory: sa.orm.sessionmaker[Session]
+) -> None:
+    publish_all(db)
+    rematch_open_needs(db, None, today=TODAY, now=NOW)
+    province_project(db, "新年慰问包", [WENQUAN], starts_on=dt.date(2027, 1, 1))
+    # Run ahead of its half-year, the refresh queues nothing: the daily re-match takes it up.
+    december = dt.datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)
+    with db.begin_nested() as ahead:
+        early = ledger_refresh(JobContext(db=db, slot=december, now=december, options={
+            "period": "2027H1"}))  # fmt: skip
+        assert early["published"] > 0 and early["rematch_queued"] is False
+        ahead.rollback()
+    # On its first night it publishes, and the re-match waits for the scheduler's next poll.
+    slot = dt.datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI)
+    counts = ledger_refresh(JobContext(db=db, slot=slot, now=slot))
+    db.commit()
+    assert counts["published"] > 0 and counts["rematch_queued"] is True
+    assert rematch_notes(db) == {}
+    (queued,) = db.scalars(sa.select(JobRun).where(JobRun.job_name == "rematch")).all()
+    assert (queued.status, queued.trigger) == (JobRunStatus.QUEUED, "after_refresh")
+
+    (run,) = run_queued(session_factory)
+    assert run.status == JobRunStatus.SUCCEEDED and run.counts is not None
+    assert run.counts["gained_needs"] == len(waiting_needs(db, "station_a"))
+    assert rematch_notes(db) == {"station_a": 1}
+    assert run_queued(session_factory) == []
 
 
 def test_the_office_rematches_its_region_from_the_ledgers_page(
