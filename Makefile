@@ -52,12 +52,17 @@ check: install-dev
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
+#: Test workers (pytest-xdist): one per core of the 2-core machines the suite is sized for. A
+#: module's tests stay on one worker, so its fixtures are built once.
+WORKERS ?= 2
+PYTEST  := $(BIN)/pytest -n $(WORKERS) --dist loadfile
+
 ## The checks, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
 test: check
-	env -u TEST_DATABASE_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL $(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $$TEST_DATABASE_URL =="; \
-		$(BIN)/pytest; \
+		$(PYTEST); \
 	fi
 
 

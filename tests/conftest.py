@@ -179,9 +179,13 @@ def cipher() -> PersonalDataCipher:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    # Each worker of a parallel run (``pytest -n``, as ``make test`` runs it) has a database
+    # of its own beside the one named (``test_gw0``, ``test_gw1``), and its tests' side
+    # databases beside that.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return side_database_url(url, tmp_path_factory.mktemp("db"), worker) if worker else url
 
 
 @pytest.fixture(scope="session")
