@@ -16,12 +16,13 @@ import decimal
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
+from more_itertools import chunked
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,8 +50,6 @@ from .monitoring_files import (
     write_template,
 )
 from .scoping import may_act, scoped
-
-T = TypeVar("T")
 
 #: ID hashes looked up per ``IN`` query: well below SQLite's limit on bound parameters.
 LOOKUP_CHUNK = 1_000
@@ -178,7 +177,7 @@ def _insert_records(db: Session, rows: Iterable[dict[str, Any]]) -> None:
     faster than a multi-row ``INSERT`` for 200,000 records), else by chunked inserts."""
     connection = db.connection()
     if connection.dialect.name != "postgresql":
-        for chunk in _chunks(rows, INSERT_CHUNK):
+        for chunk in chunked(rows, INSERT_CHUNK):
             db.execute(sa.insert(MonitoringRecord), chunk)
         return
     table = MonitoringRecord.__tablename__
@@ -338,7 +337,7 @@ def _match_members(db: Session, hashes: set[str]) -> dict[str, tuple[int, int]]:
     """ID hash → (member id, household id) of the ledger members with those hashes, by one
     ``IN`` query per chunk; a person in several households is matched to an active one."""
     found: dict[str, tuple[int, int, bool]] = {}
-    for chunk in _chunks(sorted(hashes), LOOKUP_CHUNK):
+    for chunk in chunked(sorted(hashes), LOOKUP_CHUNK):
         rows = db.execute(
             sa.select(Member.id_number_hash, Member.id, Member.household_id, Household.status)
             .join(Household, Household.id == Member.household_id)
@@ -351,17 +350,6 @@ def _match_members(db: Session, hashes: set[str]) -> dict[str, tuple[int, int]]:
             if id_hash not in found or (active and not found[id_hash][2]):
                 found[id_hash] = (member_id, household_id, active)
     return {h: (m, hh) for h, (m, hh, _active) in found.items()}
-
-
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 # --- files ---------------------------------------------------------------------------------

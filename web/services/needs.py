@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from more_itertools import chunked
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from models import GovAid, Household, Need, NeedEvent, Referral, Station, User, clock
@@ -319,7 +320,7 @@ def worklist(
     page = listed[:limit]
     needs = {
         need.id: need
-        for ids in _chunks([f[0] for f in page], 5_000)
+        for ids in chunked([f[0] for f in page], 5_000)
         for need in db.scalars(
             sa.select(Need)
             .join(Household, Household.id == Need.household_id)
@@ -351,10 +352,6 @@ def worklist(
         db, actor, "needs.worklist", station, detail={"items": len(items), "households": shown}
     )
     return Worklist(station, items, dict(by_domain), flags[0], flags[1], gained, only_gained)
-
-
-def _chunks(values: list[int], size: int) -> list[list[int]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 # --- needs left waiting: raised daily with their station and county office ------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from more_itertools import chunked
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,11 +75,6 @@ RULE_EVENTS: dict[WarningRule, tuple[MonitoringEvent, ...]] = {
 }
 
 
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _is_postgres(db: Session) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
@@ -86,7 +82,7 @@ def _is_postgres(db: Session) -> bool:
 def parts(db: Session, items: Sequence[T]) -> Iterator[Sequence[T]]:
     """``items`` in lists for :func:`among`: few and long on PostgreSQL, where the list is one
     array parameter; within the parameter limit elsewhere."""
-    return chunks(items, PG_CHUNK if _is_postgres(db) else CHUNK)
+    return chunked(items, PG_CHUNK if _is_postgres(db) else CHUNK)
 
 
 def among(db: Session, column: Any, values: Sequence[Any]) -> sa.ColumnElement[bool]:
@@ -581,8 +577,8 @@ def record_findings(
         taken = set(db.scalars(sa.select(MonitoringWarning.dedupe_key).where(
             among(db, MonitoringWarning.dedupe_key, part))))  # fmt: skip
         rows = [row for row in rows if row["dedupe_key"] not in taken]
-    for batch in chunks(rows):
-        db.execute(_insert_ignoring_duplicates(db), list(batch))
+    for batch in chunked(rows, CHUNK):
+        db.execute(_insert_ignoring_duplicates(db), batch)
     inserted: dict[str, int] = {}
     for part in parts(db, [row["dedupe_key"] for row in rows]):
         got = db.execute(sa.select(MonitoringWarning.dedupe_key, MonitoringWarning.id).where(
