@@ -49,9 +49,7 @@ def on_the_province(url: str) -> None:
     )
     slot = first_slot_on(JOBS["ledger_refresh"].trigger(), dt.date(2027, 1, 1))
     with factory() as db:
-        sizes = [
-            db.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Project, Household)
-        ]
+        sizes = [db.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Project, Household)]
         waiting = db.scalar(sa.select(sa.func.count()).where(Need.status.in_(AWAITING_NEED_STATES)))
         print(f"projects {sizes[0]:,}   households {sizes[1]:,}   waiting needs {waiting:,}")
 

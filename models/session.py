@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -107,3 +108,16 @@ def assign_ids(db: Session, objects: list[Any]) -> None:
     table = sa.inspect(type(objects[0])).local_table
     for row, id_ in zip(objects, next_ids(db, table.name, len(objects)), strict=True):
         row.id = id_
+
+
+def add_unless_taken(db: Session, row: Any) -> bool:
+    """Add and flush ``row`` in a savepoint: False, and nothing added, when a unique
+    constraint already holds its key (another request or process got there first); the
+    session's transaction goes on either way."""
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from models import JobRun, SchedulerLease, User, utcnow
 from models.clock import TZ, next_slot, period_slot
 from models.enums import JobRunStatus, Role
+from models.session import add_unless_taken
 
 from .audit import write_audit
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -184,15 +185,11 @@ def queue_run(db: Session, actor: User, name: str, options: dict[str, Any] | Non
         job_name=name, scheduled_at=slot, started_at=now, trigger="manual",
         status=JobRunStatus.QUEUED, requested_by_id=actor.id, options=options or None,
     )  # fmt: skip
-    try:
-        with db.begin_nested():
-            db.add(run)
-            db.flush()
-    except IntegrityError:
+    if not add_unless_taken(db, run):
         raise Conflict(
             "该任务已在等待执行，或该期次的台账更新已经运行过。"
             if period else "该任务已在等待执行。"
-        ) from None  # fmt: skip
+        )  # fmt: skip
     write_audit(db, actor, "job.queue", run, detail={"job": name, "options": options})
     return run
 

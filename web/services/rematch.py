@@ -26,7 +26,6 @@ from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from matcher import ProjectIndex
@@ -36,6 +35,7 @@ from models import Household, JobRun, LedgerEdition, Need, Region, Station, User
 from models.base import utcnow
 from models.enums import AWAITING_NEED_STATES, HouseholdStatus, JobRunStatus, Role
 from models.regions import descendant_range, is_within
+from models.session import add_unless_taken
 
 from .audit import write_audit
 from .errors import Forbidden, NotFound
@@ -327,10 +327,4 @@ def queue_rematch(db: Session, now: dt.datetime, period: str) -> bool:
         job_name="rematch", scheduled_at=now, started_at=now, trigger=AFTER_REFRESH,
         status=JobRunStatus.QUEUED, options={"period": period},
     )  # fmt: skip
-    try:
-        with db.begin_nested():
-            db.add(run)
-            db.flush()
-    except IntegrityError:
-        return False
-    return True
+    return add_unless_taken(db, run)

@@ -267,13 +267,19 @@ def test_flask_match_all_prints_and_does_the_same(db: Session, app: Flask) -> No
     assert bad.exit_code != 0
 
 
-def test_an_edition_taking_effect_at_midnight_is_rematched_by_the_daily_job(
-    db: Session, session_factory: sa.orm.sessionmaker[Session]
-) -> None:
+def new_year_project(db: Session) -> dt.datetime:
+    """The 2026H2 ledgers published and re-matched, and a project for 温泉镇 starting on 1
+    January not yet in any edition; returns a December day to build the next half-year on."""
     publish_all(db)
     rematch_open_needs(db, None, today=TODAY, now=NOW)
     province_project(db, "新年慰问包", [WENQUAN], starts_on=dt.date(2027, 1, 1))
-    december = dt.datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)
+    return dt.datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_an_edition_taking_effect_at_midnight_is_rematched_by_the_daily_job(
+    db: Session, session_factory: sa.orm.sessionmaker[Session]
+) -> None:
+    december = new_year_project(db)
     publish_all(db, december, "2027H1")  # built ahead: waits for 1 January
     db.commit()
     assert rematch_open_needs(db, None, now=december).gained_needs == 0
@@ -291,11 +297,8 @@ def test_an_edition_taking_effect_at_midnight_is_rematched_by_the_daily_job(
 def test_a_refresh_in_effect_at_once_queues_the_rematch_as_its_own_run(
     db: Session, session_factory: sa.orm.sessionmaker[Session]
 ) -> None:
-    publish_all(db)
-    rematch_open_needs(db, None, today=TODAY, now=NOW)
-    province_project(db, "新年慰问包", [WENQUAN], starts_on=dt.date(2027, 1, 1))
+    december = new_year_project(db)
     # Run ahead of its half-year, the refresh queues nothing: the daily re-match takes it up.
-    december = dt.datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)
     with db.begin_nested() as ahead:
         early = ledger_refresh(JobContext(db=db, slot=december, now=december, options={
             "period": "2027H1"}))  # fmt: skip
