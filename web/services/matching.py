@@ -116,9 +116,16 @@ def current_edition_ids(db: Session, today: dt.date) -> list[int]:
     return sorted(latest.values())
 
 
+def _database_of(db: Session) -> str:
+    """The database ``db`` reads, by its URL without the password."""
+    return db.get_bind().engine.url.render_as_string(hide_password=True)
+
+
 def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
-    """What an index is built from: the editions in effect. Projects' standing is patched."""
-    return tuple(current_edition_ids(db, today))
+    """What an index is built from: the editions in effect, and the database they are in (two
+    databases' editions may share ids, and their processes an index folder or a process).
+    Projects' standing is patched."""
+    return (_database_of(db), *current_edition_ids(db, today))
 
 
 @dataclass(frozen=True)
@@ -267,12 +274,13 @@ def _serving(db: Session, today: dt.date) -> tuple[ProjectIndex, WeightedModel |
         in_use: _InUse | None = _cache.get("in_use")
         known = _cache.get("version_of")
     # Which editions are in effect changes only with the day or a new edition.
-    if known is not None and known[:2] == (today, watch.editions):
-        version = known[2]
+    seen = (_database_of(db), today, watch.editions)
+    if known is not None and known[0] == seen:
+        version = known[1]
     else:
         version = index_version(_cache_key(db, today))
         with _lock:
-            _cache["version_of"] = (today, watch.editions, version)
+            _cache["version_of"] = (seen, version)
     if in_use is None or in_use.index.key != version:
         found = None
         folder = db.info.get(INDEX_DIR_INFO)

@@ -16,8 +16,11 @@ from matcher import Match, ProjectIndex, build_index, rank
 from matcher.index_store import MappedVectorizer
 from models import Need, Project, User, utcnow
 from models.enums import ProjectStatus
+from models.session import make_session_factory
+from tests.conftest import copy_demo, side_database_url
 from tests.helpers import get_user
 from web.services import matching
+from web.services.crypto import PersonalDataCipher
 from web.services.ledgers import build_edition
 from web.services.matching import (
     BUILT_FILE,
@@ -262,3 +265,29 @@ def test_a_change_stamped_long_before_it_commits_is_read_at_the_next_full_read(
     monkeypatch.setattr(matching.time, "monotonic", lambda: later)
     assert top not in ids(match_need(db, station, need.id, today=TODAY))
     assert project_index(db, TODAY) is index
+
+
+def test_two_databases_sharing_a_folder_and_a_process_each_get_their_own_index(
+    database_url: str, engine: sa.Engine, cipher: PersonalDataCipher, tmp_path: Path
+) -> None:
+    """Two copies of the demo publish editions of the same ids, one without a project: each
+    is matched against its own ledgers, whichever built first into the folder they share."""
+    factories = []
+    for name in ("twin_a", "twin_b"):
+        copy = copy_demo(engine, side_database_url(database_url, tmp_path, name))
+        factories.append(make_session_factory(copy, cipher=cipher))
+    dropped = "从化区慈善医疗救助"
+    indexes = []
+    for n, factory in enumerate(factories):
+        with factory() as db:
+            db.info[INDEX_DIR_INFO] = str(tmp_path / "index")
+            if n == 0:
+                db.execute(sa.update(Project).where(Project.name == dropped)
+                           .values(status=ProjectStatus.DRAFT))  # fmt: skip
+            publish_all(db)
+            db.commit()
+            indexes.append(project_index(db, TODAY))
+    names = [{p.name for p in index.projects} for index in indexes]
+    assert (dropped in names[0], dropped in names[1]) == (False, True)
+    for factory in factories:
+        factory.kw["bind"].dispose()
