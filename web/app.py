@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -47,7 +48,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_blueprints(app)
     register_cli(app)
+    if app.config["GC_FREEZE"] and not app.testing:
+        keep_out_of_collections()
     return app
+
+
+def keep_out_of_collections() -> None:
+    """Move every object alive now (the libraries, the mappers, the vocabularies: what
+    start-up loaded, for the life of the process) out of the cycle collector's reach
+    (``gc.freeze``), garbage collected first. A full collection otherwise walks all of them
+    again, every few requests: 100–150 ms added to the request it falls in, on a
+    station's worklist of 5,000 needs. Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def register_database(app: Flask) -> None:

@@ -31,6 +31,8 @@
                      process builds its own in memory).
 ``ATTACHMENT_MAX_BYTES``  the largest attachment accepted, in bytes (default 10 MiB); the
                      request limit is kept a little above it.
+``GC_FREEZE``        0 leaves what start-up loaded to Python's cycle collector (default 1: the
+                     app moves it out once built, see ``web.app.create_app``).
 
 Keys are never logged or printed.
 """
@@ -151,6 +153,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
         "CASE_RETENTION_DAYS": _days(env.get("CASE_RETENTION_DAYS"), CASE_RETENTION_DAYS),
         "STATS_SNAPSHOTS": _flag(env.get("STATS_SNAPSHOTS"), True),
+        "GC_FREEZE": _flag(env.get("GC_FREEZE"), True),
         "DUPLICATE_CHECKS_PER_DAY": int(
             env.get("DUPLICATE_CHECKS_PER_DAY", DUPLICATE_CHECKS_PER_DAY)
         ),

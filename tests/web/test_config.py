@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import stat
 from pathlib import Path
 
@@ -41,3 +42,29 @@ def test_production_refuses_to_start_without_keys(tmp_path: Path) -> None:
         load_config(env)
     env |= {"SECRET_KEY": "s" * 32, "DATA_KEY": "rC4J0wqCFvRdyfyqlOSL6HwCsGgaXJ9_G4MlsTVdxiA="}
     assert load_config(env)["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_served_app_takes_what_start_up_loaded_out_of_the_cycle_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection then walks only what requests made, not the libraries and mappers
+    (the suite itself runs with ``GC_FREEZE=0``)."""
+    from web import create_app
+
+    settings = {"CISHAN_INSTANCE_PATH": str(tmp_path),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'gc.db'}"}  # fmt: skip
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert gc.get_freeze_count() == 0
+    try:
+        create_app()
+        assert gc.get_freeze_count() == 0  # GC_FREEZE=0
+        monkeypatch.setenv("GC_FREEZE", "1")
+        create_app({"TESTING": True})
+        assert gc.get_freeze_count() == 0  # nor under test
+        create_app()
+        frozen = gc.get_freeze_count()
+        assert frozen > 100_000  # the libraries alone are this many
+        assert len(gc.get_objects()) < frozen / 10  # what a full collection still walks
+    finally:
+        gc.unfreeze()
