@@ -320,6 +320,24 @@ def test_a_refresh_in_effect_at_once_queues_the_rematch_as_its_own_run(
     assert run_queued(session_factory) == []
 
 
+def test_a_rematch_waiting_from_before_the_refresh_is_moved_to_its_night(
+    db: Session, session_factory: sa.orm.sessionmaker[Session]
+) -> None:
+    new_year_project(db)
+    # Asked for by hand on 31 December, and not yet taken up when the refresh runs.
+    eve = dt.datetime(2026, 12, 31, 23, 0, tzinfo=SHANGHAI)
+    db.add(JobRun(job_name="rematch", scheduled_at=eve, started_at=eve, trigger="manual",
+                  status=JobRunStatus.QUEUED))  # fmt: skip
+    db.flush()
+    slot = dt.datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI)
+    assert ledger_refresh(JobContext(db=db, slot=slot, now=slot))["rematch_queued"] is True
+    db.commit()
+    (run,) = run_queued(session_factory)
+    # Matched against the ledgers of 1 January, not of 31 December: the new project counts.
+    assert run.trigger == "after_refresh" and run.counts is not None
+    assert run.counts["gained_needs"] == len(waiting_needs(db, "station_a")) > 0
+
+
 def test_the_office_rematches_its_region_from_the_ledgers_page(
     db: Session, clocked: Flask, client: FlaskClient
 ) -> None:
