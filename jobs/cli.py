@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from models import utcnow
 from models.clock import TZ, InvalidPeriod, latest_slot, next_slot, period_slot
-from web.services.jobs import JOBS, last_runs
+from web.services.jobs import JOBS, last_runs, scheduler_reported_at
 
 from .runs import mark_abandoned, run_slot
 
@@ -98,7 +98,13 @@ def jobs_run(name: str, period: str | None, fresh: bool, retry: bool) -> None:
     if run.error:
         raise SystemExit(1)
     if (run.counts or {}).get("rematch_queued"):
-        click.echo("待办需求的重新匹配已排队，由调度进程随即执行（定时任务页面可见其进度）。")
+        with factory() as db:
+            alive = scheduler_reported_at(db, utcnow()) is not None
+        click.echo(
+            "待办需求的重新匹配已排队，由调度进程随即执行（定时任务页面可见其进度）。"
+            if alive else
+            "待办需求的重新匹配已排队，但调度进程未在运行：请启动调度进程（flask jobs scheduler）。"
+        )  # fmt: skip
 
 
 @jobs_cli.command("scheduler")

@@ -31,7 +31,7 @@ os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
 os.environ.setdefault("DATA_KEY", TEST_DATA_KEY)
 # Apps made without TESTING (the live servers' own, the CLI's) would otherwise freeze every
 # object of the suite's process out of the cycle collector, garbage cycles of later tests kept.
-os.environ.setdefault("GC_FREEZE", "0")
+os.environ["GC_FREEZE"] = "0"
 # Argon2 at about a tenth of its production cost: a sign-in's hash still outweighs the rest
 # of the request (the sign-in timing test relies on that) and the suite's sign-ins stay quick.
 configure_password_hashing(time_cost=2, memory_cost_kib=16384)

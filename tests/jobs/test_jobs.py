@@ -425,3 +425,11 @@ def test_the_daily_job_raises_a_month_short_of_its_pairings_visits_once(
     assert {n.user_id for n in told} >= {station.id, charity.id} and office.id not in {
         n.user_id for n in told
     }
+
+
+def test_the_refresh_command_says_its_rematch_waits_for_a_scheduler(app: Flask) -> None:
+    """Run by hand with no scheduler running, the refresh's re-match would wait unseen."""
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "ledger_refresh", "--now"])
+    assert result.exit_code == 0, result.output
+    assert "'rematch_queued': True" in result.output
+    assert "调度进程未在运行" in result.output and "flask jobs scheduler" in result.output

@@ -17,7 +17,9 @@ class JobRunSchema(BaseSchema):
         lambda r: r.duration.total_seconds() if r.duration else None, allow_none=True
     )
     status = fields.Function(lambda r: r.status.value)
-    trigger = fields.String(metadata={"description": "schedule | catch_up | manual"})
+    trigger = fields.String(
+        metadata={"description": "schedule | catch_up | manual | after_refresh"}
+    )
     host = fields.String(allow_none=True)
     counts = fields.Dict(allow_none=True)
     error = fields.String(allow_none=True)
