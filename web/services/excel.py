@@ -39,8 +39,8 @@ from .contracts import PROJECT, FieldRule
 from .errors import Forbidden, ValidationFailed
 from .projects import ProjectInput, validate_project
 
-#: Most rows one import may carry: a county's whole needs ledger (100,000 household rows took
-#: 87 s on PostgreSQL, see the README's benchmarks).
+#: Most rows one import may carry: a county's whole needs ledger (99,995 household rows took
+#: 42 s on PostgreSQL, see the README's benchmarks).
 MAX_ROWS = 100_000
 #: Most spreadsheet rows read, blank ones included: each is walked in Python, so a sheet padded
 #: with a million blank rows above a stray cell is refused instead.

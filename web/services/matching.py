@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, selectinload
 
 from matcher import (
@@ -116,16 +117,16 @@ def current_edition_ids(db: Session, today: dt.date) -> list[int]:
     return sorted(latest.values())
 
 
-def _database_of(db: Session) -> str:
-    """The database ``db`` reads, by its URL without the password."""
-    return db.get_bind().engine.url.render_as_string(hide_password=True)
+def _database_of(db: Session) -> URL:
+    """The database ``db`` reads, by its URL (which shows no password, compared or printed)."""
+    return db.get_bind().engine.url
 
 
 def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
     """What an index is built from: the editions in effect, and the database they are in (two
     databases' editions may share ids, and their processes an index folder or a process).
     Projects' standing is patched."""
-    return (_database_of(db), *current_edition_ids(db, today))
+    return (repr(_database_of(db)), *current_edition_ids(db, today))
 
 
 @dataclass(frozen=True)

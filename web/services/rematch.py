@@ -26,7 +26,6 @@ from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from matcher import ProjectIndex
@@ -324,27 +323,15 @@ def queue_rematch(db: Session, now: dt.datetime, period: str) -> bool:
     shows its own progress and counts on the jobs page, and a failure in it leaves the
     editions published. A re-match already waiting (one asked for by hand) is moved to
     ``now`` instead, as a run matches against the ledgers of its slot's day. False when
-    neither could be done (the waiting one was taken up meanwhile). Flushes, never
-    commits."""
-    run = JobRun(
-        job_name="rematch", scheduled_at=now, started_at=now, trigger=AFTER_REFRESH,
-        status=JobRunStatus.QUEUED, options={"period": period},
-    )  # fmt: skip
-    if add_unless_taken(db, run):
-        return True
-    try:
-        with db.begin_nested():
-            moved = db.execute(
-                sa.update(JobRun)
-                .where(JobRun.job_name == "rematch", JobRun.status == JobRunStatus.QUEUED)
-                .values(
-                    scheduled_at=now,
-                    started_at=now,
-                    trigger=AFTER_REFRESH,
-                    options={"period": period},
-                )  # fmt: skip
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
-    except IntegrityError:
-        return False
-    return bool(moved)
+    another process queued one at the same moment. Flushes, never commits."""
+    asked = {"scheduled_at": now, "started_at": now, "trigger": AFTER_REFRESH,
+             "options": {"period": period}}  # fmt: skip
+    moved = db.execute(
+        sa.update(JobRun)
+        .where(JobRun.job_name == "rematch", JobRun.status == JobRunStatus.QUEUED)
+        .values(**asked)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+    return bool(moved) or add_unless_taken(
+        db, JobRun(job_name="rematch", status=JobRunStatus.QUEUED, **asked)
+    )
