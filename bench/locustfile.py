@@ -12,20 +12,39 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
+import time
 from typing import Any
 
-from locust import FastHttpUser, constant_throughput, events, task
+import gevent  # type: ignore[import-untyped]
+from locust import FastHttpUser, events, task
 
 FIXTURE: dict[str, Any] = json.loads(open(os.environ["LOAD_FIXTURE"], encoding="utf-8").read())  # noqa: SIM115
 _slices = itertools.count()
+
+
+def poisson_pacing(rate: float) -> Any:
+    """Tasks that start as a Poisson process of ``rate`` a second: exponential gaps between
+    starts, less the time the last task took (none when it ran late), so many users together
+    arrive as independent people do. ``constant_throughput`` keeps users started together in
+    step, so every second they all arrive at once: the load is a burst of one request per
+    user, not a rate, and the last of the burst waits for all the others."""
+
+    def wait_time(user: Any) -> float:
+        now = time.perf_counter()
+        due = max(getattr(user, "_due", now) + random.expovariate(rate), now)  # noqa: S311
+        user._due = due
+        return due - now
+
+    return wait_time
 
 
 class _Station(FastHttpUser):
     """A station's worker, with its slice of the needs and households and its tokens."""
 
     abstract = True
-    # One request a second per user: the offered rate is the number of users.
-    wait_time = constant_throughput(1)
+    # One task a second per user on average: the offered rate is the number of users.
+    wait_time = poisson_pacing(1)
 
     def on_start(self) -> None:
         n = next(_slices)
@@ -35,6 +54,9 @@ class _Station(FastHttpUser):
         self.households = itertools.cycle(FIXTURE["household_ids"][n::users] or [0])
         self.station = {"Authorization": FIXTURE["tokens"]["station"]}
         self.office = {"Authorization": FIXTURE["tokens"]["office"]}
+        # Users spawned together start at random moments of their first second.
+        gevent.sleep(random.random())  # noqa: S311
+        self._due = time.perf_counter()
 
     def search_matches(self) -> None:
         self.client.get(
