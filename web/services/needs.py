@@ -66,15 +66,17 @@ def require_live_need(need: Need) -> None:
         raise Archived(f"该需求已归档，只读（{on} 归档）。")
 
 
+_household = joinedload(Need.household)
+# What get_need loads beside the need, built once. With the profile, the need's member is
+# found among the household's, by its key.
+_WITH_PROFILE = (_household.joinedload(Household.members), _household.joinedload(Household.gov_aid))
+_WITH_MEMBER = (_household, joinedload(Need.member))
+
+
 def get_need(db: Session, actor: User, need_id: int, *, with_profile: bool = False) -> Need:
     """The need, if the actor may see it (read on record); ``with_profile`` loads the
     household's members and aid in the same round trip (what matching reads)."""
-    household = joinedload(Need.household)
-    if with_profile:  # the need's member is then found among the household's, by its key
-        options = [household.joinedload(Household.members),
-                   household.joinedload(Household.gov_aid)]  # fmt: skip
-    else:
-        options = [household, joinedload(Need.member)]
+    options = _WITH_PROFILE if with_profile else _WITH_MEMBER
     need = (
         db.execute(scoped(sa.select(Need).where(Need.id == need_id), actor).options(*options))
         .unique()
