@@ -199,11 +199,16 @@ def list_children(db: Session, code: str) -> list[Region]:
 def ancestors(db: Session, code: str, *, within: str | None = None) -> list[Region]:
     """The region and its ancestors, from the province down; ``within`` keeps those at or
     below that region (a breadcrumb from the user's own region down)."""
+    # The usual chain in one query: a code's ancestors are its prefixes, padded. A parent
+    # outside it is read on its own.
+    prefixes = {code[:width].ljust(len(code), "0") for width in (2, 4, 6, 9)} | {code}
+    known = {r.code: r for r in db.scalars(sa.select(Region).where(Region.code.in_(prefixes)))}
     chain: list[Region] = []
-    region = db.get(Region, code)
+    region = known.get(code) or db.get(Region, code)
     while region is not None:
         chain.append(region)
-        region = db.get(Region, region.parent_code) if region.parent_code else None
+        parent = region.parent_code
+        region = (known.get(parent) or db.get(Region, parent)) if parent else None
     return [r for r in reversed(chain) if within is None or is_within(r.code, within)]
 
 

@@ -156,6 +156,22 @@ def test_ancestors_run_from_the_province_down_to_the_region(db: Session) -> None
     ]
 
 
+def test_ancestors_are_read_in_one_statement_and_follow_the_parents(db: Session) -> None:
+    statements: list[str] = []
+    engine = db.get_bind()
+    record = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        village = [r.code for r in ancestors(db, ANCESTRY_VILLAGE)]
+        # 东城街道 of 东莞市, a city with no counties: its parent is the city itself.
+        dongguan = [r.code for r in ancestors(db, "441900003000")]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    reads = [s for s in statements if "FROM regions" in s]
+    assert len(village) == 5 and len(reads) == 2
+    assert dongguan == ["440000000000", "441900000000", "441900003000"]
+
+
 def test_a_breadcrumb_starts_at_the_users_own_region(db: Session) -> None:
     codes = [r.code for r in ancestors(db, ANCESTRY_VILLAGE, within="440117000000")]
     assert codes == ["440117000000", "440117103000", ANCESTRY_VILLAGE]
