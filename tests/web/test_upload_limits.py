@@ -460,8 +460,20 @@ def test_an_import_whose_audit_record_fails_leaves_nothing_and_a_retry_imports_e
     known = set(db.scalars(sa.select(Project.id)))
     headers = bearer(client, "charity_f")
     refusal = RuntimeError("audit log unavailable")
-    with failing(AuditLog, "before_insert", refusal, lambda e: e.action == "project.import"):
+
+    # The record is a plain INSERT, not a unit-of-work flush: refused on its way to the driver.
+    def refuse_the_import_record(_conn: Any, _cursor: Any, statement: str, params: Any,
+                                 *_rest: Any) -> None:  # fmt: skip
+        values = params.values() if isinstance(params, dict) else params
+        if statement.startswith("INSERT INTO audit_log") and "project.import" in values:
+            raise refusal
+
+    engine = db.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", refuse_the_import_record)
+    try:
         failed = post_api(client, "projects", data, headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", refuse_the_import_record)
     error = assert_envelope(failed, 500)
     assert "audit" not in failed.text and "RuntimeError" not in failed.text
     assert error["code"] == "internal_error"
