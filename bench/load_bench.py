@@ -14,7 +14,7 @@ every failed request failed (a clean 503 is expected, never a 500 or a hang), ho
 app answered 503, and that it served again without being restarted itself.
 
     .venv/bin/python bench/load_bench.py --database-url postgresql+psycopg://…/bench \\
-        [--rates 10,20,40,60] [--seconds 40] [--workers 2] [--threads 4] [--restart]
+        [--rates 10,20,40,60] [--seconds 40] [--workers 2] [--threads 2] [--restart]
         [--only matches] [--reuse]
 """
 
@@ -204,7 +204,9 @@ def main() -> None:
     parser.add_argument("--rates", default="10,20,40,60", help="offered requests/s, one run each")
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--threads", type=int, default=2, help="per worker; see the README's gunicorn settings"
+    )
     parser.add_argument("--restart", action="store_true", help="restart PostgreSQL mid-run")
     parser.add_argument(
         "--only",
