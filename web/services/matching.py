@@ -160,6 +160,8 @@ def _watch(db: Session) -> _Watch:
     higher id); the newest stamp of a project edit or a place taken or given back; and the
     model in use."""
     # On the session's connection: the ORM's execution path costs three times Core's here.
+    # That path would flush first (a project changed in this session counts): so does this.
+    db.flush()
     row = db.connection().execute(_WATCH_QUERY).one()
     edition, editions, updated, places, *model = row
     stamps = [stamp for stamp in (updated, places) if stamp is not None]
