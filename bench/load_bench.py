@@ -291,7 +291,7 @@ def restart_run(base: str, fixture: Path, station: dict[str, str], args: argpars
         run_locust(base, fixture, rate, args.seconds, workdir / "restart")))  # fmt: skip
     watcher.start()
     runner.start()
-    time.sleep(args.seconds / 3)
+    time.sleep(RAMP_SECONDS + args.seconds / 3)  # a third into the counted run
     restart_began = time.monotonic()
     took = restart_postgres()
     runner.join()

@@ -28,7 +28,12 @@ def poisson_pacing(rate: float) -> Any:
     starts, less the time the last task took (none when it ran late), so many users together
     arrive as independent people do. ``constant_throughput`` keeps users started together in
     step, so every second they all arrive at once: the load is a burst of one request per
-    user, not a rate, and the last of the burst waits for all the others."""
+    user, not a rate, and the last of the burst waits for all the others.
+
+    Like ``constant_throughput``, a user whose answer came late does not catch up: a person
+    does not send two requests at once because the last was slow. So when answers slow down
+    the offered rate falls a little (at a 0.1 s answer by half a percent): quote the rate
+    achieved, not the users."""
 
     def wait_time(user: Any) -> float:
         now = time.perf_counter()
