@@ -37,9 +37,8 @@ def poisson_pacing(rate: float) -> Any:
 
     def wait_time(user: Any) -> float:
         now = time.perf_counter()
-        due = max(getattr(user, "_due", now) + random.expovariate(rate), now)  # noqa: S311
-        user._due = due
-        return due - now
+        user._due = max(user._due + random.expovariate(rate), now)  # noqa: S311
+        return user._due - now
 
     return wait_time
 
@@ -59,7 +58,8 @@ class _Station(FastHttpUser):
         self.households = itertools.cycle(FIXTURE["household_ids"][n::users] or [0])
         self.station = {"Authorization": FIXTURE["tokens"]["station"]}
         self.office = {"Authorization": FIXTURE["tokens"]["office"]}
-        # Users spawned together start at random moments of their first second.
+        # Users spawned together start at random moments of their first second; the pacing
+        # counts from there.
         gevent.sleep(random.random())  # noqa: S311
         self._due = time.perf_counter()
 

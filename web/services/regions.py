@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from models import Region
 from models.enums import RegionLevel
-from models.regions import CODE_LENGTH, descendant_range, guess_level, is_within
+from models.regions import (
+    CODE_LENGTH,
+    ancestor_prefixes,
+    descendant_range,
+    guess_level,
+    is_within,
+)
 
 from .errors import NotFound, ValidationFailed
 
@@ -201,8 +207,8 @@ def ancestors(db: Session, code: str, *, within: str | None = None) -> list[Regi
     below that region (a breadcrumb from the user's own region down)."""
     # The usual chain in one query: a code's ancestors are its prefixes, padded. A parent
     # outside it is read on its own.
-    prefixes = {code[:width].ljust(len(code), "0") for width in (2, 4, 6, 9)} | {code}
-    known = {r.code: r for r in db.scalars(sa.select(Region).where(Region.code.in_(prefixes)))}
+    usual = [p.ljust(CODE_LENGTH, "0") for p in ancestor_prefixes(code)]
+    known = {r.code: r for r in db.scalars(sa.select(Region).where(Region.code.in_(usual)))}
     chain: list[Region] = []
     region = known.get(code) or db.get(Region, code)
     while region is not None:

@@ -159,7 +159,10 @@ def test_ancestors_run_from_the_province_down_to_the_region(db: Session) -> None
 def test_ancestors_are_read_in_one_statement_and_follow_the_parents(db: Session) -> None:
     statements: list[str] = []
     engine = db.get_bind()
-    record = lambda *args: statements.append(args[2])  # noqa: E731
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
         village = [r.code for r in ancestors(db, ANCESTRY_VILLAGE)]
