@@ -24,12 +24,12 @@ from .records import NeedRecord, ProjectRecord
 from .rules import RULES, Eligibility, Place, check, passing, reason
 from .scoring import (
     FEATURES,
-    LOW_MATCH_THRESHOLD,
     WeightedModel,
     features,
     household_groups,
     reasons,
     shared_concepts,
+    weak_results,
 )
 from .thesaurus import concepts
 from .vectors import similarities
@@ -91,7 +91,8 @@ class Scored:
     positions: np.ndarray  # the eligible projects (those of the need's domain, if asked)
     matrix: np.ndarray  # their features
     scores: np.ndarray
-    order: np.ndarray  # into positions, best first
+    weak: np.ndarray  # weak matches (低匹配度), by ``scoring.weak_results``
+    order: np.ndarray  # into positions, answers first, each part best first
 
 
 def rank(
@@ -210,15 +211,16 @@ def _score(
 ) -> Scored:
     matrix = features(index, need, positions, locality, text, today)
     scores = model.score(matrix) if len(positions) else np.zeros(0)
-    order = _best(scores, index.id_rank[positions], limit)
+    weak = weak_results(index, need, positions, scores)
+    order = best_order(scores, index.id_rank[positions], limit, weak)
     if excluded_count is None:
         assert eligibility is not None
         excluded_count = index.live_count() - int(np.count_nonzero(eligibility.eligible))
-    return Scored(need, eligibility, excluded_count, positions, matrix, scores, order)
+    return Scored(need, eligibility, excluded_count, positions, matrix, scores, weak, order)
 
 
-def _best(scores: np.ndarray, id_rank: np.ndarray, limit: int) -> np.ndarray:
-    """The places of the best ``limit`` scores, best first.
+def best_order(scores: np.ndarray, id_rank: np.ndarray, limit: int, weak: np.ndarray) -> np.ndarray:
+    """The places of the best ``limit`` scores, best first, weak matches after the rest.
 
     Equal scores go by project id, not by place in the index: projects are loaded in no
     promised order, and the same need must rank the same way after every rebuild. Scores
@@ -226,6 +228,9 @@ def _best(scores: np.ndarray, id_rank: np.ndarray, limit: int) -> np.ndarray:
     Only the scores that can be among the best (ties with the last included) are sorted.
     """
     keys = -np.round(scores, 9)
+    if weak.any():
+        # Behind every answer: adding the same number keeps the order among the weak.
+        keys = keys + weak * (float(keys.max() - keys.min()) + 1.0)
     if 0 < limit < len(keys):
         last = np.partition(keys, limit - 1)[limit - 1]
         within = np.flatnonzero(keys <= last)
@@ -255,7 +260,7 @@ def _ranking(
                     project=index.projects[position],
                     score=float(scores[i]),
                     reasons=why,
-                    low_match=bool(scores[i] < LOW_MATCH_THRESHOLD),
+                    low_match=bool(scored.weak[i]),
                     features=dict(zip(FEATURES, row.tolist(), strict=True)),
                 )
             )
