@@ -1,9 +1,8 @@
 """What 低匹配度 and 暂无合适 say, calibrated on labelled cases.
 
-A result is shown as 低匹配度 when its score is below ``LOW_MATCH_THRESHOLD`` (``scoring.py``), or
-when it gives only services to a need short of money (``scoring.weak_results``, a rule, not
-fitted), and a need is told 暂无合适的慈善帮扶项目 when every result it gets is.
-The threshold is not chosen by eye: :func:`fit_low_match_threshold` fits a logistic curve
+A result is shown as 低匹配度 when its score is below ``LOW_MATCH_THRESHOLD``
+(``scoring.py``), and a need is told 暂无合适的慈善帮扶项目 when every result it gets is. The
+threshold is not chosen by eye: :func:`fit_low_match_threshold` fits a logistic curve
 P(suitable | score) to the labelled (need, project) pairs of one case file, each pair being a
 project the matcher ranks in a need's top ten, labelled suitable when graded 2 or 3. The two
 classes are weighted to count equally (there are far more unsuitable pairs than suitable ones),

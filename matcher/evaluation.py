@@ -30,10 +30,10 @@ from models.regions import guess_level, supply_ledger_codes
 
 from .conditions import shipped_catalogue
 from .index import ProjectIndex, build_index, need_text, project_text
-from .ranking import Model, best_order, rank
+from .ranking import Model, rank
 from .records import HouseholdRecord, MemberRecord, NeedRecord, ProjectRecord
 from .rules import check
-from .scoring import features, weak_results
+from .scoring import features
 
 SUITABLE = 2
 
@@ -281,9 +281,8 @@ def ndcg_by_model(benchmark: Benchmark, models: Sequence[Model], k: int = 5) -> 
         matrix = features(index, need, positions, eligibility.locality, text, cases.as_of)
         for total, model in zip(totals, models, strict=True):
             scores = model.score(matrix)
-            # The order ``rank`` gives.
-            weak = weak_results(index, need, positions, scores)
-            order = best_order(scores, index.id_rank[positions], k, weak)
+            # The order ``rank`` gives: score (rounded as there), then project id.
+            order = np.lexsort((index.id_rank[positions], -np.round(scores, 9)))[:k]
             ranked = [str(index.projects[int(positions[i])].id) for i in order]
             total.append(ndcg_at(ranked, grades, k))
     return [float(np.mean(total)) if total else 0.0 for total in totals]

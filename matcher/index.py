@@ -77,15 +77,6 @@ def _flags(values: list[tuple[str, ...]], vocabulary: list[str]) -> np.ndarray:
     return matrix
 
 
-#: The forms of help that can meet a gap in money: money itself, or goods bought with it.
-MATERIAL_FORMS = frozenset({"cash", "goods"})
-
-
-def gives_material(project: ProjectRecord) -> bool:
-    """The project gives money or goods, or does not say what it gives (no forms)."""
-    return not project.forms or not MATERIAL_FORMS.isdisjoint(project.forms)
-
-
 def _optional(values: list[int | None]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
@@ -152,7 +143,6 @@ class ProjectIndex:
     groups: np.ndarray  # projects × target groups (bool)
     amount: np.ndarray
     simplified: np.ndarray
-    material: np.ndarray  # gives money or goods (or says nothing of its forms)
     quota: np.ndarray
     acceptance: np.ndarray
     id_rank: np.ndarray  # each project's place in id order, to break equal scores
@@ -346,7 +336,6 @@ def build_index(projects: list[ProjectRecord], key: object = None) -> ProjectInd
         groups=_flags([p.target_groups for p in projects], TARGET_GROUPS),
         amount=_optional([p.amount_per_beneficiary_fen for p in projects]),
         simplified=np.array([p.accepts_simplified for p in projects], dtype=bool),
-        material=np.array([gives_material(p) for p in projects], dtype=bool),
         quota=np.array([p.quota for p in projects], dtype=np.int64),
         acceptance=np.array(
             [

@@ -24,12 +24,12 @@ from .records import NeedRecord, ProjectRecord
 from .rules import RULES, Eligibility, Place, check, passing, reason
 from .scoring import (
     FEATURES,
+    LOW_MATCH_THRESHOLD,
     WeightedModel,
     features,
     household_groups,
     reasons,
     shared_concepts,
-    weak_results,
 )
 from .thesaurus import concepts
 from .vectors import similarities
@@ -91,8 +91,7 @@ class Scored:
     positions: np.ndarray  # the eligible projects (those of the need's domain, if asked)
     matrix: np.ndarray  # their features
     scores: np.ndarray
-    weak: np.ndarray  # weak matches (低匹配度), by ``scoring.weak_results``
-    order: np.ndarray  # into positions, answers first, each part best first
+    order: np.ndarray  # into positions, best first
 
 
 def rank(
@@ -211,16 +210,15 @@ def _score(
 ) -> Scored:
     matrix = features(index, need, positions, locality, text, today)
     scores = model.score(matrix) if len(positions) else np.zeros(0)
-    weak = weak_results(index, need, positions, scores)
-    order = best_order(scores, index.id_rank[positions], limit, weak)
+    order = _best(scores, index.id_rank[positions], limit)
     if excluded_count is None:
         assert eligibility is not None
         excluded_count = index.live_count() - int(np.count_nonzero(eligibility.eligible))
-    return Scored(need, eligibility, excluded_count, positions, matrix, scores, weak, order)
+    return Scored(need, eligibility, excluded_count, positions, matrix, scores, order)
 
 
-def best_order(scores: np.ndarray, id_rank: np.ndarray, limit: int, weak: np.ndarray) -> np.ndarray:
-    """The places of the best ``limit`` scores, best first, weak matches after the rest.
+def _best(scores: np.ndarray, id_rank: np.ndarray, limit: int) -> np.ndarray:
+    """The places of the best ``limit`` scores, best first.
 
     Equal scores go by project id, not by place in the index: projects are loaded in no
     promised order, and the same need must rank the same way after every rebuild. Scores
@@ -228,9 +226,6 @@ def best_order(scores: np.ndarray, id_rank: np.ndarray, limit: int, weak: np.nda
     Only the scores that can be among the best (ties with the last included) are sorted.
     """
     keys = -np.round(scores, 9)
-    if weak.any():
-        # Behind every answer: adding the same number keeps the order among the weak.
-        keys = keys + weak * (float(keys.max() - keys.min()) + 1.0)
     if 0 < limit < len(keys):
         last = np.partition(keys, limit - 1)[limit - 1]
         within = np.flatnonzero(keys <= last)
@@ -260,7 +255,7 @@ def _ranking(
                     project=index.projects[position],
                     score=float(scores[i]),
                     reasons=why,
-                    low_match=bool(scored.weak[i]),
+                    low_match=bool(scores[i] < LOW_MATCH_THRESHOLD),
                     features=dict(zip(FEATURES, row.tolist(), strict=True)),
                 )
             )

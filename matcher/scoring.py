@@ -57,27 +57,6 @@ _LOCALITY_LOOKUP = np.array([LOCALITY.get(n, 0.0) for n in range(13)])
 #: as not); ``flask matcher calibrate`` fits it again.
 LOW_MATCH_THRESHOLD = 0.545
 
-#: The reason a result for a need short of money is weak whatever its score.
-_SERVICE_ONLY = Reason("只提供服务，补不上资金缺口")
-
-
-def weak_results(
-    index: ProjectIndex, need: NeedRecord, positions: np.ndarray, scores: np.ndarray
-) -> np.ndarray:
-    """Which of the scored projects are weak matches (低匹配度), shown after the answers.
-
-    A result is weak when it scores below ``LOW_MATCH_THRESHOLD``, or when the need is short
-    of money and the project gives only services: a gap in money is not closed by a course, a
-    screening or a visit, however well their words match the need. In the four case files, of
-    the projects graded suitable (2 or 3) in a top ten for a need with a money gap, one in
-    117 gives services alone; of those graded 0, 35 did and scored above the line.
-    """
-    weak = scores < LOW_MATCH_THRESHOLD
-    if (need.amount_gap_fen or 0) > 0:
-        weak |= ~index.material[positions]
-    return weak
-
-
 #: Cosine similarity treated as "as similar as texts get" for the text feature.
 TEXT_SATURATION = 0.35
 
@@ -297,8 +276,6 @@ def reasons(
                      lambda: _say("名额充足（剩余%(left)s个）", "left", left)))  # fmt: skip
     said.sort(key=lambda item: -item[0])
     found = [say() for _, say in said[:limit]] or [_ELIGIBLE]
-    if (need.amount_gap_fen or 0) > 0 and not index.material[position]:
-        found.insert(0, _SERVICE_ONLY)
     if project.ledger_level == LOCAL_LEDGER_LEVEL:
         # Said first, whatever it weighs: the help comes from the township itself.
         found.insert(0, _LOCAL)

@@ -106,25 +106,6 @@ def test_nothing_suitable_is_said_so() -> None:
     assert rank(build_index([]), NEED, TODAY).nothing_suitable
 
 
-def test_a_service_alone_is_a_weak_match_for_a_need_short_of_money() -> None:
-    company = dataclasses.replace(
-        BASE, id="company", forms=("service",), amount_per_beneficiary_fen=None,
-        name="尿毒症透析患者陪护与心理疏导",
-        description="为尿毒症透析患者提供住院陪护、心理疏导，面向低收入家庭的重病患者。",
-    )  # fmt: skip
-    money = dataclasses.replace(BASE, forms=("cash",), target_groups=())
-    ranking = rank(build_index([money, company]), NEED, TODAY)
-    by_id = {m.project.id: m for m in ranking.items}
-    assert by_id["company"].score > by_id["base"].score  # its words match the need better
-    assert [m.project.id for m in ranking.items] == ["base", "company"]  # yet it comes after
-    assert by_id["company"].low_match and not by_id["base"].low_match
-    assert by_id["company"].reasons[0] == "只提供服务，补不上资金缺口"
-    # Asked for company, not money, the same project is an answer.
-    asked = rank(build_index([company]), dataclasses.replace(NEED, amount_gap_fen=None), TODAY)
-    assert not asked.items[0].low_match
-    assert "只提供服务，补不上资金缺口" not in asked.items[0].reasons
-
-
 def test_ranking_is_stable_under_reordering_of_projects() -> None:
     projects = [dataclasses.replace(BASE, id=f"p{i}", quota=100 + i) for i in range(8)]
     first = [m.project.id for m in rank(build_index(projects), NEED, TODAY).items]
