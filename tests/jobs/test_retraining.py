@@ -98,4 +98,5 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
     printed = app.test_cli_runner().invoke(args=["matcher", "train"]).output
     assert "预测接收（留出集 AUC）：新模型" in printed and "当前模型" in printed
     assert all(name in printed for name in counts["ndcg@5"])
-    assert "未启用：cases.json 的 NDCG@5 比当前模型低" in printed
+    assert "未启用：blind_cases.json 的 NDCG@5 比当前模型低" in printed  # the first file by name
+    assert "；cases.json 的 NDCG@5 比当前模型低" in printed
