@@ -1,4 +1,5 @@
-"""Referral steps racing each other in real threads, each with its own connection and commit.
+"""Referral steps racing each other in real threads, each with its own connection and commit;
+and two requests with one API token at once.
 
 On PostgreSQL the steps truly overlap (row locks and the version check decide); on SQLite
 they queue for the one write lock, and must come out just as consistent.
@@ -6,6 +7,7 @@ they queue for the one write lock, and must come out just as consistent.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,10 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Household, Need, Project, Referral, User, utcnow
+from models import ApiToken, Household, Need, Project, Referral, User, utcnow
 from models.enums import Domain, NeedStatus, ReferralStatus
 from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
+from web.services.audit import write_audit
 from web.services.crypto import PersonalDataCipher
 from web.services.errors import ServiceError
 from web.services.referrals.workflow import (
@@ -27,6 +30,7 @@ from web.services.referrals.workflow import (
     cancel_referral,
     submit_referral,
 )
+from web.services.users import issue_token, load_token_user
 
 PROJECT = "从化区慈善医疗救助"
 
@@ -193,3 +197,42 @@ def test_a_stale_submit_after_a_concurrent_one_is_refused(
 
     outcomes = race(race_factory, [submit, submit])
     assert sorted(outcomes) in (["conflict", "ok"], ["ok", "stale_version"]), outcomes
+
+
+def test_a_request_stamping_its_token_does_not_hold_back_the_next_with_the_same_token(
+    race_factory: sessionmaker[Session],
+) -> None:
+    """The first request in five minutes with a token stamps its last use, committed at once:
+    kept if the request then fails, and, on PostgreSQL, not a row lock that another request
+    with the same token waits behind (SQLite runs one transaction at a time anyway)."""
+    with race_factory() as db:
+        station = db.get(User, user_id(db, "station_a"))
+        token, record = issue_token(db, station, utcnow(), dt.timedelta(hours=1))
+        db.commit()
+        token_id = record.id
+    later = utcnow() + dt.timedelta(minutes=10)  # the token's last use is due a new stamp
+
+    first = race_factory()  # a request that stamps the token, then goes on working
+    assert load_token_user(first, token, later) is not None
+    first.scalar(sa.select(sa.func.count(Need.id)))
+    if first.get_bind().dialect.name == "postgresql":
+        done = threading.Event()
+
+        def second_request() -> None:
+            with race_factory() as db:
+                user = load_token_user(db, token, later + dt.timedelta(seconds=1))
+                write_audit(db, user, "household.list")
+                db.commit()
+                done.set()
+
+        thread = threading.Thread(target=second_request)
+        thread.start()
+        try:
+            assert done.wait(10), "the second request waited for the first to end"
+        finally:
+            first.rollback()
+            thread.join(60)
+    first.rollback()  # the first request fails after all
+    first.close()
+    with race_factory() as db:
+        assert db.get(ApiToken, token_id).last_used_at == later  # stamped once, and kept

@@ -302,16 +302,35 @@ _TOKEN_QUERY = (
 )
 
 
+#: How stale a token's ``last_used_at`` may grow before a request stamps it again.
+TOKEN_STAMP_EVERY = dt.timedelta(minutes=5)
+
+
 def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
-    """The user a Bearer token acts for, or None if unknown, expired, revoked or ended."""
+    """The user a Bearer token acts for, or None if unknown, expired, revoked or ended.
+
+    When the token's ``last_used_at`` is older than :data:`TOKEN_STAMP_EVERY`, it is stamped
+    and committed at once, in a transaction of its own, before the request does anything else.
+    Stamped in the request's transaction, the token's row stayed locked until the request
+    ended, and every other request with the same token waited for it: ten seconds behind a
+    request that built the project index. Several requests stamping at the same moment update
+    the row once; the others find it fresh.
+    """
     record = db.scalar(_TOKEN_QUERY, {"digest": _digest(token)})
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
     user = record.user
     if not may_act(user) or user.session_version != record.session_version:
         return None
-    if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
-        record.last_used_at = now
+    if record.last_used_at is None or now - record.last_used_at > TOKEN_STAMP_EVERY:
+        stale = sa.or_(
+            ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_STAMP_EVERY
+        )
+        db.execute(
+            sa.update(ApiToken).where(ApiToken.id == record.id, stale).values(last_used_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        db.commit()
     return user
 
 
