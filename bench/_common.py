@@ -210,3 +210,53 @@ def api_token(base: str, username: str, password: str) -> dict[str, str]:
     )  # fmt: skip
     with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
         return {"Authorization": f"Bearer {json.load(response)['token']}"}
+
+
+class CoreSpeed:
+    """How much of a run this machine's cores ran slowed by the host.
+
+    A virtual machine's core can run at about half its speed for a second or more (the host
+    gives the physical core to another guest as well): the same work then takes twice the CPU
+    time, and nothing in the guest shows it as load, not even as steal. A thread times a fixed
+    piece of work (about 5 ms of CPU at full speed, once every half second, so about 1% of one
+    core) by its own CPU time, so waiting for a core does not count; a sample that took more
+    than 1.5 times the fastest one seen was taken on a slowed core. Figures measured while it
+    ran can then be read beside how much of their time the cores were slowed.
+    """
+
+    WORK = 200_000
+    SLOW = 1.5
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.samples: list[tuple[float, float]] = []  # (time.monotonic(), CPU seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> float:
+        started, total = time.thread_time(), 0
+        for i in range(self.WORK):
+            total += i * i
+        return time.thread_time() - started
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append((time.monotonic(), self._sample()))
+
+    def start(self) -> CoreSpeed:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def slowed(self, since: float, until: float | None = None) -> float:
+        """The share of the samples between two ``time.monotonic()`` readings taken on a
+        slowed core (0.0 when there are none)."""
+        if not self.samples:
+            return 0.0
+        fastest = min(cpu for _, cpu in self.samples)
+        until = time.monotonic() if until is None else until
+        window = [cpu for at, cpu in self.samples if since <= at <= until]
+        return sum(cpu > self.SLOW * fastest for cpu in window) / len(window) if window else 0.0

@@ -5,8 +5,11 @@ Builds the synthetic province of ``matcher_bench.py`` (the demo, one charity per
 with gunicorn (``--workers`` processes × ``--threads`` threads, as a deployment would), warms
 every worker's project index, then drives it with locust headless from this machine
 (``locustfile.py``: match searches, household reads and lists, referrals started, submitted,
-approved and cancelled). For each offered rate it prints requests/s, p50/p95/p99 and errors;
-the highest rate with no errors and p95 under 300 ms is the one to quote.
+approved and cancelled). For each offered rate it prints requests/s, p50/p95/p99, errors and
+how much of the run the host slowed this machine's cores (``_common.CoreSpeed``: at half speed
+the same requests need twice the CPU); the highest rate with no errors and p95 under 300 ms is
+the one to quote. Each run's locust figures by the second, and gunicorn's access log with the
+time each request took in the worker, are kept in the working folder it names at the end.
 
 ``--restart`` then runs the load once more and restarts the PostgreSQL server part-way
 through (``pg_ctlcluster … restart``, so it needs root on the database host): it prints how
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _common import api_token, fresh_database, measure
+from _common import CoreSpeed, api_token, fresh_database, measure
 from matcher_bench import populate
 from sqlalchemy.orm import sessionmaker
 
@@ -55,13 +58,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: gunicorn's access line with the time the worker spent on the request (%(D)s, microseconds)
+#: and the worker process, so a slow run's log tells time spent serving from time spent queueing.
+ACCESS_LOG_FORMAT = '%(t)s %(p)s "%(r)s" %(s)s %(D)s'
+
+
 def start_gunicorn(url: str, port: int, args: argparse.Namespace, log: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": TEST_SECRET_KEY,
            "DATA_KEY": TEST_DATA_KEY, "CISHAN_ENV": "production"}  # fmt: skip
     command = [
         str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
         "--threads", str(args.threads), "--worker-class", "gthread", "--timeout", "60",
-        "--access-logfile", "-", "web:create_app()",
+        "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, "web:create_app()",
     ]  # fmt: skip
     return subprocess.Popen(  # noqa: S603 - fixed argv
         command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
@@ -114,7 +122,13 @@ RAMP_SECONDS = 5
 
 
 def run_locust(
-    base: str, fixture: Path, users: int, seconds: int, prefix: Path, only: str = "mix"
+    base: str,
+    fixture: Path,
+    users: int,
+    seconds: int,
+    prefix: Path,
+    only: str = "mix",
+    speed: CoreSpeed | None = None,
 ) -> dict[str, Any]:
     env = {**os.environ, "LOAD_FIXTURE": str(fixture), "LOAD_USERS": str(users)}
     command = [
@@ -125,7 +139,9 @@ def run_locust(
         "--csv", str(prefix), "--only-summary",
         "--loglevel", "ERROR",
     ]  # fmt: skip
+    counted_from = time.monotonic() + RAMP_SECONDS
     subprocess.run(command, env=env, check=True, capture_output=True)  # noqa: S603 - fixed argv
+    slowed = speed.slowed(counted_from) if speed is not None else None
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
         total = next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
     with open(f"{prefix}_failures.csv", encoding="utf-8") as f:
@@ -140,6 +156,7 @@ def run_locust(
         "p95": float(total["95%"]),
         "p99": float(total["99%"]),
         "failures": failures,
+        "slowed": slowed,
     }
 
 
@@ -168,7 +185,8 @@ def print_row(label: str, figures: dict[str, Any]) -> None:
     print(
         f"{label:<22} {figures['rps']:8.1f} req/s  p50 {figures['p50']:6.0f} ms  "
         f"p95 {figures['p95']:6.0f} ms  p99 {figures['p99']:6.0f} ms  "
-        f"requests {figures['requests']:6d}  errors {figures['errors']}",
+        f"requests {figures['requests']:6d}  errors {figures['errors']}"
+        + (f"  cores slowed {figures['slowed']:4.0%}" if figures.get("slowed") is not None else ""),
         flush=True,
     )
 
@@ -258,11 +276,13 @@ def main() -> None:
         }))  # fmt: skip
         measure("warm every worker's project index", lambda: warm(base, station, need_ids,
                                                                   args.workers))  # fmt: skip
+        speed = CoreSpeed().start()
         results = {}
-        for rate in (int(r) for r in args.rates.split(",")):
+        for run, rate in enumerate(int(r) for r in args.rates.split(",")):
             cancel_leftovers(base, station)
-            figures = run_locust(base, fixture, rate, args.seconds, workdir / f"rate{rate}",
-                                 args.only)  # fmt: skip
+            prefix = workdir / f"run{run + 1}-rate{rate}"
+            figures = run_locust(base, fixture, rate, args.seconds, prefix,
+                                 args.only, speed)  # fmt: skip
             results[rate] = figures
             print_row(f"offered {rate}/s", figures)
             for error, count in figures["failures"].most_common(5):
