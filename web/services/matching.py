@@ -123,10 +123,16 @@ def _database_of(db: Session) -> URL:
 
 
 def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
-    """What an index is built from: the editions in effect, and the database they are in (two
-    databases' editions may share ids, and their processes an index folder or a process).
-    Projects' standing is patched."""
-    return (repr(_database_of(db)), *current_edition_ids(db, today))
+    """What an index is built from: the editions in effect, when the newest of them was
+    published, and the database they are in (two databases' editions may share ids, and their
+    processes an index folder or a process; a database loaded again gives its editions the
+    same ids, and the index kept in the folder from the one before is not its own). Projects'
+    standing is patched."""
+    ids = current_edition_ids(db, today)
+    published = db.scalar(
+        sa.select(sa.func.max(LedgerEdition.published_at)).where(LedgerEdition.id.in_(ids))
+    )
+    return (repr(_database_of(db)), published.isoformat() if published else None, *ids)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from matcher import Match, ProjectIndex, build_index, rank
 from matcher.index_store import MappedVectorizer
-from models import Need, Project, User, utcnow
+from models import LedgerEdition, Need, Project, User, utcnow
 from models.enums import ProjectStatus
 from models.session import make_session_factory
 from tests.conftest import copy_demo, side_database_url
@@ -210,6 +210,20 @@ def test_while_another_process_builds_the_new_version_the_old_index_is_served(
         assert project_index(db, TODAY) is old
         fcntl.flock(lock, fcntl.LOCK_UN)
     assert project_index(db, TODAY).key == coming
+
+
+def test_a_database_loaded_again_does_not_map_the_index_of_the_one_before(
+    db: Session, folder: Path
+) -> None:
+    publish_all(db)
+    before = project_index(db, TODAY).key
+    # The same editions, by id, published again: as a database emptied and loaded anew.
+    for edition in db.scalars(sa.select(LedgerEdition)):
+        edition.published_at += dt.timedelta(minutes=30)
+    db.flush()
+    clear_cache()  # a process started on the new database
+    assert project_index(db, TODAY).key != before
+    assert len(versions(folder)) == 2
 
 
 def test_without_a_usable_folder_the_process_builds_its_own(db: Session, tmp_path: Path) -> None:
