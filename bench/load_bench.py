@@ -162,22 +162,34 @@ def run_locust(
 
 def cancel_leftovers(base: str, station: dict[str, str]) -> int:
     """Cancel the referrals a run left open when it stopped mid-flow, through the API, so
-    the next run does not find their needs already referred."""
+    the next run does not find their needs already referred. A request still in flight when
+    locust stopped may move a referral on between the listing and its cancel (409): it is
+    listed and cancelled again in the next pass."""
     cancelled = 0
-    for status in ("draft", "submitted", "approved", "returned"):
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            f"{base}/api/v1/referrals?status={status}&limit=500", headers=station
-        )
-        with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
-            rows = json.load(response)
-        for row in rows:
-            cancel = urllib.request.Request(  # noqa: S310 - loopback
-                f"{base}/api/v1/referrals/{row['id']}/cancel", method="POST",
-                data=json.dumps({"version": row["version"], "reason": "测试结束"}).encode(),
-                headers={**station, "Content-Type": "application/json"},
-            )  # fmt: skip
-            with urllib.request.urlopen(cancel):  # noqa: S310 - loopback
-                cancelled += 1
+    for _ in range(3):
+        conflicts = 0
+        for status in ("draft", "submitted", "approved", "returned"):
+            request = urllib.request.Request(  # noqa: S310 - loopback
+                f"{base}/api/v1/referrals?status={status}&limit=500", headers=station
+            )
+            with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+                rows = json.load(response)
+            for row in rows:
+                cancel = urllib.request.Request(  # noqa: S310 - loopback
+                    f"{base}/api/v1/referrals/{row['id']}/cancel", method="POST",
+                    data=json.dumps({"version": row["version"], "reason": "测试结束"}).encode(),
+                    headers={**station, "Content-Type": "application/json"},
+                )  # fmt: skip
+                try:
+                    with urllib.request.urlopen(cancel):  # noqa: S310 - loopback
+                        cancelled += 1
+                except urllib.error.HTTPError as error:
+                    if error.code != 409:
+                        raise
+                    conflicts += 1
+        if not conflicts:
+            break
+        time.sleep(1)
     return cancelled
 
 
