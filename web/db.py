@@ -1,6 +1,7 @@
-"""One database session per request, committed once when the response succeeds; and, where a
-read replica is configured (``DATABASE_URL_READ``), a second one on it for the figures of
-dashboards and reports, never written to."""
+"""One database session per request, committed once when the response succeeds (and, before
+anything is written, when an API token's last use is stamped: ``users.load_token_user``);
+and, where a read replica is configured (``DATABASE_URL_READ``), a second one on it for the
+figures of dashboards and reports, never written to."""
 
 from __future__ import annotations
 

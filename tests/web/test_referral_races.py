@@ -236,3 +236,26 @@ def test_a_request_stamping_its_token_does_not_hold_back_the_next_with_the_same_
     first.close()
     with race_factory() as db:
         assert db.get(ApiToken, token_id).last_used_at == later  # stamped once, and kept
+
+
+def test_a_request_that_read_the_token_before_another_stamped_it_does_not_stamp_it_again(
+    race_factory: sessionmaker[Session],
+) -> None:
+    with race_factory() as db:
+        station = db.get(User, user_id(db, "station_a"))
+        token, record = issue_token(db, station, utcnow(), dt.timedelta(hours=1))
+        db.commit()
+        token_id = record.id
+    later = utcnow() + dt.timedelta(minutes=10)
+
+    second = race_factory()
+    held = second.get(ApiToken, token_id)  # read while the token was due a stamp
+    assert held is not None and held.last_used_at is None
+    second.commit()
+    with race_factory() as first:
+        assert load_token_user(first, token, later) is not None  # stamps and commits
+    assert load_token_user(second, token, later + dt.timedelta(seconds=1)) is not None
+    assert held.last_used_at == later  # and knows it
+    second.close()
+    with race_factory() as db:
+        assert db.get(ApiToken, token_id).last_used_at == later

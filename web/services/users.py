@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import ApiToken, LoginThrottle, Organization, Region, Station, User
 from models.enums import MonitoringSource, Role
@@ -310,11 +311,12 @@ def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
     """The user a Bearer token acts for, or None if unknown, expired, revoked or ended.
 
     When the token's ``last_used_at`` is older than :data:`TOKEN_STAMP_EVERY`, it is stamped
-    and committed at once, in a transaction of its own, before the request does anything else.
-    Stamped in the request's transaction, the token's row stayed locked until the request
-    ended, and every other request with the same token waited for it: ten seconds behind a
-    request that built the project index. Several requests stamping at the same moment update
-    the row once; the others find it fresh.
+    and the session committed at once, so the stamp is a transaction of its own: call this
+    before the request writes anything (the app loads the user before any view runs; a
+    session with changes pending is refused). Stamped in the request's transaction, the
+    token's row stayed locked until the request ended, and every other request with the same
+    token waited for it: ten seconds behind a request that built the project index. Several
+    requests stamping at the same moment update the row once; the others find it fresh.
     """
     record = db.scalar(_TOKEN_QUERY, {"digest": _digest(token)})
     if record is None or record.revoked_at is not None or record.expires_at <= now:
@@ -323,14 +325,20 @@ def load_token_user(db: Session, token: str, now: dt.datetime) -> User | None:
     if not may_act(user) or user.session_version != record.session_version:
         return None
     if record.last_used_at is None or now - record.last_used_at > TOKEN_STAMP_EVERY:
+        if db.new or db.dirty or db.deleted:
+            raise RuntimeError("a token's use is stamped before the request writes anything")
         stale = sa.or_(
             ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_STAMP_EVERY
         )
-        db.execute(
+        stamped = db.execute(
             sa.update(ApiToken).where(ApiToken.id == record.id, stale).values(last_used_at=now),
             execution_options={"synchronize_session": False},
         )
         db.commit()
+        if stamped.rowcount:  # type: ignore[attr-defined]
+            set_committed_value(record, "last_used_at", now)
+        else:  # another request stamped it first
+            db.refresh(record, ["last_used_at"])
     return user
 
 
