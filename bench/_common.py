@@ -249,7 +249,8 @@ class CoreSpeed:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
 
     def slowed(self, since: float, until: float | None = None) -> float:
         """The share of the samples between two ``time.monotonic()`` readings taken on a

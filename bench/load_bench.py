@@ -190,6 +190,9 @@ def cancel_leftovers(base: str, station: dict[str, str]) -> int:
         if not conflicts:
             break
         time.sleep(1)
+    else:
+        print(f"    {conflicts} leftover referrals could not be cancelled: the next run may "
+              "find their needs referred", flush=True)  # fmt: skip
     return cancelled
 
 
@@ -253,6 +256,7 @@ def main() -> None:
     if not args.database_url.startswith("postgresql"):
         raise SystemExit("the load benchmark runs on PostgreSQL")
     workdir = Path(tempfile.mkdtemp(prefix="cishan-load-"))
+    print(f"working folder (locust's figures, gunicorn's log): {workdir}", flush=True)
     print(f"projects: {args.projects}   needs: {args.needs}   gunicorn: {args.workers} workers "
           f"× {args.threads} threads   database: {args.database_url}", flush=True)  # fmt: skip
     if args.reuse:
@@ -277,6 +281,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_gunicorn(args.database_url, port, args, workdir / "gunicorn.log")
+    speed = CoreSpeed()
     try:
         wait_until_serving(base)
         station = api_token(base, "station_a", DEMO_PASSWORD)
@@ -288,7 +293,7 @@ def main() -> None:
         }))  # fmt: skip
         measure("warm every worker's project index", lambda: warm(base, station, need_ids,
                                                                   args.workers))  # fmt: skip
-        speed = CoreSpeed().start()
+        speed.start()
         results = {}
         for run, rate in enumerate(int(r) for r in args.rates.split(",")):
             cancel_leftovers(base, station)
@@ -309,6 +314,7 @@ def main() -> None:
             restart_run(base, fixture, station, args, workdir, min(good or [10]))
         print(f"gunicorn master pid {server.pid} served throughout; log: {workdir}")
     finally:
+        speed.stop()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
 

@@ -13,8 +13,8 @@ their published editions, and 1,000 households with one need each (generator in
   ``rank-bm25`` scoring the projects of the ledgers covering the household;
 * many needs at once: the same needs through ``match_many`` against an index of the first
   ``--many-projects`` (30,000) projects, pinned to one core, beside ``rank`` called once per
-  need on the same index (the baseline), in needs per second: three rounds, each with the
-  share of it the host slowed the cores, and their medians;
+  need on the same index (the baseline), in needs per second: three rounds and their
+  medians;
 * peak memory;
 * one index per machine (``--workers``, default 4): the time to build and write the shared
   index, the time a fresh process takes to map it, and the memory of one worker and of four
@@ -50,7 +50,6 @@ import numpy as np
 import psutil
 import sqlalchemy as sa
 from _common import (
-    CoreSpeed,
     add_province_projects,
     api_token,
     fresh_database,
@@ -200,47 +199,38 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-#: Rounds of the one-core comparison: a round is about two seconds, and the host may run this
-#: machine's cores at half speed for a second or more (``_common.CoreSpeed``).
+#: Rounds of the one-core comparison: a round takes a second or two, and on this machine the
+#: same round can take half as long again from one to the next.
 MANY_ROUNDS = 3
 
 
 def _many(projects: list[ProjectRecord], records: list[NeedRecord]) -> tuple[float, float]:
     """Needs per second on one core: ``rank`` once per need, then ``match_many`` on them all
-    (same index, same results), in :data:`MANY_ROUNDS` rounds, each printed with the share of
-    it the host slowed the cores; returns the median rates."""
+    (same index, same results), in :data:`MANY_ROUNDS` rounds, each printed; returns the
+    median rates."""
     index = measure(
         f"index of {len(projects)} projects for match_many", lambda: build_index(projects)
     )
     cores = os.sched_getaffinity(0)
-    speed = CoreSpeed(every=0.25).start()  # about 2 % of the one core
     loops, manys = [], []
     os.sched_setaffinity(0, {min(cores)})
     try:
         for round_ in range(MANY_ROUNDS):
             started = time.perf_counter()
-            since = time.monotonic()
             alone = [rank(index, record, TODAY, limit=10) for record in records]
-            loop = time.perf_counter() - started
-            loop_slowed = speed.slowed(since)
+            loops.append(len(records) / (time.perf_counter() - started))
             started = time.perf_counter()
-            since = time.monotonic()
             together = match_many(index, records, TODAY, limit=10)
-            many = time.perf_counter() - started
-            many_slowed = speed.slowed(since)
+            manys.append(len(records) / (time.perf_counter() - started))
             assert [[m.project.id for m in r.items] for r in alone] == [
                 [m.project.id for m in r.items] for r in together
             ]
-            loops.append(len(records) / loop)
-            manys.append(len(records) / many)
             print(
-                f"round {round_ + 1}: rank() once per need {loops[-1]:6.0f} needs/s "
-                f"(cores slowed {loop_slowed:4.0%}), match_many() {manys[-1]:6.0f} needs/s "
-                f"(cores slowed {many_slowed:4.0%})"
+                f"round {round_ + 1}: rank() once per need {loops[-1]:6.0f} needs/s, "
+                f"match_many() {manys[-1]:6.0f} needs/s"
             )
     finally:
         os.sched_setaffinity(0, cores)
-        speed.stop()
     rates = statistics.median(loops), statistics.median(manys)
     label = f"({len(records)} needs, median of {MANY_ROUNDS} rounds)"
     print(f"{'rank() once per need, one core':<52} {rates[0]:8.0f} needs/s   {label}")
