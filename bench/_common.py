@@ -252,12 +252,11 @@ class CoreSpeed:
         if self._thread.ident is not None:  # started
             self._thread.join()
 
-    def slowed(self, since: float, until: float | None = None) -> float:
-        """The share of the samples between two ``time.monotonic()`` readings taken on a
-        slowed core (0.0 when there are none)."""
-        if not self.samples:
+    def slowed(self, since: float) -> float:
+        """The share of the samples since a ``time.monotonic()`` reading taken on a slowed
+        core (0.0 when there are none)."""
+        window = [cpu for at, cpu in self.samples if at >= since]
+        if not window:
             return 0.0
         fastest = min(cpu for _, cpu in self.samples)
-        until = time.monotonic() if until is None else until
-        window = [cpu for at, cpu in self.samples if since <= at <= until]
-        return sum(cpu > self.SLOW * fastest for cpu in window) / len(window) if window else 0.0
+        return sum(cpu > self.SLOW * fastest for cpu in window) / len(window)

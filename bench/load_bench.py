@@ -165,35 +165,44 @@ def cancel_leftovers(base: str, station: dict[str, str]) -> int:
     the next run does not find their needs already referred. A request still in flight when
     locust stopped may move a referral on between the listing and its cancel (409): it is
     listed and cancelled again in the next pass."""
-    cancelled = 0
+    cancelled = conflicts = 0
     for _ in range(3):
-        conflicts = 0
-        for status in ("draft", "submitted", "approved", "returned"):
-            request = urllib.request.Request(  # noqa: S310 - loopback
-                f"{base}/api/v1/referrals?status={status}&limit=500", headers=station
-            )
-            with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
-                rows = json.load(response)
-            for row in rows:
-                cancel = urllib.request.Request(  # noqa: S310 - loopback
-                    f"{base}/api/v1/referrals/{row['id']}/cancel", method="POST",
-                    data=json.dumps({"version": row["version"], "reason": "测试结束"}).encode(),
-                    headers={**station, "Content-Type": "application/json"},
-                )  # fmt: skip
-                try:
-                    with urllib.request.urlopen(cancel):  # noqa: S310 - loopback
-                        cancelled += 1
-                except urllib.error.HTTPError as error:
-                    if error.code != 409:
-                        raise
-                    conflicts += 1
+        outcomes = [_cancel(base, station, row) for row in _open_referrals(base, station)]
+        cancelled += sum(outcomes)
+        conflicts = outcomes.count(False)
         if not conflicts:
-            break
+            return cancelled
         time.sleep(1)
-    else:
-        print(f"    {conflicts} leftover referrals could not be cancelled: the next run may "
-              "find their needs referred", flush=True)  # fmt: skip
+    print(f"    {conflicts} leftover referrals could not be cancelled: the next run may "
+          "find their needs referred", flush=True)  # fmt: skip
     return cancelled
+
+
+def _open_referrals(base: str, station: dict[str, str]) -> list[dict[str, Any]]:
+    rows = []
+    for status in ("draft", "submitted", "approved", "returned"):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{base}/api/v1/referrals?status={status}&limit=500", headers=station
+        )
+        with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+            rows += json.load(response)
+    return rows
+
+
+def _cancel(base: str, station: dict[str, str], row: dict[str, Any]) -> bool:
+    """Cancel one referral; False when it moved on since it was listed (409)."""
+    cancel = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/api/v1/referrals/{row['id']}/cancel", method="POST",
+        data=json.dumps({"version": row["version"], "reason": "测试结束"}).encode(),
+        headers={**station, "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(cancel):  # noqa: S310 - loopback
+            return True
+    except urllib.error.HTTPError as error:
+        if error.code != 409:
+            raise
+        return False
 
 
 def print_row(label: str, figures: dict[str, Any]) -> None:

@@ -49,14 +49,7 @@ import bm25s
 import numpy as np
 import psutil
 import sqlalchemy as sa
-from _common import (
-    add_province_projects,
-    api_token,
-    fresh_database,
-    measure,
-    percentiles,
-    serve,
-)
+from _common import add_province_projects, api_token, fresh_database, measure, percentiles, serve
 from rank_bm25 import BM25Okapi
 from tqdm import tqdm
 

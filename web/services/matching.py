@@ -104,17 +104,23 @@ def _date(value: str | None, default: dt.date) -> dt.date:
     return dt.date.fromisoformat(value) if value else default
 
 
-def current_edition_ids(db: Session, today: dt.date) -> list[int]:
-    """The edition of each department in effect on ``today``, by id."""
-    latest: dict[str, int] = {}
+def _editions_in_effect(db: Session, today: dt.date) -> dict[str, tuple[int, dt.datetime]]:
+    """Each department's edition in effect on ``today``: its id and when it was published."""
+    latest: dict[str, tuple[int, dt.datetime]] = {}
     in_effect = db.execute(
-        sa.select(LedgerEdition.region_code, LedgerEdition.id)
+        sa.select(LedgerEdition.region_code, LedgerEdition.id, LedgerEdition.published_at)
         .where(LedgerEdition.in_effect_on(today))
         .order_by(LedgerEdition.id)
     )
-    for region_code, edition_id in in_effect:
-        latest[region_code] = edition_id  # one a day, but the newest wins should two overlap
-    return sorted(latest.values())
+    for region_code, edition_id, published_at in in_effect:
+        # One a day, but the newest wins should two overlap.
+        latest[region_code] = (edition_id, published_at)
+    return latest
+
+
+def current_edition_ids(db: Session, today: dt.date) -> list[int]:
+    """The edition of each department in effect on ``today``, by id."""
+    return sorted(edition_id for edition_id, _ in _editions_in_effect(db, today).values())
 
 
 def _database_of(db: Session) -> URL:
@@ -128,10 +134,9 @@ def _cache_key(db: Session, today: dt.date) -> tuple[Any, ...]:
     processes an index folder or a process; a database loaded again gives its editions the
     same ids, and the index kept in the folder from the one before is not its own). Projects'
     standing is patched."""
-    ids = current_edition_ids(db, today)
-    published = db.scalar(
-        sa.select(sa.func.max(LedgerEdition.published_at)).where(LedgerEdition.id.in_(ids))
-    )
+    editions = _editions_in_effect(db, today).values()
+    published = max((at for _, at in editions), default=None)
+    ids = sorted(edition_id for edition_id, _ in editions)
     return (repr(_database_of(db)), published.isoformat() if published else None, *ids)
 
 
