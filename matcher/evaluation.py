@@ -236,6 +236,22 @@ class Benchmark:
     index: ProjectIndex
 
 
+#: The shipped case files by what each is for (``seed/eval/README.md``), as pages and the
+#: training run's refusals name them.
+CASE_FILE_LABELS = {
+    "cases.json": "主评测集",
+    "dev_cases.json": "调试评测集",
+    "holdout_cases.json": "留出评测集",
+    "rules_cases.json": "资格规则评测集",
+    "blind_cases.json": "盲测评测集",
+}
+
+
+def case_file_label(name: str) -> str:
+    """``holdout_cases.json`` → 留出评测集; a file not shipped → 评测集“<its name>”."""
+    return CASE_FILE_LABELS.get(name) or f"评测集“{name.removesuffix('.json')}”"
+
+
 def shipped_case_files(folder: Path = CASE_DIR) -> list[Path]:
     """The case files of ``folder``, by name."""
     return sorted(folder.glob("*.json"))

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from .evaluation import Benchmark, ndcg_by_model
+from .evaluation import Benchmark, case_file_label, ndcg_by_model
 from .ranking import Model
 from .scoring import LearnedModel
 
@@ -127,7 +127,7 @@ def train_and_compare(
     for check in checks:
         if not check.passed:
             refusals.append(
-                f"{check.case_file} 的 NDCG@5 比当前模型低 {check.drop:.3f}"
+                f"{case_file_label(check.case_file)}的 NDCG@5 比当前模型低 {check.drop:.3f}"
                 f"（{check.candidate:.3f}，当前模型 {check.active:.3f}；至多可低 "
                 f"{NDCG_TOLERANCE:.2f}）"
             )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.runs import run_slot
 from matcher import LearnedModel, rank
-from matcher.evaluation import shipped_case_files
+from matcher.evaluation import CASE_FILE_LABELS, shipped_case_files
 from models import ModelVersion, Need, Referral, clock, utcnow
 from models.enums import JobRunStatus, NeedStatus, ReferralStatus
 from tests.helpers import get_user, sign_in
@@ -68,7 +68,7 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
     assert set(counts["ndcg@5"]) == {path.name for path in shipped_case_files()}
     assert all(f["candidate"] < f["active"] - 0.01 for f in counts["ndcg@5"].values())
     assert counts["promoted"] is False
-    assert any("cases.json 的 NDCG@5 比当前模型低" in r for r in counts["refusals"])
+    assert any("主评测集的 NDCG@5 比当前模型低" in r for r in counts["refusals"])
     db.expire_all()
     assert db.scalar(sa.select(ModelVersion).where(ModelVersion.is_active.is_(True))) is None
     refused = db.scalar(sa.select(ModelVersion).where(ModelVersion.name == counts["model"]))
@@ -88,15 +88,18 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
 
     sign_in(client, "admin")
     page = client.get("/jobs").text
-    assert "未启用" in page and counts["model"] in page
+    # The model and the case files by what they are, not by their codes and file names.
+    number = counts["model"].split("-")[1]
+    assert "未启用" in page and f"学习模型第 {number} 号" in page and counts["model"] not in page
     assert "预测接收（留出集 AUC）" in page and "当前模型 NDCG@5" in page
     for name, figures in counts["ndcg@5"].items():
-        assert name in page and f"{figures['candidate']:.3f}" in page
-    assert "cases.json 的 NDCG@5 比当前模型低" in page
+        assert CASE_FILE_LABELS[name] in page and f"{figures['candidate']:.3f}" in page
+    assert ".json" not in page
+    assert "主评测集的 NDCG@5 比当前模型低" in page
 
     # By hand, the same answers give the same refusal, with both measures printed.
     printed = app.test_cli_runner().invoke(args=["matcher", "train"]).output
     assert "预测接收（留出集 AUC）：新模型" in printed and "当前模型" in printed
     assert all(name in printed for name in counts["ndcg@5"])
-    assert "未启用：blind_cases.json 的 NDCG@5 比当前模型低" in printed  # the first file by name
-    assert "；cases.json 的 NDCG@5 比当前模型低" in printed
+    assert "未启用：盲测评测集的 NDCG@5 比当前模型低" in printed  # the first file by name
+    assert "；主评测集的 NDCG@5 比当前模型低" in printed

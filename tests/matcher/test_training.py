@@ -107,7 +107,7 @@ def test_a_model_that_predicts_acceptance_better_but_ranks_worse_is_not_promoted
     assert [c.case_file for c in result.case_files] == [b.name for b in benchmarks]
     assert all(c.candidate < c.active - 0.01 for c in result.case_files)
     assert len(result.refusals) == len(benchmarks) == 5
-    assert any(r.startswith("cases.json 的 NDCG@5 比当前模型低") for r in result.refusals)
+    assert any(r.startswith("主评测集的 NDCG@5 比当前模型低") for r in result.refusals)
     assert "不启用" in result.message and "评测集 NDCG@5" in result.message
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import models.enums
 from matcher.conditions import shipped_catalogue
+from matcher.evaluation import CASE_FILE_LABELS
 from matcher.vocabulary import LOCALITY_LABELS, SEX_LABELS
 from models import clock
 from models.base import utcnow
@@ -72,6 +73,7 @@ def labels_translated_by_value() -> set[str]:
     texts |= set(re.findall(r'Reason\(\s*"([^"]+)"', source))
     texts |= set(LOCALITY_LABELS.values()) | {label + "性" for label in SEX_LABELS.values()}
     texts |= {"、"}
+    texts |= set(CASE_FILE_LABELS.values())  # the training run's case files (``|case_file``)
     texts |= set(ACTION_LABELS.values()) | set(OBJECT_LABELS.values()) | {"其他操作", "记录"}
     # The half-year report's tables: titles, headers and the labels of their rows.
     texts |= {table.title for table in TABLES.values()}

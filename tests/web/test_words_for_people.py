@@ -1,8 +1,9 @@
 """No page or export shows a field name, an enum code or an amount in fen: each role opens
 every page of its navigation and the detail pages below them (a household, its 帮扶档案, its
 matches, a referral, a ledger, a project under review), and every ``.xlsx`` those pages link
-to, and the words people read are scanned for snake_case identifiers, ``_fen`` and the codes of
-the vocabularies in ``models/enums.py``; a half-year is written 2026年下半年, never 2026H2."""
+to, and the words people read are scanned for snake_case identifiers, ``_fen``, the codes of
+the vocabularies in ``models/enums.py`` and the matcher's model and case-file names; a
+half-year is written 2026年下半年, never 2026H2."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from models.enums import JobRunStatus, LabelledEnum, MonitoringSource, Role
 from seed.activity import load_activity
 from tests.helpers import DEMO_PASSWORD, sign_in
 from tests.web.test_review_pages import ask_for_change, conghua_project
+from web.pages.filters import case_file, model_name
 from web.services.ledgers import build_edition
 from web.services.monitoring import deliver_batch
 from web.services.users import create_user
@@ -54,6 +57,8 @@ CODES = {
     for member in enum
 }
 WORD = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?![\w/@-])")
+#: The matcher's model names (weighted-v2, logistic-3-20261207) and the case files' names.
+MODEL_OR_FILE = re.compile(r"\b(?:weighted-v\d+|logistic-\d+-\d{8}|\w+\.json)\b")
 HALF_YEAR = re.compile(r"(?<![0-9A-Za-z_-])20\d\dH[12](?![0-9A-Za-z_])")
 #: Attributes people read (or hear from a screen reader).
 READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt", "data-confirm", "data-label"}
@@ -98,6 +103,7 @@ def problems_in(text: str, where: str, usernames: frozenset[str] = frozenset()) 
     found = [f"{where}: 字段名 {m}" for m in SNAKE.findall(text) if m not in usernames]
     found += [f"{where}: 分 {m}" for m in re.findall(r"\w*_fen\b", text)]
     found += [f"{where}: 代码 {w}" for w in WORD.findall(text) if w in CODES and w not in usernames]
+    found += [f"{where}: 模型或文件名 {m}" for m in MODEL_OR_FILE.findall(text)]
     found += [f"{where}: 期次 {m}（应写作 2026年下半年）" for m in HALF_YEAR.findall(text)]
     return found
 
@@ -198,3 +204,12 @@ def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
             "/settings/warnings", "/monitoring/upload"} <= opened  # fmt: skip
     assert len(exports) > 20, "the exports were not found on the pages"
     assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+def test_a_model_and_a_case_file_are_named_by_what_they_are(app: Flask) -> None:
+    with app.test_request_context():
+        assert model_name("weighted-v2") == "规则加权模型（第 2 版）"
+        assert model_name("logistic-3-20261207") == "学习模型第 3 号（2026年12月7日训练）"
+        assert model_name("bm25") == "其他排序模型"
+        assert case_file("holdout_cases.json") == "留出评测集"
+        assert case_file("extra_cases.json") == "评测集“extra_cases”"

@@ -1,12 +1,14 @@
 """Template filters that put codes into words: a half-year as people write it, a project
-field by the name its form uses."""
+field by the name its form uses, a ranking model and a case file by what they are."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
+from matcher.evaluation import CASE_FILE_LABELS, case_file_label
 from matcher.reasons import Names, Reason
 from models import clock
 from web.services.project_changes import field_name
@@ -32,6 +34,34 @@ def words(text: str) -> str:
     ``_()`` in a template, whose result is trusted markup, this returns plain text that the
     template escapes: fit for values that may hold what users typed."""
     return _(text) if text else text
+
+
+#: A ranking model's name as the matcher stores it: ``weighted-v2`` (the hand-set weights, by
+#: version) or ``logistic-3-20261207`` (the third model trained, on that day).
+_WEIGHTED = re.compile(r"weighted-v(?P<version>\d+)")
+_LEARNED = re.compile(r"logistic-(?P<number>\d+)-(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})")
+
+
+@pages.app_template_filter("model_name")
+def model_name(name: str | None) -> str:
+    """``weighted-v2`` → 规则加权模型（第 2 版）; ``logistic-3-20261207`` → 学习模型第 3 号
+    （2026年12月7日训练）; a name of neither kind → 其他排序模型."""
+    if not name:
+        return ""
+    if found := _WEIGHTED.fullmatch(name):
+        return _("规则加权模型（第 %(version)s 版）", version=found["version"])
+    if found := _LEARNED.fullmatch(name):
+        return _("学习模型第 %(number)s 号（%(year)s年%(month)s月%(day)s日训练）",
+                 number=found["number"], year=found["year"], month=int(found["month"]),
+                 day=int(found["day"]))  # fmt: skip
+    return _("其他排序模型")
+
+
+@pages.app_template_filter("case_file")
+def case_file(name: str) -> str:
+    """A case file by what it is for (``holdout_cases.json`` → 留出评测集)."""
+    label = CASE_FILE_LABELS.get(name)
+    return _(label) if label is not None else case_file_label(name)
 
 
 # A ledger's changed fields by the names the project form uses (supply/_diff.html).
