@@ -31,7 +31,7 @@ from tests.web.test_early_refresh import PUBLISHED_2026H2, REFRESHED, at
 from web.pages.referrals import DONE, STEP_CONFIRMS, STEP_LABELS, TITLES
 from web.services.audit_log import ACTION_LABELS, OBJECT_LABELS
 from web.services.contracts import GOV_AID, HOUSEHOLD, MEMBER, NEED, PROJECT
-from web.services.jobs import COUNT_LABELS, JOBS
+from web.services.jobs import COUNT_LABELS, JOBS, TRIGGER_LABELS
 from web.services.ledgers import build_edition
 from web.services.project_changes import FIELD_NAMES, OTHER_FIELD
 from web.services.stats import FUNNEL
@@ -66,6 +66,7 @@ def labels_translated_by_value() -> set[str]:
         texts |= {rule.label for rule in contract.values()}
     texts |= set(FIELD_NAMES.values()) | {OTHER_FIELD} | set(COUNT_LABELS.values())
     texts |= {job.label for job in JOBS.values()} | {job.schedule for job in JOBS.values()}
+    texts |= set(TRIGGER_LABELS.values()) | {"其他方式"}
     texts |= set(STEP_LABELS.values()) | set(DONE.values()) | set(STEP_CONFIRMS.values())
     texts |= set(TITLES.values())
     # The matcher's reasons: their templates, the words they put in, the list separator.

@@ -213,3 +213,17 @@ def test_a_model_and_a_case_file_are_named_by_what_they_are(app: Flask) -> None:
         assert model_name("bm25") == "其他排序模型"
         assert case_file("holdout_cases.json") == "留出评测集"
         assert case_file("extra_cases.json") == "评测集“extra_cases”"
+
+
+def test_the_jobs_page_says_how_each_run_came_about(client: FlaskClient, db: Session) -> None:
+    now = utcnow()
+    for n, trigger in enumerate(("schedule", "catch_up", "after_refresh", "resumed")):
+        at = now - dt.timedelta(hours=n + 1)
+        db.add(JobRun(job_name="stale_needs", scheduled_at=at, started_at=at, finished_at=at,
+                      status=JobRunStatus.SUCCEEDED, trigger=trigger, counts={}))  # fmt: skip
+    db.commit()
+    sign_in(client, "admin")
+    runs = client.get("/jobs").text.split('data-testid="job-runs"', 1)[1]
+    words = read_words(runs)
+    assert all(label in words for label in ("按计划", "补跑", "台账更新后", "其他方式"))
+    assert "resumed" not in words and not problems_in(words, "/jobs")

@@ -14,7 +14,14 @@ from web.auth import actor
 from web.db import get_db
 from web.forms import EmptyForm
 from web.services.errors import ServiceError
-from web.services.jobs import COUNT_LABELS, JOBS, job_overview, queue_run, scheduler_reported_at
+from web.services.jobs import (
+    COUNT_LABELS,
+    JOBS,
+    TRIGGER_LABELS,
+    job_overview,
+    queue_run,
+    scheduler_reported_at,
+)
 
 from .blueprint import pages
 from .filters import half_year
@@ -30,6 +37,7 @@ def jobs_page() -> str:
     return render_template(
         "jobs/list.html", overview=overview, form=EmptyForm(), can_run=user.role == Role.ADMIN,
         job_labels={job.name: job.label for job in JOBS.values()}, count_labels=COUNT_LABELS,
+        trigger_labels=TRIGGER_LABELS,
         periods=[(p, half_year(p)) for p in (this_half, clock.next_period(this_half))],
     )  # fmt: skip
 

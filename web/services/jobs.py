@@ -76,6 +76,15 @@ JOBS: dict[str, Job] = {
     )  # fmt: skip
 }
 
+#: How a run came about, in words (``JobRun.trigger``; the re-match queued by a refresh is
+#: ``web.services.rematch.AFTER_REFRESH``).
+TRIGGER_LABELS = {
+    "schedule": "按计划",
+    "catch_up": "补跑",
+    "manual": "手动",
+    "after_refresh": "台账更新后",
+}
+
 #: What a run's counts count, in words (the jobs page shows the counts, never their keys).
 COUNT_LABELS = {
     "period": "期次",
