@@ -108,11 +108,18 @@ def rank(
     With ``explain`` the excluded projects come too, each with the rule it failed.
     """
     model = model or WeightedModel()
-    eligibility = check(index, need, today)
-    positions = np.flatnonzero(eligibility.eligible)
+    if explain:
+        eligibility = check(index, need, today)
+        positions = np.flatnonzero(eligibility.eligible)
+        locality, excluded = eligibility.locality, None
+    else:
+        # Which projects pass, without finding the first rule each other one fails.
+        place = Place(index, need.household.region_code, today)
+        eligibility, positions, locality = None, passing(place, need), place.locality
+        excluded = index.live_count() - len(positions)
     text = index.text_similarity(need) if len(positions) else np.zeros(len(index))
-    scored = _score(index, need, today, eligibility, eligibility.locality, positions, text,
-                    limit, model)  # fmt: skip
+    scored = _score(index, need, today, eligibility, locality, positions, text, limit, model,
+                    excluded)  # fmt: skip
     return _ranking(index, scored, today, explain, model)
 
 

@@ -143,3 +143,19 @@ def test_no_needs_and_no_projects_give_no_rankings() -> None:
     empty = match_many(build_index([]), cases.needs[:3], today, explain=True)
     assert [r.items for r in empty] == [[], [], []]
     assert all(r.nothing_suitable for r in empty)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
+def test_a_ranking_without_its_exclusions_is_the_same_ranking(path: Path) -> None:
+    """Without ``explain`` the candidates are found without the rule each other project
+    fails: the results are the same, score for score."""
+    cases = load_cases(path)
+    index = build_index(cases.projects)
+    for need in [*cases.needs, *variants(cases.needs, 20)]:
+        shown = rank(index, need, cases.as_of)
+        explained = rank(index, need, cases.as_of, explain=True)
+        assert shown.excluded == [] and shown.excluded_count == explained.excluded_count
+        assert shown.candidates == explained.candidates
+        assert [(m.project.id, m.score, m.features, m.reasons, m.low_match)
+                for m in shown.items] == [(m.project.id, m.score, m.features, m.reasons,
+                                            m.low_match) for m in explained.items]  # fmt: skip
