@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -116,6 +117,36 @@ def features(
     days = index.ends[positions] - today.toordinal()
     out[:, 8] = np.minimum(np.maximum(days / 180.0, 0), 1)
     return out
+
+
+#: A learned model's name: ``logistic-<its number among the models trained>-<day trained>``.
+_LEARNED_NAME = re.compile(r"logistic-(?P<number>\d+)-(?P<day>\d{8})")
+#: The hand-set weights' name: ``weighted-v<version>``.
+_WEIGHTED_NAME = re.compile(r"weighted-v(?P<version>\d+)")
+
+
+def learned_model_name(number: int, day: dt.date) -> str:
+    """``logistic-3-20261207``: the third model trained, on 7 December 2026."""
+    return f"logistic-{number}-{day:%Y%m%d}"
+
+
+@dataclass(frozen=True)
+class ModelName:
+    """What a model's name says: the weights' version, or a learned model's number and the day
+    it was trained (None for the weights)."""
+
+    number: int
+    trained_on: dt.date | None = None
+
+
+def read_model_name(name: str) -> ModelName | None:
+    """``weighted-v2`` or a :func:`learned_model_name`, read back; None for another name."""
+    if found := _WEIGHTED_NAME.fullmatch(name):
+        return ModelName(int(found["version"]))
+    if found := _LEARNED_NAME.fullmatch(name):
+        day = dt.datetime.strptime(found["day"], "%Y%m%d").date()  # noqa: DTZ007 - a date
+        return ModelName(int(found["number"]), day)
+    return None
 
 
 class WeightedModel:

@@ -3,13 +3,13 @@ field by the name its form uses, a ranking model and a case file by what they ar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
 from matcher.evaluation import CASE_FILE_LABELS, case_file_label
 from matcher.reasons import Names, Reason
+from matcher.scoring import read_model_name
 from models import clock
 from web.services.project_changes import field_name
 from web.services.stats_tables import Label
@@ -36,25 +36,20 @@ def words(text: str) -> str:
     return _(text) if text else text
 
 
-#: A ranking model's name as the matcher stores it: ``weighted-v2`` (the hand-set weights, by
-#: version) or ``logistic-3-20261207`` (the third model trained, on that day).
-_WEIGHTED = re.compile(r"weighted-v(?P<version>\d+)")
-_LEARNED = re.compile(r"logistic-(?P<number>\d+)-(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})")
-
-
 @pages.app_template_filter("model_name")
 def model_name(name: str | None) -> str:
     """``weighted-v2`` → 规则加权模型（第 2 版）; ``logistic-3-20261207`` → 学习模型第 3 号
     （2026年12月7日训练）; a name of neither kind → 其他排序模型."""
     if not name:
         return ""
-    if found := _WEIGHTED.fullmatch(name):
-        return _("规则加权模型（第 %(version)s 版）", version=found["version"])
-    if found := _LEARNED.fullmatch(name):
-        return _("学习模型第 %(number)s 号（%(year)s年%(month)s月%(day)s日训练）",
-                 number=found["number"], year=found["year"], month=int(found["month"]),
-                 day=int(found["day"]))  # fmt: skip
-    return _("其他排序模型")
+    read = read_model_name(name)
+    if read is None:
+        return _("其他排序模型")
+    if read.trained_on is None:
+        return _("规则加权模型（第 %(version)s 版）", version=read.number)
+    day = read.trained_on
+    return _("学习模型第 %(number)s 号（%(year)s年%(month)s月%(day)s日训练）",
+             number=read.number, year=day.year, month=day.month, day=day.day)  # fmt: skip
 
 
 @pages.app_template_filter("case_file")

@@ -26,6 +26,7 @@ from models.session import add_unless_taken
 from .audit import write_audit
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .ledgers import check_period
+from .rematch import AFTER_REFRESH
 from .scoping import require_role, scoped
 
 #: A queued run no scheduler has picked up in this long is given up.
@@ -76,13 +77,12 @@ JOBS: dict[str, Job] = {
     )  # fmt: skip
 }
 
-#: How a run came about, in words (``JobRun.trigger``; the re-match queued by a refresh is
-#: ``web.services.rematch.AFTER_REFRESH``).
+#: How a run came about, in words (``JobRun.trigger``).
 TRIGGER_LABELS = {
     "schedule": "按计划",
     "catch_up": "补跑",
     "manual": "手动",
-    "after_refresh": "台账更新后",
+    AFTER_REFRESH: "台账更新后",
 }
 
 #: What a run's counts count, in words (the jobs page shows the counts, never their keys).

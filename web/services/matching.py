@@ -57,7 +57,7 @@ from matcher import (
 from matcher.evaluation import Benchmark, load_benchmarks
 from matcher.index_store import IndexFormatError, index_layout, load_index, save_index
 from matcher.rules import check
-from matcher.scoring import FEATURES, features
+from matcher.scoring import FEATURES, features, learned_model_name
 from matcher.training import TrainingResult, enough_outcomes, train_and_compare
 from models import Household, LedgerEdition, ModelVersion, Need, Project, Referral, User, clock
 from models.base import utcnow
@@ -563,7 +563,7 @@ def train_matcher(
         # Read (once per process) only when there is something to judge.
         benchmarks = load_benchmarks() if enough_outcomes(labels) else []
     result = train_and_compare(
-        matrix, labels, active_model(db), name=f"logistic-{number}-{now:%Y%m%d}",
+        matrix, labels, active_model(db), name=learned_model_name(number, now),
         benchmarks=benchmarks,
     )  # fmt: skip
     if result.model is not None:
