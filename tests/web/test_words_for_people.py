@@ -208,8 +208,8 @@ def test_no_page_or_export_shows_a_field_name_an_enum_code_or_fen(
 
 def test_a_model_and_a_case_file_are_named_by_what_they_are(app: Flask) -> None:
     with app.test_request_context():
-        assert model_name("weighted-v2") == "规则加权模型（第 2 版）"
-        assert model_name("logistic-3-20261207") == "学习模型第 3 号（2026年12月7日训练）"
+        assert model_name("weighted-v2") == "规则加权模型第 2 版"
+        assert model_name("logistic-3-20261207") == "学习模型第 3 号，2026年12月7日训练"
         assert model_name("bm25") == "其他排序模型"
         assert case_file("holdout_cases.json") == "留出评测集"
         assert case_file("extra_cases.json") == "评测集“extra_cases”"

@@ -38,17 +38,18 @@ def words(text: str) -> str:
 
 @pages.app_template_filter("model_name")
 def model_name(name: str | None) -> str:
-    """``weighted-v2`` → 规则加权模型（第 2 版）; ``logistic-3-20261207`` → 学习模型第 3 号
-    （2026年12月7日训练）; a name of neither kind → 其他排序模型."""
+    """``weighted-v2`` → 规则加权模型第 2 版; ``logistic-3-20261207`` → 学习模型第 3 号，
+    2026年12月7日训练; a name of neither kind → 其他排序模型. No brackets of its own: pages put
+    it in theirs, after a score."""
     if not name:
         return ""
     read = read_model_name(name)
     if read is None:
         return _("其他排序模型")
     if read.trained_on is None:
-        return _("规则加权模型（第 %(version)s 版）", version=read.number)
+        return _("规则加权模型第 %(version)s 版", version=read.number)
     day = read.trained_on
-    return _("学习模型第 %(number)s 号（%(year)s年%(month)s月%(day)s日训练）",
+    return _("学习模型第 %(number)s 号，%(year)s年%(month)s月%(day)s日训练",
              number=read.number, year=day.year, month=day.month, day=day.day)  # fmt: skip
 
 
