@@ -183,12 +183,16 @@ def rematch_open_needs(
             updated_at=sa.bindparam("updated"),
         )
     )
-    # Most needs find what they found last time: only when they were re-matched is written.
-    touch = (
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("need_id"))
-        .values(rematched_at=sa.bindparam("at"), updated_at=sa.bindparam("updated"))
-    )
+
+    # Most needs find what they found last time: only when they were re-matched is written,
+    # one statement for all of a chunk's.
+    def touch(ids: list[int]) -> sa.Update:
+        return (
+            sa.update(table)
+            .where(table.c.id.in_(ids))
+            .values(rematched_at=now, updated_at=table.c.updated_at)
+        )
+
     needs_of: dict[int, int] = defaultdict(int)
     gained_of: dict[int, int] = defaultdict(int)
     baseline = gained_needs = gained_projects = 0
@@ -202,7 +206,8 @@ def rematch_open_needs(
                 selectinload(Need.household).selectinload(Household.gov_aid),
             )
         ).all()
-        rows, touched = [], []
+        rows: list[dict[str, Any]] = []
+        touched: list[int] = []
         for need in sorted(loaded, key=lambda n: (n.household.region_code, n.id)):
             record = need_record(need, today)
             code = record.household.region_code
@@ -239,7 +244,7 @@ def rematch_open_needs(
                     gained_projects += len(new)
                     gained_of[station_id] += 1
                 if suitable == before and gained == was_gained and gained_on == need.gained_at:
-                    touched.append({"need_id": need.id, "at": now, "updated": need.updated_at})
+                    touched.append(need.id)
                     continue
             rows.append(
                 {"need_id": need.id, "suitable": suitable, "at": now, "gained": gained,
@@ -248,7 +253,7 @@ def rematch_open_needs(
         if rows:
             db.execute(write, rows)
         if touched:
-            db.execute(touch, touched)
+            db.execute(touch(touched))
         for need in loaded:
             # The session's copies would otherwise keep what was there before the UPDATE.
             db.expire(need, ["suitable_project_ids", "rematched_at", "gained_project_ids",

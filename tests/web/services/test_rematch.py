@@ -397,3 +397,22 @@ def test_a_province_wide_rematch_keeps_a_few_places_and_makes_each_once(
     assert result.needs > len(villages) > 3
     assert sorted(made) == sorted(villages)  # each village's place made once
     assert most[0] <= 3  # the two kept and the one being made
+
+
+def test_a_rematch_that_finds_nothing_new_stamps_it_and_leaves_each_need_unchanged(
+    db: Session, clocked: Flask
+) -> None:
+    publish_all(db)
+    rematch_open_needs(db, None, today=TODAY, now=NOW)
+    db.flush()
+    before = dict(db.execute(sa.select(Need.id, Need.updated_at)).all())
+    later = NOW + dt.timedelta(days=1)
+
+    again = rematch_open_needs(db, None, today=TODAY, now=later)
+
+    assert again.needs and again.gained_needs == 0
+    db.expire_all()
+    rows = db.execute(sa.select(Need.id, Need.updated_at).where(Need.rematched_at == later)).all()
+    assert len(rows) == again.needs
+    # The need's last change (the worklist shows and sorts by it) stays what it was.
+    assert all(updated == before[need_id] for need_id, updated in rows)
