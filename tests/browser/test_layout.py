@@ -9,6 +9,7 @@ button opens it on phones, and without script it is still there; on paper, table
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections.abc import Iterator
@@ -21,8 +22,11 @@ from playwright.sync_api import Browser, Page, StorageState, expect
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from models import clock
+from matcher.evaluation import case_file_label, shipped_case_files
+from matcher.scoring import learned_model_name
+from models import JobRun, clock
 from models.base import utcnow
+from models.enums import JobRunStatus
 from seed.activity import load_activity
 from tests.browser.helpers import go_to, new_page, sign_in
 from tests.conftest import copy_demo, side_database_url
@@ -173,6 +177,24 @@ DEMO_LEDGERS = ("440000000000", "440100000000", "440200000000", "441800000000",
                 "440117000000", "440232000000", "441424000000")  # fmt: skip
 
 
+def refused_training_run(now: dt.datetime) -> JobRun:
+    """A retraining run as the 定时任务 page lists it: a model refused on two case files, with
+    its figures on all five (the shape ``web.services.matching.train_matcher`` records)."""
+    names = [path.name for path in shipped_case_files()]
+    return JobRun(
+        job_name="retrain_matcher", scheduled_at=now, started_at=now,
+        finished_at=now + dt.timedelta(seconds=12), status=JobRunStatus.SUCCEEDED,
+        trigger="manual",
+        counts={
+            "model": learned_model_name(3, clock.local_date(now)), "outcomes": 214,
+            "promoted": False, "auc": {"candidate": 0.812, "active": 0.655},
+            "ndcg@5": {name: {"candidate": 0.801, "active": 0.914} for name in names},
+            "refusals": [f"{case_file_label(name)}的 NDCG@5 比当前模型低 0.113（允许 0.01）"
+                         for name in names[:2]],
+        },
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def demo_site(
     database_url: str, tmp_path_factory: pytest.TempPathFactory, engine: Engine
@@ -194,6 +216,7 @@ def demo_site(
         load_activity(db, clock.local_date(now))
         deliver_feeds(db, now)
         create_plan(db, get_user(db, "ca_conghua"), None, {}, now=now)
+        db.add(refused_training_run(now))
         db.commit()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -348,4 +371,22 @@ def test_the_printed_half_year_report_shows_whole_tables(
     )
     assert overflow and set(overflow) == {"visible"}, overflow  # paper cannot scroll
     expect(page.get_by_role("navigation", name="主导航")).to_be_hidden()
+    page.context.close()
+
+
+def test_a_phone_shows_each_job_and_a_training_run_whole_without_scrolling_sideways(
+    browser: Browser, demo_site: str, sessions: dict[str, StorageState]
+) -> None:
+    page = new_page(browser, demo_site, viewport={"width": PHONE_WIDTH, "height": 844},
+                    storage_state=sessions.get("admin"))  # fmt: skip
+    if "admin" not in sessions:
+        sign_in(page, ROLES["admin"])
+    page.goto("/jobs")
+    run = page.get_by_test_id("training-run")
+    # Each run is a card: its figures, the table of case files included, within the screen,
+    # and so is each job's 立即运行.
+    for box in (run.bounding_box(), run.locator("table").bounding_box(),
+                page.get_by_test_id("run-retrain_matcher").bounding_box()):  # fmt: skip
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH
+    expect(run).to_contain_text("未启用")
     page.context.close()

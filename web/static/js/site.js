@@ -193,7 +193,9 @@
   // Tables marked "stack" become cards on phones (CSS): each cell carries its column's header.
   function labelStackedCells() {
     each("table.stack", function (table) {
-      var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      // The table's own header row: a table inside a cell has headers of its own.
+      var head = table.tHead && table.tHead.rows[0];
+      var headers = Array.prototype.map.call(head ? head.cells : [], function (th) {
         return th.textContent.trim();
       });
       Array.prototype.forEach.call(table.tBodies, function (body) {
