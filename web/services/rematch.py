@@ -179,8 +179,9 @@ def rematch_open_needs(
             rematched_at=sa.bindparam("at"),
             gained_project_ids=sa.bindparam("gained"),
             gained_at=sa.bindparam("gained_on"),
-            # A re-match is not an edit of the need: its last change stays as it was.
-            updated_at=sa.bindparam("updated"),
+            # A re-match is not an edit of the need: its last change stays as the row holds it
+            # (not as read with the chunk: an edit committed since would be undone).
+            updated_at=table.c.updated_at,
         )
     )
 
@@ -248,7 +249,7 @@ def rematch_open_needs(
                     continue
             rows.append(
                 {"need_id": need.id, "suitable": suitable, "at": now, "gained": gained,
-                 "gained_on": gained_on, "updated": need.updated_at}
+                 "gained_on": gained_on}
             )  # fmt: skip
         if rows:
             db.execute(write, rows)

@@ -403,9 +403,13 @@ def test_a_rematch_that_finds_nothing_new_stamps_it_and_leaves_each_need_unchang
     db: Session, clocked: Flask
 ) -> None:
     publish_all(db)
-    rematch_open_needs(db, None, today=TODAY, now=NOW)
     db.flush()
     before = dict(db.execute(sa.select(Need.id, Need.updated_at)).all())
+    first = rematch_open_needs(db, None, today=TODAY, now=NOW)
+    db.expire_all()
+    written = db.execute(sa.select(Need.id, Need.updated_at).where(Need.rematched_at == NOW)).all()
+    assert first.baseline == len(written) > 0  # each need's suitable projects written ...
+    assert all(updated == before[need_id] for need_id, updated in written)  # ... not an edit
     later = NOW + dt.timedelta(days=1)
 
     again = rematch_open_needs(db, None, today=TODAY, now=later)
