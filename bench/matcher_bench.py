@@ -180,10 +180,10 @@ def main() -> None:
                 peers["rank-bm25"].append(time.perf_counter() - started)
         _, ranking_p95 = report("rank() — the ranking alone, same needs", peers["rank"])
         bm25s_p50, bm25s_p95 = report("bm25s — keyword peer", peers["bm25s"])
-        rank_p50, rank_p95 = report("rank-bm25 — keyword peer", peers["rank-bm25"])
+        _, okapi_p95 = report("rank-bm25 — keyword peer", peers["rank-bm25"])
         print(f"{'ratio p95 rank() / bm25s':<52} {ranking_p95 / bm25s_p95:8.2f}")
         print(f"{'ratio p95 match_need() / bm25s':<52} {model_p95 / bm25s_p95:8.2f}")
-        print(f"{'ratio p95 model / rank-bm25':<52} {model_p95 / rank_p95:8.3f}")
+        print(f"{'ratio p95 match_need() / rank-bm25':<52} {model_p95 / okapi_p95:8.3f}")
         loop_rate, many_rate = _many(index.projects[: args.many_projects], records)
 
     http_p95 = _http(url, args, need_ids)
@@ -193,7 +193,7 @@ def main() -> None:
         "rank_p95_ms": round(ranking_p95, 2),
         "http_p95_ms": round(http_p95, 2),
         "bm25s_p95_ms": round(bm25s_p95, 2),
-        "rank_bm25_p95_ms": round(rank_p95, 2),
+        "rank_bm25_p95_ms": round(okapi_p95, 2),
         "rank_loop_needs_per_s": round(loop_rate),
         "match_many_needs_per_s": round(many_rate),
         **shared,
