@@ -110,6 +110,43 @@ def assign_ids(db: Session, objects: list[Any]) -> None:
         row.id = id_
 
 
+def insert_new(db: Session, *groups: list[Any]) -> bool:
+    """Insert new objects whose ids :func:`assign_ids` gave, each group of one mapped class
+    with one executemany of their column values, skipping the unit of work's bookkeeping per
+    object (a sixth of a 100,000-row household import). A column no object of a group set
+    gets its default; one that only some set is None in the others, which must then be its
+    default (and the column not JSON). The objects stay out of the session.
+
+    False, and nothing done, for a group without ids (not PostgreSQL) or with a column only
+    some objects set whose default is not None: add and flush those objects instead."""
+    prepared = [rows for rows in map(_insert_rows, groups) if rows is not None]
+    if len(prepared) < len([g for g in groups if g]):
+        return False
+    for table, rows in prepared:
+        db.execute(sa.insert(table), rows)
+    return True
+
+
+def _insert_rows(objects: list[Any]) -> tuple[sa.Table, list[dict[str, Any]]] | None:
+    if not objects or objects[0].id is None:
+        return None
+    mapper = sa.inspect(type(objects[0]))
+    columns = {a.key: a.columns[0] for a in mapper.column_attrs}
+    given = [{k: v for k, v in vars(o).items() if k in columns} for o in objects]
+    keys = set().union(*given)
+    for key in keys:
+        column = columns[key]
+        # None in the rows that lack it must mean what leaving it out means: SQL NULL. A JSON
+        # column would store JSON null instead.
+        if any(key not in row for row in given) and (
+            column.server_default is not None
+            or (column.default is not None and getattr(column.default, "arg", None) is not None)
+            or column.type._type_affinity is sa.JSON
+        ):
+            return None
+    return mapper.local_table, [{key: row.get(key) for key in keys} for row in given]
+
+
 def add_unless_taken(db: Session, row: Any) -> bool:
     """Add and flush ``row`` in a savepoint: False, and nothing added, when a unique
     constraint already holds its key (another request or process got there first); the

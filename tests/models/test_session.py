@@ -7,6 +7,7 @@ import multiprocessing
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from models.session import create_engine
 
@@ -47,3 +48,33 @@ def test_a_second_engine_on_the_file_leaves_the_first_ones_locks_alone(tmp_path:
         assert conn.execute(sa.text("PRAGMA quick_check")).scalar() == "ok"
     first.dispose()
     second.dispose()
+
+
+def test_insert_new_writes_rows_with_their_ids_and_defaults_or_leaves_them_to_a_flush(
+    db: Session,
+) -> None:
+    from models import Household, Station
+    from models.enums import HouseholdStatus
+    from models.session import insert_new
+
+    station = db.scalars(sa.select(Station).order_by(Station.id)).first()
+    assert station is not None
+    top = db.scalar(sa.select(sa.func.max(Household.id))) or 0
+
+    def household(n: int, **given: object) -> Household:
+        return Household(id=top + n, station_id=station.id, region_code=station.region_code,
+                         head_name=f"户主{n}", **given)  # fmt: skip
+
+    # One sets its income, the other leaves it to its default (0), which None would not be.
+    assert not insert_new(db, [household(1, income_per_head_fen=500), household(2)])
+    assert not insert_new(db, [Household(head_name="无编号")])  # no id given: a flush's work
+    assert db.scalar(sa.select(sa.func.count()).where(Household.id > top)) == 0
+
+    assert insert_new(db, [household(3, address="一号"), household(4)])
+    rows = db.execute(
+        sa.select(Household.id, Household.address, Household.status, Household.created_at)
+        .where(Household.id > top)
+        .order_by(Household.id)
+    ).all()
+    assert [(r.id - top, r.address) for r in rows] == [(3, "一号"), (4, None)]
+    assert all(r.status == HouseholdStatus.ACTIVE and r.created_at is not None for r in rows)

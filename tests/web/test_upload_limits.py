@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from openpyxl import Workbook
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -217,20 +218,19 @@ def villages(db: Session, username: str) -> list[str]:
 
 
 @contextmanager
-def failing(
-    model: type, event: str, error: Exception, when: Callable[[Any], bool]
-) -> Iterator[None]:
-    """While open, writing a ``model`` row for which ``when`` holds raises ``error``."""
+def failing(engine: Engine, error: Exception, when: Callable[[str], bool]) -> Iterator[None]:
+    """While open, a statement sent to ``engine`` for which ``when`` holds raises ``error``
+    instead (whether the ORM's unit of work or a bulk insert writes the rows)."""
 
-    def listener(_mapper: Any, _connection: Any, target: Any) -> None:
-        if when(target):
+    def listener(*args: Any) -> None:
+        if when(args[2]):  # (connection, cursor, statement, parameters, context, executemany)
             raise error
 
-    sa.event.listen(model, event, listener)
+    sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         yield
     finally:
-        sa.event.remove(model, event, listener)
+        sa.event.remove(engine, "before_cursor_execute", listener)
 
 
 # --- too big to accept --------------------------------------------------------------------------
@@ -486,23 +486,27 @@ def test_an_import_whose_audit_record_fails_leaves_nothing_and_a_retry_imports_e
 
 
 def test_an_import_cut_off_mid_write_leaves_nothing_and_a_retry_imports_each_household_once(
-    client: FlaskClient, db: Session
+    client: FlaskClient, db: Session, engine: Engine
 ) -> None:
     rows = household_rows(12, villages(db, "station_a"), seed=5)
     data = households_workbook(rows)
     sign_in(client, "station_a")
     before = stored(db)
     known = set(db.scalars(sa.select(Household.id)))
-    written: list[Member] = []
+    sent: list[str] = []
     lost = sa.exc.OperationalError("INSERT INTO members", {}, ConnectionResetError("连接中断"))
 
-    def after_some_members(member: Member) -> bool:
-        written.append(member)
-        return len(written) > 7
+    def members_after_households(statement: str) -> bool:
+        households = any(s.startswith("INSERT INTO households") for s in sent)
+        sent.append(statement)
+        return households and statement.startswith("INSERT INTO members")
 
-    with failing(Member, "after_insert", lost, after_some_members):
+    with failing(engine, lost, members_after_households):
         failed = post_page(client, "households", data)
-    assert len(written) == 8, "the failure came after rows had been written"
+    lost_at = next(i for i, s in enumerate(sent) if s.startswith("INSERT INTO members"))
+    assert any(s.startswith("INSERT INTO households") for s in sent[:lost_at]), (
+        "the connection was lost writing members, after the households were written"
+    )
     assert failed.status_code == 503
     assert "服务暂时不可用" in failed.text and "INSERT" not in failed.text
     assert stored(db) == before

@@ -21,7 +21,7 @@ from models.enums import (
     Relation,
 )
 from models.regions import descendant_range
-from models.session import assign_ids
+from models.session import assign_ids, insert_new
 
 from .audit import looked_at, write_audit
 from .contracts import HOUSEHOLD, MEMBER, field_problems
@@ -159,10 +159,15 @@ def import_households(
             f"共有 {len(ordered)} 行有误，未导入任何数据；请修改后重新上传。",
             fields={"rows": ordered},
         )
+    new_members = [m for h in households for m in h.members]
     assign_ids(db, households)
-    assign_ids(db, [m for h in households for m in h.members])
-    db.add_all(households)
-    db.flush()
+    assign_ids(db, new_members)
+    for household in households:
+        for member in household.members:
+            member.household_id = household.id  # None until a flush where no ids were given
+    if not insert_new(db, households, new_members):
+        db.add_all(households)
+        db.flush()
     check = check_duplicates(db, actor, households, duplicate_limit)
     write_audit(
         db, actor, "household.import", station, region_code=station.region_code,
