@@ -113,12 +113,14 @@ def assign_ids(db: Session, objects: list[Any]) -> None:
 def insert_new(db: Session, *groups: list[Any]) -> bool:
     """Insert new objects whose ids :func:`assign_ids` gave, each group of one mapped class
     with one executemany of their column values, skipping the unit of work's bookkeeping per
-    object (a sixth of a 100,000-row household import). A column no object of a group set
-    gets its default; one that only some set is None in the others, which must then be its
-    default (and the column not JSON). The objects stay out of the session.
+    object (a sixth of a 100,000-row household import). As in a flush, a None the column's
+    type does not store itself is left out, and a column no object of a group sets gets its
+    default. The objects stay out of the session: they are not persistent, and what was
+    left to a default reads None on them.
 
-    False, and nothing done, for a group without ids (not PostgreSQL) or with a column only
-    some objects set whose default is not None: add and flush those objects instead."""
+    False, and nothing done, for a group without ids (not PostgreSQL), of an inherited
+    mapping, or with a column set by some objects only that has a default or stores None
+    itself (JSON): add and flush those objects instead."""
     prepared = [rows for rows in map(_insert_rows, groups) if rows is not None]
     if len(prepared) < len([g for g in groups if g]):
         return False
@@ -131,20 +133,28 @@ def _insert_rows(objects: list[Any]) -> tuple[sa.Table, list[dict[str, Any]]] | 
     if not objects or objects[0].id is None:
         return None
     mapper = sa.inspect(type(objects[0]))
-    columns = {a.key: a.columns[0] for a in mapper.column_attrs}
-    given = [{k: v for k, v in vars(o).items() if k in columns} for o in objects]
+    table = mapper.local_table
+    columns = {attr.key: attr.columns[0] for attr in mapper.column_attrs}
+    if any(column.table is not table for column in columns.values()):
+        return None
+    given = [
+        {
+            key: value
+            for key, value in vars(o).items()
+            if key in columns and (value is not None or columns[key].type.should_evaluate_none)
+        }
+        for o in objects
+    ]
     keys = set().union(*given)
     for key in keys:
         column = columns[key]
-        # None in the rows that lack it must mean what leaving it out means: SQL NULL. A JSON
-        # column would store JSON null instead.
         if any(key not in row for row in given) and (
-            column.server_default is not None
-            or (column.default is not None and getattr(column.default, "arg", None) is not None)
-            or column.type._type_affinity is sa.JSON
+            column.default is not None
+            or column.server_default is not None
+            or column.type.should_evaluate_none
         ):
             return None
-    return mapper.local_table, [{key: row.get(key) for key in keys} for row in given]
+    return table, [{columns[key].key: row.get(key) for key in keys} for row in given]
 
 
 def add_unless_taken(db: Session, row: Any) -> bool:
