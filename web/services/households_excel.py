@@ -69,6 +69,8 @@ _MEMBER_FIELDS = (
 
 @dataclass(frozen=True)
 class HouseholdImportResult:
+    #: What was imported, with their ids and members. On PostgreSQL they are written without
+    #: the session (``models.session.insert_new``): read a household back to change it.
     households: list[Household]
     members: int
     duplicates: list[Duplicate]
