@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from matcher.training import TrainingResult
 from models.clock import local_date, period_of
 from web.services.archives import CASE_RETENTION_DAYS, archive_closed_cases
 from web.services.ledgers import refresh_ledgers
@@ -96,6 +97,11 @@ def retrain_matcher(ctx: JobContext) -> dict[str, Any]:
     both measures, candidate against active, and the reasons for a refusal."""
     result = train_matcher(ctx.db, None, ctx.local_day)
     ctx.progress(1, 1)
+    return training_run_counts(result)
+
+
+def training_run_counts(result: TrainingResult) -> dict[str, Any]:
+    """What a training run records (the 定时任务 page shows it)."""
     return {
         "outcomes": result.outcomes,
         "model": result.model.name if result.model else None,

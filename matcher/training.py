@@ -59,6 +59,14 @@ class TrainingResult:
     refusals: list[str] = field(default_factory=list)
 
 
+def ndcg_refusal(check: CaseFileCheck) -> str:
+    """Why a candidate that ranks a case file worse is refused, in Chinese."""
+    return (
+        f"{case_file_label(check.case_file)}的 NDCG@5 比当前模型低 {check.drop:.3f}"
+        f"（{check.candidate:.3f}，当前模型 {check.active:.3f}；至多可低 {NDCG_TOLERANCE:.2f}）"
+    )
+
+
 def enough_outcomes(labels: np.ndarray) -> bool:
     """Whether there are outcomes enough, of each kind, to fit a model on."""
     labels = np.asarray(labels, dtype=int)
@@ -124,13 +132,7 @@ def train_and_compare(
             f"预测接收的效果未优于当前模型（留出集 AUC {candidate_auc:.3f}，"
             f"当前模型 {active_auc:.3f}）"
         )
-    for check in checks:
-        if not check.passed:
-            refusals.append(
-                f"{case_file_label(check.case_file)}的 NDCG@5 比当前模型低 {check.drop:.3f}"
-                f"（{check.candidate:.3f}，当前模型 {check.active:.3f}；至多可低 "
-                f"{NDCG_TOLERANCE:.2f}）"
-            )
+    refusals += [ndcg_refusal(check) for check in checks if not check.passed]
     promoted = not refusals
     candidate.metrics = {
         "auc_holdout": round(candidate_auc, 4),
@@ -156,5 +158,6 @@ __all__ = [
     "compare_on_case_files",
     "enough_outcomes",
     "fit",
+    "ndcg_refusal",
     "train_and_compare",
 ]

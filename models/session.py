@@ -121,10 +121,10 @@ def insert_new(db: Session, *groups: list[Any]) -> bool:
     False, and nothing done, for a group without ids (not PostgreSQL), of an inherited
     mapping, or with a column set by some objects only that has a default or stores None
     itself (JSON): add and flush those objects instead."""
-    prepared = [rows for rows in map(_insert_rows, groups) if rows is not None]
-    if len(prepared) < len([g for g in groups if g]):
+    prepared = [_insert_rows(group) for group in groups if group]
+    if None in prepared:
         return False
-    for table, rows in prepared:
+    for table, rows in filter(None, prepared):
         db.execute(sa.insert(table), rows)
     return True
 

@@ -22,8 +22,11 @@ from playwright.sync_api import Browser, Page, StorageState, expect
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from matcher.evaluation import case_file_label, shipped_case_files
+from jobs.tasks import training_run_counts
+from matcher import LearnedModel
+from matcher.evaluation import shipped_case_files
 from matcher.scoring import learned_model_name
+from matcher.training import CaseFileCheck, TrainingResult, ndcg_refusal
 from models import JobRun, clock
 from models.base import utcnow
 from models.enums import JobRunStatus
@@ -189,20 +192,17 @@ DEMO_LEDGERS = ("440000000000", "440100000000", "440200000000", "441800000000",
 
 
 def refused_training_run(now: dt.datetime) -> JobRun:
-    """A retraining run as the 定时任务 page lists it: a model refused on two case files, with
-    its figures on all five (the shape ``web.services.matching.train_matcher`` records)."""
-    names = [path.name for path in shipped_case_files()]
+    """A retraining run as the job records it (``training_run_counts``): a model refused for
+    ranking two of the five case files worse, with its figures on all five."""
+    checks = [CaseFileCheck(path.name, 0.801 if n < 2 else 0.914, 0.914)
+              for n, path in enumerate(shipped_case_files())]  # fmt: skip
+    model = LearnedModel(coef=[], intercept=0.0, name=learned_model_name(3, clock.local_date(now)))
+    result = TrainingResult(model, 0.812, 0.655, False, 214, "", checks,
+                            [ndcg_refusal(c) for c in checks if not c.passed])  # fmt: skip
     return JobRun(
         job_name="retrain_matcher", scheduled_at=now, started_at=now,
         finished_at=now + dt.timedelta(seconds=12), status=JobRunStatus.SUCCEEDED,
-        trigger="manual",
-        counts={
-            "model": learned_model_name(3, clock.local_date(now)), "outcomes": 214,
-            "promoted": False, "auc": {"candidate": 0.812, "active": 0.655},
-            "ndcg@5": {name: {"candidate": 0.801, "active": 0.914} for name in names},
-            "refusals": [f"{case_file_label(name)}的 NDCG@5 比当前模型低 0.113（允许 0.01）"
-                         for name in names[:2]],
-        },
+        trigger="manual", counts=training_run_counts(result),
     )  # fmt: skip
 
 

@@ -184,16 +184,13 @@ def rematch_open_needs(
             updated_at=table.c.updated_at,
         )
     )
-
     # Most needs find what they found last time: only when they were re-matched is written,
     # one statement for all of a chunk's.
-    def touch(ids: list[int]) -> sa.Update:
-        return (
-            sa.update(table)
-            .where(table.c.id.in_(ids))
-            .values(rematched_at=now, updated_at=table.c.updated_at)
-        )
-
+    touch = (
+        sa.update(table)
+        .where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(rematched_at=sa.bindparam("at"), updated_at=table.c.updated_at)
+    )
     needs_of: dict[int, int] = defaultdict(int)
     gained_of: dict[int, int] = defaultdict(int)
     baseline = gained_needs = gained_projects = 0
@@ -254,7 +251,7 @@ def rematch_open_needs(
         if rows:
             db.execute(write, rows)
         if touched:
-            db.execute(touch(touched))
+            db.execute(touch, {"ids": touched, "at": now})
         for need in loaded:
             # The session's copies would otherwise keep what was there before the UPDATE.
             db.expire(need, ["suitable_project_ids", "rematched_at", "gained_project_ids",
