@@ -1,5 +1,6 @@
 """In a real browser: a station user registers a household with two members and a need, sees
-the ID number masked (and whole only after "显示"), and finds the need on the worklist."""
+the ID number masked (and whole only after "显示"), finds the need on the worklist, and finds
+the household again by its ID number without the number entering the address."""
 
 from __future__ import annotations
 
@@ -59,5 +60,14 @@ def test_register_a_household_and_find_its_need_on_the_worklist(
     expect(row).to_contain_text("罗振华")
     expect(row).to_contain_text("未享受政府救助")
     expect(page.get_by_test_id("worklist").locator("tbody tr").first).to_contain_text("急难")
+
+    # Found again by the whole ID number, which stays out of the address bar and history.
+    page.get_by_role("link", name="困难家庭", exact=True).click()
+    page.get_by_label("查找").fill(HEAD_ID)
+    page.get_by_role("button", name="搜索").click()
+    expect(page.get_by_test_id("household-table").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("household-table")).to_contain_text("罗振华")
+    expect(page.get_by_label("查找")).to_have_value(HEAD_ID)
+    assert HEAD_ID not in page.url and "q=" not in page.url
     assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

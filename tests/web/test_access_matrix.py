@@ -352,6 +352,8 @@ API_ROWS = [
         ch=403, fill=NEAR_PLACE),
     # The needs ledger: station and civil-affairs staff only; a charity never reads it whole.
     Row("GET", "/api/v1/households", anon=401, admin=200, ca=200, st=200, ch=403),
+    Row("POST", "/api/v1/households/search", anon=401, admin=200, ca=200, st=200, ch=403,
+        body={"q": "钟伟明"}, sends=SENDS_BODY),
     Row("POST", "/api/v1/households", anon=401, admin=201, ca=(201, 404), st=(201, 404),
         ch=403, fill=PLACE, sends=SENDS_BODY, label="station_id of the place",
         body=lambda v: {"station_id": v["station"], "region_code": v["station_region"],
@@ -678,6 +680,8 @@ PAGE_ROWS = [
         sends=SENDS_FORM),
     # The needs ledger.
     Row("GET", "/households", anon=LOGIN, admin=200, ca=200, st=200, ch=403),
+    Row("POST", "/households", anon=LOGIN, admin=200, ca=200, st=200, ch=403,
+        body={"q": "钟伟明"}, sends=SENDS_FORM),
     # A station's staff always get their own station's form, whatever the query says.
     Row("GET", "/households/new?station_id={station}", anon=LOGIN, admin=200, ca=(200, 404),
         st=200, ch=403, fill=PLACE),

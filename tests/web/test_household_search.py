@@ -4,27 +4,40 @@ hashes; each search is audited by its kind, and no clear number lands in the dat
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from models import AuditLog, Base, Household
-from tests.helpers import bearer, sign_in
+from models.enums import Relation
+from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.crypto import cipher_of
-from web.services.households import SearchKind, search_kind
+from web.services.households import (
+    HouseholdInput,
+    MemberInput,
+    SearchKind,
+    create_household,
+    search_kind,
+)
 
 #: 钟伟明's household at station_a (温泉镇): his wife's ID number and the household's phone.
 WIFE_ID = "440122198009031148"
 PHONE = "13719248651"
 
 
-def found(client: FlaskClient, query: str) -> list[str]:
-    page = client.get("/households", query_string={"q": query})
+def listed(page: TestResponse) -> list[str]:
     assert page.status_code == 200
     table = page.text[page.text.index('data-testid="household-table"') :]
-    return [name for name in ("钟伟明", "刘秀英") if f">{name}</a>" in table]
+    return [name for name in ("钟伟明", "刘秀英", "黄国强") if f">{name}</a>" in table]
+
+
+def found(client: FlaskClient, query: str) -> list[str]:
+    token = csrf_token(client, "/households")
+    return listed(client.post("/households", data={"q": query, "csrf_token": token}))
 
 
 def text_columns_holding(db: Session, value: str) -> list[str]:
@@ -86,17 +99,73 @@ def test_search_by_a_members_name_id_number_or_phone_finds_the_household_and_is_
 def test_the_api_finds_by_phone_only_within_the_callers_scope(
     client: FlaskClient, db: Session
 ) -> None:
-    own = client.get(
-        "/api/v1/households", query_string={"q": PHONE}, headers=bearer(client, "station_a")
+    own = client.post(
+        "/api/v1/households/search", json={"q": PHONE}, headers=bearer(client, "station_a")
     )
     assert [h["head_name"] for h in own.json["items"]] == ["钟伟明"]
-    other = client.get(
-        "/api/v1/households", query_string={"q": PHONE}, headers=bearer(client, "station_b")
+    other = client.post(
+        "/api/v1/households/search", json={"q": PHONE}, headers=bearer(client, "station_b")
     )
     assert other.json["items"] == []
+
+
+def test_a_search_term_never_travels_in_the_address(client: FlaskClient, db: Session) -> None:
+    """An address lands in access logs, browser history and Referer headers: the page posts
+    the term and the API refuses it there, saying where it goes."""
+    refused = client.get(
+        "/api/v1/households", query_string={"q": WIFE_ID}, headers=bearer(client, "station_a")
+    )
+    assert refused.status_code == 422
+    assert "POST /api/v1/households/search" in json.dumps(refused.json, ensure_ascii=False)
+
+    sign_in(client, "station_a")
+    page = client.get("/households")
+    form = re.search(r'<form[^>]*role="search"[^>]*>', page.text)
+    assert form is not None and 'method="post"' in form.group()
+    # An address built by hand finds nothing by it: the list is the whole, unfiltered.
+    everyone = listed(page)
+    assert listed(client.get("/households", query_string={"q": "刘秀英"})) == everyone
+    assert found(client, "刘秀英") == ["钟伟明"]
 
 
 def test_a_stored_phone_is_indexed_by_its_keyed_hash(db: Session) -> None:
     household = db.scalar(sa.select(Household).where(Household.head_name == "钟伟明"))
     assert household is not None
     assert household.phone_hash == cipher_of(db).lookup_hash(PHONE)
+
+
+def test_a_search_of_many_pages_turns_its_pages_by_posting_the_term_again(
+    client: FlaskClient, db: Session
+) -> None:
+    user = get_user(db, "station_a")
+    assert user.station is not None
+    for n in range(21):
+        create_household(
+            db, user,
+            HouseholdInput(region_code=user.station.region_code, categories=["dibao"],
+                           members=[MemberInput(name=f"陈{'一二三四五六七八九十'[n % 10]}根{n}",
+                                                relation=Relation.HEAD)]),
+        )  # fmt: skip
+    db.commit()
+    sign_in(client, "station_a")
+    token = csrf_token(client, "/households")
+    first = client.post("/households", data={"q": "根", "category": "dibao", "csrf_token": token})
+    assert "共 21 户" in first.text and "1 / 2" in first.text
+    # Every way to the next page posts the term; no link in the page carries it.
+    assert "根" not in "".join(re.findall(r'href="([^"]*)"', first.text))
+    pager = first.text[first.text.index('class="pager"') :]
+    assert 'name="q" value="根"' in pager and 'name="category" value="dibao"' in pager
+    second = client.post(
+        "/households", data={"q": "根", "category": "dibao", "page": "2", "csrf_token": token}
+    )
+    assert "共 21 户" in second.text and "2 / 2" in second.text
+    shown = set(re.findall(r">(陈.根\d+)</a>", first.text)) | set(
+        re.findall(r">(陈.根\d+)</a>", second.text)
+    )
+    assert len(shown) == 21
+    # Without a term, the filters and the page stay in the address, to be linked.
+    listing = client.get("/households", query_string={"category": "dibao"})
+    pager = listing.text[listing.text.index('class="pager"') :]
+    link = re.search(r'href="(/households\?[^"]*)">下一页', pager)
+    assert link is not None
+    assert sorted(link.group(1).split("?")[1].split("&amp;")) == ["category=dibao", "page=2"]

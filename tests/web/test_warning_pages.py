@@ -156,7 +156,9 @@ def test_a_person_not_in_the_ledger_must_be_registered_before_confirming(
     sign_in(client, "station_a")
     detail = client.get(f"/warnings/{warning.id}").text
     assert "入户核查" in detail and 'data-testid="register-household"' in detail
-    assert "/households/new?name=" in detail
+    # The link names the warning, not the person: an address ends up in access logs.
+    links = " ".join(re.findall(r'href="([^"]*)"', detail))
+    assert f"/households/new?warning={warning.id}" in links and "罗未名" not in links
     token = csrf_token(client, f"/warnings/{warning.id}")
     answer = client.post(
         f"/warnings/{warning.id}/confirm",
@@ -167,8 +169,12 @@ def test_a_person_not_in_the_ledger_must_be_registered_before_confirming(
     assert 'class="flash error"' in answer.text or "flash-error" in answer.text
     db.expire_all()
     assert warning.status == WarningStatus.OPEN and warning.need_id is None
-    form = client.get("/households/new?name=罗未名").text
+    form = client.get(f"/households/new?warning={warning.id}").text
     assert 'value="罗未名"' in form
+    # Another station's warning is not theirs to read, by its number or otherwise.
+    other = client.application.test_client()
+    sign_in(other, "station_b")
+    assert other.get(f"/households/new?warning={warning.id}").status_code == 404
 
 
 def test_dismissing_without_a_reason_keeps_the_form_with_an_error(

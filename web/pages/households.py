@@ -69,6 +69,7 @@ from web.services.public_text import suggest_public_summary
 from web.services.referrals.chain import household_chain
 from web.services.scoping import require_role
 from web.services.stations import list_stations, station_for, station_regions
+from web.services.warnings import get_warning
 
 from .blueprint import pages
 from .refusals import refuse
@@ -144,21 +145,26 @@ def _member_rows(form: HouseholdForm) -> dict[str, str]:
     return {f"members.{n}": entry.name for n, entry in enumerate(_filled_members(form))}
 
 
-@pages.route("/households")
+@pages.route("/households", methods=["GET", "POST"])
 @login_required
 def households() -> str:
+    """The households list. A search for a name, an ID number or a phone is posted, never put
+    in the address: an address ends up in server and proxy logs, the browser's history and the
+    next page's Referer. The filters alone stay in the address, to be linked and bookmarked."""
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    query = (request.args.get("q") or "").strip()[:64] or None
-    category = request.args.get("category") or None
-    consent_arg = request.args.get("consent")
+    posted = request.method == "POST"
+    given = request.form if posted else request.args
+    query = ((request.form.get("q") or "").strip()[:64] or None) if posted else None
+    category = given.get("category") or None
+    consent_arg = given.get("consent")
     consent = {"yes": True, "no": False}.get(consent_arg or "")
-    page = min(100_000, max(1, request.args.get("page", 1, type=int) or 1))
+    page = min(100_000, max(1, given.get("page", 1, type=int) or 1))
     filters = HouseholdFilter(
         query=query,
         category=category if category in HouseholdCategory.codes() else None,
         consent=consent,
-        station_id=request.args.get("station_id", type=int),
+        station_id=given.get("station_id", type=int),
     )
     db = get_db()
     result = list_households(db, user, page=page, per_page=20, filters=filters)
@@ -202,8 +208,11 @@ def household_form(household_id: int | None = None) -> Any:
         return _household_form_page(form, household, [])
     if request.method == "GET" and household is None:
         form.members[0].form.relation.data = Relation.HEAD.value
-        # A person found by a warning (未在册) is registered from it: the name comes along.
-        form.members[0].form.name.data = (request.args.get("name") or "").strip()[:64] or None
+        # A person found by a warning (未在册) is registered from it: the name comes from the
+        # warning (in the user's scope), never from the address, which logs would keep.
+        warning_id = request.args.get("warning", type=int)
+        if warning_id is not None:
+            form.members[0].form.name.data = get_warning(db, user, warning_id).record.name
     if form.validate_on_submit():
         data = household_input(form)
         try:

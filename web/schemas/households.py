@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from models import Household, clock
 from models.enums import Domain, HouseholdCategory, LabelledEnum, NeedStatus, Relation, Urgency
@@ -16,16 +16,36 @@ def _labels(enum_cls: type[LabelledEnum], codes: list[str]) -> list[str]:
     return [labels.get(code, code) for code in codes]
 
 
-class HouseholdQuerySchema(BaseSchema):
-    q = fields.String(
-        validate=validate.Length(max=64),
-        metadata={"description": "成员姓名包含；或完整的身份证号、电话（按密钥哈希精确查找）"},
+def _not_in_the_address(_value: str) -> None:
+    raise ValidationError(
+        "查找词不能放在网址里（会留在服务器和代理的访问日志中），"
+        "请改用 POST /api/v1/households/search，把 q 放在请求体里。"
     )
+
+
+class HouseholdFilterSchema(BaseSchema):
+    """The filters of the households list, without a search term."""
+
     category = fields.String(load_default=None, validate=validate.OneOf(HouseholdCategory.codes()))
     station_id = fields.Integer(load_default=None, validate=ROW_ID)
     consent = fields.Boolean(load_default=None, metadata={"description": "是否已授权"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class HouseholdQuerySchema(HouseholdFilterSchema):
+    q = fields.String(
+        validate=_not_in_the_address,
+        metadata={"description": "不接受：查找请用 POST /api/v1/households/search"},
+    )
+
+
+class HouseholdSearchSchema(HouseholdFilterSchema):
+    q = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "成员姓名包含；或完整的身份证号、电话（按密钥哈希精确查找）"},
+    )
 
 
 class MemberSchema(BaseSchema):
