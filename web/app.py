@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
@@ -41,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
+    if proxies := app.config.get("PROXY_COUNT", 0):
+        # Behind nginx: the client's own address and scheme, as the proxies pass them on.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     register_database(app)
     register_auth(app)
     register_i18n(app)

@@ -82,6 +82,19 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(value: str | None, name: str) -> int:
+    """A small whole number read now (0 when unset), so a typo stops the start."""
+    if value is None or value.strip() == "":
+        return 0
+    try:
+        count = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} 应为整数：{value}") from None
+    if not 0 <= count <= 5:
+        raise ConfigError(f"{name} 应在 0 到 5 之间：{value}")
+    return count
+
+
 def _days(value: str | None, default: int) -> int:
     """A count of days read now, so a typo or a negative number stops the start."""
     if value is None or value.strip() == "":
@@ -144,6 +157,10 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
+        # Reverse proxies in front whose X-Forwarded-For and -Proto are believed: the client
+        # address then is the real one (sign-in throttling, registration limits, the audit's
+        # origin). 0: the address the WSGI server reports, as without a proxy.
+        "PROXY_COUNT": _count(env.get("PROXY_COUNT"), "PROXY_COUNT"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),

@@ -68,3 +68,19 @@ def test_a_served_app_takes_what_start_up_loaded_out_of_the_cycle_collector(
         assert len(gc.get_objects()) < frozen / 10  # what a full collection still walks
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(("given", "read"), [(None, 0), ("", 0), ("1", 1), ("2", 2)])
+def test_proxies_in_front_are_counted_from_the_environment(
+    tmp_path: Path, given: str | None, read: int
+) -> None:
+    env = {"CISHAN_INSTANCE_PATH": str(tmp_path)} | (
+        {"PROXY_COUNT": given} if given is not None else {}
+    )
+    assert load_config(env)["PROXY_COUNT"] == read
+
+
+@pytest.mark.parametrize("given", ["yes", "-1", "9"])
+def test_a_mistyped_proxy_count_stops_the_start(tmp_path: Path, given: str) -> None:
+    with pytest.raises(ConfigError, match="PROXY_COUNT"):
+        load_config({"CISHAN_INSTANCE_PATH": str(tmp_path), "PROXY_COUNT": given})

@@ -7,8 +7,12 @@ from __future__ import annotations
 import statistics
 import time
 
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
+from models import AuditLog
 from tests.helpers import DEMO_PASSWORD, csrf_token
 
 STRANGER = {"REMOTE_ADDR": "203.0.113.7"}
@@ -67,3 +71,47 @@ def test_a_strangers_five_failures_do_not_stop_the_owner_on_the_sign_in_page(
     assert [sign_in("guess", STRANGER) for _ in range(5)] == [401] * 5
     assert sign_in(DEMO_PASSWORD, STRANGER) == 429
     assert sign_in(DEMO_PASSWORD, OWNER) == 302
+
+
+def proxied_app(app: Flask, proxies: int) -> Flask:
+    """The test app's settings, as started behind ``proxies`` reverse proxies."""
+    from web import create_app
+
+    return create_app({**app.config, "PROXY_COUNT": proxies})
+
+
+def test_behind_a_proxy_each_client_is_counted_by_its_own_address(app: Flask, db: Session) -> None:
+    """nginx passes the client's address on in X-Forwarded-For; read, a stranger's failures
+    stop only the stranger, and the audit records where each attempt came from."""
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    client = proxied_app(app, proxies=1).test_client()
+
+    def token(password: str, client_address: str) -> int:
+        return client.post(
+            "/api/v1/auth/token", json={"username": "admin", "password": password},
+            environ_base=proxy, headers={"X-Forwarded-For": client_address},
+        ).status_code  # fmt: skip
+
+    assert [token("guess", "203.0.113.7") for _ in range(5)] == [401] * 5
+    assert token(DEMO_PASSWORD, "203.0.113.7") == 429
+    assert token(DEMO_PASSWORD, "198.51.100.20") == 201
+    origins = db.scalars(
+        sa.select(AuditLog.ip).where(AuditLog.action.like("auth.%")).order_by(AuditLog.id)
+    ).all()
+    assert origins[-1] == "198.51.100.20" and "203.0.113.7" in origins
+    assert "127.0.0.1" not in origins
+
+
+def test_without_proxies_set_a_forwarded_address_is_not_believed(app: Flask) -> None:
+    """Any client can send the header: unless the app is told a proxy adds it, the address
+    is the connection's, so a stranger cannot dodge the count by inventing addresses."""
+    client = proxied_app(app, proxies=0).test_client()
+    stranger = {"REMOTE_ADDR": "203.0.113.7"}
+    answers = [
+        client.post(
+            "/api/v1/auth/token", json={"username": "admin", "password": "guess"},
+            environ_base=stranger, headers={"X-Forwarded-For": f"10.9.0.{n}"},
+        ).status_code
+        for n in range(6)
+    ]  # fmt: skip
+    assert answers == [401] * 5 + [429]
