@@ -67,6 +67,12 @@ HOSTILE: list[tuple[str, str]] = [
     ("钟伟明的微信号是 wx_zhong_01", "wx_zhong_01"),
     ("电话是139 1234 5678（钟伟明）", "13912345678"),
     ("身份证号码：４４０１２２１９７８０４１２１０７６", "440122197804121076"),
+    # Typed in traditional characters, as a Hong Kong keyboard or a pasted text gives them.
+    ("戶主鍾偉明", "鍾偉明"),
+    ("偉明在工地做散工", "偉明"),
+    ("在502號房", "502號"),
+    ("在三組那邊", "三組"),
+    ("溫泉鎮大坑村", "溫泉鎮大坑村"),
 ]
 
 _SEPARATORS = re.compile(r"[\s.\-_/\\,、·•~()\[\]+*—–―‐‑‒−:;'\"|]+")

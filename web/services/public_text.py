@@ -3,7 +3,8 @@ household on: the summary written for charities (对外情况说明), a decline'
 answer to a 双向转介.
 
 The check works on the NFKC form of the text (full-width digits and letters, ideographic
-spaces and circled numbers become plain ones) and looks for:
+spaces and circled numbers become plain ones), each traditional character read as its
+simplified one (黃志強 is the 黄志强 on the register, 三組 a village group), and looks for:
 
 - numbers: any run of seven or more digits, Chinese numerals included, whatever separates
   them (spaces of every width, dots, dashes, slashes, commas, brackets) — phones, landlines,
@@ -19,11 +20,13 @@ spaces and circled numbers become plain ones) and looks for:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import opencc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -72,13 +75,29 @@ class Finding:
     end: int
 
 
+_TO_SIMPLIFIED = opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=8192)
+def _plain(ch: str) -> str:
+    """One character's NFKC form, a traditional character as its simplified one (character by
+    character, so every character of the result still points at one that was typed)."""
+    plain = unicodedata.normalize("NFKC", ch)
+    if len(plain) == 1 and "\u3400" <= plain <= "\u9fff":
+        simplified = str(_TO_SIMPLIFIED.convert(plain))
+        if len(simplified) == 1:
+            return simplified
+    return plain
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
-    """The NFKC form of ``text``, and for each of its characters the position in ``text`` of
-    the character it came from (so findings point at what was typed)."""
+    """The NFKC form of ``text`` in simplified characters, and for each of its characters the
+    position in ``text`` of the character it came from (so findings point at what was
+    typed)."""
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        plain = unicodedata.normalize("NFKC", ch)
+        plain = _plain(ch)
         chars.append(plain)
         origin.extend([i] * len(plain))
     return "".join(chars), origin
@@ -119,7 +138,7 @@ def _spans(text: str, names: Iterable[str], places: Iterable[str]) -> list[tuple
     latin = (m for m in _LATIN.finditer(text) if len(m.group()) >= MIN_LATIN_TOKEN)
     spans.extend(("账号或拼音", *m.span()) for m in latin)
     spans.extend(("地址", *m.span()) for m in _ADDRESS.finditer(text))
-    for place in {p for p in places if len(p) >= 2}:
+    for place in {normalise(p)[0] for p in places if len(p) >= 2}:
         # A village's name as a place (新田村, 新田社区), not the same word in a sentence.
         named = re.finditer(re.escape(place) + r"(?=\s*[村社居围屯寨组队])", text)
         spans.extend(("地址", *m.span()) for m in named)
