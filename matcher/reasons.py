@@ -10,6 +10,7 @@ of a need), or a :class:`Labels` list of vocabulary labels that are translated o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 #: How Chinese joins the items of a list; the English catalogue turns it into ", ".
 LIST_SEPARATOR = "、"
@@ -43,3 +44,29 @@ class Reason(str):
         self.template = template
         self.params = params
         return self
+
+
+def reason_record(reason: Reason) -> dict[str, Any]:
+    """``reason`` as JSON keeps it (a job run's figures): the Chinese text, and its template
+    and parameters, so a page can still say it in the reader's language."""
+    params: dict[str, Any] = {}
+    for name, value in reason.params.items():
+        if isinstance(value, Names):
+            params[name] = {"labels" if value.translated else "names": list(value)}
+        else:
+            params[name] = value
+    return {"text": str(reason), "template": reason.template, "params": params}
+
+
+def from_record(record: Mapping[str, Any] | str) -> Reason | str:
+    """A reason kept by :func:`reason_record` (text kept before records were: as it is)."""
+    if isinstance(record, str):
+        return record
+    params: dict[str, Param] = {}
+    for name, value in record.get("params", {}).items():
+        if isinstance(value, dict):
+            words: list[str] = list(value.get("labels") or value.get("names") or [])
+            params[name] = Labels(words) if "labels" in value else Names(words)
+        else:
+            params[name] = value
+    return Reason(record["template"], **params)

@@ -17,8 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from .evaluation import Benchmark, case_file_label, ndcg_by_model
+from .evaluation import CASE_FILE_LABELS, Benchmark, case_file_label, ndcg_by_model
 from .ranking import Model
+from .reasons import Labels, Names, Reason
 from .scoring import LearnedModel
 
 #: Fewest outcomes (and of each class) worth fitting a model on.
@@ -55,16 +56,35 @@ class TrainingResult:
     outcomes: int
     message: str
     case_files: list[CaseFileCheck] = field(default_factory=list)
-    #: Why the candidate was not promoted, in Chinese (empty when it was).
-    refusals: list[str] = field(default_factory=list)
+    #: Why the candidate was not promoted (empty when it was).
+    refusals: list[Reason] = field(default_factory=list)
+    #: Why no candidate was fitted (None when one was).
+    not_fitted: Reason | None = None
 
 
-def ndcg_refusal(check: CaseFileCheck) -> str:
-    """Why a candidate that ranks a case file worse is refused, in Chinese."""
-    return (
-        f"{case_file_label(check.case_file)}的 NDCG@5 比当前模型低 {check.drop:.3f}"
-        f"（{check.candidate:.3f}，当前模型 {check.active:.3f}；至多可低 {NDCG_TOLERANCE:.2f}）"
-    )
+def ndcg_refusal(check: CaseFileCheck) -> Reason:
+    """Why a candidate that ranks a case file worse is refused."""
+    label = CASE_FILE_LABELS.get(check.case_file)
+    case_file = Labels([label]) if label else Names([case_file_label(check.case_file)])
+    return Reason(
+        "%(case_file)s的 NDCG@5 比当前模型低 %(drop)s（%(candidate)s，当前模型 %(active)s；至多可低 %(tolerance)s）",  # noqa: E501  (one literal: the catalogue's message id)
+        case_file=case_file, drop=f"{check.drop:.3f}", candidate=f"{check.candidate:.3f}",
+        active=f"{check.active:.3f}", tolerance=f"{NDCG_TOLERANCE:.2f}",
+    )  # fmt: skip
+
+
+def auc_refusal(candidate: float, active: float) -> Reason:
+    """Why a candidate that predicts acceptance no better is refused."""
+    return Reason(
+        "预测接收的效果未优于当前模型（留出集 AUC %(candidate)s，当前模型 %(active)s）",
+        candidate=f"{candidate:.3f}", active=f"{active:.3f}",
+    )  # fmt: skip
+
+
+def too_few_outcomes(n: int, accepted: int) -> Reason:
+    """Why no model was fitted."""
+    return Reason("转介结果不足（%(n)s 条，接收 %(accepted)s 条），继续使用当前模型。",
+                  n=n, accepted=accepted)  # fmt: skip
 
 
 def enough_outcomes(labels: np.ndarray) -> bool:
@@ -115,10 +135,8 @@ def train_and_compare(
     labels = np.asarray(labels, dtype=int)
     n = len(labels)
     if not enough_outcomes(labels):
-        return TrainingResult(
-            None, None, None, False, n,
-            f"转介结果不足（{n} 条，接收 {int(labels.sum())} 条），继续使用当前模型。",
-        )  # fmt: skip
+        why = too_few_outcomes(n, int(labels.sum()))
+        return TrainingResult(None, None, None, False, n, str(why), not_fitted=why)
     train_x, hold_x, train_y, hold_y = train_test_split(
         matrix, labels, test_size=0.3, random_state=seed, stratify=labels
     )
@@ -128,10 +146,7 @@ def train_and_compare(
     checks = compare_on_case_files(candidate, active, benchmarks)
     refusals = []
     if not candidate_auc > active_auc:
-        refusals.append(
-            f"预测接收的效果未优于当前模型（留出集 AUC {candidate_auc:.3f}，"
-            f"当前模型 {active_auc:.3f}）"
-        )
+        refusals.append(auc_refusal(candidate_auc, active_auc))
     refusals += [ndcg_refusal(check) for check in checks if not check.passed]
     promoted = not refusals
     candidate.metrics = {

@@ -3,6 +3,8 @@ is still refused when it ranks a shipped case file worse, and the jobs page says
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,7 +15,7 @@ from matcher import LearnedModel, rank
 from matcher.evaluation import CASE_FILE_LABELS, shipped_case_files
 from models import ModelVersion, Need, Referral, clock, utcnow
 from models.enums import JobRunStatus, NeedStatus, ReferralStatus
-from tests.helpers import get_user, sign_in
+from tests.helpers import csrf_token, get_user, sign_in
 from web.services.ledgers import build_edition
 from web.services.matching import clear_cache, match_need, need_record, project_index
 
@@ -68,7 +70,7 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
     assert set(counts["ndcg@5"]) == {path.name for path in shipped_case_files()}
     assert all(f["candidate"] < f["active"] - 0.01 for f in counts["ndcg@5"].values())
     assert counts["promoted"] is False
-    assert any("主评测集的 NDCG@5 比当前模型低" in r for r in counts["refusals"])
+    assert any("主评测集的 NDCG@5 比当前模型低" in r["text"] for r in counts["refusals"])
     db.expire_all()
     assert db.scalar(sa.select(ModelVersion).where(ModelVersion.is_active.is_(True))) is None
     refused = db.scalar(sa.select(ModelVersion).where(ModelVersion.name == counts["model"]))
@@ -96,6 +98,16 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
         assert CASE_FILE_LABELS[name] in page and f"{figures['candidate']:.3f}" in page
     assert ".json" not in page
     assert "主评测集的 NDCG@5 比当前模型低" in page
+
+    # In English, the reasons too: kept with their figures, not as Chinese sentences.
+    token = csrf_token(client, "/jobs")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/jobs"})
+    english = client.get("/jobs").text
+    refusals = english[english.index('data-testid="training-refusals"') :]
+    refusals = refusals[: refusals.index("</ul>")]
+    assert "NDCG@5 on the main case set is" in refusals and "below the model in use" in refusals
+    assert not re.search(r"[\u3400-\u9fff]", refusals), refusals
+    client.post("/language", data={"csrf_token": token, "lang": "zh_CN", "next": "/jobs"})
 
     # By hand, the same answers give the same refusal, with both measures printed.
     printed = app.test_cli_runner().invoke(args=["matcher", "train"]).output

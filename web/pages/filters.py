@@ -3,12 +3,13 @@ field by the name its form uses, a ranking model and a case file by what they ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask_babel import gettext as _
 
 from matcher.evaluation import CASE_FILE_LABELS, case_file_label
-from matcher.reasons import Names, Reason
+from matcher.reasons import Names, Reason, from_record
 from matcher.scoring import read_model_name
 from models import clock
 from web.services.project_changes import field_name
@@ -65,10 +66,13 @@ pages.add_app_template_filter(field_name, "field_name")
 
 
 @pages.app_template_filter("reason")
-def reason(text: str) -> str:
+def reason(text: str | Mapping[str, Any]) -> str:
     """A matcher's reason in the page's language: its template through the catalogue, with
     vocabulary labels translated and data (dates, the words of a need, conditions) as given.
-    Plain text, escaped by the template."""
+    A reason kept as JSON (``reason_record``) is read back first. Plain text, escaped by the
+    template."""
+    if isinstance(text, Mapping):
+        text = from_record(text)
     if not isinstance(text, Reason):
         return _(text) if text else text
     separator = _("、")

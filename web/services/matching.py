@@ -56,6 +56,7 @@ from matcher import (
 )
 from matcher.evaluation import Benchmark, load_benchmarks
 from matcher.index_store import IndexFormatError, index_layout, load_index, save_index
+from matcher.reasons import reason_record
 from matcher.rules import check
 from matcher.scoring import FEATURES, features, learned_model_name
 from matcher.training import TrainingResult, enough_outcomes, train_and_compare
@@ -593,7 +594,9 @@ def training_figures(result: TrainingResult) -> dict[str, Any]:
             c.case_file: {"candidate": c.candidate, "active": c.active} for c in result.case_files
         },
         "promoted": result.promoted,
-        "refusals": list(result.refusals),
+        # Each with its template and figures, so a page says it in the reader's language.
+        "refusals": [reason_record(r) for r in result.refusals],
+        "not_fitted": reason_record(result.not_fitted) if result.not_fitted else None,
     }
 
 
