@@ -43,8 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
     if proxies := app.config.get("PROXY_COUNT", 0):
-        # Behind nginx: the client's own address and scheme, as the proxies pass them on.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        # Behind nginx: the client's own address as the proxies pass it on, and the scheme the
+        # nearest one sets (nginx replaces X-Forwarded-Proto rather than adding to it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=1)  # type: ignore[method-assign]
     register_database(app)
     register_auth(app)
     register_i18n(app)

@@ -70,7 +70,8 @@ def test_a_model_that_predicts_answers_better_but_ranks_worse_is_refused_with_it
     assert set(counts["ndcg@5"]) == {path.name for path in shipped_case_files()}
     assert all(f["candidate"] < f["active"] - 0.01 for f in counts["ndcg@5"].values())
     assert counts["promoted"] is False
-    assert any("主评测集的 NDCG@5 比当前模型低" in r["text"] for r in counts["refusals"])
+    assert any("主评测集的 NDCG@5 比当前模型低" in r for r in counts["refusals"])
+    assert [r["text"] for r in counts["refusal_reasons"]] == counts["refusals"]
     db.expire_all()
     assert db.scalar(sa.select(ModelVersion).where(ModelVersion.is_active.is_(True))) is None
     refused = db.scalar(sa.select(ModelVersion).where(ModelVersion.name == counts["model"]))

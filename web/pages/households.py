@@ -147,10 +147,11 @@ def _member_rows(form: HouseholdForm) -> dict[str, str]:
 
 @pages.route("/households", methods=["GET", "POST"])
 @login_required
-def households() -> str:
+def households() -> str | Response:
     """The households list. A search for a name, an ID number or a phone is posted, never put
     in the address: an address ends up in server and proxy logs, the browser's history and the
-    next page's Referer. The filters alone stay in the address, to be linked and bookmarked."""
+    next page's Referer. The filters alone stay in the address, to be linked and bookmarked:
+    the form posted without a term goes on to their address."""
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     posted = request.method == "POST"
@@ -166,6 +167,14 @@ def households() -> str:
         consent=consent,
         station_id=given.get("station_id", type=int),
     )
+    if posted and query is None:
+        kept: dict[str, Any] = {
+            "category": filters.category,
+            "consent": consent_arg if consent is not None else None,
+            "station_id": filters.station_id,
+            "page": page if page > 1 else None,
+        }
+        return redirect(url_for("pages.households", **{k: v for k, v in kept.items() if v}), 303)
     db = get_db()
     result = list_households(db, user, page=page, per_page=20, filters=filters)
     return render_template(

@@ -43,7 +43,10 @@ class HouseholdQuerySchema(HouseholdFilterSchema):
 class HouseholdSearchSchema(HouseholdFilterSchema):
     q = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=64),
+        validate=[
+            validate.Length(max=64),
+            validate.Regexp(r"\S", error="请填写要查找的姓名、身份证号或电话。"),
+        ],
         metadata={"description": "成员姓名包含；或完整的身份证号、电话（按密钥哈希精确查找）"},
     )
 

@@ -594,8 +594,9 @@ def training_figures(result: TrainingResult) -> dict[str, Any]:
             c.case_file: {"candidate": c.candidate, "active": c.active} for c in result.case_files
         },
         "promoted": result.promoted,
-        # Each with its template and figures, so a page says it in the reader's language.
-        "refusals": [reason_record(r) for r in result.refusals],
+        "refusals": [str(r) for r in result.refusals],
+        # The same with their templates and figures, so a page says them in its language.
+        "refusal_reasons": [reason_record(r) for r in result.refusals],
         "not_fitted": reason_record(result.not_fitted) if result.not_fitted else None,
     }
 
