@@ -3,6 +3,9 @@ services (so their timelines, audit records and notifications are real): what a 
 office and a charity see on a demo server. ``flask seed activity``; the test suite does not
 load them.
 
+The charity serving 冯志明's son refers the household back to the county office (双向转介):
+it may qualify for the disability subsidies it does not yet get.
+
 One of them is a pairing (结对帮扶): an 爱心妈妈 of 青苗助学基金会 paired for a year with 李子轩,
 a left-behind child (留守儿童) of 温泉镇 whose parents work in Shenzhen, two visits a month
 from the first day of the month three months back. The month two months back saw one visit
@@ -18,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Household, Need, Project, Referral, User, clock, utcnow
-from models.enums import CompanionRole, DeclineReason, Domain, ServiceType
-from web.services.referrals import episodes, pairings, workflow
+from models.enums import CompanionRole, DeclineReason, Domain, GovAidType, ServiceType
+from web.services.referrals import back_referrals, episodes, pairings, workflow
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,24 @@ class Story:
     #: pairing) or completed.
     until: str
     delivered_yuan: int | None = None
+    #: What the charity, having met the household, tells the office it may qualify for (双向转介).
+    back_referral: tuple[tuple[GovAidType, ...], str] | None = None
 
 
 STORIES = (
     Story("赵金福", Domain.MEDICAL, "粤善同行·重特大疾病医疗救助", "completed", 20_000),
     Story("盘桂清", Domain.HEATING, "瑶山暖冬·高寒山区取暖关爱行动", "completed", 500),
-    Story("冯志明", Domain.DISABILITY, "乳源县重度残疾人康复训练资助", "in_service"),
+    Story(
+        "冯志明",
+        Domain.DISABILITY,
+        "乳源县重度残疾人康复训练资助",
+        "in_service",
+        back_referral=(
+            (GovAidType.DISABILITY_SUBSIDY,),
+            "上门康复时了解到，子豪评了二级精神残疾，家里还没有申领困难残疾人生活补贴和"
+            "重度残疾人护理补贴，请核实是否符合残疾人两项补贴。",
+        ),
+    ),
     Story("邓四妹", Domain.EDUCATION, "瑶乡助学金·困难家庭中小学生资助", "approved"),
     Story("林秀梅", Domain.MEDICAL, "木棉关爱·困难妇女两癌救助", "declined"),
     Story("黄金水", Domain.HOUSING, "安居工程·困难老人住房修缮与适老化改造", "submitted"),
@@ -107,6 +122,9 @@ def load_activity(db: Session, today: dt.date) -> int:
                 episodes.add_episode(db, charity, referral.id, episodes.EpisodeInput(
                     on=today - dt.timedelta(days=days_ago), kind=ServiceType.REHABILITATION,
                     quantity=2, unit="课时", note="上门康复训练"), today=today)  # fmt: skip
+            if story.back_referral:
+                aid_types, note = story.back_referral
+                back_referrals.refer_back(db, charity, referral.id, list(aid_types), note)
         if story.until == "completed":
             amount = (story.delivered_yuan or 0) * 100
             workflow.complete_referral(db, charity, referral.id, delivered_amount_fen=amount)
