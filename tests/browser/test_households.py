@@ -69,5 +69,11 @@ def test_register_a_household_and_find_its_need_on_the_worklist(
     expect(page.get_by_test_id("household-table")).to_contain_text("罗振华")
     expect(page.get_by_label("查找")).to_have_value(HEAD_ID)
     assert HEAD_ID not in page.url and "q=" not in page.url
+    # Opening the household and going back finds the results again, with nothing to resend.
+    page.get_by_test_id("household-table").get_by_role("link", name="罗振华").click()
+    expect(page.get_by_test_id("household-title")).to_contain_text("罗振华")
+    page.go_back()
+    expect(page.get_by_test_id("household-table")).to_contain_text("罗振华")
+    expect(page.get_by_label("查找")).to_have_value(HEAD_ID)
     assert page.console_errors == []  # type: ignore[attr-defined]  # set by new_page
     page.context.close()

@@ -680,7 +680,7 @@ PAGE_ROWS = [
         sends=SENDS_FORM),
     # The needs ledger.
     Row("GET", "/households", anon=LOGIN, admin=200, ca=200, st=200, ch=403),
-    Row("POST", "/households", anon=LOGIN, admin=200, ca=200, st=200, ch=403,
+    Row("POST", "/households", anon=LOGIN, admin=303, ca=303, st=303, ch=403,
         body={"q": "钟伟明"}, sends=SENDS_FORM),
     # A station's staff always get their own station's form, whatever the query says.
     Row("GET", "/households/new?station_id={station}", anon=LOGIN, admin=200, ca=(200, 404),

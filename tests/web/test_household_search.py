@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from html import unescape
 from urllib.parse import unquote
 
 import pytest
@@ -50,9 +52,16 @@ def addresses(page: TestResponse) -> str:
     )
 
 
-def found(client: FlaskClient, query: str) -> list[str]:
+def search(client: FlaskClient, data: dict[str, str]) -> TestResponse:
+    """Post the search form, and follow it to the results' address."""
     token = csrf_token(client, "/households")
-    return listed(client.post("/households", data={"q": query, "csrf_token": token}))
+    posted = client.post("/households", data={**data, "csrf_token": token})
+    assert posted.status_code == 303
+    return client.get(posted.location)
+
+
+def found(client: FlaskClient, query: str) -> list[str]:
+    return listed(search(client, {"q": query}))
 
 
 def text_columns_holding(db: Session, value: str) -> list[str]:
@@ -141,7 +150,39 @@ def test_a_search_term_never_travels_in_the_address(client: FlaskClient, db: Ses
     everyone = total(page)
     assert everyone > 1
     assert total(client.get("/households", query_string={"q": "刘秀英"})) == everyone
-    assert found(client, "刘秀英") == ["钟伟明"]
+
+    # Posted, the term goes on sealed: the address opens the results (going back and reloading
+    # work) but holds nothing of the number, and a second search for it looks different.
+    token = csrf_token(client, "/households")
+    posted = client.post("/households", data={"q": WIFE_ID, "csrf_token": token})
+    again = client.post("/households", data={"q": WIFE_ID, "csrf_token": token})
+    assert posted.status_code == 303 and posted.location != again.location
+    for where in (posted.location, again.location):
+        assert "q=" not in where and WIFE_ID[-6:] not in unquote(where)
+    assert listed(client.get(posted.location)) == ["钟伟明"]
+    assert listed(client.get(posted.location)) == ["钟伟明"]  # reloaded: the same
+
+    # Someone else opening that address, even at the same station, learns nothing of it.
+    colleague = client.application.test_client()
+    sign_in(colleague, "station_b")
+    theirs = colleague.get(posted.location)
+    assert theirs.status_code == 200 and WIFE_ID not in theirs.text
+    assert "这次查找已失效" in theirs.text and total(theirs) > 0
+
+
+def test_a_sealed_search_opens_only_for_a_working_day(client: FlaskClient, db: Session) -> None:
+    sign_in(client, "station_a")
+    user = get_user(db, "station_a")
+    cipher = cipher_of(db)
+    fresh = cipher.seal(f"{user.id}:{WIFE_ID}")
+    assert listed(client.get("/households", query_string={"s": fresh})) == ["钟伟明"]
+    day_old = cipher._fernet.encrypt_at_time(  # noqa: SLF001  (a token made a day ago)
+        f"{user.id}:{WIFE_ID}".encode(), int(time.time()) - 24 * 3600
+    ).decode()
+    stale = client.get("/households", query_string={"s": day_old})
+    assert "这次查找已失效" in stale.text and WIFE_ID not in stale.text
+    forged = client.get("/households", query_string={"s": "not-a-token"})
+    assert "这次查找已失效" in forged.text
 
 
 def test_a_stored_phone_is_indexed_by_its_keyed_hash(db: Session) -> None:
@@ -150,7 +191,7 @@ def test_a_stored_phone_is_indexed_by_its_keyed_hash(db: Session) -> None:
     assert household.phone_hash == cipher_of(db).lookup_hash(PHONE)
 
 
-def test_a_search_of_many_pages_turns_its_pages_by_posting_the_term_again(
+def test_a_search_of_many_pages_turns_its_pages_by_links_that_hold_no_term(
     client: FlaskClient, db: Session
 ) -> None:
     user = get_user(db, "station_a")
@@ -164,16 +205,15 @@ def test_a_search_of_many_pages_turns_its_pages_by_posting_the_term_again(
         )  # fmt: skip
     db.commit()
     sign_in(client, "station_a")
-    token = csrf_token(client, "/households")
-    first = client.post("/households", data={"q": "根", "category": "dibao", "csrf_token": token})
+    first = search(client, {"q": "根", "category": "dibao"})
     assert "共 21 户" in first.text and "1 / 2" in first.text
-    # Every way to the next page posts the term; no link in the page carries it.
+    # The next page's link carries the sealed term and the filter, never the term itself.
     assert "根" not in addresses(first) and "q=" not in addresses(first)
-    pager = first.text[first.text.index('class="pager"') :]
-    assert 'name="q" value="根"' in pager and 'name="category" value="dibao"' in pager
-    second = client.post(
-        "/households", data={"q": "根", "category": "dibao", "page": "2", "csrf_token": token}
-    )
+    link = re.search(r'href="(/households\?[^"]*)">下一页', first.text)
+    assert link is not None
+    keys = sorted(part.split("=")[0] for part in link.group(1).split("?")[1].split("&amp;"))
+    assert keys == ["category", "page", "s"]
+    second = client.get(unescape(link.group(1)))
     assert "共 21 户" in second.text and "2 / 2" in second.text
     shown = set(re.findall(r">(陈.根\d+)</a>", first.text)) | set(
         re.findall(r">(陈.根\d+)</a>", second.text)

@@ -32,6 +32,7 @@ from web.forms import (
     UploadForm,
 )
 from web.labels import LABELS
+from web.services.crypto import cipher_of
 from web.services.discovery import household_warnings
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.households import (
@@ -145,37 +146,51 @@ def _member_rows(form: HouseholdForm) -> dict[str, str]:
     return {f"members.{n}": entry.name for n, entry in enumerate(_filled_members(form))}
 
 
+#: How long a search's sealed term opens its results (a working day, as a session lasts).
+SEARCH_MAX_AGE_SECONDS = 8 * 3600
+
+
 @pages.route("/households", methods=["GET", "POST"])
 @login_required
 def households() -> str | Response:
-    """The households list. A search for a name, an ID number or a phone is posted, never put
-    in the address: an address ends up in server and proxy logs, the browser's history and the
-    next page's Referer. The filters alone stay in the address, to be linked and bookmarked:
-    the form posted without a term goes on to their address."""
+    """The households list. A search for a name, an ID number or a phone is posted, and goes
+    on to an address holding the term sealed (encrypted, for this user, for a working day):
+    an address ends up in server and proxy logs, the browser's history and the next page's
+    Referer, and the term must not, yet going back to the results and paging them work as
+    with any list. The filters stay in the address as they are, to be linked."""
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
-    posted = request.method == "POST"
-    given = request.form if posted else request.args
-    query = ((request.form.get("q") or "").strip()[:64] or None) if posted else None
+    db = get_db()
+    cipher = cipher_of(db)
+    given = request.form if request.method == "POST" else request.args
     category = given.get("category") or None
     consent_arg = given.get("consent")
     consent = {"yes": True, "no": False}.get(consent_arg or "")
     page = min(100_000, max(1, given.get("page", 1, type=int) or 1))
+    station_id = given.get("station_id", type=int)
+    if request.method == "POST":
+        typed = (request.form.get("q") or "").strip()[:64]
+        kept: dict[str, Any] = {
+            "s": cipher.seal(f"{user.id}:{typed}") if typed else None,
+            "category": category,
+            "consent": consent_arg if consent is not None else None,
+            "station_id": station_id,
+            "page": page if page > 1 else None,
+        }
+        return redirect(url_for("pages.households", **{k: v for k, v in kept.items() if v}), 303)
+    query = None
+    if sealed := request.args.get("s"):
+        owner, _sep, term = (cipher.unseal(sealed, SEARCH_MAX_AGE_SECONDS) or "").partition(":")
+        if owner == str(user.id) and term:
+            query = term
+        else:
+            flash(_("这次查找已失效，请重新输入查找内容。"), "warning")
     filters = HouseholdFilter(
         query=query,
         category=category if category in HouseholdCategory.codes() else None,
         consent=consent,
-        station_id=given.get("station_id", type=int),
+        station_id=station_id,
     )
-    if posted and query is None:
-        kept: dict[str, Any] = {
-            "category": filters.category,
-            "consent": consent_arg if consent is not None else None,
-            "station_id": filters.station_id,
-            "page": page if page > 1 else None,
-        }
-        return redirect(url_for("pages.households", **{k: v for k, v in kept.items() if v}), 303)
-    db = get_db()
     result = list_households(db, user, page=page, per_page=20, filters=filters)
     return render_template(
         "households/list.html", result=result, query=query, labels=LABELS, filters=filters,

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
 
@@ -28,6 +28,18 @@ class PersonalDataCipher:
 
     def decrypt(self, token: bytes) -> str:
         return self._fernet.decrypt(token).decode("utf-8")
+
+    def seal(self, value: str) -> str:
+        """``value`` encrypted to travel in an address: unreadable without the key, different
+        every time (so two searches for one number cannot be matched in a log), and dated."""
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str, max_age_seconds: int) -> str | None:
+        """What :meth:`seal` sealed, or None for a token forged, altered or too old."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds).decode()
+        except (InvalidToken, UnicodeError):
+            return None
 
     def lookup_hash(self, value: str) -> str:
         """A keyed hash: equal inputs give equal hashes, unguessable without the key."""
