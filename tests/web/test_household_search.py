@@ -7,6 +7,7 @@ import json
 import re
 import time
 from html import unescape
+from unittest import mock
 from urllib.parse import unquote
 
 import pytest
@@ -15,9 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from models import AuditLog, Base, Household
+from models import AuditLog, Base, Household, Member
 from models.enums import Relation
 from tests.helpers import bearer, csrf_token, get_user, sign_in
+from web.pages.households import SEARCH_SEAL
 from web.services.crypto import cipher_of
 from web.services.households import (
     HouseholdInput,
@@ -162,7 +164,7 @@ def test_a_search_term_never_travels_in_the_address(client: FlaskClient, db: Ses
     assert listed(client.get(posted.location)) == ["钟伟明"]
     assert listed(client.get(posted.location)) == ["钟伟明"]  # reloaded: the same
 
-    # Someone else opening that address, even at the same station, learns nothing of it.
+    # Someone else opening that address (at another station here) learns nothing of it.
     colleague = client.application.test_client()
     sign_in(colleague, "station_b")
     theirs = colleague.get(posted.location)
@@ -170,19 +172,30 @@ def test_a_search_term_never_travels_in_the_address(client: FlaskClient, db: Ses
     assert "这次查找已失效" in theirs.text and total(theirs) > 0
 
 
-def test_a_sealed_search_opens_only_for_a_working_day(client: FlaskClient, db: Session) -> None:
+def test_a_sealed_search_opens_only_for_a_working_day_and_only_as_a_search(
+    client: FlaskClient, db: Session
+) -> None:
     sign_in(client, "station_a")
     user = get_user(db, "station_a")
     cipher = cipher_of(db)
-    fresh = cipher.seal(f"{user.id}:{WIFE_ID}")
+    fresh = cipher.seal(SEARCH_SEAL, f"{user.id}:{WIFE_ID}")
     assert listed(client.get("/households", query_string={"s": fresh})) == ["钟伟明"]
-    day_old = cipher._fernet.encrypt_at_time(  # noqa: SLF001  (a token made a day ago)
-        f"{user.id}:{WIFE_ID}".encode(), int(time.time()) - 24 * 3600
-    ).decode()
-    stale = client.get("/households", query_string={"s": day_old})
-    assert "这次查找已失效" in stale.text and WIFE_ID not in stale.text
-    forged = client.get("/households", query_string={"s": "not-a-token"})
-    assert "这次查找已失效" in forged.text
+    with mock.patch("time.time", return_value=time.time() - 9 * 3600):
+        stale = cipher.seal(SEARCH_SEAL, f"{user.id}:{WIFE_ID}")
+    # Nothing else the key encrypts opens as a search: a member's stored ID number, say.
+    stored = db.scalar(sa.select(Member.id_number_encrypted).where(Member.name == "刘秀英"))
+    assert stored is not None
+    for token in (stale, stored.decode(), cipher.seal("other-purpose", f"{user.id}:刘"), "x"):
+        page = client.get("/households", query_string={"s": token})
+        assert "这次查找已失效" in page.text and WIFE_ID not in page.text
+
+
+def test_tokens_of_an_id_number_and_of_a_name_are_the_same_length(db: Session) -> None:
+    """An access log shows the token: its length must not say what kind of thing was sought."""
+    cipher = cipher_of(db)
+    lengths = {len(cipher.seal(SEARCH_SEAL, f"7:{term}")) for term in (WIFE_ID, "刘", "a:b")}
+    assert len(lengths) == 1
+    assert cipher.unseal(SEARCH_SEAL, cipher.seal(SEARCH_SEAL, "7:a:b"), 60) == "7:a:b"
 
 
 def test_a_stored_phone_is_indexed_by_its_keyed_hash(db: Session) -> None:
@@ -219,6 +232,9 @@ def test_a_search_of_many_pages_turns_its_pages_by_links_that_hold_no_term(
         re.findall(r">(陈.根\d+)</a>", second.text)
     )
     assert len(shown) == 21
+    # A term typed into the address by hand is neither searched nor carried to the next page.
+    typed = client.get("/households", query_string={"q": "根", "category": "dibao"})
+    assert "根" not in addresses(typed) and "q=" not in addresses(typed)
     # Without a term, the filters and the page stay in the address, to be linked.
     listing = client.get("/households", query_string={"category": "dibao"})
     pager = listing.text[listing.text.index('class="pager"') :]

@@ -148,6 +148,8 @@ def _member_rows(form: HouseholdForm) -> dict[str, str]:
 
 #: How long a search's sealed term opens its results (a working day, as a session lasts).
 SEARCH_MAX_AGE_SECONDS = 8 * 3600
+#: What a search's term is sealed for (``PersonalDataCipher.seal``).
+SEARCH_SEAL = "household-search"
 
 
 @pages.route("/households", methods=["GET", "POST"])
@@ -171,18 +173,19 @@ def households() -> str | Response:
     if request.method == "POST":
         typed = (request.form.get("q") or "").strip()[:64]
         kept: dict[str, Any] = {
-            "s": cipher.seal(f"{user.id}:{typed}") if typed else None,
+            "s": cipher.seal(SEARCH_SEAL, f"{user.id}:{typed}") if typed else None,
             "category": category,
             "consent": consent_arg if consent is not None else None,
             "station_id": station_id,
             "page": page if page > 1 else None,
         }
         return redirect(url_for("pages.households", **{k: v for k, v in kept.items() if v}), 303)
-    query = None
-    if sealed := request.args.get("s"):
-        owner, _sep, term = (cipher.unseal(sealed, SEARCH_MAX_AGE_SECONDS) or "").partition(":")
+    query = sealed = None
+    if token := request.args.get("s"):
+        opened = cipher.unseal(SEARCH_SEAL, token, SEARCH_MAX_AGE_SECONDS) or ""
+        owner, _sep, term = opened.partition(":")
         if owner == str(user.id) and term:
-            query = term
+            query, sealed = term, token
         else:
             flash(_("这次查找已失效，请重新输入查找内容。"), "warning")
     filters = HouseholdFilter(
@@ -192,9 +195,13 @@ def households() -> str | Response:
         station_id=station_id,
     )
     result = list_households(db, user, page=page, per_page=20, filters=filters)
+    # What the pager's links carry: the search (sealed) and filters as read, nothing else.
+    pager = {"s": sealed, "category": filters.category, "station_id": filters.station_id,
+             "consent": consent_arg if consent is not None else None}  # fmt: skip
     return render_template(
         "households/list.html", result=result, query=query, labels=LABELS, filters=filters,
         consent_arg=consent_arg, stations=list_stations(db, user),
+        pager={k: v for k, v in pager.items() if v},
     )  # fmt: skip
 
 

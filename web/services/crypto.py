@@ -9,6 +9,10 @@ import hmac
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
+#: What every sealed value starts with, before its purpose: stored ciphertexts (ID numbers,
+#: phones, dates of birth) never do.
+SEALED = "cishan-sealed:"
+
 
 class PersonalDataCipher:
     """Encrypts personal data with the instance key and hashes it for look-ups.
@@ -29,16 +33,29 @@ class PersonalDataCipher:
     def decrypt(self, token: bytes) -> str:
         return self._fernet.decrypt(token).decode("utf-8")
 
-    def seal(self, value: str) -> str:
-        """``value`` encrypted to travel in an address: unreadable without the key, different
-        every time (so two searches for one number cannot be matched in a log), and dated."""
-        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+    def seal(self, purpose: str, value: str, size: int = 256) -> str:
+        """``value`` encrypted to travel in an address, for ``purpose`` only: unreadable
+        without the key, different every time (two searches for one number cannot be matched
+        in a log), dated, and padded to ``size`` bytes, so its length does not tell an ID
+        number from a name."""
+        plain = f"{SEALED}{purpose}\n{value}".encode()
+        if len(plain) > size:
+            raise ValueError("value too long to seal")
+        return self._fernet.encrypt(plain.ljust(size, b"\0")).decode("ascii")
 
-    def unseal(self, token: str, max_age_seconds: int) -> str | None:
-        """What :meth:`seal` sealed, or None for a token forged, altered or too old."""
+    def unseal(self, purpose: str, token: str, max_age_seconds: int) -> str | None:
+        """What :meth:`seal` sealed for ``purpose``, or None for a token forged, altered, too
+        old, or sealed for something else (nothing else encrypted with the key opens here)."""
         try:
-            return self._fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds).decode()
+            plain = self._fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
         except (InvalidToken, UnicodeError):
+            return None
+        head = f"{SEALED}{purpose}\n".encode()
+        if not plain.startswith(head):
+            return None
+        try:
+            return plain[len(head) :].rstrip(b"\0").decode()
+        except UnicodeDecodeError:
             return None
 
     def lookup_hash(self, value: str) -> str:
