@@ -82,30 +82,18 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _count(value: str | None, name: str) -> int:
-    """A small whole number read now (0 when unset), so a typo stops the start."""
-    if value is None or value.strip() == "":
-        return 0
-    try:
-        count = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} 应为整数：{value}") from None
-    if not 0 <= count <= 5:
-        raise ConfigError(f"{name} 应在 0 到 5 之间：{value}")
-    return count
-
-
-def _days(value: str | None, default: int) -> int:
-    """A count of days read now, so a typo or a negative number stops the start."""
+def _whole_number(value: str | None, default: int, name: str, most: int | None = None) -> int:
+    """A whole number of 0 or more (at most ``most``) read now, so a typo stops the start."""
     if value is None or value.strip() == "":
         return default
     try:
-        days = int(value)
+        number = int(value)
     except ValueError:
-        raise ConfigError(f"天数无效：{value}") from None
-    if days < 0:
-        raise ConfigError(f"天数不能为负数：{value}")
-    return days
+        raise ConfigError(f"{name} 应为整数：{value}") from None
+    if number < 0 or (most is not None and number > most):
+        limits = f"在 0 到 {most} 之间" if most is not None else "不小于 0"
+        raise ConfigError(f"{name} 应{limits}：{value}")
+    return number
 
 
 def _job_schedules(value: str | None) -> dict[str, dict[str, str]]:
@@ -160,7 +148,7 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         # Reverse proxies in front whose X-Forwarded-For and -Proto are believed: the client
         # address then is the real one (sign-in throttling, registration limits, the audit's
         # origin). 0: the address the WSGI server reports, as without a proxy.
-        "PROXY_COUNT": _count(env.get("PROXY_COUNT"), "PROXY_COUNT"),
+        "PROXY_COUNT": _whole_number(env.get("PROXY_COUNT"), 0, "PROXY_COUNT", most=5),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
@@ -168,7 +156,9 @@ def load_config(env: dict[str, str] | None = None) -> dict[str, Any]:
         "REFERRAL_OVERDUE_DAYS": int(env.get("REFERRAL_OVERDUE_DAYS", "3")),
         "FOLLOW_UP_DAYS": int(env.get("FOLLOW_UP_DAYS", FOLLOW_UP_DAYS)),
         "STALE_NEED_DAYS": int(env.get("STALE_NEED_DAYS", STALE_NEED_DAYS)),
-        "CASE_RETENTION_DAYS": _days(env.get("CASE_RETENTION_DAYS"), CASE_RETENTION_DAYS),
+        "CASE_RETENTION_DAYS": _whole_number(
+            env.get("CASE_RETENTION_DAYS"), CASE_RETENTION_DAYS, "CASE_RETENTION_DAYS"
+        ),
         "STATS_SNAPSHOTS": _flag(env.get("STATS_SNAPSHOTS"), True),
         "GC_FREEZE": _flag(env.get("GC_FREEZE"), True),
         "DUPLICATE_CHECKS_PER_DAY": int(

@@ -84,3 +84,11 @@ def test_proxies_in_front_are_counted_from_the_environment(
 def test_a_mistyped_proxy_count_stops_the_start(tmp_path: Path, given: str) -> None:
     with pytest.raises(ConfigError, match="PROXY_COUNT"):
         load_config({"CISHAN_INSTANCE_PATH": str(tmp_path), "PROXY_COUNT": given})
+
+
+@pytest.mark.parametrize("given", ["a year", "-1"])
+def test_a_mistyped_retention_stops_the_start_naming_the_setting(
+    tmp_path: Path, given: str
+) -> None:
+    with pytest.raises(ConfigError, match="CASE_RETENTION_DAYS"):
+        load_config({"CISHAN_INSTANCE_PATH": str(tmp_path), "CASE_RETENTION_DAYS": given})

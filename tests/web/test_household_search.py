@@ -19,9 +19,9 @@ from werkzeug.test import TestResponse
 from models import AuditLog, Base, Household, Member
 from models.enums import Relation
 from tests.helpers import bearer, csrf_token, get_user, sign_in
-from web.pages.households import SEARCH_SEAL
 from web.services.crypto import cipher_of
 from web.services.households import (
+    SEARCH_SEAL,
     HouseholdInput,
     MemberInput,
     SearchKind,

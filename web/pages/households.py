@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +33,6 @@ from web.forms import (
     UploadForm,
 )
 from web.labels import LABELS
-from web.services.crypto import cipher_of
 from web.services.discovery import household_warnings
 from web.services.errors import ServiceError, ValidationFailed
 from web.services.households import (
@@ -48,9 +48,11 @@ from web.services.households import (
     household_for_change,
     household_for_edit,
     list_households,
+    open_search,
     record_consent,
     reveal_household_phone,
     reveal_member,
+    seal_search,
     suggested_conditions,
     update_household,
     withdraw_consent,
@@ -146,63 +148,55 @@ def _member_rows(form: HouseholdForm) -> dict[str, str]:
     return {f"members.{n}": entry.name for n, entry in enumerate(_filled_members(form))}
 
 
-#: How long a search's sealed term opens its results (a working day, as a session lasts).
-SEARCH_MAX_AGE_SECONDS = 8 * 3600
-#: What a search's term is sealed for (``PersonalDataCipher.seal``).
-SEARCH_SEAL = "household-search"
-
-
 @pages.route("/households", methods=["GET", "POST"])
 @login_required
 def households() -> str | Response:
     """The households list. A search for a name, an ID number or a phone is posted, and goes
-    on to an address holding the term sealed (encrypted, for this user, for a working day):
-    an address ends up in server and proxy logs, the browser's history and the next page's
-    Referer, and the term must not, yet going back to the results and paging them work as
-    with any list. The filters stay in the address as they are, to be linked."""
+    on to an address holding the term sealed (``seal_search``): an address ends up in server
+    and proxy logs, the browser's history and the next page's Referer, and the term must not,
+    yet going back to the results and paging them work as with any list. The filters stay in
+    the address as they are, to be linked."""
     user = actor()
     require_role(user, Role.STATION_STAFF, Role.CIVIL_AFFAIRS)
     db = get_db()
-    cipher = cipher_of(db)
     given = request.form if request.method == "POST" else request.args
     category = given.get("category") or None
     consent_arg = given.get("consent")
     consent = {"yes": True, "no": False}.get(consent_arg or "")
     page = min(100_000, max(1, given.get("page", 1, type=int) or 1))
-    station_id = given.get("station_id", type=int)
-    if request.method == "POST":
-        typed = (request.form.get("q") or "").strip()[:64]
-        kept: dict[str, Any] = {
-            "s": cipher.seal(SEARCH_SEAL, f"{user.id}:{typed}") if typed else None,
-            "category": category,
-            "consent": consent_arg if consent is not None else None,
-            "station_id": station_id,
-            "page": page if page > 1 else None,
-        }
-        return redirect(url_for("pages.households", **{k: v for k, v in kept.items() if v}), 303)
-    query = sealed = None
-    if token := request.args.get("s"):
-        opened = cipher.unseal(SEARCH_SEAL, token, SEARCH_MAX_AGE_SECONDS) or ""
-        owner, _sep, term = opened.partition(":")
-        if owner == str(user.id) and term:
-            query, sealed = term, token
-        else:
-            flash(_("这次查找已失效，请重新输入查找内容。"), "warning")
     filters = HouseholdFilter(
-        query=query,
         category=category if category in HouseholdCategory.codes() else None,
         consent=consent,
-        station_id=station_id,
+        station_id=given.get("station_id", type=int),
     )
+    if request.method == "POST":
+        typed = (request.form.get("q") or "").strip()[:64]
+        sealed = seal_search(db, user, typed) if typed else None
+        address = _list_address(sealed, filters, page=page if page > 1 else None)
+        return redirect(url_for("pages.households", **address), 303)
+    sealed = request.args.get("s")
+    query = open_search(db, user, sealed) if sealed else None
+    if sealed and query is None:
+        flash(_("这次查找已失效，请重新输入查找内容。"), "warning")
+        sealed = None
+    filters = replace(filters, query=query)
     result = list_households(db, user, page=page, per_page=20, filters=filters)
-    # What the pager's links carry: the search (sealed) and filters as read, nothing else.
-    pager = {"s": sealed, "category": filters.category, "station_id": filters.station_id,
-             "consent": consent_arg if consent is not None else None}  # fmt: skip
     return render_template(
         "households/list.html", result=result, query=query, labels=LABELS, filters=filters,
         consent_arg=consent_arg, stations=list_stations(db, user),
-        pager={k: v for k, v in pager.items() if v},
+        pager=_list_address(sealed, filters),
     )  # fmt: skip
+
+
+def _list_address(
+    sealed: str | None, filters: HouseholdFilter, page: int | None = None
+) -> dict[str, Any]:
+    """The households list's address arguments: the sealed search and the filters as read
+    (the consent filter as its form writes it), nothing else and nothing empty."""
+    consent = None if filters.consent is None else ("yes" if filters.consent else "no")
+    address = {"s": sealed, "category": filters.category, "consent": consent,
+               "station_id": filters.station_id, "page": page}  # fmt: skip
+    return {key: value for key, value in address.items() if value}
 
 
 def _household_form_page(form: HouseholdForm, household: Household | None, general: list[str],

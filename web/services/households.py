@@ -459,6 +459,27 @@ _ID_SHAPE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 _PHONE_SHAPE = re.compile(r"^\+?[\d\s()-]+$")
 
 
+#: How long a sealed search opens its results (a working day, as a session lasts).
+SEARCH_MAX_AGE_SECONDS = 8 * 3600
+#: What a search's term is sealed for (``PersonalDataCipher.seal``).
+SEARCH_SEAL = "household-search"
+
+
+def seal_search(db: Session, actor: User, query: str) -> str:
+    """``query`` sealed to stand in an address (the households list's): it opens only for
+    ``actor``, only as a search, for :data:`SEARCH_MAX_AGE_SECONDS`; logs, history and
+    Referer headers then hold nothing of the name or number searched."""
+    return cipher_of(db).seal(SEARCH_SEAL, f"{actor.id}:{query}")
+
+
+def open_search(db: Session, actor: User, token: str) -> str | None:
+    """The query :func:`seal_search` sealed for ``actor``, or None: forged, too old, sealed
+    for another user, or not a search."""
+    opened = cipher_of(db).unseal(SEARCH_SEAL, token, SEARCH_MAX_AGE_SECONDS) or ""
+    owner, _sep, query = opened.partition(":")
+    return query if owner == str(actor.id) and query else None
+
+
 def search_kind(query: str) -> SearchKind:
     """What a search box query is: an ID number (18 characters, or an old 15-digit one), a
     phone (digits), or else (part of) a name."""
