@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -153,3 +154,15 @@ def test_illness_text_is_mapped_and_the_station_confirms_the_conditions(
     db.refresh(head)
     assert head.conditions == ["uraemia"]
     assert "待确认" not in client.get(f"/households/{household.id}").text
+
+
+def test_the_household_form_names_places_without_their_codes(client: FlaskClient) -> None:
+    """People pick a village by its name: the options' codes are their values, never words."""
+    sign_in(client, "station_a")
+    form = client.get("/households/new").text
+    select = form[
+        form.index('id="region_code"') : form.index("</select>", form.index('id="region_code"'))
+    ]
+    options = re.findall(r'<option[^>]*value="(\d{12})"[^>]*>([^<]*)</option>', select)
+    assert len(options) > 5 and dict(options)["440117103000"] == "温泉镇"
+    assert not any(re.search(r"\d", name) for _code, name in options)

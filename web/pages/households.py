@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -84,7 +85,18 @@ def _fen(value: Decimal | None) -> int:
 
 
 def _region_choices(db: Any, station: Station) -> list[tuple[str, str]]:
-    return [(r.code, f"{r.name}（{r.code}）") for r in station_regions(db, station)]
+    """The station's township and villages by name (a name two of them share, with the name
+    of the place above it): people pick a place, not a code."""
+    regions = station_regions(db, station)
+    names = {r.code: r.name for r in regions}
+    uses = Counter(names.values())
+
+    def label(region: Any) -> str:
+        if uses[region.name] == 1:
+            return str(region.name)
+        return f"{names.get(region.parent_code or '', '')} · {region.name}"
+
+    return [(r.code, label(r)) for r in regions]
 
 
 def flash_duplicates(check: DuplicateCheck) -> None:
