@@ -20,14 +20,8 @@ from models import AuditLog, Base, Household, Member
 from models.enums import Relation
 from tests.helpers import bearer, csrf_token, get_user, sign_in
 from web.services.crypto import cipher_of
-from web.services.households import (
-    SEARCH_SEAL,
-    HouseholdInput,
-    MemberInput,
-    SearchKind,
-    create_household,
-    search_kind,
-)
+from web.services.household_search import SEARCH_SEAL, SearchKind, search_kind
+from web.services.households import HouseholdInput, MemberInput, create_household
 
 #: 钟伟明's household at station_a (温泉镇): his wife's ID number and the household's phone.
 WIFE_ID = "440122198009031148"

@@ -36,6 +36,7 @@ from web.forms import (
 from web.labels import LABELS
 from web.services.discovery import household_warnings
 from web.services.errors import ServiceError, ValidationFailed
+from web.services.household_search import open_search, seal_search
 from web.services.households import (
     DuplicateCheck,
     HouseholdFilter,
@@ -49,11 +50,9 @@ from web.services.households import (
     household_for_change,
     household_for_edit,
     list_households,
-    open_search,
     record_consent,
     reveal_household_phone,
     reveal_member,
-    seal_search,
     suggested_conditions,
     update_household,
     withdraw_consent,
